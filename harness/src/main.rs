@@ -1,0 +1,88 @@
+//! `hanrig`: the command-line tool of the hanrig test rig and gateway.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod zcl;
+
+/// hanrig — ZigBee Smart Energy 1.0 test rig and gateway.
+#[derive(Debug, Parser)]
+#[command(name = "hanrig", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Debug, Subcommand)]
+enum Top {
+    /// Decode and encode ZCL frames of the Smart Energy clusters.
+    #[command(subcommand)]
+    Zcl(ZclCommand),
+    /// Check an install code and derive the link key it gives.
+    InstallCode {
+        /// The code: hex digits (6, 8, 12 or 16 bytes plus the 2-byte CRC), optionally
+        /// separated by spaces, '-' or ':'.
+        code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ZclCommand {
+    /// Decode a ZCL frame (header and payload, as carried in an APS data frame).
+    Decode {
+        /// Cluster the frame was sent on: a number (0x0701, 1793) or a name (price, drlc,
+        /// metering, messaging, key-establishment, basic, time).
+        #[arg(long, value_parser = zcl::parse_cluster)]
+        cluster: u16,
+        /// Print the JSON form instead of the readable decode.
+        #[arg(long)]
+        json: bool,
+        /// The frame in hex; spaces and ':' are allowed, and several arguments are joined.
+        #[arg(required = true, num_args = 1..)]
+        hex: Vec<String>,
+    },
+    /// Encode the JSON form of a frame (as printed by `decode --json`) and print it as hex.
+    Encode {
+        /// File holding the JSON; standard input when absent or '-'.
+        file: Option<String>,
+    },
+    /// List every command the codec knows, with its cluster, direction and ID.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Top) -> Result<String, String> {
+    match command {
+        Top::Zcl(ZclCommand::Decode { cluster, json, hex }) => zcl::decode(cluster, &hex.concat(), json),
+        Top::Zcl(ZclCommand::Encode { file }) => {
+            let text = match file.as_deref() {
+                None | Some("-") => {
+                    let mut text = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut text)
+                        .map_err(|e| format!("reading standard input: {e}"))?;
+                    text
+                }
+                Some(path) => std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?,
+            };
+            zcl::encode(&text)
+        }
+        Top::Zcl(ZclCommand::List) => Ok(zcl::list()),
+        Top::InstallCode { code } => zcl::install_code(&code),
+    }
+}

@@ -1,0 +1,136 @@
+//! `hanrig zcl …` and `hanrig install-code`.
+
+use std::fmt::Write as _;
+
+use hanrig_sep::clusters::{basic, drlc, key_establishment, messaging, metering, price, time};
+use hanrig_sep::install_code::{InstallCode, key_transport_key};
+use hanrig_sep::{COMMANDS, Direction, FrameType, MAX_FRAME_LEN, ZclFrame};
+
+const CLUSTER_NAMES: &[(&str, u16)] = &[
+    ("basic", basic::CLUSTER_ID),
+    ("time", time::CLUSTER_ID),
+    ("price", price::CLUSTER_ID),
+    ("drlc", drlc::CLUSTER_ID),
+    ("metering", metering::CLUSTER_ID),
+    ("messaging", messaging::CLUSTER_ID),
+    ("key-establishment", key_establishment::CLUSTER_ID),
+];
+
+/// A cluster ID from `0x0701`, `1793` or a name.
+pub fn parse_cluster(text: &str) -> Result<u16, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    if let Some(&(_, id)) = CLUSTER_NAMES.iter().find(|(name, _)| *name == lower) {
+        return Ok(id);
+    }
+    let parsed = match lower.strip_prefix("0x") {
+        Some(hex) => u16::from_str_radix(hex, 16),
+        None => lower.parse(),
+    };
+    parsed.map_err(|_| {
+        let names: Vec<_> = CLUSTER_NAMES.iter().map(|(n, _)| *n).collect();
+        format!("{text:?} is not a cluster: give 0x0701, 1793 or one of {}", names.join(", "))
+    })
+}
+
+fn cluster_name(id: u16) -> Option<&'static str> {
+    CLUSTER_NAMES.iter().find(|(_, c)| *c == id).map(|(n, _)| *n)
+}
+
+fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<char> = text.chars().filter(|c| !matches!(c, ' ' | ':' | '-' | '\n' | '\t')).collect();
+    let digits = match digits.as_slice() {
+        ['0', 'x' | 'X', rest @ ..] => rest,
+        all => all,
+    };
+    if let Some((i, c)) = digits.iter().enumerate().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(format!("not hex: {c:?} at digit {i}"));
+    }
+    if digits.len() % 2 != 0 {
+        return Err(format!("{} hex digits: a frame is whole bytes (an even number of digits)", digits.len()));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(&pair.iter().collect::<String>(), 16).map_err(|e| e.to_string()))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `hanrig zcl decode`.
+pub fn decode(cluster: u16, text: &str, json: bool) -> Result<String, String> {
+    let bytes = parse_hex(text)?;
+    let frame = ZclFrame::parse(cluster, &bytes).map_err(|e| format!("cannot decode: {e}"))?;
+    if json {
+        let mut out = serde_json::to_string(&frame).map_err(|e| e.to_string())?;
+        out.push('\n');
+        return Ok(out);
+    }
+    let h = &frame.header;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "cluster 0x{cluster:04x}{} · {} · {} · tsn {}{}{} · command 0x{:02x} {}",
+        cluster_name(cluster).map(|n| format!(" ({n})")).unwrap_or_default(),
+        match h.frame_type {
+            FrameType::General => "general".to_string(),
+            FrameType::ClusterSpecific => "cluster-specific".to_string(),
+            FrameType::Reserved(t) => format!("reserved frame type {t}"),
+        },
+        match h.direction {
+            Direction::ClientToServer => "client→server",
+            Direction::ServerToClient => "server→client",
+        },
+        h.tsn,
+        h.manufacturer_code.map(|m| format!(" · manufacturer 0x{m:04x}")).unwrap_or_default(),
+        if h.disable_default_response { " · no default response" } else { "" },
+        h.command_id,
+        frame.command.name(),
+    );
+    let _ = writeln!(out, "{:#?}", frame.command);
+    Ok(out)
+}
+
+/// `hanrig zcl encode`.
+pub fn encode(text: &str) -> Result<String, String> {
+    let frame: ZclFrame = serde_json::from_str(text).map_err(|e| format!("bad JSON frame: {e}"))?;
+    let mut buf = [0u8; MAX_FRAME_LEN];
+    let len = frame.emit(&mut buf).map_err(|e| format!("cannot encode: {e}"))?;
+    Ok(format!("{}\n", hex(&buf[..len])))
+}
+
+/// `hanrig zcl list`.
+pub fn list() -> String {
+    let mut out = String::from("command                              cluster          direction        id\n");
+    for (name, key) in COMMANDS {
+        let cluster = match key.cluster {
+            Some(id) => format!("0x{id:04x} {}", cluster_name(id).unwrap_or("")),
+            None => "any (general)".to_string(),
+        };
+        let direction = match key.direction {
+            Some(Direction::ClientToServer) => "client→server",
+            Some(Direction::ServerToClient) => "server→client",
+            None => "either",
+        };
+        let _ = writeln!(out, "{name:<36} {cluster:<16} {direction:<16} 0x{:02x}", key.id);
+    }
+    out
+}
+
+/// `hanrig install-code`.
+pub fn install_code(text: &str) -> Result<String, String> {
+    let code: InstallCode = text.parse().map_err(|e| format!("install code refused: {e}"))?;
+    let key = code.link_key();
+    Ok(format!(
+        "install code        {code}\n\
+         length              {} bytes + 2-byte CRC\n\
+         crc (CRC-16/X-25)   0x{:04X} ok\n\
+         link key            {}\n\
+         key-transport key   {}\n",
+        code.body().len(),
+        code.crc(),
+        hex(&key).to_uppercase(),
+        hex(&key_transport_key(&key)).to_uppercase(),
+    ))
+}
