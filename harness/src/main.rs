@@ -68,7 +68,9 @@ fn main() -> ExitCode {
 
 fn run(command: Top) -> Result<String, String> {
     match command {
-        Top::Zcl(ZclCommand::Decode { cluster, json, hex }) => zcl::decode(cluster, &hex.concat(), json),
+        Top::Zcl(ZclCommand::Decode { cluster, json, hex }) => {
+            zcl::decode(cluster, &hex.concat(), json)
+        }
         Top::Zcl(ZclCommand::Encode { file }) => {
             let text = match file.as_deref() {
                 None | Some("-") => {
@@ -78,7 +80,9 @@ fn run(command: Top) -> Result<String, String> {
                         .map_err(|e| format!("reading standard input: {e}"))?;
                     text
                 }
-                Some(path) => std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?,
+                Some(path) => {
+                    std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?
+                }
             };
             zcl::encode(&text)
         }

@@ -28,29 +28,47 @@ pub fn parse_cluster(text: &str) -> Result<u16, String> {
     };
     parsed.map_err(|_| {
         let names: Vec<_> = CLUSTER_NAMES.iter().map(|(n, _)| *n).collect();
-        format!("{text:?} is not a cluster: give 0x0701, 1793 or one of {}", names.join(", "))
+        format!(
+            "{text:?} is not a cluster: give 0x0701, 1793 or one of {}",
+            names.join(", ")
+        )
     })
 }
 
 fn cluster_name(id: u16) -> Option<&'static str> {
-    CLUSTER_NAMES.iter().find(|(_, c)| *c == id).map(|(n, _)| *n)
+    CLUSTER_NAMES
+        .iter()
+        .find(|(_, c)| *c == id)
+        .map(|(n, _)| *n)
 }
 
 fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<char> = text.chars().filter(|c| !matches!(c, ' ' | ':' | '-' | '\n' | '\t')).collect();
+    let digits: Vec<char> = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | ':' | '-' | '\n' | '\t'))
+        .collect();
     let digits = match digits.as_slice() {
         ['0', 'x' | 'X', rest @ ..] => rest,
         all => all,
     };
-    if let Some((i, c)) = digits.iter().enumerate().find(|(_, c)| !c.is_ascii_hexdigit()) {
+    if let Some((i, c)) = digits
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !c.is_ascii_hexdigit())
+    {
         return Err(format!("not hex: {c:?} at digit {i}"));
     }
     if digits.len() % 2 != 0 {
-        return Err(format!("{} hex digits: a frame is whole bytes (an even number of digits)", digits.len()));
+        return Err(format!(
+            "{} hex digits: a frame is whole bytes (an even number of digits)",
+            digits.len()
+        ));
     }
     digits
         .chunks(2)
-        .map(|pair| u8::from_str_radix(&pair.iter().collect::<String>(), 16).map_err(|e| e.to_string()))
+        .map(|pair| {
+            u8::from_str_radix(&pair.iter().collect::<String>(), 16).map_err(|e| e.to_string())
+        })
         .collect()
 }
 
@@ -72,7 +90,9 @@ pub fn decode(cluster: u16, text: &str, json: bool) -> Result<String, String> {
     let _ = writeln!(
         out,
         "cluster 0x{cluster:04x}{} · {} · {} · tsn {}{}{} · command 0x{:02x} {}",
-        cluster_name(cluster).map(|n| format!(" ({n})")).unwrap_or_default(),
+        cluster_name(cluster)
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default(),
         match h.frame_type {
             FrameType::General => "general".to_string(),
             FrameType::ClusterSpecific => "cluster-specific".to_string(),
@@ -83,8 +103,14 @@ pub fn decode(cluster: u16, text: &str, json: bool) -> Result<String, String> {
             Direction::ServerToClient => "server→client",
         },
         h.tsn,
-        h.manufacturer_code.map(|m| format!(" · manufacturer 0x{m:04x}")).unwrap_or_default(),
-        if h.disable_default_response { " · no default response" } else { "" },
+        h.manufacturer_code
+            .map(|m| format!(" · manufacturer 0x{m:04x}"))
+            .unwrap_or_default(),
+        if h.disable_default_response {
+            " · no default response"
+        } else {
+            ""
+        },
         h.command_id,
         frame.command.name(),
     );
@@ -96,13 +122,16 @@ pub fn decode(cluster: u16, text: &str, json: bool) -> Result<String, String> {
 pub fn encode(text: &str) -> Result<String, String> {
     let frame: ZclFrame = serde_json::from_str(text).map_err(|e| format!("bad JSON frame: {e}"))?;
     let mut buf = [0u8; MAX_FRAME_LEN];
-    let len = frame.emit(&mut buf).map_err(|e| format!("cannot encode: {e}"))?;
+    let len = frame
+        .emit(&mut buf)
+        .map_err(|e| format!("cannot encode: {e}"))?;
     Ok(format!("{}\n", hex(&buf[..len])))
 }
 
 /// `hanrig zcl list`.
 pub fn list() -> String {
-    let mut out = String::from("command                              cluster          direction        id\n");
+    let mut out =
+        String::from("command                              cluster          direction        id\n");
     for (name, key) in COMMANDS {
         let cluster = match key.cluster {
             Some(id) => format!("0x{id:04x} {}", cluster_name(id).unwrap_or("")),
@@ -113,14 +142,20 @@ pub fn list() -> String {
             Some(Direction::ServerToClient) => "server→client",
             None => "either",
         };
-        let _ = writeln!(out, "{name:<36} {cluster:<16} {direction:<16} 0x{:02x}", key.id);
+        let _ = writeln!(
+            out,
+            "{name:<36} {cluster:<16} {direction:<16} 0x{:02x}",
+            key.id
+        );
     }
     out
 }
 
 /// `hanrig install-code`.
 pub fn install_code(text: &str) -> Result<String, String> {
-    let code: InstallCode = text.parse().map_err(|e| format!("install code refused: {e}"))?;
+    let code: InstallCode = text
+        .parse()
+        .map_err(|e| format!("install code refused: {e}"))?;
     let key = code.link_key();
     Ok(format!(
         "install code        {code}\n\

@@ -157,7 +157,8 @@ class Packet:
                 self.malformed = True
             if proto.get("name") == "zbee_zcl" and self.zcl_pos is None:
                 self.zcl_pos, self.zcl_size = int(proto.get("pos")), int(proto.get("size"))
-                self.zcl = [Field(e) for e in proto.iter("field") if e.get("name")]
+                self.zcl = [Field(e) for e in proto.iter("field")
+                            if e.get("name") and not e.get("name").startswith("_ws.")]
         for e in pkt.iter("field"):
             if e.get("name") == "zbee_aps.cluster":
                 self.aps_cluster = int(e.get("show"), 0)
@@ -268,7 +269,9 @@ def UTC_NO_EPOCH(ours, f):
 
 def RAW_LE(ours, f):
     """Compare with the little-endian integer in the bytes tshark attributes to the
-    field; used only where tshark's decoded value is known wrong (see RAW_ONLY)."""
+    field.  For mapped command fields this is used only where tshark's decoded value
+    is known to be wrong (RAW_ONLY); typed attribute values of byte-like types
+    (dataN, time of day, date, BACnet OID) use it when ours is an integer."""
     t = int.from_bytes(f.raw, "little")
     return ours == t, "raw %s (tshark shows %s)" % (f.raw.hex(), f.show)
 
@@ -298,10 +301,20 @@ def OCTSTR_AS_CHARSTR(ours, f):
     return ok, "%s (%r)" % (body.hex(), f.show)
 
 
+def text_bytes(ours):
+    """Our char string: a JSON string, or {"hex": ...} when it is not UTF-8."""
+    if isinstance(ours, dict) and isinstance(ours.get("hex"), str):
+        return bytes.fromhex(ours["hex"])
+    return ours.encode("utf-8") if isinstance(ours, str) else None
+
+
 def CHARSTR(ours, f):
-    ok, body = _prefixed(ours.encode("utf-8") if isinstance(ours, str) else b"\xff", f)
+    """Character string (length byte + text): bytes must match; the text tshark shows
+    must match too when it is printable ASCII (tshark escapes anything else)."""
+    ob = text_bytes(ours)
+    ok, body = _prefixed(ob, f) if ob is not None else (False, f.raw)
     if ok and all(0x20 <= b < 0x7F for b in body):
-        ok = f.show == ours
+        ok = f.show == body.decode("ascii")
     return ok, f.show
 
 
@@ -329,9 +342,66 @@ def BOOLBIT(mask):
 # ---------------------------------------------------------------------------
 # Typed ZCL attribute values ({type, value}) as dissected by dissect_zcl_attr_data
 # ---------------------------------------------------------------------------
+def is_analog(ztype):
+    """packet-zbee-zcl.h IS_ANALOG_SUBTYPE: integers, floats, time/date/UTC."""
+    return (ztype & 0xF0) == 0x20 or (ztype & 0xF8) == 0x38 or (ztype & 0xF8) == 0xE0
+
+
+def NO_DATA(ours, f):
+    return ours in (None, 0), "(no value)"
+
+
+def BOOL_BYTE(ours, f):
+    t = f.raw[0] if f.raw else None
+    return int(ours) == t and BOOL(ours, f)[0], f.show
+
+
+def BYTES_OR_LE(ours, f):
+    if isinstance(ours, str):
+        return BYTES(ours, f)
+    return RAW_LE(ours, f)
+
+
+def FLOAT(ours, f):
+    """Single/double float.  Ours may be the raw IEEE bits as an unsigned integer
+    (then the bytes must match exactly) or a number (compared to tshark's value)."""
+    try:
+        t = float(f.show)
+    except (TypeError, ValueError):
+        return False, f.show
+    if isinstance(ours, int):
+        if int.from_bytes(f.raw, "little") != ours:
+            return False, "%s (raw %s)" % (f.show, f.raw.hex())
+        ours = struct.unpack("<f" if len(f.raw) == 4 else "<d", f.raw)[0]
+    return abs(t - float(ours)) <= 1e-6 * max(1.0, abs(t)), t
+
+
+def _long_prefixed(ours_bytes, f):
+    raw = f.raw
+    n = int.from_bytes(raw[:2], "little") if len(raw) >= 2 else -1
+    return n == len(raw) - 2 and raw[2:] == ours_bytes, raw[2:]
+
+
+def OCTSTR_LONG(ours, f):
+    if not isinstance(ours, str):
+        return False, f.raw.hex()
+    ok, body = _long_prefixed(bytes.fromhex(ours), f)
+    return ok, body.hex()
+
+
+def CHARSTR_LONG(ours, f):
+    ob = text_bytes(ours)
+    ok, body = _long_prefixed(ob, f) if ob is not None else (False, f.raw)
+    if ok and all(0x20 <= b < 0x7F for b in body):
+        ok = f.show == body.decode("ascii")
+    return ok, f.show
+
+
 def typed_value_conv(ztype):
     """Conversion for the tshark field(s) holding a value of ZCL type `ztype`.
     Returns (conv, number_of_fields, size) or None if the checker lacks the type."""
+    if ztype in (0x00, 0xFF):                       # no data / unknown: nothing on the wire
+        return NO_DATA, 0, 0
     if ztype == 0x10:
         return BOOL_BYTE, 1, 1
     if 0x08 <= ztype <= 0x0F:                       # dataN: zbee_zcl.attr.bytes
@@ -363,46 +433,6 @@ def typed_value_conv(ztype):
     if ztype == 0xF1:
         return BYTES_OR_LE, 1, 16
     return None  # arrays, sets, bags, structures: not handled by this checker
-
-
-def is_analog(ztype):
-    """packet-zbee-zcl.h IS_ANALOG_SUBTYPE: integers, floats, time/date/UTC."""
-    return (ztype & 0xF0) == 0x20 or (ztype & 0xF8) == 0x38 or (ztype & 0xF8) == 0xE0
-
-
-def BOOL_BYTE(ours, f):
-    t = f.raw[0] if f.raw else None
-    return int(ours) == t and BOOL(ours, f)[0], f.show
-
-
-def BYTES_OR_LE(ours, f):
-    if isinstance(ours, str):
-        return BYTES(ours, f)
-    return RAW_LE(ours, f)
-
-
-def FLOAT(ours, f):
-    try:
-        t = float(f.show)
-    except (TypeError, ValueError):
-        return False, f.show
-    return abs(t - float(ours)) <= 1e-6 * max(1.0, abs(t)), t
-
-
-def _long_prefixed(ours_bytes, f):
-    raw = f.raw
-    n = int.from_bytes(raw[:2], "little") if len(raw) >= 2 else -1
-    return n == len(raw) - 2 and raw[2:] == ours_bytes, raw[2:]
-
-
-def OCTSTR_LONG(ours, f):
-    ok, body = _long_prefixed(bytes.fromhex(ours) if isinstance(ours, str) else b"\xff", f)
-    return ok, body.hex()
-
-
-def CHARSTR_LONG(ours, f):
-    ok, body = _long_prefixed(ours.encode("utf-8") if isinstance(ours, str) else b"\xff", f)
-    return ok, f.show
 
 
 # ---------------------------------------------------------------------------
@@ -634,11 +664,15 @@ COMMANDS = {
         F("key_establishment_suite", K + "attr.suite", UINT)]),
 }
 
-# Fields of ours that tshark 4.0.17 does not dissect at all, so they are NOT compared.
-# (Empty: every field above has a tshark counterpart.  Header bits 5-7 and the
-# three fields in RAW_ONLY are compared, but only against raw bytes.)
-NOT_DISSECTED = {
-}
+# Fields of ours that tshark 4.0.17 does not dissect at all and that are therefore
+# NOT compared: (command, field) -> reason.
+#
+# Empty.  Every field of every mapped command has a tshark counterpart at the right
+# offset; the header's reserved bits and the fields in RAW_ONLY are compared with
+# the raw bytes tshark attributes to a field.  Should a future tshark stop
+# dissecting a field, the cursor check fails loudly (no silent skipping); an entry
+# here would then need code to step the cursor over that field's bytes.
+NOT_DISSECTED = {}
 
 # Fields whose tshark *decoded* value is wrong or absent, compared instead with the
 # raw bytes tshark attributes to that field (its position and size are still checked).
@@ -653,6 +687,20 @@ RAW_ONLY = {
         "zbee_zcl_se.drlc.get_scheduled_events.issuer_event_id is FT_UINT8 added over "
         "4 bytes: the field value is truncated to the low byte (the label shows all 4)",
 }
+
+
+
+def check_tables():
+    """RAW_ONLY must name exactly the mapped fields compared with RAW_LE."""
+    raw = set()
+    for name, (_, specs) in COMMANDS.items():
+        for spec in specs:
+            if isinstance(spec, F) and spec.conv is RAW_LE:
+                raw.add((name, spec.ours))
+    documented = {k for k in RAW_ONLY if k[0] != "header"}
+    assert raw == documented, "RAW_ONLY out of date: %s" % sorted(raw ^ documented)
+    assert not NOT_DISSECTED
+
 
 # Header: command id field by frame type / cluster dissector.
 CMD_ID = (r"zbee_zcl\.cmd\.id|zbee_zcl\.cs\.cmd\.id|"
@@ -744,7 +792,7 @@ def compare_typed_value(cur, ztype, ours, what):
     if size is not None and any(p.size != size for p in parts):
         raise Mismatch("field %s: tshark's %s is %d byte(s), type 0x%02x needs %d"
                        % (what, parts[0].name, parts[0].size, ztype, size))
-    apply_conv(fn, ours, parts[0] if nfields == 1 else Joined(parts), what)
+    apply_conv(fn, ours, parts[0] if nfields == 1 else Joined(parts), what)  # Joined([]) for no data
 
 
 def unmapped_keys(obj, known, where):
@@ -892,6 +940,7 @@ def main(argv=None):
     ap.add_argument("--keep-pcap", help="also copy the generated pcap here")
     ap.add_argument("--tshark", default="tshark")
     args = ap.parse_args(argv)
+    check_tables()
 
     vectors, failures = load_vectors(args.vectors)
     passed = 0
@@ -928,18 +977,18 @@ def main(argv=None):
                                        % (len(packets), len(frames)))
             except (RuntimeError, OSError, ET.ParseError) as e:
                 print("error: %s" % e, file=sys.stderr)
-                packets = None
+                packets, tshark_error = None, str(e)
 
         for i, (name, v, zcl) in enumerate(vectors):
-            if packets is None:
-                failures.append((name, "tshark did not run"))
-                print("FAIL %s: tshark did not run" % name)
-                continue
             try:
+                if packets is None:
+                    raise Mismatch("tshark did not run: %s" % tshark_error)
                 notes = check_vector(v, packets[i + 1], offsets[i], len(zcl))
-            except Mismatch as e:
-                failures.append((name, str(e)))
-                print("FAIL %s: %s" % (name, e))
+            except Exception as e:  # Mismatch, or ours is not shaped as documented
+                why = str(e) if isinstance(e, Mismatch) else \
+                    "checker error on our JSON: %s: %s" % (type(e).__name__, e)
+                failures.append((name, why))
+                print("FAIL %s: %s" % (name, why))
                 continue
             passed += 1
             print("ok  %s" % name)

@@ -74,17 +74,30 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::Truncated { field, offset, needed, available } => write!(
+            Error::Truncated {
+                field,
+                offset,
+                needed,
+                available,
+            } => write!(
                 f,
                 "truncated: {field} at offset {offset} needs {needed} byte(s), {available} left"
             ),
             Error::TrailingBytes { offset, count } => {
                 write!(f, "{count} unexpected trailing byte(s) at offset {offset}")
             }
-            Error::Invalid { field, offset, reason } => {
+            Error::Invalid {
+                field,
+                offset,
+                reason,
+            } => {
                 write!(f, "invalid {field} at offset {offset}: {reason}")
             }
-            Error::TooLong { field, offset, capacity } => write!(
+            Error::TooLong {
+                field,
+                offset,
+                capacity,
+            } => write!(
                 f,
                 "{field} at offset {offset} is longer than the {capacity} this codec stores"
             ),

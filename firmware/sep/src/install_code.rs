@@ -57,12 +57,18 @@ pub enum InstallCodeError {
 impl fmt::Display for InstallCodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            InstallCodeError::BadCharacter { position, character } => write!(
+            InstallCodeError::BadCharacter {
+                position,
+                character,
+            } => write!(
                 f,
                 "bad character {character:?} at position {position}: install codes are hex digits, optionally separated by spaces, '-' or ':'"
             ),
             InstallCodeError::OddDigits { digits } => {
-                write!(f, "{digits} hex digits: an install code is whole bytes (an even number of digits)")
+                write!(
+                    f,
+                    "{digits} hex digits: an install code is whole bytes (an even number of digits)"
+                )
             }
             InstallCodeError::BadLength { len } => write!(
                 f,
@@ -101,19 +107,24 @@ impl InstallCode {
         if expected != found {
             return Err(InstallCodeError::BadCrc { expected, found });
         }
-        let bytes = heapless::Vec::from_slice(bytes).map_err(|_| InstallCodeError::BadLength { len: bytes.len() })?;
+        let bytes = heapless::Vec::from_slice(bytes)
+            .map_err(|_| InstallCodeError::BadLength { len: bytes.len() })?;
         Ok(InstallCode { bytes })
     }
 
     /// Appends the CRC to a 6, 8, 12 or 16-byte body.
     pub fn from_body(body: &[u8]) -> Result<Self, InstallCodeError> {
         if !matches!(body.len(), 6 | 8 | 12 | 16) {
-            return Err(InstallCodeError::BadLength { len: body.len() + 2 });
+            return Err(InstallCodeError::BadLength {
+                len: body.len() + 2,
+            });
         }
         let mut bytes: heapless::Vec<u8, 18> = heapless::Vec::new();
         let crc = CRC16_X25.checksum(body).to_le_bytes();
         for &b in body.iter().chain(crc.iter()) {
-            bytes.push(b).map_err(|_| InstallCodeError::BadLength { len: body.len() + 2 })?;
+            bytes.push(b).map_err(|_| InstallCodeError::BadLength {
+                len: body.len() + 2,
+            })?;
         }
         Ok(InstallCode { bytes })
     }
@@ -160,8 +171,11 @@ impl FromStr for InstallCode {
             }
             let nibble = character
                 .to_digit(16)
-                .ok_or(InstallCodeError::BadCharacter { position, character })? as u8;
-            if digits % 2 == 0 {
+                .ok_or(InstallCodeError::BadCharacter {
+                    position,
+                    character,
+                })? as u8;
+            if digits.is_multiple_of(2) {
                 high = nibble;
             } else if bytes.push(high << 4 | nibble).is_err() {
                 // Too long: count the rest for the error message.
@@ -170,7 +184,7 @@ impl FromStr for InstallCode {
             }
             digits += 1;
         }
-        if digits % 2 != 0 {
+        if !digits.is_multiple_of(2) {
             return Err(InstallCodeError::OddDigits { digits });
         }
         InstallCode::from_bytes(&bytes)

@@ -137,7 +137,11 @@ macro_rules! layout {
         #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
         #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         pub struct $name {
-            $( $(#[$fm])* pub $field: $ty, )*
+            $(
+                $(#[$fm])*
+                #[cfg_attr(feature = "serde", serde(skip_serializing_if = "crate::wire::is_absent"))]
+                pub $field: $ty,
+            )*
         }
 
         impl $crate::wire::Field for $name {
@@ -156,16 +160,14 @@ macro_rules! layout {
         }
 
         impl $name {
-            /// Keeps the first `keep` optional trailing fields and makes the rest absent, so
-            /// that the value can be emitted (absent fields may only trail).
+            /// Makes the first `count` optional trailing fields present (absent ones get a
+            /// default value) and the rest absent: the shapes the wire format allows.
             #[allow(unused_variables, unused_mut, unused_assignments)]
-            pub fn truncate_optionals(&mut self, keep: usize) {
+            pub fn keep_optionals(&mut self, count: usize) {
                 let mut seen = 0usize;
                 $(
                     if $crate::wire::Field::is_optional(&self.$field) {
-                        if seen >= keep {
-                            $crate::wire::Field::clear_optional(&mut self.$field);
-                        }
+                        $crate::wire::Field::set_present(&mut self.$field, seen < count);
                         seen += 1;
                     }
                 )*
@@ -181,7 +183,7 @@ macro_rules! layout {
                 (nested_strategy!($($ty),*), 0usize..32)
                     .prop_map(|(nested_pattern!($($field),*), keep)| {
                         let mut value = $name { $($field,)* };
-                        value.truncate_optionals(keep);
+                        value.keep_optionals(keep);
                         value
                     })
                     .boxed()

@@ -23,15 +23,22 @@ impl fmt::Display for Hex<'_> {
 }
 
 fn from_hex(s: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<u8> = s.bytes().filter(|b| !matches!(b, b' ' | b':' | b'-')).collect();
-    if digits.len() % 2 != 0 {
-        return Err(alloc::format!("hex string {s:?} has an odd number of digits"));
+    let digits: Vec<u8> = s
+        .bytes()
+        .filter(|b| !matches!(b, b' ' | b':' | b'-'))
+        .collect();
+    if !digits.len().is_multiple_of(2) {
+        return Err(alloc::format!(
+            "hex string {s:?} has an odd number of digits"
+        ));
     }
     digits
         .chunks(2)
         .map(|pair| {
-            let text = core::str::from_utf8(pair).map_err(|_| alloc::format!("bad hex in {s:?}"))?;
-            u8::from_str_radix(text, 16).map_err(|_| alloc::format!("bad hex digits {text:?} in {s:?}"))
+            let text =
+                core::str::from_utf8(pair).map_err(|_| alloc::format!("bad hex in {s:?}"))?;
+            u8::from_str_radix(text, 16)
+                .map_err(|_| alloc::format!("bad hex digits {text:?} in {s:?}"))
         })
         .collect()
 }
@@ -39,8 +46,12 @@ fn from_hex(s: &str) -> Result<Vec<u8>, String> {
 fn hex_field<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<ByteString<N>, D::Error> {
     let text = String::deserialize(d)?;
     let bytes = from_hex(&text).map_err(D::Error::custom)?;
-    ByteString::new(&bytes)
-        .map_err(|_| D::Error::custom(alloc::format!("{} bytes given, at most {N} fit", bytes.len())))
+    ByteString::new(&bytes).map_err(|_| {
+        D::Error::custom(alloc::format!(
+            "{} bytes given, at most {N} fit",
+            bytes.len()
+        ))
+    })
 }
 
 macro_rules! hex_string_serde {
@@ -116,9 +127,15 @@ impl<const N: usize> Serialize for CharString<N> {
 
 impl<'de, const N: usize> Deserialize<'de> for CharString<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let bytes = TextJson::deserialize(d)?.into_bytes().map_err(D::Error::custom)?;
-        CharString::new(&bytes)
-            .map_err(|_| D::Error::custom(alloc::format!("{} bytes of text, at most {N} fit", bytes.len())))
+        let bytes = TextJson::deserialize(d)?
+            .into_bytes()
+            .map_err(D::Error::custom)?;
+        CharString::new(&bytes).map_err(|_| {
+            D::Error::custom(alloc::format!(
+                "{} bytes of text, at most {N} fit",
+                bytes.len()
+            ))
+        })
     }
 }
 
@@ -152,8 +169,12 @@ impl Serialize for AttrValue {
         match &self.value {
             Value::Unsigned(v) => map.serialize_entry("value", v)?,
             Value::Signed(v) => map.serialize_entry("value", v)?,
-            Value::Bytes(b) if is_text(self.data_type) => map.serialize_entry("value", &Text(b.as_bytes()))?,
-            Value::Bytes(b) => map.serialize_entry("value", &alloc::format!("{}", Hex(b.as_bytes())))?,
+            Value::Bytes(b) if is_text(self.data_type) => {
+                map.serialize_entry("value", &Text(b.as_bytes()))?
+            }
+            Value::Bytes(b) => {
+                map.serialize_entry("value", &alloc::format!("{}", Hex(b.as_bytes())))?
+            }
         }
         map.end()
     }
@@ -182,7 +203,12 @@ impl<'de> Deserialize<'de> for AttrValue {
         }
         let Json { data_type, value } = Json::deserialize(d)?;
         let data_type = DataType::from(data_type);
-        let mismatch = || D::Error::custom(alloc::format!("value does not suit data type 0x{:02x}", u8::from(data_type)));
+        let mismatch = || {
+            D::Error::custom(alloc::format!(
+                "value does not suit data type 0x{:02x}",
+                u8::from(data_type)
+            ))
+        };
         let value = match (data_type.encoding(), value) {
             (Encoding::Unsigned(_), ValueJson::Unsigned(v)) => Value::Unsigned(v),
             (Encoding::Signed(_), ValueJson::Unsigned(v)) => {
@@ -193,7 +219,9 @@ impl<'de> Deserialize<'de> for AttrValue {
                 let bytes = match (is_text(data_type), text) {
                     (true, text) => text.into_bytes(),
                     (false, TextJson::Text(hex)) => from_hex(&hex),
-                    (false, TextJson::Hex { .. }) => Err(String::from("octet values are plain hex strings")),
+                    (false, TextJson::Hex { .. }) => {
+                        Err(String::from("octet values are plain hex strings"))
+                    }
                 }
                 .map_err(D::Error::custom)?;
                 Value::Bytes(ByteString::new(&bytes).map_err(D::Error::custom)?)
@@ -244,15 +272,23 @@ impl<'de> Deserialize<'de> for Header {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let h = HeaderJson::deserialize(d)?;
         if h.frame_type > 3 {
-            return Err(D::Error::custom("header.frame_type must be 0 (general) or 1 (cluster-specific), 2 or 3 reserved"));
+            return Err(D::Error::custom(
+                "header.frame_type must be 0 (general) or 1 (cluster-specific), 2 or 3 reserved",
+            ));
         }
         if h.reserved > 7 {
-            return Err(D::Error::custom("header.reserved holds frame-control bits 5-7: 0 to 7"));
+            return Err(D::Error::custom(
+                "header.reserved holds frame-control bits 5-7: 0 to 7",
+            ));
         }
         let direction = match h.direction {
             0 => Direction::ClientToServer,
             1 => Direction::ServerToClient,
-            _ => return Err(D::Error::custom("header.direction must be 0 (client to server) or 1 (server to client)")),
+            _ => {
+                return Err(D::Error::custom(
+                    "header.direction must be 0 (client to server) or 1 (server to client)",
+                ));
+            }
         };
         Ok(Header {
             frame_type: FrameType::from(h.frame_type),

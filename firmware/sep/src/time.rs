@@ -9,7 +9,11 @@ use core::fmt;
 /// SE gives some values special meanings per field (`0` = "now" in a start time,
 /// `0xFFFFFFFF` = invalid); those are left to the fields' documentation.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[cfg_attr(feature = "proptest", derive(proptest_derive::Arbitrary))]
 pub struct UtcTime(pub u32);
@@ -29,7 +33,9 @@ impl UtcTime {
 
     /// The instant `unix` seconds after the Unix epoch, if it lies in the representable range.
     pub fn from_unix(unix: u64) -> Option<UtcTime> {
-        unix.checked_sub(Self::UNIX_OFFSET).and_then(|s| u32::try_from(s).ok()).map(UtcTime)
+        unix.checked_sub(Self::UNIX_OFFSET)
+            .and_then(|s| u32::try_from(s).ok())
+            .map(UtcTime)
     }
 
     /// Calendar fields `(year, month, day, hour, minute, second)` in UTC.

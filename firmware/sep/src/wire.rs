@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use nom::IResult;
 use nom::number::complete as num;
 
+/// A nom number parser over bytes, with errors carrying nothing (ours carry the field).
+type NomParser<'a, T> = fn(&'a [u8]) -> IResult<&'a [u8], T, ()>;
+
 /// Reads fields from a byte slice, tracking the offset for error messages.
 #[derive(Debug)]
 pub struct Reader<'a> {
@@ -36,7 +39,7 @@ impl<'a> Reader<'a> {
         &mut self,
         field: &'static str,
         needed: usize,
-        parser: fn(&'a [u8]) -> IResult<&'a [u8], T, ()>,
+        parser: NomParser<'a, T>,
     ) -> Result<T> {
         match parser(self.input) {
             Ok((rest, value)) => {
@@ -49,7 +52,12 @@ impl<'a> Reader<'a> {
     }
 
     pub fn truncated(&self, field: &'static str, needed: usize) -> Error {
-        Error::Truncated { field, offset: self.offset, needed, available: self.input.len() }
+        Error::Truncated {
+            field,
+            offset: self.offset,
+            needed,
+            available: self.input.len(),
+        }
     }
 
     pub fn u8(&mut self, field: &'static str) -> Result<u8> {
@@ -68,13 +76,15 @@ impl<'a> Reader<'a> {
     /// Little-endian unsigned integer of `len` (1..=8) bytes.
     pub fn uint(&mut self, field: &'static str, len: usize) -> Result<u64> {
         let bytes = self.take(field, len)?;
-        Ok(bytes.iter().rev().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+        Ok(bytes
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
     }
 
     /// Exactly `len` bytes.
     pub fn take(&mut self, field: &'static str, len: usize) -> Result<&'a [u8]> {
-        let taken: IResult<&'a [u8], &'a [u8], ()> =
-            nom::bytes::complete::take(len)(self.input);
+        let taken: IResult<&'a [u8], &'a [u8], ()> = nom::bytes::complete::take(len)(self.input);
         match taken {
             Ok((rest, bytes)) => {
                 self.offset += len;
@@ -98,7 +108,10 @@ impl<'a> Reader<'a> {
         if self.input.is_empty() {
             Ok(())
         } else {
-            Err(Error::TrailingBytes { offset: self.offset, count: self.input.len() })
+            Err(Error::TrailingBytes {
+                offset: self.offset,
+                count: self.input.len(),
+            })
         }
     }
 }
@@ -116,7 +129,11 @@ pub struct Writer<'a> {
 #[allow(missing_docs)]
 impl<'a> Writer<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, pos: 0, optional_closed: false }
+        Writer {
+            buf,
+            pos: 0,
+            optional_closed: false,
+        }
     }
 
     pub fn position(&self) -> usize {
@@ -132,7 +149,10 @@ impl<'a> Writer<'a> {
                 self.pos = end;
                 Ok(())
             }
-            None => Err(Error::BufferTooSmall { needed: end, available }),
+            None => Err(Error::BufferTooSmall {
+                needed: end,
+                available,
+            }),
         }
     }
 
@@ -170,8 +190,11 @@ pub trait Field: Sized {
     fn is_optional(&self) -> bool {
         false
     }
-    /// Makes an optional field absent; other fields stay as they are.
-    fn clear_optional(&mut self) {}
+    /// Makes an optional field present (`true`, with a default value if it was absent) or
+    /// absent (`false`); other fields stay as they are.
+    fn set_present(&mut self, present: bool) {
+        let _ = present;
+    }
 }
 
 macro_rules! int_field {
@@ -197,11 +220,20 @@ int_field! {
     i16 => u16, 2;
 }
 
+/// Whether `field` is an absent optional field (the JSON form leaves those out).
+pub fn is_absent<T: Field>(field: &T) -> bool {
+    field.is_optional() && field.wire_len() == 0
+}
+
 /// Trailing optional field: read when input remains, written when present. Once one optional
 /// field is absent, every later one must be absent too ([`Error::OptionalFieldGap`]).
-impl<T: Field> Field for Option<T> {
+impl<T: Field + Default> Field for Option<T> {
     fn read(r: &mut Reader<'_>, name: &'static str) -> Result<Self> {
-        if r.remaining() == 0 { Ok(None) } else { T::read(r, name).map(Some) }
+        if r.remaining() == 0 {
+            Ok(None)
+        } else {
+            T::read(r, name).map(Some)
+        }
     }
     fn write(&self, w: &mut Writer<'_>, name: &'static str) -> Result<()> {
         match self {
@@ -219,14 +251,22 @@ impl<T: Field> Field for Option<T> {
     fn is_optional(&self) -> bool {
         true
     }
-    fn clear_optional(&mut self) {
-        *self = None;
+    fn set_present(&mut self, present: bool) {
+        match (present, self.is_some()) {
+            (true, false) => *self = Some(T::default()),
+            (false, true) => *self = None,
+            _ => {}
+        }
     }
 }
 
 /// An unsigned 24-bit integer (ZCL `uint24`), held in a `u32` whose top byte must be zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct U24(pub u32);
 
@@ -241,7 +281,11 @@ impl Field for U24 {
     }
     fn write(&self, w: &mut Writer<'_>, name: &'static str) -> Result<()> {
         if self.0 > Self::MAX {
-            return Err(Error::Invalid { field: name, offset: 0, reason: "does not fit in 24 bits" });
+            return Err(Error::Invalid {
+                field: name,
+                offset: 0,
+                reason: "does not fit in 24 bits",
+            });
         }
         w.uint(u64::from(self.0), 3)
     }
@@ -317,7 +361,11 @@ impl<const N: usize> ByteString<N> {
     pub fn new(bytes: &[u8]) -> Result<Self> {
         heapless::Vec::from_slice(bytes)
             .map(ByteString)
-            .map_err(|_| Error::TooLong { field: "string", offset: 0, capacity: N })
+            .map_err(|_| Error::TooLong {
+                field: "string",
+                offset: 0,
+                capacity: N,
+            })
     }
     /// The stored bytes.
     pub fn as_bytes(&self) -> &[u8] {
@@ -328,7 +376,11 @@ impl<const N: usize> ByteString<N> {
         let bytes = r.take(name, len)?;
         heapless::Vec::from_slice(bytes)
             .map(ByteString)
-            .map_err(|_| Error::TooLong { field: name, offset, capacity: N })
+            .map_err(|_| Error::TooLong {
+                field: name,
+                offset,
+                capacity: N,
+            })
     }
 }
 
@@ -469,7 +521,10 @@ pub struct Records<T, const N: usize> {
 impl<T: Field, const N: usize> Records<T, N> {
     /// An empty list.
     pub fn new() -> Self {
-        Records { raw: heapless::Vec::new(), _item: core::marker::PhantomData }
+        Records {
+            raw: heapless::Vec::new(),
+            _item: core::marker::PhantomData,
+        }
     }
 
     /// A list of `items`.
@@ -488,21 +543,31 @@ impl<T: Field, const N: usize> Records<T, N> {
     pub fn push(&mut self, item: &T) -> Result<()> {
         let mut buf = [0u8; N];
         let len = item.wire_len();
-        let slot = buf
-            .get_mut(..len)
-            .ok_or(Error::TooLong { field: "records", offset: self.raw.len(), capacity: N })?;
+        let slot = buf.get_mut(..len).ok_or(Error::TooLong {
+            field: "records",
+            offset: self.raw.len(),
+            capacity: N,
+        })?;
         let mut w = Writer::new(slot);
         item.write(&mut w, "record")?;
         self.raw
             .extend_from_slice(&buf[..len])
-            .map_err(|_| Error::TooLong { field: "records", offset: self.raw.len(), capacity: N })
+            .map_err(|_| Error::TooLong {
+                field: "records",
+                offset: self.raw.len(),
+                capacity: N,
+            })
     }
 
     /// The items, decoded from the stored wire form.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         let mut r = Reader::new(&self.raw, 0);
         core::iter::from_fn(move || {
-            if r.remaining() == 0 { None } else { T::read(&mut r, "record").ok() }
+            if r.remaining() == 0 {
+                None
+            } else {
+                T::read(&mut r, "record").ok()
+            }
         })
     }
 
@@ -536,9 +601,15 @@ impl<T: Field, const N: usize> Field for Records<T, N> {
         while check.remaining() > 0 {
             T::read(&mut check, name)?;
         }
-        let raw = heapless::Vec::from_slice(bytes)
-            .map_err(|_| Error::TooLong { field: name, offset: start, capacity: N })?;
-        Ok(Records { raw, _item: core::marker::PhantomData })
+        let raw = heapless::Vec::from_slice(bytes).map_err(|_| Error::TooLong {
+            field: name,
+            offset: start,
+            capacity: N,
+        })?;
+        Ok(Records {
+            raw,
+            _item: core::marker::PhantomData,
+        })
     }
     fn write(&self, w: &mut Writer<'_>, _: &'static str) -> Result<()> {
         w.bytes(&self.raw)

@@ -1,8 +1,8 @@
 //! Key Establishment cluster (0x0800): the CBKE message layouts (the cryptography itself is not
 //! here).
 
-use crate::wire::{Bytes, RestBytes};
 use crate::MAX_PAYLOAD_LEN;
+use crate::wire::{Bytes, RestBytes};
 
 /// Cluster identifier.
 pub const CLUSTER_ID: u16 = 0x0800;

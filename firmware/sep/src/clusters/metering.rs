@@ -317,7 +317,12 @@ impl Reading {
         let divisor = if divisor == 0 { 1 } else { i128::from(divisor) };
         let scale = 10i128.pow(u32::from(formatting.right_digits()));
         let scaled = i128::from(raw) * i128::from(multiplier) * scale / divisor;
-        Reading { scaled, formatting, unit, quantity }
+        Reading {
+            scaled,
+            formatting,
+            unit,
+            quantity,
+        }
     }
 }
 
@@ -341,7 +346,11 @@ impl fmt::Display for Reading {
         }
         match self.unit.symbols() {
             Some((summation, demand)) => {
-                let symbol = if self.quantity == Quantity::Summation { summation } else { demand };
+                let symbol = if self.quantity == Quantity::Summation {
+                    summation
+                } else {
+                    demand
+                };
                 write!(f, " {symbol}")
             }
             None => write!(f, " (unit 0x{:02X})", u8::from(self.unit)),

@@ -143,6 +143,7 @@ impl PublishPrice {
     }
     /// Whether the client must answer with Price Acknowledgement.
     pub fn acknowledgement_required(&self) -> bool {
-        self.price_control.is_some_and(|c| c & PRICE_CONTROL_ACK_REQUIRED != 0)
+        self.price_control
+            .is_some_and(|c| c & PRICE_CONTROL_ACK_REQUIRED != 0)
     }
 }

@@ -1,15 +1,15 @@
 //! The command table: which layout a (cluster, frame type, direction, command ID) carries, and
 //! the whole-frame representation [`ZclFrame`].
 
+use crate::MAX_PAYLOAD_LEN;
 use crate::clusters::{drlc, key_establishment as ke, messaging, metering, price};
 use crate::error::{Error, Result};
 use crate::wire::{Field, Reader, RestBytes, Writer};
 use crate::zcl::general::{
-    AttributeRecords, ConfigureReporting, ConfigureReportingResponse, DefaultResponse, ReadAttributes,
-    ReadAttributesResponse, WriteAttributesResponse,
+    AttributeRecords, ConfigureReporting, ConfigureReportingResponse, DefaultResponse,
+    ReadAttributes, ReadAttributesResponse, WriteAttributesResponse,
 };
 use crate::zcl::header::{Direction, Frame, FrameType, Header};
-use crate::MAX_PAYLOAD_LEN;
 
 /// What frames a command travels in. `cluster: None` marks a general command (any cluster);
 /// `direction: None` a command sent either way.
@@ -216,13 +216,21 @@ commands! {
 impl Command {
     /// The key of the known command a frame on `cluster` with `header` carries, if any.
     pub fn lookup(cluster: u16, header: &Header) -> Option<(&'static str, CommandKey)> {
-        COMMANDS.iter().copied().find(|(_, key)| key.matches(cluster, header))
+        COMMANDS
+            .iter()
+            .copied()
+            .find(|(_, key)| key.matches(cluster, header))
     }
 
     /// Fails with [`Error::CommandMismatch`] unless this command is what a frame on `cluster`
     /// with `header` carries.
     pub fn check(&self, cluster: u16, header: &Header) -> Result<()> {
-        let mismatch = |reason| Err(Error::CommandMismatch { command: self.name(), reason });
+        let mismatch = |reason| {
+            Err(Error::CommandMismatch {
+                command: self.name(),
+                reason,
+            })
+        };
         match self.key() {
             Some(key) if key.matches(cluster, header) => Ok(()),
             Some(key) => {
@@ -233,13 +241,17 @@ impl Command {
                 } else if key.direction.is_some_and(|d| d != header.direction) {
                     mismatch("the header's direction is not this command's")
                 } else if key.cluster.is_some() && header.manufacturer_code.is_some() {
-                    mismatch("a manufacturer-specific frame cannot carry a standard cluster command")
+                    mismatch(
+                        "a manufacturer-specific frame cannot carry a standard cluster command",
+                    )
                 } else {
                     mismatch("the header's frame_type is not this command's")
                 }
             }
             None => match Command::lookup(cluster, header) {
-                Some(_) => mismatch("the header names a known command; give that command's fields and name"),
+                Some(_) => mismatch(
+                    "the header names a known command; give that command's fields and name",
+                ),
                 None => Ok(()),
             },
         }
@@ -268,7 +280,11 @@ impl ZclFrame {
         let mut r = Reader::new(frame.payload(), frame.header_len());
         let command = Command::read(cluster, &header, &mut r)?;
         r.finish()?;
-        Ok(ZclFrame { cluster, header, command })
+        Ok(ZclFrame {
+            cluster,
+            header,
+            command,
+        })
     }
 
     /// A frame carrying `command` with transaction sequence number `tsn`; the header follows
@@ -289,7 +305,11 @@ impl ZclFrame {
             Direction::ClientToServer
         });
         let header = Header {
-            frame_type: if key.cluster.is_some() { FrameType::ClusterSpecific } else { FrameType::General },
+            frame_type: if key.cluster.is_some() {
+                FrameType::ClusterSpecific
+            } else {
+                FrameType::General
+            },
             manufacturer_code: None,
             direction,
             disable_default_response: false,
@@ -297,7 +317,11 @@ impl ZclFrame {
             tsn,
             command_id: key.id,
         };
-        Some(ZclFrame { cluster: key.cluster.unwrap_or(cluster), header, command })
+        Some(ZclFrame {
+            cluster: key.cluster.unwrap_or(cluster),
+            header,
+            command,
+        })
     }
 
     /// Bytes [`ZclFrame::emit`] writes.
@@ -312,7 +336,10 @@ impl ZclFrame {
         self.command.check(self.cluster, &self.header)?;
         let len = self.buffer_len();
         let available = buf.len();
-        let out = buf.get_mut(..len).ok_or(Error::BufferTooSmall { needed: len, available })?;
+        let out = buf.get_mut(..len).ok_or(Error::BufferTooSmall {
+            needed: len,
+            available,
+        })?;
         let mut frame = Frame::new_unchecked(&mut *out);
         self.header.emit(&mut frame)?;
         let mut w = Writer::new(frame.payload_mut());

@@ -115,15 +115,24 @@ pub struct AttrValue {
 impl AttrValue {
     /// An unsigned or bit-pattern value of `data_type`.
     pub fn unsigned(data_type: DataType, value: u64) -> Self {
-        AttrValue { data_type, value: Value::Unsigned(value) }
+        AttrValue {
+            data_type,
+            value: Value::Unsigned(value),
+        }
     }
     /// A signed value of `data_type`.
     pub fn signed(data_type: DataType, value: i64) -> Self {
-        AttrValue { data_type, value: Value::Signed(value) }
+        AttrValue {
+            data_type,
+            value: Value::Signed(value),
+        }
     }
     /// A string, EUI64 or key value of `data_type`; [`Error::TooLong`] past the capacity.
     pub fn bytes(data_type: DataType, value: &[u8]) -> Result<Self> {
-        Ok(AttrValue { data_type, value: Value::Bytes(ByteString::new(value)?) })
+        Ok(AttrValue {
+            data_type,
+            value: Value::Bytes(ByteString::new(value)?),
+        })
     }
     /// A UTCTime value.
     pub fn utc(time: UtcTime) -> Self {
@@ -178,7 +187,11 @@ impl AttrValue {
     }
 
     fn write_value(&self, w: &mut Writer<'_>, name: &'static str) -> Result<()> {
-        let invalid = |reason| Error::Invalid { field: name, offset: w.position(), reason };
+        let invalid = |reason| Error::Invalid {
+            field: name,
+            offset: w.position(),
+            reason,
+        };
         match (self.data_type.encoding(), &self.value) {
             (Encoding::Unsigned(n), Value::Unsigned(v)) => {
                 if n < 8 && *v >> (8 * n) != 0 {
@@ -195,7 +208,9 @@ impl AttrValue {
             }
             (Encoding::Bytes(n), Value::Bytes(b)) => {
                 if b.as_bytes().len() != n {
-                    return Err(invalid("value has the wrong number of bytes for the data type"));
+                    return Err(invalid(
+                        "value has the wrong number of bytes for the data type",
+                    ));
                 }
                 w.bytes(b.as_bytes())
             }
@@ -218,10 +233,18 @@ impl AttrValue {
     }
 }
 
-fn read_bytes(r: &mut Reader<'_>, name: &'static str, len: usize) -> Result<ByteString<MAX_PAYLOAD_LEN>> {
+fn read_bytes(
+    r: &mut Reader<'_>,
+    name: &'static str,
+    len: usize,
+) -> Result<ByteString<MAX_PAYLOAD_LEN>> {
     let offset = r.offset();
     let bytes = r.take(name, len)?;
-    ByteString::new(bytes).map_err(|_| Error::TooLong { field: name, offset, capacity: MAX_PAYLOAD_LEN })
+    ByteString::new(bytes).map_err(|_| Error::TooLong {
+        field: name,
+        offset,
+        capacity: MAX_PAYLOAD_LEN,
+    })
 }
 
 /// Type byte, then the value.
@@ -245,12 +268,20 @@ impl proptest::arbitrary::Arbitrary for AttrValue {
     type Strategy = proptest::strategy::BoxedStrategy<Self>;
     fn arbitrary_with(_: ()) -> Self::Strategy {
         use proptest::prelude::*;
-        (any::<u8>(), any::<u64>(), proptest::collection::vec(any::<u8>(), 0..24))
+        (
+            any::<u8>(),
+            any::<u64>(),
+            proptest::collection::vec(any::<u8>(), 0..24),
+        )
             .prop_filter_map("supported data type", |(id, raw, bytes)| {
                 let data_type = DataType::from(id);
                 Some(match data_type.encoding() {
                     Encoding::Unsigned(n) => {
-                        let mask = if n >= 8 { u64::MAX } else { (1u64 << (8 * n)) - 1 };
+                        let mask = if n >= 8 {
+                            u64::MAX
+                        } else {
+                            (1u64 << (8 * n)) - 1
+                        };
                         AttrValue::unsigned(data_type, raw & mask)
                     }
                     Encoding::Signed(n) => {
@@ -289,6 +320,7 @@ pub struct ReadAttributeStatus {
     /// SUCCESS, or why the attribute could not be read.
     pub status: Status,
     /// The value, when `status` is SUCCESS.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub value: Option<AttrValue>,
 }
 
@@ -296,8 +328,16 @@ impl Field for ReadAttributeStatus {
     fn read(r: &mut Reader<'_>, _: &'static str) -> Result<Self> {
         let attribute = r.u16("attribute")?;
         let status = Status::read(r, "status")?;
-        let value = if status == Status::Success { Some(AttrValue::read(r, "value")?) } else { None };
-        Ok(ReadAttributeStatus { attribute, status, value })
+        let value = if status == Status::Success {
+            Some(AttrValue::read(r, "value")?)
+        } else {
+            None
+        };
+        Ok(ReadAttributeStatus {
+            attribute,
+            status,
+            value,
+        })
     }
     fn write(&self, w: &mut Writer<'_>, _: &'static str) -> Result<()> {
         w.u16(self.attribute)?;
@@ -371,8 +411,10 @@ pub struct StatusRecord {
     /// Status of this attribute.
     pub status: Status,
     /// Direction (Configure Reporting Response only).
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub direction: Option<u8>,
     /// The attribute, absent in the all-success form.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub attribute: Option<u16>,
 }
 
@@ -388,27 +430,56 @@ pub struct StatusRecords {
 impl StatusRecords {
     fn read(r: &mut Reader<'_>, with_direction: bool) -> Result<Self> {
         let mut records = heapless::Vec::new();
+        if r.remaining() == 0 {
+            return Err(r.truncated("status", 1));
+        }
         if r.remaining() == 1 {
             let status = Status::read(r, "status")?;
-            let _ = records.push(StatusRecord { status, direction: None, attribute: None });
+            let _ = records.push(StatusRecord {
+                status,
+                direction: None,
+                attribute: None,
+            });
             return Ok(StatusRecords { records });
         }
         while r.remaining() > 0 {
             let status = Status::read(r, "status")?;
-            let direction = if with_direction { Some(r.u8("direction")?) } else { None };
+            let direction = if with_direction {
+                Some(r.u8("direction")?)
+            } else {
+                None
+            };
             let attribute = Some(r.u16("attribute")?);
             let offset = r.offset();
             records
-                .push(StatusRecord { status, direction, attribute })
-                .map_err(|_| Error::TooLong { field: "records", offset, capacity: MAX_PAYLOAD_LEN / 3 })?;
+                .push(StatusRecord {
+                    status,
+                    direction,
+                    attribute,
+                })
+                .map_err(|_| Error::TooLong {
+                    field: "records",
+                    offset,
+                    capacity: MAX_PAYLOAD_LEN / 3,
+                })?;
         }
         Ok(StatusRecords { records })
     }
 
     fn write(&self, w: &mut Writer<'_>, with_direction: bool) -> Result<()> {
-        let invalid = |reason| Error::Invalid { field: "records", offset: 0, reason };
+        let invalid = |reason| Error::Invalid {
+            field: "records",
+            offset: 0,
+            reason,
+        };
         match self.records.as_slice() {
-            [StatusRecord { status, direction: None, attribute: None }] => status.write(w, "status"),
+            [
+                StatusRecord {
+                    status,
+                    direction: None,
+                    attribute: None,
+                },
+            ] => status.write(w, "status"),
             [] => Err(invalid("at least one status record is needed")),
             records => records.iter().try_for_each(|rec| {
                 rec.status.write(w, "status")?;
@@ -416,11 +487,17 @@ impl StatusRecords {
                     (true, Some(d)) => w.u8(d)?,
                     (false, None) => {}
                     (true, None) => return Err(invalid("each record needs a direction")),
-                    (false, Some(_)) => return Err(invalid("Write Attributes Response records have no direction")),
+                    (false, Some(_)) => {
+                        return Err(invalid(
+                            "Write Attributes Response records have no direction",
+                        ));
+                    }
                 }
                 match rec.attribute {
                     Some(a) => w.u16(a),
-                    None => Err(invalid("only a lone all-success record may omit the attribute")),
+                    None => Err(invalid(
+                        "only a lone all-success record may omit the attribute",
+                    )),
                 }
             }),
         }
@@ -428,7 +505,13 @@ impl StatusRecords {
 
     fn len(&self, with_direction: bool) -> usize {
         match self.records.as_slice() {
-            [StatusRecord { direction: None, attribute: None, .. }] => 1,
+            [
+                StatusRecord {
+                    direction: None,
+                    attribute: None,
+                    ..
+                },
+            ] => 1,
             records => records.len() * if with_direction { 4 } else { 3 },
         }
     }
@@ -439,7 +522,11 @@ impl StatusRecords {
         prop_oneof![
             any::<Status>().prop_map(|status| {
                 let mut records = heapless::Vec::new();
-                let _ = records.push(StatusRecord { status, direction: None, attribute: None });
+                let _ = records.push(StatusRecord {
+                    status,
+                    direction: None,
+                    attribute: None,
+                });
                 StatusRecords { records }
             }),
             proptest::collection::vec((any::<Status>(), any::<u8>(), any::<u16>()), 2..6).prop_map(
@@ -517,15 +604,20 @@ pub struct ReportingConfiguration {
     pub attribute: u16,
     /// Direction 0: the attribute's data type.
     #[cfg_attr(feature = "serde", serde(rename = "type"))]
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub data_type: Option<DataType>,
     /// Direction 0: minimum reporting interval, seconds.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub min_interval: Option<u16>,
     /// Direction 0: maximum reporting interval, seconds.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub max_interval: Option<u16>,
     /// Direction 0, analog types: the change that triggers a report, as the unsigned raw value
     /// of the data type's size.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub reportable_change: Option<u64>,
     /// Direction 1: timeout period, seconds.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub timeout: Option<u16>,
 }
 
@@ -533,7 +625,11 @@ impl Field for ReportingConfiguration {
     fn read(r: &mut Reader<'_>, _: &'static str) -> Result<Self> {
         let direction = r.u8("direction")?;
         let attribute = r.u16("attribute")?;
-        let mut rec = ReportingConfiguration { direction, attribute, ..Default::default() };
+        let mut rec = ReportingConfiguration {
+            direction,
+            attribute,
+            ..Default::default()
+        };
         if direction == 1 {
             rec.timeout = Some(r.u16("timeout")?);
             return Ok(rec);
@@ -567,18 +663,34 @@ impl Field for ReportingConfiguration {
     }
 
     fn write(&self, w: &mut Writer<'_>, _: &'static str) -> Result<()> {
-        let invalid = |field, reason| Error::Invalid { field, offset: 0, reason };
+        let invalid = |field, reason| Error::Invalid {
+            field,
+            offset: 0,
+            reason,
+        };
         w.u8(self.direction)?;
         w.u16(self.attribute)?;
         match self.direction {
-            1 => match (self.timeout, self.data_type, self.min_interval, self.max_interval, self.reportable_change) {
+            1 => match (
+                self.timeout,
+                self.data_type,
+                self.min_interval,
+                self.max_interval,
+                self.reportable_change,
+            ) {
                 (Some(t), None, None, None, None) => w.u16(t),
-                _ => Err(invalid("timeout", "direction 1 carries a timeout and nothing else")),
+                _ => Err(invalid(
+                    "timeout",
+                    "direction 1 carries a timeout and nothing else",
+                )),
             },
             0 => {
-                let (Some(data_type), Some(min), Some(max), None) =
-                    (self.data_type, self.min_interval, self.max_interval, self.timeout)
-                else {
+                let (Some(data_type), Some(min), Some(max), None) = (
+                    self.data_type,
+                    self.min_interval,
+                    self.max_interval,
+                    self.timeout,
+                ) else {
                     return Err(invalid(
                         "data_type",
                         "direction 0 carries type, min_interval and max_interval, and no timeout",
@@ -587,7 +699,11 @@ impl Field for ReportingConfiguration {
                 data_type.write(w, "data_type")?;
                 w.u16(min)?;
                 w.u16(max)?;
-                match (data_type.is_analog(), self.reportable_change, data_type.encoding()) {
+                match (
+                    data_type.is_analog(),
+                    self.reportable_change,
+                    data_type.encoding(),
+                ) {
                     (false, None, _) => Ok(()),
                     (true, Some(change), Encoding::Unsigned(n) | Encoding::Signed(n)) => {
                         if n < 8 && change >> (8 * n) != 0 {
@@ -610,7 +726,11 @@ impl Field for ReportingConfiguration {
             return 5;
         }
         let change = match self.data_type.map(DataType::encoding) {
-            Some(Encoding::Unsigned(n) | Encoding::Signed(n)) if self.reportable_change.is_some() => n,
+            Some(Encoding::Unsigned(n) | Encoding::Signed(n))
+                if self.reportable_change.is_some() =>
+            {
+                n
+            }
             _ => 0,
         };
         8 + change
@@ -630,28 +750,40 @@ impl proptest::arbitrary::Arbitrary for ReportingConfiguration {
                 timeout: Some(timeout),
                 ..Default::default()
             }),
-            (any::<u16>(), any::<u8>(), any::<u16>(), any::<u16>(), any::<u64>()).prop_filter_map(
-                "fixed-size type",
-                |(attribute, id, min, max, change)| {
-                    let data_type = DataType::from(id);
-                    let reportable_change = match (data_type.is_analog(), data_type.encoding()) {
-                        (true, Encoding::Unsigned(n) | Encoding::Signed(n)) => {
-                            Some(if n >= 8 { change } else { change & ((1u64 << (8 * n)) - 1) })
-                        }
-                        (false, Encoding::Unsupported) | (true, _) => return None,
-                        (false, _) => None,
-                    };
-                    Some(ReportingConfiguration {
-                        direction: 0,
-                        attribute,
-                        data_type: Some(data_type),
-                        min_interval: Some(min),
-                        max_interval: Some(max),
-                        reportable_change,
-                        timeout: None,
-                    })
-                }
-            ),
+            (
+                any::<u16>(),
+                any::<u8>(),
+                any::<u16>(),
+                any::<u16>(),
+                any::<u64>()
+            )
+                .prop_filter_map(
+                    "fixed-size type",
+                    |(attribute, id, min, max, change)| {
+                        let data_type = DataType::from(id);
+                        let reportable_change = match (data_type.is_analog(), data_type.encoding())
+                        {
+                            (true, Encoding::Unsigned(n) | Encoding::Signed(n)) => {
+                                Some(if n >= 8 {
+                                    change
+                                } else {
+                                    change & ((1u64 << (8 * n)) - 1)
+                                })
+                            }
+                            (false, Encoding::Unsupported) | (true, _) => return None,
+                            (false, _) => None,
+                        };
+                        Some(ReportingConfiguration {
+                            direction: 0,
+                            attribute,
+                            data_type: Some(data_type),
+                            min_interval: Some(min),
+                            max_interval: Some(max),
+                            reportable_change,
+                            timeout: None,
+                        })
+                    }
+                ),
         ]
         .boxed()
     }

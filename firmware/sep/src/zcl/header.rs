@@ -101,7 +101,12 @@ impl<T: AsRef<[u8]>> Frame<T> {
         } else {
             ("command_id", header_len - 1, 1)
         };
-        Err(Error::Truncated { field, offset, needed, available: len - offset })
+        Err(Error::Truncated {
+            field,
+            offset,
+            needed,
+            available: len - offset,
+        })
     }
 
     fn bytes(&self) -> &[u8] {
@@ -129,17 +134,27 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// Length of the header (3, or 5 with a manufacturer code).
     pub fn header_len(&self) -> usize {
-        if self.is_manufacturer_specific() { 5 } else { 3 }
+        if self.is_manufacturer_specific() {
+            5
+        } else {
+            3
+        }
     }
 
     /// Transaction sequence number.
     pub fn tsn(&self) -> u8 {
-        self.bytes().get(self.header_len() - 2).copied().unwrap_or(0)
+        self.bytes()
+            .get(self.header_len() - 2)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Command identifier.
     pub fn command_id(&self) -> u8 {
-        self.bytes().get(self.header_len() - 1).copied().unwrap_or(0)
+        self.bytes()
+            .get(self.header_len() - 1)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The command payload after the header.
@@ -225,10 +240,18 @@ impl Header {
     pub fn frame_control(&self) -> Result<u8> {
         let frame_type = u8::from(self.frame_type);
         if frame_type > 3 {
-            return Err(Error::Invalid { field: "frame_type", offset: 0, reason: "must be 0 to 3" });
+            return Err(Error::Invalid {
+                field: "frame_type",
+                offset: 0,
+                reason: "must be 0 to 3",
+            });
         }
         if self.reserved > 7 {
-            return Err(Error::Invalid { field: "reserved", offset: 0, reason: "must be 0 to 7" });
+            return Err(Error::Invalid {
+                field: "reserved",
+                offset: 0,
+                reason: "must be 0 to 7",
+            });
         }
         let mut fc = frame_type | (self.reserved << 5);
         if self.manufacturer_code.is_some() {
@@ -245,7 +268,11 @@ impl Header {
 
     /// Bytes the header takes.
     pub fn buffer_len(&self) -> usize {
-        if self.manufacturer_code.is_some() { 5 } else { 3 }
+        if self.manufacturer_code.is_some() {
+            5
+        } else {
+            3
+        }
     }
 
     /// Writes the header into the start of `frame`, which must hold at least
@@ -253,7 +280,10 @@ impl Header {
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, frame: &mut Frame<T>) -> Result<()> {
         let available = frame.buffer.as_ref().len();
         if available < self.buffer_len() {
-            return Err(Error::BufferTooSmall { needed: self.buffer_len(), available });
+            return Err(Error::BufferTooSmall {
+                needed: self.buffer_len(),
+                available,
+            });
         }
         frame.set_frame_control(self.frame_control()?);
         if let Some(code) = self.manufacturer_code {
