@@ -130,8 +130,10 @@ pub fn encode(text: &str) -> Result<String, String> {
 
 /// `hanrig zcl list`.
 pub fn list() -> String {
-    let mut out =
-        String::from("command                              cluster          direction        id\n");
+    let mut out = format!(
+        "{:<36} {:<26} {:<16} id\n",
+        "command", "cluster", "direction"
+    );
     for (name, key) in COMMANDS {
         let cluster = match key.cluster {
             Some(id) => format!("0x{id:04x} {}", cluster_name(id).unwrap_or("")),
@@ -144,7 +146,7 @@ pub fn list() -> String {
         };
         let _ = writeln!(
             out,
-            "{name:<36} {cluster:<16} {direction:<16} 0x{:02x}",
+            "{name:<36} {cluster:<26} {direction:<16} 0x{:02x}",
             key.id
         );
     }
