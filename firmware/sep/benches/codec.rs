@@ -67,7 +67,8 @@ fn bench(c: &mut Criterion) {
             || [0u8; MAX_FRAME_LEN],
             |buf| {
                 for frame in &parsed {
-                    black_box(frame.emit(buf).unwrap());
+                    let len = frame.emit(black_box(&mut *buf)).unwrap();
+                    black_box(&buf[..len]);
                 }
             },
             BatchSize::SmallInput,
