@@ -1,10 +1,12 @@
 //! `hanrig`: the command-line tool of the hanrig test rig and gateway.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod capture;
 mod zcl;
 
 /// hanrig — ZigBee Smart Energy 1.0 test rig and gateway.
@@ -20,11 +22,45 @@ enum Top {
     /// Decode and encode ZCL frames of the Smart Energy clusters.
     #[command(subcommand)]
     Zcl(ZclCommand),
+    /// Read and write captures (pcapng, IEEE 802.15.4 with FCS) and their key files.
+    #[command(subcommand)]
+    Capture(CaptureCommand),
     /// Check an install code and derive the link key it gives.
     InstallCode {
         /// The code: hex digits (6, 8, 12 or 16 bytes plus the 2-byte CRC), optionally
         /// separated by spaces, '-' or ':'.
         code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CaptureCommand {
+    /// Decode every frame of a capture down to the SE command fields, decrypting NWK and APS
+    /// security with the keys of a Wireshark `zigbee_pc_keys` file (network keys sent in
+    /// Transport Key frames are learnt on the way).
+    Decode {
+        /// The capture (pcapng or pcap, link type 195).
+        file: PathBuf,
+        /// Key file: `"KEY","Normal","label"` lines, as `hanrig` writes and Wireshark reads.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// One JSON object per frame instead of one line of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a capture with one secured frame of every SE command, preceded by the APS
+    /// Transport-Key frame that hands the network key to the device under the key derived
+    /// from its install code; and the key file that decrypts it all.
+    Synth {
+        /// Capture file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Key file to write.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The device's install code.
+        #[arg(long, default_value = "83FED3407A939723A5C639B26916D505C3B5")]
+        install_code: String,
     },
 }
 
@@ -88,5 +124,18 @@ fn run(command: Top) -> Result<String, String> {
         }
         Top::Zcl(ZclCommand::List) => Ok(zcl::list()),
         Top::InstallCode { code } => zcl::install_code(&code),
+        Top::Capture(CaptureCommand::Decode { file, keys, json }) => {
+            capture::decode(&file, keys.as_deref(), json)
+        }
+        Top::Capture(CaptureCommand::Synth {
+            out,
+            keys,
+            install_code,
+        }) => {
+            let code = install_code
+                .parse()
+                .map_err(|e| format!("install code refused: {e}"))?;
+            capture::synth(&out, &keys, &code)
+        }
     }
 }

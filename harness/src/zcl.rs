@@ -42,7 +42,7 @@ fn cluster_name(id: u16) -> Option<&'static str> {
         .map(|(n, _)| *n)
 }
 
-fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<char> = text
         .chars()
         .filter(|c| !matches!(c, ' ' | ':' | '-' | '\n' | '\t'))
@@ -170,4 +170,36 @@ pub fn install_code(text: &str) -> Result<String, String> {
         hex(&key).to_uppercase(),
         hex(&key_transport_key(&key)).to_uppercase(),
     ))
+}
+
+/// The vector corpus of the codec's tests: hand-built frames, at least one per command.
+const CORPUS: &str = include_str!("../../firmware/sep/tests/vectors/zcl_frames.jsonl");
+
+/// The shortest corpus frame of every known command, in command-table order: `(cluster, bytes)`.
+pub fn corpus_one_per_command() -> Result<Vec<(u16, Vec<u8>)>, String> {
+    let mut firsts: Vec<(&str, u16, Vec<u8>)> = Vec::new();
+    for line in CORPUS.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let cluster = v["cluster"]
+            .as_u64()
+            .ok_or("corpus line without a cluster")? as u16;
+        let bytes = parse_hex(v["hex"].as_str().ok_or("corpus line without hex")?)?;
+        let frame = ZclFrame::parse(cluster, &bytes).map_err(|e| e.to_string())?;
+        let name = frame.command.name();
+        match firsts.iter_mut().find(|(n, _, _)| *n == name) {
+            _ if name == "unknown" => {}
+            Some(entry) if entry.2.len() > bytes.len() => *entry = (name, cluster, bytes),
+            Some(_) => {}
+            None => firsts.push((name, cluster, bytes)),
+        }
+    }
+    Ok(COMMANDS
+        .iter()
+        .filter_map(|(name, _)| {
+            firsts
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, c, b)| (*c, b.clone()))
+        })
+        .collect())
 }

@@ -46,14 +46,22 @@ mod error;
 mod time;
 pub mod wire;
 
+pub mod aps;
+#[cfg(feature = "std")]
+pub mod capture;
 pub mod clusters;
+pub mod frame;
 pub mod install_code;
+pub mod mac;
+pub mod nwk;
+pub mod security;
 pub mod zcl;
 
 #[cfg(feature = "serde")]
 mod serde_impls;
 
 pub use error::{Error, Result};
+pub use mac::Eui64;
 pub use time::UtcTime;
 pub use zcl::command::{COMMANDS, Command, CommandKey, UnknownCommand, ZclFrame};
 pub use zcl::header::{Direction, FrameType, Header};
