@@ -104,9 +104,7 @@ fn main() -> ExitCode {
 
 fn run(command: Top) -> Result<String, String> {
     match command {
-        Top::Zcl(ZclCommand::Decode { cluster, json, hex }) => {
-            zcl::decode(cluster, &hex.concat(), json)
-        }
+        Top::Zcl(ZclCommand::Decode { cluster, json, hex }) => zcl::decode(cluster, &hex, json),
         Top::Zcl(ZclCommand::Encode { file }) => {
             let text = match file.as_deref() {
                 None | Some("-") => {

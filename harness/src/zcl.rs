@@ -43,33 +43,41 @@ fn cluster_name(id: u16) -> Option<&'static str> {
 }
 
 pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
-    let digits: Vec<char> = text
-        .chars()
-        .filter(|c| !matches!(c, ' ' | ':' | '-' | '\n' | '\t'))
-        .collect();
-    let digits = match digits.as_slice() {
-        ['0', 'x' | 'X', rest @ ..] => rest,
-        all => all,
-    };
-    if let Some((i, c)) = digits
-        .iter()
-        .enumerate()
-        .find(|(_, c)| !c.is_ascii_hexdigit())
-    {
-        return Err(format!("not hex: {c:?} at digit {i}"));
+    parse_hex_args(&[text])
+}
+
+/// Hex from one or more arguments, each optionally starting with `0x`, with white space, `:`
+/// and `-` allowed between digits. Errors name the character's position in its argument.
+pub fn parse_hex_args<S: AsRef<str>>(args: &[S]) -> Result<Vec<u8>, String> {
+    let mut nibbles = Vec::new();
+    for (n, arg) in args.iter().enumerate() {
+        let arg = arg.as_ref();
+        let (skip, body) = match arg.get(..2) {
+            Some("0x" | "0X") => (2, &arg[2..]),
+            _ => (0, arg),
+        };
+        for (i, c) in body.chars().enumerate() {
+            if c.is_whitespace() || c == ':' || c == '-' {
+                continue;
+            }
+            let where_ = if args.len() > 1 {
+                format!(" of argument {}", n + 1)
+            } else {
+                String::new()
+            };
+            let digit = c
+                .to_digit(16)
+                .ok_or_else(|| format!("not hex: {c:?} at character {}{where_}", skip + i + 1))?;
+            nibbles.push(digit as u8);
+        }
     }
-    if digits.len() % 2 != 0 {
+    if nibbles.len() % 2 != 0 {
         return Err(format!(
             "{} hex digits: a frame is whole bytes (an even number of digits)",
-            digits.len()
+            nibbles.len()
         ));
     }
-    digits
-        .chunks(2)
-        .map(|pair| {
-            u8::from_str_radix(&pair.iter().collect::<String>(), 16).map_err(|e| e.to_string())
-        })
-        .collect()
+    Ok(nibbles.chunks(2).map(|p| p[0] << 4 | p[1]).collect())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -77,8 +85,8 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// `hanrig zcl decode`.
-pub fn decode(cluster: u16, text: &str, json: bool) -> Result<String, String> {
-    let bytes = parse_hex(text)?;
+pub fn decode(cluster: u16, args: &[String], json: bool) -> Result<String, String> {
+    let bytes = parse_hex_args(args)?;
     let frame = ZclFrame::parse(cluster, &bytes).map_err(|e| format!("cannot decode: {e}"))?;
     if json {
         let mut out = serde_json::to_string(&frame).map_err(|e| e.to_string())?;
@@ -121,6 +129,12 @@ pub fn decode(cluster: u16, text: &str, json: bool) -> Result<String, String> {
 /// `hanrig zcl encode`.
 pub fn encode(text: &str) -> Result<String, String> {
     let frame: ZclFrame = serde_json::from_str(text).map_err(|e| format!("bad JSON frame: {e}"))?;
+    if frame.buffer_len() > MAX_FRAME_LEN {
+        return Err(format!(
+            "cannot encode: the frame would be {} bytes; a ZCL frame in one 802.15.4 frame is at most {MAX_FRAME_LEN}",
+            frame.buffer_len()
+        ));
+    }
     let mut buf = [0u8; MAX_FRAME_LEN];
     let len = frame
         .emit(&mut buf)

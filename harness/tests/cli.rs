@@ -125,7 +125,15 @@ fn decode_errors_say_what_and_where() {
     );
 
     let o = hanrig(&["zcl", "decode", "--cluster", "drlc", "0909zz"], None);
-    assert_eq!(stderr(&o).trim(), "error: not hex: 'z' at digit 4");
+    assert_eq!(stderr(&o).trim(), "error: not hex: 'z' at character 5");
+    let o = hanrig(
+        &["zcl", "decode", "--cluster", "drlc", "0x0909", "0x0z"],
+        None,
+    );
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: not hex: 'z' at character 4 of argument 2"
+    );
 
     let o = hanrig(&["zcl", "decode", "--cluster", "gas", "090900"], None);
     assert_eq!(o.status.code(), Some(2), "clap usage error");

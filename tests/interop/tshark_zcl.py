@@ -178,16 +178,25 @@ class Packet:
         return None
 
 
-def run_tshark(tshark, pcap, workdir):
+def tshark_pdml(tshark, pcap, confdir, prefs):
+    """Runs `tshark -n -r PCAP -T pdml` with TZ=UTC, WIRESHARK_CONFIG_DIR=confdir
+    (created if missing) and `-o key:value` for each (key, value) in prefs.
+    Returns (the <packet> elements, tshark's stderr as text)."""
     cmd = [tshark, "-n", "-r", pcap, "-T", "pdml"]
-    for k, v in TSHARK_PREFS.items():
+    for k, v in prefs:
         cmd += ["-o", "%s:%s" % (k, v)]
-    env = dict(os.environ, TZ="UTC", WIRESHARK_CONFIG_DIR=os.path.join(workdir, "wsconf"))
-    os.makedirs(env["WIRESHARK_CONFIG_DIR"], exist_ok=True)
+    env = dict(os.environ, TZ="UTC", WIRESHARK_CONFIG_DIR=confdir)
+    os.makedirs(confdir, exist_ok=True)
     res = subprocess.run(cmd, capture_output=True, env=env)
+    stderr = res.stderr.decode(errors="replace")
     if res.returncode != 0:
-        raise RuntimeError("tshark exited %d: %s" % (res.returncode, res.stderr.decode(errors="replace")))
-    return [Packet(p) for p in ET.fromstring(res.stdout).iter("packet")]
+        raise RuntimeError("tshark exited %d: %s" % (res.returncode, stderr))
+    return list(ET.fromstring(res.stdout).iter("packet")), stderr
+
+
+def run_tshark(tshark, pcap, workdir):
+    packets, _ = tshark_pdml(tshark, pcap, os.path.join(workdir, "wsconf"), TSHARK_PREFS.items())
+    return [Packet(p) for p in packets]
 
 
 # ---------------------------------------------------------------------------

@@ -62,7 +62,7 @@ impl fmt::Display for InstallCodeError {
                 character,
             } => write!(
                 f,
-                "bad character {character:?} at position {position}: install codes are hex digits, optionally separated by spaces, '-' or ':'"
+                "bad character {character:?} at position {position}: install codes are hex digits, optionally separated by white space, '-' or ':'"
             ),
             InstallCodeError::OddDigits { digits } => {
                 write!(
@@ -158,15 +158,15 @@ impl fmt::Display for InstallCode {
     }
 }
 
-/// Hex digits in either case, optionally separated by spaces, `-` or `:`.
+/// Hex digits in either case, optionally separated by white space, `-` or `:`.
 impl FromStr for InstallCode {
     type Err = InstallCodeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut bytes: heapless::Vec<u8, 18> = heapless::Vec::new();
         let mut digits = 0usize;
         let mut high = 0u8;
-        for (position, character) in s.trim().chars().enumerate() {
-            if matches!(character, ' ' | '-' | ':' | '\t') {
+        for (position, character) in s.chars().enumerate() {
+            if character.is_whitespace() || matches!(character, '-' | ':') {
                 continue;
             }
             let nibble = character

@@ -68,7 +68,36 @@ macro_rules! hex_string_serde {
         }
     )*};
 }
-hex_string_serde!(OctetString, RestBytes);
+hex_string_serde!(RestBytes);
+
+impl<const N: usize> Serialize for OctetString<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(b) => s.collect_str(&Hex(b.as_bytes())),
+            None => serialize_invalid(s),
+        }
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for OctetString<N> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match TextJson::deserialize(d)? {
+            TextJson::Invalid { invalid: true } => Ok(OctetString(None)),
+            TextJson::Text(text) => {
+                let bytes = from_hex(&text).map_err(D::Error::custom)?;
+                OctetString::new(&bytes).map_err(|_| {
+                    D::Error::custom(alloc::format!(
+                        "{} bytes given, at most {N} fit",
+                        bytes.len()
+                    ))
+                })
+            }
+            _ => Err(D::Error::custom(
+                "an octet string is a hex string, or {\"invalid\": true}",
+            )),
+        }
+    }
+}
 
 impl<const N: usize> Serialize for Bytes<N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -103,11 +132,19 @@ fn serialize_text<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> 
     }
 }
 
+/// The invalid string (length 0xFF / 0xFFFF on the wire) is `{"invalid": true}`.
+fn serialize_invalid<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(1))?;
+    map.serialize_entry("invalid", &true)?;
+    map.end()
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum TextJson {
     Text(String),
     Hex { hex: String },
+    Invalid { invalid: bool },
 }
 
 impl TextJson {
@@ -115,21 +152,28 @@ impl TextJson {
         match self {
             TextJson::Text(text) => Ok(text.into_bytes()),
             TextJson::Hex { hex } => from_hex(&hex),
+            TextJson::Invalid { .. } => Err(String::from(
+                "{\"invalid\": true} is the only form of the invalid string",
+            )),
         }
     }
 }
 
 impl<const N: usize> Serialize for CharString<N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_text(self.as_bytes(), s)
+        match &self.0 {
+            Some(b) => serialize_text(b.as_bytes(), s),
+            None => serialize_invalid(s),
+        }
     }
 }
 
 impl<'de, const N: usize> Deserialize<'de> for CharString<N> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let bytes = TextJson::deserialize(d)?
-            .into_bytes()
-            .map_err(D::Error::custom)?;
+        let bytes = match TextJson::deserialize(d)? {
+            TextJson::Invalid { invalid: true } => return Ok(CharString(None)),
+            text => text.into_bytes().map_err(D::Error::custom)?,
+        };
         CharString::new(&bytes).map_err(|_| {
             D::Error::custom(alloc::format!(
                 "{} bytes of text, at most {N} fit",
@@ -175,8 +219,17 @@ impl Serialize for AttrValue {
             Value::Bytes(b) => {
                 map.serialize_entry("value", &alloc::format!("{}", Hex(b.as_bytes())))?
             }
+            Value::InvalidString => map.serialize_entry("value", &Invalid)?,
         }
         map.end()
+    }
+}
+
+struct Invalid;
+
+impl Serialize for Invalid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_invalid(s)
     }
 }
 
@@ -215,11 +268,14 @@ impl<'de> Deserialize<'de> for AttrValue {
                 Value::Signed(i64::try_from(v).map_err(|_| mismatch())?)
             }
             (Encoding::Signed(_), ValueJson::Signed(v)) => Value::Signed(v),
+            (Encoding::Prefixed(_), ValueJson::Text(TextJson::Invalid { invalid: true })) => {
+                Value::InvalidString
+            }
             (Encoding::Bytes(_) | Encoding::Prefixed(_), ValueJson::Text(text)) => {
                 let bytes = match (is_text(data_type), text) {
                     (true, text) => text.into_bytes(),
                     (false, TextJson::Text(hex)) => from_hex(&hex),
-                    (false, TextJson::Hex { .. }) => {
+                    (false, TextJson::Hex { .. } | TextJson::Invalid { .. }) => {
                         Err(String::from("octet values are plain hex strings"))
                     }
                 }

@@ -121,6 +121,8 @@ impl<'a> Reader<'a> {
 pub struct Writer<'a> {
     buf: &'a mut [u8],
     pos: usize,
+    /// Offset of `buf[0]` in the frame, for error messages.
+    base: usize,
     /// Set once an optional field was absent: no later optional field may be present.
     optional_closed: bool,
 }
@@ -129,15 +131,22 @@ pub struct Writer<'a> {
 #[allow(missing_docs)]
 impl<'a> Writer<'a> {
     pub fn new(buf: &'a mut [u8]) -> Self {
+        Self::at(buf, 0)
+    }
+
+    /// A writer whose first byte sits at `base` in the frame.
+    pub fn at(buf: &'a mut [u8], base: usize) -> Self {
         Writer {
             buf,
             pos: 0,
+            base,
             optional_closed: false,
         }
     }
 
+    /// Offset of the next byte in the frame.
     pub fn position(&self) -> usize {
-        self.pos
+        self.base + self.pos
     }
 
     pub fn bytes(&mut self, bytes: &[u8]) -> Result<()> {
@@ -150,8 +159,8 @@ impl<'a> Writer<'a> {
                 Ok(())
             }
             None => Err(Error::BufferTooSmall {
-                needed: end,
-                available,
+                needed: self.base + end,
+                available: self.base + available,
             }),
         }
     }
@@ -169,11 +178,6 @@ impl<'a> Writer<'a> {
     pub fn uint(&mut self, v: u64, len: usize) -> Result<()> {
         let bytes = v.to_le_bytes();
         self.bytes(bytes.get(..len).unwrap_or(&bytes))
-    }
-
-    /// Start a command: optional trailing fields may appear again.
-    pub fn open_optionals(&mut self) {
-        self.optional_closed = false;
     }
 }
 
@@ -371,7 +375,7 @@ impl<const N: usize> ByteString<N> {
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
-    fn read_exact(r: &mut Reader<'_>, name: &'static str, len: usize) -> Result<Self> {
+    pub(crate) fn read_exact(r: &mut Reader<'_>, name: &'static str, len: usize) -> Result<Self> {
         let offset = r.offset();
         let bytes = r.take(name, len)?;
         heapless::Vec::from_slice(bytes)
@@ -438,60 +442,82 @@ macro_rules! string_type {
 }
 
 string_type!(
-    /// A ZCL octet string (type 0x41): a length byte, then up to `N` bytes. JSON: a hex string.
-    OctetString
-);
-string_type!(
-    /// A ZCL character string (type 0x42): a length byte, then up to `N` bytes of text.
-    /// JSON: a string when the bytes are UTF-8, else `{"hex": "…"}`; both are accepted back.
-    CharString
-);
-string_type!(
     /// All remaining bytes of the payload, up to `N`. JSON: a hex string.
     RestBytes
 );
 
-impl<const N: usize> Field for OctetString<N> {
-    fn read(r: &mut Reader<'_>, name: &'static str) -> Result<Self> {
-        let len = r.u8(name)?;
-        ByteString::read_exact(r, name, usize::from(len)).map(OctetString)
-    }
-    fn write(&self, w: &mut Writer<'_>, name: &'static str) -> Result<()> {
-        write_prefixed(w, name, self.as_bytes())
-    }
-    fn wire_len(&self) -> usize {
-        1 + self.as_bytes().len()
-    }
+macro_rules! prefixed_string_type {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        ///
+        /// `None` is the type's invalid value, sent as length 0xFF with no bytes (JSON: `null`).
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[cfg_attr(feature = "proptest", derive(proptest_derive::Arbitrary))]
+        pub struct $name<const N: usize>(pub Option<ByteString<N>>);
+
+        impl<const N: usize> Default for $name<N> {
+            fn default() -> Self {
+                $name(Some(ByteString::default()))
+            }
+        }
+
+        impl<const N: usize> $name<N> {
+            /// The invalid string (length 0xFF on the wire).
+            pub const INVALID: Self = $name(None);
+
+            /// The string from its bytes, or [`Error::TooLong`] when there are more than `N`.
+            pub fn new(bytes: &[u8]) -> Result<Self> {
+                ByteString::new(bytes).map(|b| $name(Some(b)))
+            }
+            /// The string's bytes, without the length prefix (none for the invalid string).
+            pub fn as_bytes(&self) -> &[u8] {
+                self.0.as_ref().map_or(&[], ByteString::as_bytes)
+            }
+            /// Whether this is the invalid string.
+            pub fn is_invalid(&self) -> bool {
+                self.0.is_none()
+            }
+        }
+
+        impl<const N: usize> Field for $name<N> {
+            fn read(r: &mut Reader<'_>, name: &'static str) -> Result<Self> {
+                match r.u8(name)? {
+                    0xFF => Ok($name(None)),
+                    len => ByteString::read_exact(r, name, usize::from(len)).map(|b| $name(Some(b))),
+                }
+            }
+            fn write(&self, w: &mut Writer<'_>, name: &'static str) -> Result<()> {
+                let Some(bytes) = &self.0 else { return w.u8(0xFF) };
+                let len = u8::try_from(bytes.as_bytes().len())
+                    .ok()
+                    .filter(|len| *len != 0xFF)
+                    .ok_or(Error::TooLong { field: name, offset: w.position(), capacity: 254 })?;
+                w.u8(len)?;
+                w.bytes(bytes.as_bytes())
+            }
+            fn wire_len(&self) -> usize {
+                1 + self.as_bytes().len()
+            }
+        }
+    };
 }
 
-impl<const N: usize> Field for CharString<N> {
-    fn read(r: &mut Reader<'_>, name: &'static str) -> Result<Self> {
-        let len = r.u8(name)?;
-        ByteString::read_exact(r, name, usize::from(len)).map(CharString)
-    }
-    fn write(&self, w: &mut Writer<'_>, name: &'static str) -> Result<()> {
-        write_prefixed(w, name, self.as_bytes())
-    }
-    fn wire_len(&self) -> usize {
-        1 + self.as_bytes().len()
-    }
-}
+prefixed_string_type!(
+    /// A ZCL octet string (type 0x41): a length byte, then up to `N` bytes. JSON: a hex string.
+    OctetString
+);
+prefixed_string_type!(
+    /// A ZCL character string (type 0x42): a length byte, then up to `N` bytes of text.
+    /// JSON: a string when the bytes are UTF-8, else `{"hex": "…"}`; both are accepted back.
+    CharString
+);
 
 impl<const N: usize> CharString<N> {
     /// The text, when it is UTF-8.
     pub fn as_str(&self) -> Option<&str> {
         core::str::from_utf8(self.as_bytes()).ok()
     }
-}
-
-fn write_prefixed(w: &mut Writer<'_>, name: &'static str, bytes: &[u8]) -> Result<()> {
-    let len = u8::try_from(bytes.len()).map_err(|_| Error::TooLong {
-        field: name,
-        offset: w.position(),
-        capacity: 255,
-    })?;
-    w.u8(len)?;
-    w.bytes(bytes)
 }
 
 impl<const N: usize> Field for RestBytes<N> {

@@ -285,6 +285,50 @@ fn unknown_commands_enum_values_and_reserved_bits_round_trip_byte_for_byte() {
 }
 
 #[test]
+fn the_invalid_string_length_0xff_round_trips_and_shows_in_json() {
+    // Display Message whose message is the invalid string, and a Read Attributes Response
+    // with an invalid character string attribute (ZCL: length 0xFF means "invalid value").
+    for (cluster, hex) in [
+        (0x0703, "0901000700000000000000003c00ff"),
+        (0x0000, "18010104000042ff"),
+    ] {
+        let bytes = unhex(hex);
+        let frame = ZclFrame::parse(cluster, &bytes).unwrap_or_else(|e| panic!("{hex}: {e}"));
+        let mut buf = [0u8; 64];
+        let len = frame.emit(&mut buf).unwrap();
+        assert_eq!(&buf[..len], &bytes[..]);
+        let json = serde_json::to_value(&frame).unwrap();
+        assert!(json.to_string().contains(r#"{"invalid":true}"#), "{json}");
+        let back: ZclFrame = serde_json::from_value(json).unwrap();
+        assert_eq!(back, frame);
+    }
+    assert!(CharString::<8>::INVALID.is_invalid());
+    assert_eq!(CharString::<8>::INVALID.as_bytes(), b"");
+}
+
+#[test]
+fn write_attributes_response_success_stands_alone() {
+    // A SUCCESS record followed by more records is refused, as is SUCCESS among failures.
+    assert!(matches!(
+        ZclFrame::parse(0x0702, &unhex("1801040000010086000200")),
+        Err(Error::Invalid {
+            field: "status",
+            offset: 3,
+            ..
+        })
+    ));
+    // A lone failure byte has no attribute: truncated.
+    assert!(matches!(
+        ZclFrame::parse(0x0702, &unhex("18010486")),
+        Err(Error::Truncated {
+            field: "attribute",
+            offset: 4,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn unknown_command_under_a_known_header_is_refused_when_emitting() {
     let frame = ZclFrame::parse(0x0701, &unhex("19420701020304")).unwrap();
     let mut forged = frame.clone();
@@ -333,7 +377,7 @@ fn attribute_values_that_do_not_fit_their_type_are_refused() {
         matches!(
             err,
             Error::Invalid {
-                field: "value",
+                field: "data_type",
                 offset: 5,
                 ..
             }
@@ -378,7 +422,8 @@ fn metering_readings_apply_multiplier_divisor_and_formatting() {
         Formatting(0x2B),
         UnitOfMeasure::KilowattHours,
         Quantity::Summation,
-    );
+    )
+    .unwrap();
     assert_eq!(r.to_string(), "00123.456 kWh");
     // Suppress leading zeros.
     let r = Reading::new(
@@ -388,7 +433,8 @@ fn metering_readings_apply_multiplier_divisor_and_formatting() {
         Formatting(0x80 | 0x2B),
         UnitOfMeasure::KilowattHours,
         Quantity::Summation,
-    );
+    )
+    .unwrap();
     assert_eq!(r.to_string(), "123.456 kWh");
     // Multiplier and truncation to the right digits: 7 × 3 / 1000 = 0.021 → one digit: 0.0
     let r = Reading::new(
@@ -398,18 +444,47 @@ fn metering_readings_apply_multiplier_divisor_and_formatting() {
         Formatting(0x80 | 0x01),
         UnitOfMeasure::KilowattHours,
         Quantity::Demand,
-    );
+    )
+    .unwrap();
     assert_eq!(r.to_string(), "0.0 kW");
-    // Negative demand (exporting), gas in ft³ BCD unit.
+    // Negative demand (exporting).
     let r = Reading::new(
         -1500,
         1,
         1000,
-        Formatting(0x80 | 0x12),
-        UnitOfMeasure::from(0x82),
+        Formatting(0x92),
+        UnitOfMeasure::CubicFeet,
         Quantity::Demand,
-    );
+    )
+    .unwrap();
     assert_eq!(r.to_string(), "-1.50 ft³/h");
+    // BCD unit (0x80 + ft³): 0x1500 reads as 1500; a digit above 9 is refused.
+    let bcd_ft3 = UnitOfMeasure::from(0x82);
+    let r = Reading::new(
+        0x1500,
+        1,
+        1000,
+        Formatting(0x92),
+        bcd_ft3,
+        Quantity::Summation,
+    )
+    .unwrap();
+    assert_eq!(r.to_string(), "1.50 ft³");
+    assert_eq!(
+        Reading::new(0x1A00, 1, 1, Formatting(0x80), bcd_ft3, Quantity::Summation),
+        None
+    );
+    // Multiplier 0 (unset) counts as 1.
+    let r = Reading::new(
+        42,
+        0,
+        1,
+        Formatting(0x80),
+        UnitOfMeasure::KilowattHours,
+        Quantity::Summation,
+    )
+    .unwrap();
+    assert_eq!(r.to_string(), "42 kWh");
     // Integer part wider than the left digits is kept whole.
     let r = Reading::new(
         1_234_567,
@@ -418,7 +493,8 @@ fn metering_readings_apply_multiplier_divisor_and_formatting() {
         Formatting(0x18),
         UnitOfMeasure::UsGallons,
         Quantity::Summation,
-    );
+    )
+    .unwrap();
     assert_eq!(r.to_string(), "1234567 US gal");
     // Divisor 0 (unset) counts as 1; unknown unit is named by number.
     let r = Reading::new(
@@ -428,6 +504,7 @@ fn metering_readings_apply_multiplier_divisor_and_formatting() {
         Formatting(0x80),
         UnitOfMeasure::from(0x30),
         Quantity::Summation,
-    );
+    )
+    .unwrap();
     assert_eq!(r.to_string(), "42 (unit 0x30)");
 }

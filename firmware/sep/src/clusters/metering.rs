@@ -285,12 +285,14 @@ pub enum Quantity {
     Demand,
 }
 
-/// A reading ready to display: `raw × multiplier ÷ divisor`, rounded down to the formatting's
-/// digits right of the point, padded to its digits left of the point unless leading zeros are
-/// suppressed, followed by the unit.
+/// A reading ready to display: `raw × multiplier ÷ divisor`, truncated toward zero to the
+/// formatting's digits right of the point, padded to its digits left of the point unless
+/// leading zeros are suppressed, followed by the unit.
 ///
 /// Padding is a minimum width: integer digits beyond `left_digits` are kept, never cut. A
-/// divisor of 0 is treated as 1 (a meter that has not set it), as Home Assistant's ZHA does.
+/// multiplier or divisor of 0 is treated as 1 (a meter that has not set it), as Home
+/// Assistant's ZHA does. For the BCD units (`0x80 + n`) the raw value's hex digits are its
+/// decimal digits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Reading {
@@ -306,6 +308,7 @@ pub struct Reading {
 
 impl Reading {
     /// The displayed value of `raw` (an unsigned summation or a signed demand).
+    /// `None` when a BCD unit's raw value has a digit above 9 (or is negative).
     pub fn new(
         raw: i64,
         multiplier: u32,
@@ -313,17 +316,39 @@ impl Reading {
         formatting: Formatting,
         unit: UnitOfMeasure,
         quantity: Quantity,
-    ) -> Self {
-        let divisor = if divisor == 0 { 1 } else { i128::from(divisor) };
+    ) -> Option<Self> {
+        let value = if u8::from(unit) & 0x80 != 0 {
+            bcd(raw)?
+        } else {
+            i128::from(raw)
+        };
+        let multiplier = i128::from(multiplier.max(1));
+        let divisor = i128::from(divisor.max(1));
         let scale = 10i128.pow(u32::from(formatting.right_digits()));
-        let scaled = i128::from(raw) * i128::from(multiplier) * scale / divisor;
-        Reading {
+        let scaled = value * multiplier * scale / divisor;
+        Some(Reading {
             scaled,
             formatting,
             unit,
             quantity,
-        }
+        })
     }
+}
+
+/// The decimal value of BCD digits (`0x1234` is 1234).
+fn bcd(raw: i64) -> Option<i128> {
+    let mut raw = u64::try_from(raw).ok()?;
+    let (mut value, mut place) = (0i128, 1i128);
+    while raw != 0 {
+        let digit = raw & 0xF;
+        if digit > 9 {
+            return None;
+        }
+        value += i128::from(digit) * place;
+        place *= 10;
+        raw >>= 4;
+    }
+    Some(value)
 }
 
 impl fmt::Display for Reading {

@@ -6,7 +6,7 @@ use crate::clusters::{drlc, key_establishment as ke, messaging, metering, price}
 use crate::error::{Error, Result};
 use crate::wire::{Field, Reader, RestBytes, Writer};
 use crate::zcl::general::{
-    AttributeRecords, ConfigureReporting, ConfigureReportingResponse, DefaultResponse,
+    self, AttributeRecords, ConfigureReporting, ConfigureReportingResponse, DefaultResponse,
     ReadAttributes, ReadAttributesResponse, WriteAttributesResponse,
 };
 use crate::zcl::header::{Direction, Frame, FrameType, Header};
@@ -111,7 +111,6 @@ macro_rules! commands {
             }
 
             fn write(&self, w: &mut Writer<'_>) -> Result<()> {
-                w.open_optionals();
                 match self {
                     $( Command::$variant(c) => c.write(w, $json), )*
                     Command::Unknown(c) => c.payload.write(w, "payload"),
@@ -131,86 +130,86 @@ macro_rules! commands {
 
 commands! {
     /// Read Attributes.
-    ReadAttributes(ReadAttributes) = "read_attributes", GENERAL, EITHER, 0x00;
+    ReadAttributes(ReadAttributes) = "read_attributes", GENERAL, EITHER, general::command_id::READ_ATTRIBUTES;
     /// Read Attributes Response.
-    ReadAttributesResponse(ReadAttributesResponse) = "read_attributes_response", GENERAL, EITHER, 0x01;
+    ReadAttributesResponse(ReadAttributesResponse) = "read_attributes_response", GENERAL, EITHER, general::command_id::READ_ATTRIBUTES_RESPONSE;
     /// Write Attributes.
-    WriteAttributes(AttributeRecords) = "write_attributes", GENERAL, EITHER, 0x02;
+    WriteAttributes(AttributeRecords) = "write_attributes", GENERAL, EITHER, general::command_id::WRITE_ATTRIBUTES;
     /// Write Attributes Undivided.
-    WriteAttributesUndivided(AttributeRecords) = "write_attributes_undivided", GENERAL, EITHER, 0x03;
+    WriteAttributesUndivided(AttributeRecords) = "write_attributes_undivided", GENERAL, EITHER, general::command_id::WRITE_ATTRIBUTES_UNDIVIDED;
     /// Write Attributes Response.
-    WriteAttributesResponse(WriteAttributesResponse) = "write_attributes_response", GENERAL, EITHER, 0x04;
+    WriteAttributesResponse(WriteAttributesResponse) = "write_attributes_response", GENERAL, EITHER, general::command_id::WRITE_ATTRIBUTES_RESPONSE;
     /// Write Attributes No Response.
-    WriteAttributesNoResponse(AttributeRecords) = "write_attributes_no_response", GENERAL, EITHER, 0x05;
+    WriteAttributesNoResponse(AttributeRecords) = "write_attributes_no_response", GENERAL, EITHER, general::command_id::WRITE_ATTRIBUTES_NO_RESPONSE;
     /// Configure Reporting.
-    ConfigureReporting(ConfigureReporting) = "configure_reporting", GENERAL, EITHER, 0x06;
+    ConfigureReporting(ConfigureReporting) = "configure_reporting", GENERAL, EITHER, general::command_id::CONFIGURE_REPORTING;
     /// Configure Reporting Response.
-    ConfigureReportingResponse(ConfigureReportingResponse) = "configure_reporting_response", GENERAL, EITHER, 0x07;
+    ConfigureReportingResponse(ConfigureReportingResponse) = "configure_reporting_response", GENERAL, EITHER, general::command_id::CONFIGURE_REPORTING_RESPONSE;
     /// Report Attributes.
-    ReportAttributes(AttributeRecords) = "report_attributes", GENERAL, EITHER, 0x0A;
+    ReportAttributes(AttributeRecords) = "report_attributes", GENERAL, EITHER, general::command_id::REPORT_ATTRIBUTES;
     /// Default Response.
-    DefaultResponse(DefaultResponse) = "default_response", GENERAL, EITHER, 0x0B;
+    DefaultResponse(DefaultResponse) = "default_response", GENERAL, EITHER, general::command_id::DEFAULT_RESPONSE;
 
     /// Price: Get Current Price.
-    GetCurrentPrice(price::GetCurrentPrice) = "get_current_price", PRICE, C2S, 0x00;
+    GetCurrentPrice(price::GetCurrentPrice) = "get_current_price", PRICE, C2S, price::client_command::GET_CURRENT_PRICE;
     /// Price: Get Scheduled Prices.
-    GetScheduledPrices(price::GetScheduledPrices) = "get_scheduled_prices", PRICE, C2S, 0x01;
+    GetScheduledPrices(price::GetScheduledPrices) = "get_scheduled_prices", PRICE, C2S, price::client_command::GET_SCHEDULED_PRICES;
     /// Price: Price Acknowledgement.
-    PriceAcknowledgement(price::PriceAcknowledgement) = "price_acknowledgement", PRICE, C2S, 0x02;
+    PriceAcknowledgement(price::PriceAcknowledgement) = "price_acknowledgement", PRICE, C2S, price::client_command::PRICE_ACKNOWLEDGEMENT;
     /// Price: Publish Price.
-    PublishPrice(price::PublishPrice) = "publish_price", PRICE, S2C, 0x00;
+    PublishPrice(price::PublishPrice) = "publish_price", PRICE, S2C, price::server_command::PUBLISH_PRICE;
 
     /// DRLC: Load Control Event.
-    LoadControlEvent(drlc::LoadControlEvent) = "load_control_event", DRLC, S2C, 0x00;
+    LoadControlEvent(drlc::LoadControlEvent) = "load_control_event", DRLC, S2C, drlc::server_command::LOAD_CONTROL_EVENT;
     /// DRLC: Cancel Load Control Event.
-    CancelLoadControlEvent(drlc::CancelLoadControlEvent) = "cancel_load_control_event", DRLC, S2C, 0x01;
+    CancelLoadControlEvent(drlc::CancelLoadControlEvent) = "cancel_load_control_event", DRLC, S2C, drlc::server_command::CANCEL_LOAD_CONTROL_EVENT;
     /// DRLC: Cancel All Load Control Events.
-    CancelAllLoadControlEvents(drlc::CancelAllLoadControlEvents) = "cancel_all_load_control_events", DRLC, S2C, 0x02;
+    CancelAllLoadControlEvents(drlc::CancelAllLoadControlEvents) = "cancel_all_load_control_events", DRLC, S2C, drlc::server_command::CANCEL_ALL_LOAD_CONTROL_EVENTS;
     /// DRLC: Report Event Status.
-    ReportEventStatus(drlc::ReportEventStatus) = "report_event_status", DRLC, C2S, 0x00;
+    ReportEventStatus(drlc::ReportEventStatus) = "report_event_status", DRLC, C2S, drlc::client_command::REPORT_EVENT_STATUS;
     /// DRLC: Get Scheduled Events.
-    GetScheduledEvents(drlc::GetScheduledEvents) = "get_scheduled_events", DRLC, C2S, 0x01;
+    GetScheduledEvents(drlc::GetScheduledEvents) = "get_scheduled_events", DRLC, C2S, drlc::client_command::GET_SCHEDULED_EVENTS;
 
     /// Metering: Get Profile.
-    GetProfile(metering::GetProfile) = "get_profile", METERING, C2S, 0x00;
+    GetProfile(metering::GetProfile) = "get_profile", METERING, C2S, metering::client_command::GET_PROFILE;
     /// Metering: Request Mirror Response.
-    RequestMirrorResponse(metering::MirrorEndpoint) = "request_mirror_response", METERING, C2S, 0x01;
+    RequestMirrorResponse(metering::MirrorEndpoint) = "request_mirror_response", METERING, C2S, metering::client_command::REQUEST_MIRROR_RESPONSE;
     /// Metering: Mirror Removed.
-    MirrorRemoved(metering::MirrorEndpoint) = "mirror_removed", METERING, C2S, 0x02;
+    MirrorRemoved(metering::MirrorEndpoint) = "mirror_removed", METERING, C2S, metering::client_command::MIRROR_REMOVED;
     /// Metering: Request Fast Poll Mode.
-    RequestFastPollMode(metering::RequestFastPollMode) = "request_fast_poll_mode", METERING, C2S, 0x03;
+    RequestFastPollMode(metering::RequestFastPollMode) = "request_fast_poll_mode", METERING, C2S, metering::client_command::REQUEST_FAST_POLL_MODE;
     /// Metering: Get Profile Response.
-    GetProfileResponse(metering::GetProfileResponse) = "get_profile_response", METERING, S2C, 0x00;
+    GetProfileResponse(metering::GetProfileResponse) = "get_profile_response", METERING, S2C, metering::server_command::GET_PROFILE_RESPONSE;
     /// Metering: Request Mirror.
-    RequestMirror(metering::Empty) = "request_mirror", METERING, S2C, 0x01;
+    RequestMirror(metering::Empty) = "request_mirror", METERING, S2C, metering::server_command::REQUEST_MIRROR;
     /// Metering: Remove Mirror.
-    RemoveMirror(metering::Empty) = "remove_mirror", METERING, S2C, 0x02;
+    RemoveMirror(metering::Empty) = "remove_mirror", METERING, S2C, metering::server_command::REMOVE_MIRROR;
     /// Metering: Request Fast Poll Mode Response.
-    RequestFastPollModeResponse(metering::RequestFastPollModeResponse) = "request_fast_poll_mode_response", METERING, S2C, 0x03;
+    RequestFastPollModeResponse(metering::RequestFastPollModeResponse) = "request_fast_poll_mode_response", METERING, S2C, metering::server_command::REQUEST_FAST_POLL_MODE_RESPONSE;
 
     /// Messaging: Display Message.
-    DisplayMessage(messaging::DisplayMessage) = "display_message", MESSAGING, S2C, 0x00;
+    DisplayMessage(messaging::DisplayMessage) = "display_message", MESSAGING, S2C, messaging::server_command::DISPLAY_MESSAGE;
     /// Messaging: Cancel Message.
-    CancelMessage(messaging::CancelMessage) = "cancel_message", MESSAGING, S2C, 0x01;
+    CancelMessage(messaging::CancelMessage) = "cancel_message", MESSAGING, S2C, messaging::server_command::CANCEL_MESSAGE;
     /// Messaging: Get Last Message.
-    GetLastMessage(messaging::GetLastMessage) = "get_last_message", MESSAGING, C2S, 0x00;
+    GetLastMessage(messaging::GetLastMessage) = "get_last_message", MESSAGING, C2S, messaging::client_command::GET_LAST_MESSAGE;
     /// Messaging: Message Confirmation.
-    MessageConfirmation(messaging::MessageConfirmation) = "message_confirmation", MESSAGING, C2S, 0x01;
+    MessageConfirmation(messaging::MessageConfirmation) = "message_confirmation", MESSAGING, C2S, messaging::client_command::MESSAGE_CONFIRMATION;
 
     /// Key Establishment: Initiate Key Establishment Request.
-    InitiateKeyEstablishmentRequest(ke::InitiateKeyEstablishment) = "initiate_key_establishment_request", KE, C2S, 0x00;
+    InitiateKeyEstablishmentRequest(ke::InitiateKeyEstablishment) = "initiate_key_establishment_request", KE, C2S, ke::command::INITIATE_KEY_ESTABLISHMENT;
     /// Key Establishment: Initiate Key Establishment Response.
-    InitiateKeyEstablishmentResponse(ke::InitiateKeyEstablishment) = "initiate_key_establishment_response", KE, S2C, 0x00;
+    InitiateKeyEstablishmentResponse(ke::InitiateKeyEstablishment) = "initiate_key_establishment_response", KE, S2C, ke::command::INITIATE_KEY_ESTABLISHMENT;
     /// Key Establishment: Ephemeral Data Request.
-    EphemeralDataRequest(ke::EphemeralData) = "ephemeral_data_request", KE, C2S, 0x01;
+    EphemeralDataRequest(ke::EphemeralData) = "ephemeral_data_request", KE, C2S, ke::command::EPHEMERAL_DATA;
     /// Key Establishment: Ephemeral Data Response.
-    EphemeralDataResponse(ke::EphemeralData) = "ephemeral_data_response", KE, S2C, 0x01;
+    EphemeralDataResponse(ke::EphemeralData) = "ephemeral_data_response", KE, S2C, ke::command::EPHEMERAL_DATA;
     /// Key Establishment: Confirm Key Data Request.
-    ConfirmKeyDataRequest(ke::ConfirmKeyData) = "confirm_key_data_request", KE, C2S, 0x02;
+    ConfirmKeyDataRequest(ke::ConfirmKeyData) = "confirm_key_data_request", KE, C2S, ke::command::CONFIRM_KEY_DATA;
     /// Key Establishment: Confirm Key Data Response.
-    ConfirmKeyDataResponse(ke::ConfirmKeyData) = "confirm_key_data_response", KE, S2C, 0x02;
+    ConfirmKeyDataResponse(ke::ConfirmKeyData) = "confirm_key_data_response", KE, S2C, ke::command::CONFIRM_KEY_DATA;
     /// Key Establishment: Terminate Key Establishment.
-    TerminateKeyEstablishment(ke::TerminateKeyEstablishment) = "terminate_key_establishment", KE, EITHER, 0x03;
+    TerminateKeyEstablishment(ke::TerminateKeyEstablishment) = "terminate_key_establishment", KE, EITHER, ke::command::TERMINATE_KEY_ESTABLISHMENT;
 }
 
 impl Command {
@@ -342,7 +341,8 @@ impl ZclFrame {
         })?;
         let mut frame = Frame::new_unchecked(&mut *out);
         self.header.emit(&mut frame)?;
-        let mut w = Writer::new(frame.payload_mut());
+        let header_len = self.header.buffer_len();
+        let mut w = Writer::at(frame.payload_mut(), header_len);
         self.command.write(&mut w)?;
         Ok(len)
     }

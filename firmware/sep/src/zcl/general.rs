@@ -5,6 +5,30 @@ use crate::error::{Error, Result};
 use crate::wire::{ByteString, Field, Reader, Records, Writer};
 use crate::{MAX_PAYLOAD_LEN, UtcTime};
 
+/// General command identifiers (ZCL 2.5).
+pub mod command_id {
+    /// Read Attributes.
+    pub const READ_ATTRIBUTES: u8 = 0x00;
+    /// Read Attributes Response.
+    pub const READ_ATTRIBUTES_RESPONSE: u8 = 0x01;
+    /// Write Attributes.
+    pub const WRITE_ATTRIBUTES: u8 = 0x02;
+    /// Write Attributes Undivided.
+    pub const WRITE_ATTRIBUTES_UNDIVIDED: u8 = 0x03;
+    /// Write Attributes Response.
+    pub const WRITE_ATTRIBUTES_RESPONSE: u8 = 0x04;
+    /// Write Attributes No Response.
+    pub const WRITE_ATTRIBUTES_NO_RESPONSE: u8 = 0x05;
+    /// Configure Reporting.
+    pub const CONFIGURE_REPORTING: u8 = 0x06;
+    /// Configure Reporting Response.
+    pub const CONFIGURE_REPORTING_RESPONSE: u8 = 0x07;
+    /// Report Attributes.
+    pub const REPORT_ATTRIBUTES: u8 = 0x0A;
+    /// Default Response.
+    pub const DEFAULT_RESPONSE: u8 = 0x0B;
+}
+
 open_enum! {
     /// ZCL status codes (ZCL spec §2.5.3; Wireshark `zbee_zcl_status_names`).
     pub enum Status(u8) {
@@ -100,6 +124,13 @@ pub enum Value {
     Signed(i64),
     /// Strings, EUI64 and keys, in wire order without any length prefix.
     Bytes(ByteString<MAX_PAYLOAD_LEN>),
+    /// The invalid value of a string type: length 0xFF (0xFFFF for long strings), no bytes.
+    InvalidString,
+}
+
+/// The all-ones length that marks an invalid string with a `prefix`-byte length.
+fn invalid_length(prefix: usize) -> u64 {
+    if prefix == 1 { 0xFF } else { 0xFFFF }
 }
 
 /// A typed attribute value: its ZCL data type and the value.
@@ -150,7 +181,7 @@ impl AttrValue {
         match self.value {
             Value::Signed(v) => Some(v),
             Value::Unsigned(v) => i64::try_from(v).ok(),
-            Value::Bytes(_) => None,
+            Value::Bytes(_) | Value::InvalidString => None,
         }
     }
     /// The value's bytes, for strings, EUI64 and keys.
@@ -170,14 +201,15 @@ impl AttrValue {
                 let shift = 64 - 8 * n as u32;
                 Value::Signed(((raw << shift) as i64) >> shift)
             }
-            Encoding::Bytes(n) => Value::Bytes(read_bytes(r, name, n)?),
-            Encoding::Prefixed(p) => {
-                let len = r.uint(name, p)? as usize;
-                Value::Bytes(read_bytes(r, name, len)?)
-            }
+            Encoding::Bytes(n) => Value::Bytes(ByteString::read_exact(r, name, n)?),
+            Encoding::Prefixed(p) => match r.uint(name, p)? {
+                // An all-ones length is the string type's invalid value: no bytes follow.
+                len if len == invalid_length(p) => Value::InvalidString,
+                len => Value::Bytes(ByteString::read_exact(r, name, len as usize)?),
+            },
             Encoding::Unsupported => {
                 return Err(Error::Invalid {
-                    field: name,
+                    field: "data_type",
                     offset: r.offset().saturating_sub(1),
                     reason: "data type not supported (array, structure, set, bag or reserved)",
                 });
@@ -214,10 +246,12 @@ impl AttrValue {
                 }
                 w.bytes(b.as_bytes())
             }
+            // Capacity keeps strings below the all-ones length that means "invalid".
             (Encoding::Prefixed(p), Value::Bytes(b)) => {
                 w.uint(b.as_bytes().len() as u64, p)?;
                 w.bytes(b.as_bytes())
             }
+            (Encoding::Prefixed(p), Value::InvalidString) => w.uint(invalid_length(p), p),
             (Encoding::Unsupported, _) => Err(invalid("data type not supported")),
             _ => Err(invalid("value kind does not match the data type")),
         }
@@ -227,24 +261,11 @@ impl AttrValue {
         match (self.data_type.encoding(), &self.value) {
             (Encoding::Unsigned(n) | Encoding::Signed(n), _) => n,
             (Encoding::Prefixed(p), Value::Bytes(b)) => p + b.as_bytes().len(),
+            (Encoding::Prefixed(p), Value::InvalidString) => p,
             (_, Value::Bytes(b)) => b.as_bytes().len(),
             _ => 0,
         }
     }
-}
-
-fn read_bytes(
-    r: &mut Reader<'_>,
-    name: &'static str,
-    len: usize,
-) -> Result<ByteString<MAX_PAYLOAD_LEN>> {
-    let offset = r.offset();
-    let bytes = r.take(name, len)?;
-    ByteString::new(bytes).map_err(|_| Error::TooLong {
-        field: name,
-        offset,
-        capacity: MAX_PAYLOAD_LEN,
-    })
 }
 
 /// Type byte, then the value.
@@ -272,8 +293,9 @@ impl proptest::arbitrary::Arbitrary for AttrValue {
             any::<u8>(),
             any::<u64>(),
             proptest::collection::vec(any::<u8>(), 0..24),
+            any::<u8>(),
         )
-            .prop_filter_map("supported data type", |(id, raw, bytes)| {
+            .prop_filter_map("supported data type", |(id, raw, bytes, pick)| {
                 let data_type = DataType::from(id);
                 Some(match data_type.encoding() {
                     Encoding::Unsigned(n) => {
@@ -293,6 +315,10 @@ impl proptest::arbitrary::Arbitrary for AttrValue {
                         v.resize(n, 0xA5);
                         AttrValue::bytes(data_type, &v).ok()?
                     }
+                    Encoding::Prefixed(_) if pick % 8 == 0 => AttrValue {
+                        data_type,
+                        value: Value::InvalidString,
+                    },
                     Encoding::Prefixed(_) => AttrValue::bytes(data_type, &bytes).ok()?,
                     Encoding::Unsupported => return None,
                 })
@@ -400,9 +426,9 @@ layout! {
     }
 }
 
-/// A status record of Write Attributes Response and Configure Reporting Response. When every
-/// attribute succeeded, the response is a single SUCCESS byte: one record with no attribute
-/// (and no direction).
+/// A status record of Write Attributes Response and Configure Reporting Response: one per
+/// failed attribute. When every attribute succeeded, the response is a single SUCCESS byte:
+/// one record with status SUCCESS and no attribute (and no direction).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -433,24 +459,32 @@ impl StatusRecords {
         if r.remaining() == 0 {
             return Err(r.truncated("status", 1));
         }
-        if r.remaining() == 1 {
-            let status = Status::read(r, "status")?;
-            let _ = records.push(StatusRecord {
-                status,
-                direction: None,
-                attribute: None,
-            });
-            return Ok(StatusRecords { records });
-        }
         while r.remaining() > 0 {
+            let offset = r.offset();
             let status = Status::read(r, "status")?;
+            if status == Status::Success {
+                // Only failed attributes get a record; SUCCESS stands alone for "all succeeded"
+                // (ZCL 2.5.5/2.5.8; Wireshark reads no attribute after a SUCCESS status).
+                if !records.is_empty() || r.remaining() > 0 {
+                    return Err(Error::Invalid {
+                        field: "status",
+                        offset,
+                        reason: "SUCCESS may only stand alone; records are for failed attributes",
+                    });
+                }
+                let _ = records.push(StatusRecord {
+                    status,
+                    direction: None,
+                    attribute: None,
+                });
+                break;
+            }
             let direction = if with_direction {
                 Some(r.u8("direction")?)
             } else {
                 None
             };
             let attribute = Some(r.u16("attribute")?);
-            let offset = r.offset();
             records
                 .push(StatusRecord {
                     status,
@@ -467,69 +501,79 @@ impl StatusRecords {
     }
 
     fn write(&self, w: &mut Writer<'_>, with_direction: bool) -> Result<()> {
-        let invalid = |reason| Error::Invalid {
-            field: "records",
-            offset: 0,
-            reason,
+        let invalid = |reason| {
+            Err(Error::Invalid {
+                field: "records",
+                offset: 0,
+                reason,
+            })
         };
-        match self.records.as_slice() {
-            [
-                StatusRecord {
-                    status,
-                    direction: None,
-                    attribute: None,
-                },
-            ] => status.write(w, "status"),
-            [] => Err(invalid("at least one status record is needed")),
-            records => records.iter().try_for_each(|rec| {
-                rec.status.write(w, "status")?;
-                match (with_direction, rec.direction) {
-                    (true, Some(d)) => w.u8(d)?,
-                    (false, None) => {}
-                    (true, None) => return Err(invalid("each record needs a direction")),
-                    (false, Some(_)) => {
-                        return Err(invalid(
-                            "Write Attributes Response records have no direction",
-                        ));
-                    }
-                }
-                match rec.attribute {
-                    Some(a) => w.u16(a),
-                    None => Err(invalid(
-                        "only a lone all-success record may omit the attribute",
-                    )),
-                }
-            }),
+        if self.is_all_success() {
+            return Status::Success.write(w, "status");
         }
+        if self.records.is_empty() {
+            return invalid("at least one status record is needed");
+        }
+        for rec in &self.records {
+            if rec.status == Status::Success {
+                return invalid(
+                    "SUCCESS stands alone without attribute; records are for failed attributes",
+                );
+            }
+            rec.status.write(w, "status")?;
+            match (with_direction, rec.direction) {
+                (true, Some(d)) => w.u8(d)?,
+                (false, None) => {}
+                (true, None) => return invalid("each record needs a direction"),
+                (false, Some(_)) => {
+                    return invalid("Write Attributes Response records have no direction");
+                }
+            }
+            match rec.attribute {
+                Some(a) => w.u16(a)?,
+                None => return invalid("each failure record needs its attribute"),
+            }
+        }
+        Ok(())
+    }
+
+    /// The lone SUCCESS form.
+    fn is_all_success(&self) -> bool {
+        matches!(
+            self.records.as_slice(),
+            [StatusRecord {
+                status: Status::Success,
+                direction: None,
+                attribute: None
+            }]
+        )
     }
 
     fn len(&self, with_direction: bool) -> usize {
-        match self.records.as_slice() {
-            [
-                StatusRecord {
-                    direction: None,
-                    attribute: None,
-                    ..
-                },
-            ] => 1,
-            records => records.len() * if with_direction { 4 } else { 3 },
+        if self.is_all_success() {
+            1
+        } else {
+            self.records.len() * if with_direction { 4 } else { 3 }
         }
     }
 
     #[cfg(feature = "proptest")]
     fn strategy(with_direction: bool) -> proptest::strategy::BoxedStrategy<Self> {
         use proptest::prelude::*;
+        let all_success = StatusRecords {
+            records: heapless::Vec::from_slice(&[StatusRecord {
+                status: Status::Success,
+                direction: None,
+                attribute: None,
+            }])
+            .unwrap_or_default(),
+        };
+        let failure = any::<Status>().prop_filter("records are for failed attributes", |s| {
+            *s != Status::Success
+        });
         prop_oneof![
-            any::<Status>().prop_map(|status| {
-                let mut records = heapless::Vec::new();
-                let _ = records.push(StatusRecord {
-                    status,
-                    direction: None,
-                    attribute: None,
-                });
-                StatusRecords { records }
-            }),
-            proptest::collection::vec((any::<Status>(), any::<u8>(), any::<u16>()), 2..6).prop_map(
+            Just(all_success),
+            proptest::collection::vec((failure, any::<u8>(), any::<u16>()), 1..6).prop_map(
                 move |v| StatusRecords {
                     records: v
                         .into_iter()
@@ -643,20 +687,23 @@ impl Field for ReportingConfiguration {
         }
         let type_offset = r.offset();
         let data_type = DataType::read(r, "data_type")?;
+        // Reserved type IDs: whether a reportable change follows is unknown, so the record
+        // cannot be delimited (Wireshark guesses from ranges; we refuse).
+        let size = match data_type.encoding() {
+            Encoding::Unsupported => {
+                return Err(Error::Invalid {
+                    field: "data_type",
+                    offset: type_offset,
+                    reason: "data type not supported in a reporting configuration",
+                });
+            }
+            Encoding::Unsigned(n) | Encoding::Signed(n) => n,
+            Encoding::Bytes(n) | Encoding::Prefixed(n) => n,
+        };
         rec.data_type = Some(data_type);
         rec.min_interval = Some(r.u16("min_interval")?);
         rec.max_interval = Some(r.u16("max_interval")?);
         if data_type.is_analog() {
-            let size = match data_type.encoding() {
-                Encoding::Unsigned(n) | Encoding::Signed(n) => n,
-                _ => {
-                    return Err(Error::Invalid {
-                        field: "data_type",
-                        offset: type_offset,
-                        reason: "analog type without a fixed size",
-                    });
-                }
-            };
             rec.reportable_change = Some(r.uint("reportable_change", size)?);
         }
         Ok(rec)
@@ -696,6 +743,12 @@ impl Field for ReportingConfiguration {
                         "direction 0 carries type, min_interval and max_interval, and no timeout",
                     ));
                 };
+                if data_type.encoding() == Encoding::Unsupported {
+                    return Err(invalid(
+                        "data_type",
+                        "data type not supported in a reporting configuration",
+                    ));
+                }
                 data_type.write(w, "data_type")?;
                 w.u16(min)?;
                 w.u16(max)?;

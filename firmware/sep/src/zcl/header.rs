@@ -239,11 +239,11 @@ impl Header {
     /// The frame-control byte, or [`Error::Invalid`] when a field is out of range.
     pub fn frame_control(&self) -> Result<u8> {
         let frame_type = u8::from(self.frame_type);
-        if frame_type > 3 {
+        if matches!(self.frame_type, FrameType::Reserved(b) if !(2..=3).contains(&b)) {
             return Err(Error::Invalid {
                 field: "frame_type",
                 offset: 0,
-                reason: "must be 0 to 3",
+                reason: "the reserved frame types are 2 and 3",
             });
         }
         if self.reserved > 7 {
