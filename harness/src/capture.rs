@@ -336,49 +336,96 @@ fn protection_text(s: &mut String, p: &Value) {
     }
 }
 
-/// The demo network of `capture synth`.
-struct Synth {
-    pan: u16,
-    network_key: Key,
-    esi: (u16, Eui64),
-    ihd: (u16, Eui64),
-    counters: [u32; 2],
+/// One device of `capture synth`'s demo network, with its own sequence numbers and outgoing
+/// frame counters.
+struct Node {
+    short: u16,
+    eui: Eui64,
     mac_seq: u8,
     nwk_seq: u8,
     aps_counter: u8,
+    nwk_frame_counter: u32,
+    aps_frame_counter: u32,
+}
+
+impl Node {
+    fn new(short: u16, eui: u64) -> Self {
+        Node {
+            short,
+            eui: Eui64(eui),
+            mac_seq: 0,
+            nwk_seq: 0,
+            aps_counter: 0,
+            nwk_frame_counter: 0,
+            aps_frame_counter: 0,
+        }
+    }
+}
+
+/// The demo network of `capture synth`: an ESI (coordinator, trust centre) and one in-home
+/// display.
+struct Synth {
+    pan: u16,
+    network_key: Key,
+    link_key: Key,
+    nodes: [Node; 2],
 }
 
 /// Start of `capture synth`'s timeline: 2026-01-01T00:00:00Z.
 const SYNTH_START_US: u64 = 1_767_225_600_000_000;
+const ESI: usize = 0;
+const IHD: usize = 1;
 
 impl Synth {
+    /// A frame from node `from` to the other node. `aps_key_id` secures the APS layer too: the
+    /// key-transport key (with the sender's EUI64 in the aux header) or the link key itself
+    /// (no extended nonce: the nonce address is the NWK source EUI64 of the same frame, which
+    /// keeps Report Event Status, 60 bytes of ZCL, inside one 127-byte frame). No MAC
+    /// acknowledgements are synthesised, so none are requested.
     fn frame(
         &mut self,
-        from_esi: bool,
-        aps: ApsHeader,
-        aps_key: Option<Key>,
+        from: usize,
+        mut aps: ApsHeader,
+        aps_key_id: Option<KeyId>,
         nwk_secured: bool,
         payload: &[u8],
     ) -> Result<Vec<u8>, String> {
-        let (src, dst) = if from_esi {
-            (self.esi, self.ihd)
-        } else {
-            (self.ihd, self.esi)
-        };
-        self.mac_seq = self.mac_seq.wrapping_add(1);
-        self.nwk_seq = self.nwk_seq.wrapping_add(1);
-        let mac = MacHeader::data(
-            self.mac_seq,
+        let dst = &self.nodes[1 - from];
+        let (dst_short, src) = (dst.short, &mut self.nodes[from]);
+        src.mac_seq = src.mac_seq.wrapping_add(1);
+        src.nwk_seq = src.nwk_seq.wrapping_add(1);
+        src.aps_counter = src.aps_counter.wrapping_add(1);
+        aps.counter = src.aps_counter;
+        let mut mac = MacHeader::data(
+            src.mac_seq,
             self.pan,
-            Address::Short(dst.0),
-            Address::Short(src.0),
+            Address::Short(dst_short),
+            Address::Short(src.short),
         );
-        let mut nwk = NwkHeader::data(dst.0, src.0, self.nwk_seq, Some(src.1));
-        let counter = &mut self.counters[usize::from(!from_esi)];
+        mac.ack_request = false;
+        let mut nwk = NwkHeader::data(dst_short, src.short, src.nwk_seq, Some(src.eui));
         if nwk_secured {
-            *counter += 1;
-            nwk.security = Some(AuxHeader::new(KeyId::Network, *counter, src.1, 0));
+            src.nwk_frame_counter += 1;
+            nwk.security = Some(AuxHeader::new(
+                KeyId::Network,
+                src.nwk_frame_counter,
+                src.eui,
+                0,
+            ));
         }
+        let aps_key = aps_key_id.map(|key_id| {
+            src.aps_frame_counter += 1;
+            let aux = AuxHeader::new(key_id, src.aps_frame_counter, src.eui, 0);
+            aps.security = Some(if key_id == KeyId::Data {
+                AuxHeader {
+                    source: None,
+                    ..aux
+                }
+            } else {
+                aux
+            });
+            key_id.key_from_link_key(&self.link_key)
+        });
         let mut buf = [0u8; 127];
         let len = seal(
             &mac,
@@ -398,19 +445,17 @@ impl Synth {
 /// from `install_code`, then one NWK-secured frame of every SE command of the vector corpus
 /// (Price, DRLC, Metering and Messaging also APS-secured with the install-code link key).
 pub fn synth(out: &Path, key_out: &Path, install_code: &InstallCode) -> Result<String, String> {
-    let link_key = install_code.link_key();
     let mut net = Synth {
         pan: 0x1A62,
         network_key: [
             0x01, 0x03, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x0F, 0x00, 0x02, 0x04, 0x06, 0x08, 0x0A,
             0x0C, 0x0D,
         ],
-        esi: (0x0000, Eui64(0x000D_6F00_0ABC_DEF0)),
-        ihd: (0x796F, Eui64(0x0012_4B00_0102_0304)),
-        counters: [0; 2],
-        mac_seq: 0,
-        nwk_seq: 0,
-        aps_counter: 0,
+        link_key: install_code.link_key(),
+        nodes: [
+            Node::new(0x0000, 0x000D_6F00_0ABC_DEF0),
+            Node::new(0x796F, 0x0012_4B00_0102_0304),
+        ],
     };
     let mut frames = Vec::new();
 
@@ -418,44 +463,30 @@ pub fn synth(out: &Path, key_out: &Path, install_code: &InstallCode) -> Result<S
         key_type: key_type::NETWORK,
         key: net.network_key,
         sequence: 0,
-        destination: net.ihd.1,
-        source: net.esi.1,
+        destination: net.nodes[IHD].eui,
+        source: net.nodes[ESI].eui,
     };
     let mut payload = [0u8; 64];
     let len = transport.emit(&mut payload).map_err(|e| e.to_string())?;
-    let aux = AuxHeader::new(KeyId::KeyTransport, 1, net.esi.1, 0);
-    let aps = ApsHeader::command(net.aps_counter, Some(aux));
     frames.push(net.frame(
-        true,
-        aps,
-        Some(KeyId::KeyTransport.key_from_link_key(&link_key)),
+        ESI,
+        ApsHeader::command(0, None),
+        Some(KeyId::KeyTransport),
         false,
         &payload[..len],
     )?);
 
-    let mut aps_counters = [1u32; 2];
     for (cluster, zcl) in crate::zcl::corpus_one_per_command()? {
         let frame = ZclFrame::parse(cluster, &zcl).map_err(|e| e.to_string())?;
-        let from_esi = frame.header.direction == Direction::ServerToClient;
-        net.aps_counter = net.aps_counter.wrapping_add(1);
-        let mut aps = ApsHeader::data(1, cluster, PROFILE_SMART_ENERGY, 1, net.aps_counter);
+        let from = if frame.header.direction == Direction::ServerToClient {
+            ESI
+        } else {
+            IHD
+        };
+        let aps = ApsHeader::data(1, cluster, PROFILE_SMART_ENERGY, 1, 0);
         let se_application =
             (0x0700..=0x0703).contains(&cluster) && !matches!(frame.command, Command::Unknown(_));
-        let aps_key = if se_application {
-            let counter = &mut aps_counters[usize::from(!from_esi)];
-            *counter += 1;
-            let source = if from_esi { net.esi.1 } else { net.ihd.1 };
-            // No extended nonce: the nonce address is the NWK source EUI64 of the same frame,
-            // which keeps Report Event Status (60 bytes) inside one 127-byte frame.
-            aps.security = Some(AuxHeader {
-                source: None,
-                ..AuxHeader::new(KeyId::Data, *counter, source, 0)
-            });
-            Some(link_key)
-        } else {
-            None
-        };
-        frames.push(net.frame(from_esi, aps, aps_key, true, &zcl)?);
+        frames.push(net.frame(from, aps, se_application.then_some(KeyId::Data), true, &zcl)?);
     }
 
     let file =
@@ -473,7 +504,10 @@ pub fn synth(out: &Path, key_out: &Path, install_code: &InstallCode) -> Result<S
 
     let mut keys = KeyFile::default();
     keys.add(net.network_key, "hanrig synth network key");
-    keys.add(link_key, &format!("install code {install_code} link key"));
+    keys.add(
+        net.link_key,
+        &format!("install code {install_code} link key"),
+    );
     std::fs::write(key_out, keys.to_text())
         .map_err(|e| format!("writing {}: {e}", key_out.display()))?;
     Ok(format!(

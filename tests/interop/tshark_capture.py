@@ -232,8 +232,10 @@ class Frame:
             if name not in self.layers:
                 self.layers[name] = Layer(proto)
         for e in pkt.iter("field"):
-            if e.get("name") in ("data", "data.data"):
-                self.data.append("%s at %s+%s" % (e.get("name"), e.get("pos"), e.get("size")))
+            if e.get("name") == "data.data":
+                self.data.append("%s bytes at offset %s" % (e.get("size"), e.get("pos")))
+            elif e.get("name") == "data" and e.get("pos") is not None:
+                self.data.append("data at offset %s" % e.get("pos"))
 
     def layer(self, name):
         return self.layers.get(name)
@@ -633,12 +635,12 @@ def main(argv=None):
     if len(frames) != len(ours):
         fail("frame count", "tshark dissected %d frames, %s has %d" % (len(frames), args.ours, len(ours)))
 
-    # Keys learnt from Transport-Key frames (tshark's key origin), by our index.
+    # Keys tshark can learn from Transport-Key frames (zbee.sec.key.origin), by index.
     transported = {}
-    for i, o in enumerate(ours):
-        tk = o.get("aps_command") if isinstance(o, dict) else None
-        if isinstance(tk, dict) and tk.get("name") == "transport_key" and isinstance(tk.get("key"), str):
-            transported[i] = bytes.fromhex(tk["key"])
+    for i, fr in enumerate(frames):
+        a = fr.layer("zbee_aps")
+        if a is not None and a.int("zbee_aps.cmd.id") == TRANSPORT_KEY and a.get("zbee_aps.cmd.key"):
+            transported[i] = a.bytes("zbee_aps.cmd.key")
     ctx = {"keyfile": keyfile, "transported": transported}
 
     used = set()

@@ -320,8 +320,8 @@ pub enum ApsCommand {
         key: Key,
         /// The other device that shares it.
         partner: Eui64,
-        /// Whether the recipient initiated the request.
-        initiator: bool,
+        /// 1 when the recipient initiated the request, 0 otherwise (other values kept as sent).
+        initiator: u8,
     },
     /// Update Device: a router tells the trust centre a device joined or left.
     UpdateDevice {
@@ -395,7 +395,7 @@ impl ApsCommand {
                             key_type,
                             key: key(&mut r)?,
                             partner: eui(&mut r, "partner")?,
-                            initiator: r.u8("initiator")? != 0,
+                            initiator: r.u8("initiator")?,
                         }
                     }
                     _ => {
@@ -481,7 +481,7 @@ impl ApsCommand {
                 w.u8(*key_type)?;
                 w.bytes(key)?;
                 w.bytes(&partner.to_le_bytes())?;
-                w.u8(u8::from(*initiator))?;
+                w.u8(*initiator)?;
             }
             ApsCommand::UpdateDevice {
                 device,

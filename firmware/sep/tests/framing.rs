@@ -350,7 +350,7 @@ fn aps_commands_round_trip() {
             key_type: 3,
             key: [9; 16],
             partner: a,
-            initiator: true,
+            initiator: 7,
         },
         ApsCommand::UpdateDevice {
             device: a,
