@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod capture;
+mod sim;
 mod zcl;
 
 /// hanrig — ZigBee Smart Energy 1.0 test rig and gateway.
@@ -25,6 +26,16 @@ enum Top {
     /// Read and write captures (pcapng, IEEE 802.15.4 with FCS) and their key files.
     #[command(subcommand)]
     Capture(CaptureCommand),
+    /// Run a simulated HAN scenario on virtual time; writes capture.pcapng, keys and
+    /// events.jsonl into the output directory.
+    Sim {
+        /// The scenario file (TOML; examples in han-sim/scenarios).
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Directory for the outputs.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check an install code and derive the link key it gives.
     InstallCode {
         /// The code: hex digits (6, 8, 12 or 16 bytes plus the 2-byte CRC), optionally
@@ -122,6 +133,7 @@ fn run(command: Top) -> Result<String, String> {
         }
         Top::Zcl(ZclCommand::List) => Ok(zcl::list()),
         Top::InstallCode { code } => zcl::install_code(&code),
+        Top::Sim { scenario, out } => sim::run(&scenario, &out),
         Top::Capture(CaptureCommand::Decode { file, keys, json }) => {
             capture::decode(&file, keys.as_deref(), json)
         }

@@ -5,8 +5,9 @@ Usage:
     python3 tests/interop/tshark_capture.py CAPTURE.pcapng KEYFILE OURS.jsonl
                                             [--tshark PATH] [--keep-pdml PATH]
 
-CAPTURE is a pcapng (802.15.4 with FCS) written by `hanrig capture synth`, KEYFILE
-the Wireshark `zigbee_pc_keys` UAT file written with it, OURS the output of
+CAPTURE is a pcapng (802.15.4 with FCS) written by `hanrig capture synth` or
+`hanrig sim` (capture.pcapng), KEYFILE the Wireshark `zigbee_pc_keys` UAT file
+written with it, OURS the output of
 `hanrig capture decode CAPTURE --keys KEYFILE --json` (one object per frame).
 Prints "ok  frame N (<command>)" or "FAIL frame N: ..." per frame (N = our 0-based
 index, as in `hanrig capture decode`; tshark's frame number is N+1), then
@@ -68,6 +69,32 @@ What is compared, per frame (ours -> tshark field)
   zbee_nwk.src_route, zbee_aps.ext_header; zbee_nwk.ext_dst/ext_src must match
   dst_ieee/src_ieee.  Keys of ours' JSON that this script does not know fail.
   Not compared (ours has no field): wpan.pending, zbee_nwk.end_device_initiator.
+
+MAC command frames (ours: `mac` with frame_type 3 and `mac_payload`, the MAC payload
+in hex, command id first; no nwk/aps/zcl)
+  frame   as above: length, timestamp, FCS correct on both sides, no malformed
+          packet, no expert info, no "data"
+  mac     every field as above, plus the addressing modes (wpan.dst_addr_mode,
+          wpan.src_addr_mode: none/short/extended as ours' dst/src); wpan.security,
+          wpan.ie_present, wpan.seqno_suppression and wpan.fcf.reserved must be 0
+  mac_payload  its length must be ours' length minus ours' MAC header and FCS;
+          tshark's wpan.cmd must be the byte right after that header and equal the
+          first byte; tshark must dissect nothing above wpan; every byte of the
+          frame must lie in a named wpan field; every field tshark puts in the
+          payload must hold exactly ours' bytes there (bit fields: the whole byte,
+          PDML unmaskedvalue) and be a field this script maps, at its offset:
+    0x01 Association Request: 1 capability byte; each bit tshark shows must equal
+          ours' (wpan.cinfo.alt_coord 0x01, device_type 0x02, power_src 0x04,
+          idle_rx 0x08, sec_capable 0x40, alloc_addr 0x80); reserved bits 0x30,
+          for which tshark has no field, must be 0
+    0x02 Association Response: short address, little-endian (wpan.asoc.addr),
+          then status (wpan.assoc.status), which must be 0 (success), 1 (PAN at
+          capacity) or 2 (access denied)
+    any other command id fails as unmapped
+  Across frames (tshark's fields): an APS Transport-Key whose destination
+  (zbee_aps.cmd.dst) got an Association Response earlier in the capture must
+  follow a successful one, and be addressed at MAC (wpan.dst16) and NWK
+  (zbee_nwk.dst) to the short address the latest such response allocated.
 
 Written against Wireshark 4.0.17 (Debian bookworm); stdlib only.
 """
@@ -276,6 +303,16 @@ def aux_len(sec):
         (1 if sec.get("key_sequence") is not None else 0)
 
 
+def mac_header_len(mac):
+    """Length of the MAC header ours' mac object implies (no security, no IEs)."""
+    return 3 + (2 if mac.get("dst_pan") is not None else 0) + addr_len(mac.get("dst")) + \
+        (2 if mac.get("src_pan") is not None else 0) + addr_len(mac.get("src"))
+
+
+def addr_mode(a):
+    return ADDR_MODES["none" if a is None else "extended" if isinstance(a, str) else "short"]
+
+
 def layout(o):
     """Offsets implied by ours' headers.  Returns dict with mac_len, aps_base
     (position of the APS header in tshark's tvb: frame-relative, or 0 inside the
@@ -283,8 +320,7 @@ def layout(o):
     tvb tshark dissects it from."""
     mac, nwk, aps = o["mac"], o["nwk"], o["aps"]
     end = o["length"] - FCS_LEN
-    mac_len = 3 + (2 if mac.get("dst_pan") is not None else 0) + addr_len(mac.get("dst")) + \
-        (2 if mac.get("src_pan") is not None else 0) + addr_len(mac.get("src"))
+    mac_len = mac_header_len(mac)
     nwk_hdr = 8 + (8 if nwk.get("dst_ieee") else 0) + (8 if nwk.get("src_ieee") else 0)
     nsec = nwk.get("security")
     start = mac_len + nwk_hdr + aux_len(nsec)
@@ -382,6 +418,25 @@ TOP_KEYS = {"index", "timestamp_us", "length", "fcs_ok", "mac", "nwk", "aps", "a
             "zcl", "nwk_payload", "aps_payload"}
 TK_KEYS = {"name", "key_type", "key", "key_sequence", "destination", "source"}
 
+# MAC command frames
+MAC_COMMAND = 3    # 802.15.4 frame type
+CMD_TOP_KEYS = {"index", "timestamp_us", "length", "fcs_ok", "mac", "mac_payload"}
+ASSOCIATION_REQUEST, ASSOCIATION_RESPONSE = 0x01, 0x02
+CAPABILITY_BITS = (("wpan.cinfo.alt_coord", 0x01), ("wpan.cinfo.device_type", 0x02),
+                   ("wpan.cinfo.power_src", 0x04), ("wpan.cinfo.idle_rx", 0x08),
+                   ("wpan.cinfo.sec_capable", 0x40), ("wpan.cinfo.alloc_addr", 0x80))
+CAPABILITY_RESERVED = 0x30   # bits 4-5: tshark has no field for them
+ASSOCIATION_STATUS = {0x00: "success", 0x01: "PAN at capacity", 0x02: "access denied"}
+# Per command id: label, payload length after the id, and the tshark fields that
+# must be there as (name, offset after the command id, size).
+MAC_COMMANDS = {
+    ASSOCIATION_REQUEST: ("association request", 1,
+                          [(name, 0, 1) for name, _ in CAPABILITY_BITS]),
+    ASSOCIATION_RESPONSE: ("association response", 3,
+                           [("wpan.asoc.addr", 0, 2), ("wpan.assoc.status", 2, 1)]),
+}
+ADDR_MODES = {"none": 0, "short": 2, "extended": 3}
+
 
 def mac_addr(layer, ours, which):
     if isinstance(ours, str):
@@ -397,12 +452,10 @@ def epoch_us(text):
     return int(sec) * 1000000 + int(frac[:6])
 
 
-def check_frame(o, fr, ctx):
-    """Returns (label, notes); raises Mismatch with all disagreements."""
-    ck = Checker()
-    check_keys(o, TOP_KEYS, "frame")
-    cmd = (o.get("zcl") or {}).get("command", {}).get("name") or \
-        (o.get("aps_command") or {}).get("name") or "no payload"
+def check_frame_and_mac(o, fr, ck):
+    """What data and MAC command frames share: tshark's overall verdict (malformed,
+    expert infos, undissected data), frame length and time, FCS, the MAC header.
+    Returns tshark's wpan layer; raises Mismatch if there is none."""
     if fr.malformed:
         ck.fail("tshark: malformed packet")
     for name, layer in fr.layers.items():
@@ -410,9 +463,6 @@ def check_frame(o, fr, ctx):
             ck.fail("tshark expert info in %s: %s" % (name, "; ".join(layer.experts)))
     if fr.data:
         ck.fail("tshark left bytes undissected/undecrypted: %s" % ", ".join(fr.data))
-    for key in ("nwk_payload", "aps_payload"):
-        if key in o:
-            ck.fail("ours has %s (payload not decrypted)" % key)
 
     # frame
     f = fr.layer("frame")
@@ -442,6 +492,22 @@ def check_frame(o, fr, ctx):
     for bit in ("wpan.security", "wpan.ie_present", "wpan.seqno_suppression"):
         if w.bool(bit):
             ck.fail("tshark: %s is set; ours has no field for it and its layout implies 0" % bit)
+    return w
+
+
+def check_frame(o, fr, ctx):
+    """Returns (label, notes); raises Mismatch with all disagreements."""
+    mac = o.get("mac")
+    if "mac_payload" in o or (isinstance(mac, dict) and mac.get("frame_type") == MAC_COMMAND):
+        return check_mac_command_frame(o, fr, ctx)
+    ck = Checker()
+    check_keys(o, TOP_KEYS, "frame")
+    cmd = (o.get("zcl") or {}).get("command", {}).get("name") or \
+        (o.get("aps_command") or {}).get("name") or "no payload"
+    for key in ("nwk_payload", "aps_payload"):
+        if key in o:
+            ck.fail("ours has %s (payload not decrypted)" % key)
+    w = check_frame_and_mac(o, fr, ck)
 
     # NWK
     n, nwk = fr.layer("zbee_nwk"), o.get("nwk")
@@ -519,6 +585,7 @@ def check_frame(o, fr, ctx):
                     (k is None or k not in dict(ctx["keyfile"]).values()):
                 ck.fail("aps_command.key: the transported network key %s is not in KEYFILE"
                         % (k.hex() if k else None))
+            check_transport_key_address(ck, o.get("index"), w, n, a, ctx)
         start, length = lay["payload"]
         if cmd_fields:
             lo = min(x.pos for x in cmd_fields)
@@ -548,6 +615,155 @@ def check_frame(o, fr, ctx):
     if ck.errors:
         raise Mismatch("; ".join(ck.errors))
     return cmd, notes
+
+
+def check_mac_command_frame(o, fr, ctx):
+    """An 802.15.4 MAC command frame (ours: mac + mac_payload, nothing above MAC).
+    Returns (label, notes); raises Mismatch with all disagreements."""
+    ck = Checker()
+    check_keys(o, CMD_TOP_KEYS, "frame (MAC command)")
+    w = check_frame_and_mac(o, fr, ck)
+    mac = o["mac"]
+    if mac.get("frame_type") != MAC_COMMAND:
+        ck.fail("ours has mac_payload but mac.frame_type %s, not %d (command)"
+                % (show(mac.get("frame_type")), MAC_COMMAND))
+    if "mac_payload" not in o:
+        ck.fail("ours has mac.frame_type %d (command) but no mac_payload" % MAC_COMMAND)
+    above = [p for p in fr.protos if p not in ("geninfo", "frame", "wpan")]
+    if above:
+        ck.fail("tshark dissects %s above the MAC command" % ", ".join(above))
+    for which in ("dst", "src"):
+        ck.eq("mac.%s (addressing mode)" % which, addr_mode(mac.get(which)),
+              w.int("wpan.%s_addr_mode" % which))
+    if w.bool("wpan.fcf.reserved"):
+        ck.fail("tshark: wpan.fcf.reserved is set; ours has no field for it and its layout implies 0")
+
+    try:
+        payload = bytes.fromhex(o.get("mac_payload"))
+    except (TypeError, ValueError):
+        raise Mismatch("; ".join(ck.errors + ["mac_payload %s is not hex" % show(o.get("mac_payload"))]))
+    length = o.get("length")
+    mac_len = mac_header_len(mac)
+    start, end = mac_len, length - FCS_LEN    # the MAC payload in the frame
+    if end - start != len(payload):
+        ck.fail("mac_payload is %d bytes, but ours' length %d minus its %d-byte MAC header "
+                "and the FCS leaves %d" % (len(payload), length, mac_len, end - start))
+    if not payload:
+        raise Mismatch("; ".join(ck.errors + ["mac_payload is empty (no command id)"]))
+
+    # The command id, right after the MAC header ours implies.
+    cid = w.get("wpan.cmd")
+    if cid is None:
+        raise Mismatch("; ".join(ck.errors + ["tshark has no wpan.cmd"]))
+    if (cid.pos, cid.size) != (start, 1):
+        ck.fail("tshark's wpan.cmd is %d byte(s) at %d, ours' MAC header implies 1 at %d"
+                % (cid.size, cid.pos, start))
+    ck.eq("mac_payload command id", payload[0], w.int("wpan.cmd"))
+    label = "MAC command 0x%02x" % payload[0]
+
+    # Every byte of the frame is covered by a named wpan field, and each field tshark
+    # dissects in the payload carries exactly ours' bytes (bit fields: the whole byte).
+    fields = [x for x in w.all if x.size > 0]
+    covered, differ = set(), {}
+    for x in fields:
+        covered.update(range(x.pos, x.pos + x.size))
+        if x.pos + x.size > length:
+            ck.fail("tshark's %s (%d bytes at %d) runs past the frame's %d bytes"
+                    % (x.name, x.size, x.pos, length))
+        elif x.pos >= start and x.pos + x.size <= end:
+            ours = payload[x.pos - start:x.pos - start + x.size]
+            try:
+                theirs = x.raw.hex()
+            except ValueError:
+                theirs = show(x.show)
+            if theirs != ours.hex():
+                differ.setdefault((x.pos - start, x.size, ours.hex(), theirs), []).append(x.name)
+        elif x.pos < end and x.pos + x.size > start:
+            ck.fail("tshark's %s (%d bytes at %d) straddles the MAC payload ours implies "
+                    "(bytes %d-%d)" % (x.name, x.size, x.pos, start, end - 1))
+    for (off, size, ours, theirs), names in sorted(differ.items()):
+        ck.fail("mac_payload byte%s %s ours=%s tshark=%s (%s)"
+                % ("" if size == 1 else "s", off if size == 1 else "%d-%d" % (off, off + size - 1),
+                   ours, theirs, ", ".join(names)))
+    missing = sorted(set(range(length)) - covered)
+    if missing:
+        ck.fail("tshark dissects no named field at byte(s) %s of the frame"
+                % ", ".join(map(str, missing)))
+
+    spec = MAC_COMMANDS.get(payload[0])
+    if spec is None:
+        ck.fail("%s has no mapping in this script" % label)
+        raise Mismatch("; ".join(ck.errors))
+    label, body_len, expected = spec
+    body = payload[1:]
+    if len(body) != body_len:
+        ck.fail("%s: ours' payload after the command id is %d byte(s), the command has %d"
+                % (label, len(body), body_len))
+        raise Mismatch("; ".join(ck.errors))
+    names = {name for name, _, _ in expected}
+    for name, off, size in expected:
+        x = w.get(name)
+        if x is None:
+            ck.fail("%s: tshark has no %s" % (label, name))
+        elif (x.pos, x.size) != (start + 1 + off, size):
+            ck.fail("%s: tshark's %s is %d byte(s) at payload offset %d, expected %d at %d"
+                    % (label, name, x.size, x.pos - start, size, 1 + off))
+    unmapped = sorted({x.name for x in fields if start <= x.pos < end} - names - {"wpan.cmd"})
+    if unmapped:
+        ck.fail("%s: tshark dissects %s, which this script does not map"
+                % (label, ", ".join(unmapped)))
+
+    if payload[0] == ASSOCIATION_REQUEST:
+        cap = body[0]
+        for name, bit in CAPABILITY_BITS:
+            ck.eq("mac_payload capability 0x%02x: %s (bit 0x%02x)" % (cap, name, bit),
+                  bool(cap & bit), w.bool(name))
+        if cap & CAPABILITY_RESERVED:
+            ck.fail("mac_payload capability 0x%02x has reserved bit(s) 0x%02x set"
+                    % (cap, cap & CAPABILITY_RESERVED))
+    elif payload[0] == ASSOCIATION_RESPONSE:
+        short, status = int.from_bytes(body[0:2], "little"), body[2]
+        ck.eq("mac_payload short address", short, w.int("wpan.asoc.addr"))
+        ck.eq("mac_payload association status", status, w.int("wpan.assoc.status"))
+        if status not in ASSOCIATION_STATUS:
+            ck.fail("mac_payload association status 0x%02x is none of %s" % (
+                status, ", ".join("%d (%s)" % kv for kv in sorted(ASSOCIATION_STATUS.items()))))
+        else:
+            label += " (%s, 0x%04x)" % (ASSOCIATION_STATUS[status], short)
+    if ck.errors:
+        raise Mismatch("; ".join(ck.errors))
+    return label, []
+
+
+def associations(frames):
+    """tshark's Association Responses: [(index, destination EUI-64, short, status)]."""
+    out = []
+    for i, fr in enumerate(frames):
+        w = fr.layer("wpan")
+        if w is not None and fr.layer("zbee_nwk") is None and \
+                w.int("wpan.frame_type") == MAC_COMMAND and w.int("wpan.cmd") == ASSOCIATION_RESPONSE:
+            out.append((i, w.eui("wpan.dst64"), w.int("wpan.asoc.addr"), w.int("wpan.assoc.status")))
+    return out
+
+
+def check_transport_key_address(ck, index, w, n, a, ctx):
+    """A Transport-Key to a device that was associated in this capture goes to the
+    short address the latest Association Response before it allocated."""
+    dest = a.eui("zbee_aps.cmd.dst")
+    prior = [x for x in ctx["associations"] if x[0] < index and x[1] == dest]
+    if not prior:
+        return
+    i, _, short, status = prior[-1]
+    if status != 0:
+        ck.fail("aps_command: Transport-Key to %s, whose latest Association Response "
+                "(frame %d) has status %s" % (dest, i, show(status)))
+        return
+    for what, theirs in (("MAC destination (wpan.dst16)", w.int("wpan.dst16")),
+                         ("NWK destination (zbee_nwk.dst)", n.int("zbee_nwk.dst"))):
+        if theirs != short:
+            ck.fail("aps_command: Transport-Key to %s has %s %s, but the Association "
+                    "Response in frame %d allocated 0x%04x"
+                    % (dest, what, "0x%04x" % theirs if theirs is not None else "none", i, short))
 
 
 # ---------------------------------------------------------------------------
@@ -641,7 +857,7 @@ def main(argv=None):
         a = fr.layer("zbee_aps")
         if a is not None and a.int("zbee_aps.cmd.id") == TRANSPORT_KEY and a.get("zbee_aps.cmd.key"):
             transported[i] = a.bytes("zbee_aps.cmd.key")
-    ctx = {"keyfile": keyfile, "transported": transported}
+    ctx = {"keyfile": keyfile, "transported": transported, "associations": associations(frames)}
 
     used = set()
     for i, (o, fr) in enumerate(zip(ours, frames)):

@@ -188,7 +188,77 @@ pub struct DrlcClient {
     config: DrlcConfig,
     rng: Rng,
     events: heapless::Vec<Entry, EVENT_TABLE_CAPACITY>,
-    outputs: heapless::Deque<Output, OUTPUT_CAPACITY>,
+    outputs: heapless::Deque<Queued, OUTPUT_CAPACITY>,
+}
+
+/// An output waiting to be polled, kept small (a report without its constant signature
+/// field): the queue is most of a client's memory, and a simulator holds 100,000 clients.
+#[derive(Debug, Clone, Copy)]
+enum Queued {
+    Report {
+        event: ReportFields,
+        status: EventStatus,
+        at: u32,
+    },
+    Apply(LoadAction),
+    Restore {
+        issuer_event_id: u32,
+    },
+}
+
+/// The event fields a report repeats.
+#[derive(Debug, Clone, Copy)]
+struct ReportFields {
+    issuer_event_id: u32,
+    criticality_level: CriticalityLevel,
+    cooling_temperature_set_point: i16,
+    heating_temperature_set_point: i16,
+    average_load_adjustment_percentage: i8,
+    duty_cycle: u8,
+    event_control: EventControl,
+}
+
+impl ReportFields {
+    fn of(event: &LoadControlEvent) -> Self {
+        ReportFields {
+            issuer_event_id: event.issuer_event_id,
+            criticality_level: event.criticality_level,
+            cooling_temperature_set_point: event.cooling_temperature_set_point,
+            heating_temperature_set_point: event.heating_temperature_set_point,
+            average_load_adjustment_percentage: event.average_load_adjustment_percentage,
+            duty_cycle: event.duty_cycle,
+            event_control: event.event_control,
+        }
+    }
+
+    /// The fields of a report about an event the client does not hold.
+    fn unknown(issuer_event_id: u32) -> Self {
+        ReportFields {
+            issuer_event_id,
+            criticality_level: CriticalityLevel::Unknown(0),
+            cooling_temperature_set_point: i16::MIN,
+            heating_temperature_set_point: i16::MIN,
+            average_load_adjustment_percentage: i8::MIN,
+            duty_cycle: 0xFF,
+            event_control: EventControl(0),
+        }
+    }
+
+    fn report(self, status: EventStatus, at: u32) -> ReportEventStatus {
+        ReportEventStatus {
+            issuer_event_id: self.issuer_event_id,
+            event_status: status,
+            event_status_time: UtcTime(at),
+            criticality_level_applied: self.criticality_level,
+            cooling_temperature_set_point_applied: self.cooling_temperature_set_point as u16,
+            heating_temperature_set_point_applied: self.heating_temperature_set_point as u16,
+            average_load_adjustment_percentage_applied: self.average_load_adjustment_percentage,
+            duty_cycle_applied: self.duty_cycle,
+            event_control: self.event_control,
+            signature_type: SignatureType::None,
+            signature: NO_SIGNATURE,
+        }
+    }
 }
 
 /// The signature field of an unsigned report.
@@ -217,7 +287,11 @@ impl DrlcClient {
 
     /// The next output, if any. Call until `None` after every other call.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        Some(match self.outputs.pop_front()? {
+            Queued::Report { event, status, at } => Output::Report(event.report(status, at)),
+            Queued::Apply(action) => Output::Apply(action),
+            Queued::Restore { issuer_event_id } => Output::Restore { issuer_event_id },
+        })
     }
 
     /// When [`DrlcClient::handle_timeout`] is next due (seconds since 2000), if anything is held.
@@ -232,7 +306,7 @@ impl DrlcClient {
             .map(|e| (&e.event, UtcTime(e.start), UtcTime(e.end)))
     }
 
-    fn push(&mut self, output: Output) {
+    fn push(&mut self, output: Queued) {
         // The capacity covers the most one call can produce; a caller that never polls loses
         // the oldest output rather than the newest.
         if let Err(output) = self.outputs.push_back(output) {
@@ -242,19 +316,11 @@ impl DrlcClient {
     }
 
     fn report(&mut self, event: &LoadControlEvent, status: EventStatus, at: u32) {
-        self.push(Output::Report(ReportEventStatus {
-            issuer_event_id: event.issuer_event_id,
-            event_status: status,
-            event_status_time: UtcTime(at),
-            criticality_level_applied: event.criticality_level,
-            cooling_temperature_set_point_applied: event.cooling_temperature_set_point as u16,
-            heating_temperature_set_point_applied: event.heating_temperature_set_point as u16,
-            average_load_adjustment_percentage_applied: event.average_load_adjustment_percentage,
-            duty_cycle_applied: event.duty_cycle,
-            event_control: event.event_control,
-            signature_type: SignatureType::None,
-            signature: NO_SIGNATURE,
-        }));
+        self.push(Queued::Report {
+            event: ReportFields::of(event),
+            status,
+            at,
+        });
         debug!(
             "drlc: event {} status {}",
             event.issuer_event_id,
@@ -264,19 +330,11 @@ impl DrlcClient {
 
     /// A report about an event the client does not hold (rejected cancels).
     fn report_unknown(&mut self, issuer_event_id: u32, status: EventStatus, at: u32) {
-        self.push(Output::Report(ReportEventStatus {
-            issuer_event_id,
-            event_status: status,
-            event_status_time: UtcTime(at),
-            criticality_level_applied: CriticalityLevel::Unknown(0),
-            cooling_temperature_set_point_applied: 0x8000,
-            heating_temperature_set_point_applied: 0x8000,
-            average_load_adjustment_percentage_applied: i8::MIN,
-            duty_cycle_applied: 0xFF,
-            event_control: EventControl(0),
-            signature_type: SignatureType::None,
-            signature: NO_SIGNATURE,
-        }));
+        self.push(Queued::Report {
+            event: ReportFields::unknown(issuer_event_id),
+            status,
+            at,
+        });
     }
 
     fn for_us(&self, device_class: DeviceClass, group: u8) -> bool {
@@ -461,9 +519,9 @@ impl DrlcClient {
         );
         if running {
             self.push(if out {
-                Output::Restore { issuer_event_id }
+                Queued::Restore { issuer_event_id }
             } else {
-                Output::Apply(LoadAction::of(&event))
+                Queued::Apply(LoadAction::of(&event))
             });
         }
     }
@@ -483,7 +541,7 @@ impl DrlcClient {
                 Some((at, why)) if at == due => {
                     self.events.remove(index);
                     if entry.running && !entry.opted_out {
-                        self.push(Output::Restore {
+                        self.push(Queued::Restore {
                             issuer_event_id: entry.event.issuer_event_id,
                         });
                     }
@@ -502,7 +560,7 @@ impl DrlcClient {
                         self.report(&entry.event, EventStatus::UserOptedOut, due);
                     } else {
                         self.report(&entry.event, EventStatus::Started, due);
-                        self.push(Output::Apply(LoadAction::of(&entry.event)));
+                        self.push(Queued::Apply(LoadAction::of(&entry.event)));
                     }
                 }
                 _ => {
@@ -514,7 +572,7 @@ impl DrlcClient {
                         (true, true, false) => EventStatus::PartiallyCompletedWithOptIn,
                     };
                     if !entry.opted_out {
-                        self.push(Output::Restore {
+                        self.push(Queued::Restore {
                             issuer_event_id: entry.event.issuer_event_id,
                         });
                     }

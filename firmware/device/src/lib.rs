@@ -6,6 +6,12 @@
 //! wake-up. The same code runs on a device (with `defmt` logs and embedded-hal pins) and inside
 //! hanrig's simulator on virtual time.
 //!
+//! - [`drlc`]: the DRLC client's event table, reports and load actions.
+//! - [`load`]: DRLC load actions on a relay pin.
+//! - [`messaging`]: the message an in-home display shows, and the user's confirmations.
+//! - [`price`]: the tariff table, the price in force and price acknowledgements.
+//! - [`metering`]: the meter's summation, demand and status, read and ready to print.
+//!
 //! ```
 //! use hanrig_device::drlc::{DrlcClient, DrlcConfig, Output};
 //! use hanrig_sep::clusters::drlc::{DeviceClass, EventControl, EventStatus, LoadControlEvent, CriticalityLevel};
@@ -40,6 +46,9 @@ mod fmt;
 
 pub mod drlc;
 pub mod load;
+pub mod messaging;
+pub mod metering;
+pub mod price;
 mod rng;
 
 pub use rng::Rng;

@@ -1,0 +1,473 @@
+//! Simulated in-home devices: they join by install code and run the device logic of
+//! `hanrig-device` — the same code a real device runs — against the simulated ESI.
+
+use hanrig_device::drlc::{DrlcClient, DrlcConfig, Output as DrlcOutput};
+use hanrig_device::load::Relay;
+use hanrig_device::messaging::{MessagingClient, MessagingOutput};
+use hanrig_device::metering::{MeteringDisplay, MeteringOutput};
+use hanrig_device::price::{PriceClient, PriceOutput};
+use hanrig_sep::aps::{ApsCommand, FrameType as ApsFrameType};
+use hanrig_sep::clusters::{drlc, messaging, metering, price};
+use hanrig_sep::install_code::{InstallCode, Key};
+use hanrig_sep::mac::{self, Address};
+use hanrig_sep::{Command, Eui64};
+use serde_json::json;
+
+use crate::clock::SimTime;
+use crate::esi::Clusters;
+use crate::log::Log;
+use crate::stack::{Drop, Stack};
+
+/// The kinds of device the simulator plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// In-home display: Price, Messaging and Metering clients.
+    InHomeDisplay,
+    /// Programmable communicating thermostat: DRLC and Price clients, set points.
+    Thermostat,
+    /// Load-control device: DRLC client and a relay.
+    LoadControl,
+}
+
+impl DeviceKind {
+    /// The client clusters this kind implements.
+    pub fn clusters(self) -> Clusters {
+        match self {
+            DeviceKind::InHomeDisplay => Clusters {
+                price: true,
+                drlc: false,
+                messaging: true,
+            },
+            DeviceKind::Thermostat => Clusters {
+                price: true,
+                drlc: true,
+                messaging: false,
+            },
+            DeviceKind::LoadControl => Clusters {
+                price: false,
+                drlc: true,
+                messaging: false,
+            },
+        }
+    }
+}
+
+/// Where a device is in joining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinState {
+    /// Not started.
+    Idle,
+    /// Association Request sent.
+    Associating,
+    /// Associated; waiting for the network key.
+    AwaitingKey,
+    /// Holds the network key.
+    Joined,
+    /// The ESI refused the association with this status.
+    Refused(u8),
+}
+
+/// A pin in the simulation: remembers its level.
+#[derive(Debug, Default)]
+pub struct SimPin {
+    /// Whether the pin is high (load on).
+    pub high: bool,
+}
+
+impl embedded_hal::digital::ErrorType for SimPin {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_hal::digital::OutputPin for SimPin {
+    fn set_low(&mut self) -> Result<(), Self::Error> {
+        self.high = false;
+        Ok(())
+    }
+    fn set_high(&mut self) -> Result<(), Self::Error> {
+        self.high = true;
+        Ok(())
+    }
+}
+
+/// Normal thermostat set points, 0.01 °C.
+const NORMAL_COOLING: i16 = 2400;
+const NORMAL_HEATING: i16 = 2000;
+
+/// A simulated device.
+#[derive(Debug)]
+pub struct SimDevice {
+    /// Name in the scenario.
+    pub name: String,
+    /// Kind.
+    pub kind: DeviceKind,
+    /// Radio channel.
+    pub channel: u8,
+    /// Join progress.
+    pub state: JoinState,
+    stack: Stack,
+    link_key: Key,
+    network_key: Option<Key>,
+    // Boxed: a device holds only the clients of its kind.
+    drlc: Option<Box<DrlcClient>>,
+    messaging: Option<Box<MessagingClient>>,
+    price: Option<Box<PriceClient>>,
+    metering: Option<Box<MeteringDisplay>>,
+    relay: Option<Relay<SimPin>>,
+    /// Thermostat set points (cooling, heating), 0.01 °C.
+    pub set_points: (i16, i16),
+}
+
+impl SimDevice {
+    /// A device of `kind` with its install code, on the ESI's `(PAN, channel)`.
+    pub fn new(
+        name: &str,
+        kind: DeviceKind,
+        eui: Eui64,
+        code: &InstallCode,
+        (pan, channel): (u16, u8),
+        drlc_config: DrlcConfig,
+        seed: u64,
+    ) -> Self {
+        let clusters = kind.clusters();
+        SimDevice {
+            name: name.to_string(),
+            kind,
+            channel,
+            state: JoinState::Idle,
+            stack: Stack::new(eui, pan),
+            link_key: code.link_key(),
+            network_key: None,
+            drlc: clusters
+                .drlc
+                .then(|| Box::new(DrlcClient::new(drlc_config, seed ^ eui.0))),
+            messaging: clusters.messaging.then(|| Box::new(MessagingClient::new())),
+            price: clusters.price.then(|| Box::new(PriceClient::new())),
+            metering: (kind == DeviceKind::InHomeDisplay).then(|| Box::new(MeteringDisplay::new())),
+            relay: (kind == DeviceKind::LoadControl)
+                .then(|| Relay::new(SimPin::default()).ok())
+                .flatten(),
+            set_points: (NORMAL_COOLING, NORMAL_HEATING),
+        }
+    }
+
+    /// The EUI64.
+    pub fn eui(&self) -> Eui64 {
+        self.stack.eui
+    }
+
+    /// The PAN ID it joins.
+    pub fn pan(&self) -> u16 {
+        self.stack.pan
+    }
+
+    /// Whether the relay's load is on (load-control devices).
+    pub fn load_on(&self) -> Option<bool> {
+        self.relay.as_ref().map(|r| r.shedding_for().is_none())
+    }
+
+    /// The metering display, for in-home displays.
+    pub fn metering(&self) -> Option<&MeteringDisplay> {
+        self.metering.as_deref()
+    }
+
+    /// Starts joining: an Association Request to the ESI (short address 0x0000).
+    pub fn start_join(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        self.state = JoinState::Associating;
+        log.push(now, &self.name, "association_request", json!({}));
+        // Capability: allocate address (0x80); receiver on when idle (0x08).
+        let pan = self.stack.pan;
+        vec![self.stack.mac_command(
+            Address::Short(0x0000),
+            pan,
+            Some(crate::stack::BROADCAST_PAN),
+            &[mac::command::ASSOCIATION_REQUEST, 0x88],
+        )]
+    }
+
+    /// Handles a frame heard on the channel; returns frames to send.
+    pub fn receive(&mut self, now: SimTime, bytes: &[u8], log: &mut Log) -> Vec<Vec<u8>> {
+        let network_keys: Vec<Key> = self.network_key.into_iter().collect();
+        let rx = match self.stack.receive(bytes, &network_keys, &[self.link_key]) {
+            Ok(rx) => rx,
+            Err(Drop::Undecryptable(layer)) if self.state == JoinState::AwaitingKey => {
+                log.push(now, &self.name, "transport_key_rejected", json!({"layer": layer, "reason": "MIC mismatch: the trust centre secured the key under another install code"}));
+                return Vec::new();
+            }
+            Err(_) => return Vec::new(),
+        };
+        if rx.opened.mac.frame_type == mac::FrameType::Command {
+            if let [mac::command::ASSOCIATION_RESPONSE, lo, hi, status] = rx.payload[..] {
+                if status == 0 {
+                    self.stack.short = Some(u16::from_le_bytes([lo, hi]));
+                    self.state = JoinState::AwaitingKey;
+                    log.push(
+                        now,
+                        &self.name,
+                        "associated",
+                        json!({"short": self.stack.short}),
+                    );
+                } else {
+                    self.state = JoinState::Refused(status);
+                    log.push(
+                        now,
+                        &self.name,
+                        "association_refused",
+                        json!({"status": status}),
+                    );
+                }
+            }
+            return Vec::new();
+        }
+        if rx
+            .opened
+            .aps
+            .as_ref()
+            .is_some_and(|a| a.frame_type == ApsFrameType::Command)
+        {
+            if let Ok(ApsCommand::TransportNetworkKey { key, .. }) = ApsCommand::parse(&rx.payload)
+                && self.state == JoinState::AwaitingKey
+            {
+                self.network_key = Some(key);
+                self.state = JoinState::Joined;
+                log.push(
+                    now,
+                    &self.name,
+                    "joined",
+                    json!({"short": self.stack.short}),
+                );
+                return self.on_joined(now, log);
+            }
+            return Vec::new();
+        }
+        let Some(zcl) = rx.zcl() else {
+            return Vec::new();
+        };
+        let t = now.utc();
+        match &zcl.command {
+            Command::PublishPrice(p) => {
+                if let Some(c) = &mut self.price {
+                    c.handle_publish(t, p);
+                }
+            }
+            Command::DisplayMessage(m) => {
+                if let Some(c) = &mut self.messaging {
+                    c.handle_display(t, m);
+                }
+            }
+            Command::CancelMessage(m) => {
+                if let Some(c) = &mut self.messaging {
+                    c.handle_cancel(t, m);
+                }
+            }
+            Command::LoadControlEvent(e) => {
+                if let Some(c) = &mut self.drlc {
+                    c.handle_event(t, e);
+                }
+            }
+            Command::CancelLoadControlEvent(e) => {
+                if let Some(c) = &mut self.drlc {
+                    c.handle_cancel(t, e);
+                }
+            }
+            Command::CancelAllLoadControlEvents(e) => {
+                if let Some(c) = &mut self.drlc {
+                    c.handle_cancel_all(t, e);
+                }
+            }
+            Command::ReadAttributesResponse(r) if zcl.cluster == metering::CLUSTER_ID => {
+                if let Some(m) = &mut self.metering {
+                    m.handle_read_attributes_response(r);
+                    let summation = m.summation().map(|r| r.to_string());
+                    let demand = m.demand().map(|r| r.to_string());
+                    log.push(
+                        now,
+                        &self.name,
+                        "metering_display",
+                        json!({"summation": summation, "demand": demand}),
+                    );
+                }
+            }
+            Command::DefaultResponse(d) => {
+                log.push(now, &self.name, "default_response", json!({"cluster": zcl.cluster, "command_id": d.command_id, "status": u8::from(d.status)}));
+            }
+            _ => {}
+        }
+        self.pump(now, log)
+    }
+
+    fn on_joined(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        if let Some(p) = &mut self.price {
+            p.request_current_price(true);
+        }
+        if let Some(m) = &mut self.messaging {
+            m.request_last_message();
+        }
+        if let Some(m) = &mut self.metering {
+            m.request();
+        }
+        self.pump(now, log)
+    }
+
+    /// When the device next needs [`SimDevice::handle_timeout`].
+    pub fn next_timeout(&self) -> Option<SimTime> {
+        [
+            self.drlc.as_deref().and_then(DrlcClient::poll_timeout),
+            self.messaging
+                .as_deref()
+                .and_then(MessagingClient::poll_timeout),
+            self.price.as_deref().and_then(PriceClient::poll_timeout),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(SimTime::from_utc)
+    }
+
+    /// Runs the device's timers up to `now`.
+    pub fn handle_timeout(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        let t = now.utc();
+        if let Some(c) = &mut self.drlc {
+            c.handle_timeout(t);
+        }
+        if let Some(c) = &mut self.messaging {
+            c.handle_timeout(t);
+        }
+        if let Some(c) = &mut self.price {
+            c.handle_timeout(t);
+        }
+        self.pump(now, log)
+    }
+
+    /// The user confirms a message on the display.
+    pub fn confirm_message(
+        &mut self,
+        now: SimTime,
+        message_id: u32,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        log.push(
+            now,
+            &self.name,
+            "user_confirm",
+            json!({"message_id": message_id}),
+        );
+        if let Some(c) = &mut self.messaging {
+            c.confirm(now.utc(), message_id);
+        }
+        self.pump(now, log)
+    }
+
+    /// The user opts out of (or back in to) a load control event.
+    pub fn opt(
+        &mut self,
+        now: SimTime,
+        issuer_event_id: u32,
+        out: bool,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        log.push(
+            now,
+            &self.name,
+            if out { "user_opt_out" } else { "user_opt_in" },
+            json!({"issuer_event_id": issuer_event_id}),
+        );
+        if let Some(c) = &mut self.drlc {
+            if out {
+                c.opt_out(now.utc(), issuer_event_id);
+            } else {
+                c.opt_in(now.utc(), issuer_event_id);
+            }
+        }
+        self.pump(now, log)
+    }
+
+    /// The display reads the meter again.
+    pub fn read_metering(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        if let Some(m) = &mut self.metering {
+            m.request();
+        }
+        self.pump(now, log)
+    }
+
+    /// Drains every client's outputs: commands become frames to the ESI, load actions drive the
+    /// relay or set points, and what the user would see goes to the log.
+    fn pump(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        let mut commands: Vec<(u16, Command)> = Vec::new();
+        if let Some(c) = &mut self.drlc {
+            while let Some(o) = c.poll_output() {
+                match o {
+                    DrlcOutput::Report(r) => {
+                        log.push(now, &self.name, "event_status", json!({"issuer_event_id": r.issuer_event_id, "event_status": u8::from(r.event_status), "event_status_name": r.event_status.name()}));
+                        commands.push((drlc::CLUSTER_ID, Command::ReportEventStatus(r)));
+                    }
+                    DrlcOutput::Apply(action) => {
+                        if let Some(relay) = &mut self.relay {
+                            let _ = relay.apply(&DrlcOutput::Apply(action));
+                        }
+                        if self.kind == DeviceKind::Thermostat {
+                            self.set_points = (
+                                action.cooling_set_point(NORMAL_COOLING),
+                                action.heating_set_point(NORMAL_HEATING),
+                            );
+                        }
+                        log.push(now, &self.name, "load_control_applied", json!({"issuer_event_id": action.issuer_event_id, "load_on": self.relay.as_ref().map(|r| r.shedding_for().is_none()), "set_points": [self.set_points.0, self.set_points.1]}));
+                    }
+                    DrlcOutput::Restore { issuer_event_id } => {
+                        if let Some(relay) = &mut self.relay {
+                            let _ = relay.apply(&DrlcOutput::Restore { issuer_event_id });
+                        }
+                        self.set_points = (NORMAL_COOLING, NORMAL_HEATING);
+                        log.push(now, &self.name, "load_control_restored", json!({"issuer_event_id": issuer_event_id, "load_on": self.relay.as_ref().map(|r| r.shedding_for().is_none())}));
+                    }
+                }
+            }
+        }
+        if let Some(c) = &mut self.messaging {
+            while let Some(o) = c.poll_output() {
+                match o {
+                    MessagingOutput::Show(m) => {
+                        log.push(now, &self.name, "message_shown", json!({"message_id": m.message_id, "text": m.message.as_str(), "confirmation_required": m.message_control.confirmation_required()}));
+                    }
+                    MessagingOutput::Clear { message_id } => log.push(
+                        now,
+                        &self.name,
+                        "message_cleared",
+                        json!({"message_id": message_id}),
+                    ),
+                    MessagingOutput::Send(cmd) => commands.push((messaging::CLUSTER_ID, cmd)),
+                }
+            }
+        }
+        if let Some(c) = &mut self.price {
+            while let Some(o) = c.poll_output() {
+                match o {
+                    PriceOutput::Send(cmd) => commands.push((price::CLUSTER_ID, cmd)),
+                    PriceOutput::PriceChanged { issuer_event_id } => {
+                        let current = c.current(now.utc()).map(|p| p.price);
+                        log.push(
+                            now,
+                            &self.name,
+                            "price_changed",
+                            json!({"issuer_event_id": issuer_event_id, "price": current}),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(m) = &mut self.metering {
+            while let Some(MeteringOutput::Send(cmd)) = m.poll_output() {
+                commands.push((metering::CLUSTER_ID, cmd));
+            }
+        }
+        let (Some(network_key), true) = (self.network_key, self.state == JoinState::Joined) else {
+            return Vec::new();
+        };
+        commands
+            .into_iter()
+            .filter_map(|(cluster, cmd)| {
+                self.stack
+                    .command(0x0000, &network_key, &self.link_key, cluster, cmd)
+            })
+            .collect()
+    }
+}

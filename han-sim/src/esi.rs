@@ -1,0 +1,651 @@
+//! The simulated ESI (the meter's HAN side): forms the network, acts as trust centre — it admits
+//! only devices whose install code it was given, up to its device limit — and serves Price,
+//! DRLC, Messaging, Metering, Time and Basic.
+
+use hanrig_sep::aps::{ApsCommand, ApsHeader, key_type};
+use hanrig_sep::clusters::drlc::{
+    CancelAllLoadControlEvents, CancelLoadControlEvent, LoadControlEvent,
+};
+use hanrig_sep::clusters::messaging::{CancelMessage, DisplayMessage};
+use hanrig_sep::clusters::metering::{
+    self, GetProfile, GetProfileResponse, IntervalChannel, ProfileStatus, UnitOfMeasure,
+    attribute as mattr,
+};
+use hanrig_sep::clusters::price::PublishPrice;
+use hanrig_sep::clusters::{basic, drlc, messaging, price, time};
+use hanrig_sep::install_code::{InstallCode, Key};
+use hanrig_sep::mac::{self, Address};
+use hanrig_sep::security::KeyId;
+use hanrig_sep::wire::{Records, U24};
+use hanrig_sep::zcl::general::{
+    AttrValue, DataType, DefaultResponse, ReadAttributeStatus, ReadAttributesResponse, Status,
+};
+use hanrig_sep::{Command, Direction, Eui64, ZclFrame};
+use serde_json::json;
+
+use crate::clock::SimTime;
+use crate::log::Log;
+use crate::stack::Stack;
+
+/// Which client clusters a device implements (what the ESI sends it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clusters {
+    /// Price client.
+    pub price: bool,
+    /// DRLC client.
+    pub drlc: bool,
+    /// Messaging client.
+    pub messaging: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Admitted {
+    eui: Eui64,
+    short: u16,
+    link_key: Key,
+}
+
+/// The meter's consumption model: demand follows an hourly load curve, summation integrates it.
+#[derive(Debug, Clone)]
+pub struct MeterModel {
+    /// Demand in watts for each hour of the day (repeats daily; one value = constant load).
+    pub load_curve_w: Vec<i32>,
+    /// Energy delivered since the start, in µWh.
+    pub energy_uwh: u128,
+    /// Summation delivered at the start, Wh.
+    pub initial_wh: u64,
+    /// Up to when `energy_uwh` is counted.
+    pub since: SimTime,
+}
+
+impl MeterModel {
+    /// A meter at `initial_wh` at `start`, drawing `load_curve_w`.
+    pub fn new(load_curve_w: Vec<i32>, initial_wh: u64, start: SimTime) -> Self {
+        MeterModel {
+            load_curve_w,
+            energy_uwh: 0,
+            initial_wh,
+            since: start,
+        }
+    }
+
+    /// Demand at `t`, watts.
+    pub fn demand_at(&self, t: SimTime) -> i32 {
+        let hour = (t.0 / (3600 * SimTime::SECOND)) % 24;
+        let curve = &self.load_curve_w;
+        curve
+            .get(hour as usize % curve.len().max(1))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Summation delivered, Wh, at the last [`MeterModel::advance`].
+    pub fn summation_wh(&self) -> u64 {
+        self.initial_wh + (self.energy_uwh / 1_000_000) as u64
+    }
+
+    /// Integrates demand up to `now`, one hour segment at a time (W × µs / 3600 = µWh).
+    pub fn advance(&mut self, now: SimTime) {
+        let hour_us = 3600 * SimTime::SECOND;
+        while self.since < now {
+            let next = SimTime(((self.since.0 / hour_us) + 1) * hour_us).min(now);
+            let watts = u128::from(self.demand_at(self.since).max(0) as u32);
+            self.energy_uwh += watts * u128::from(next.0 - self.since.0) / 3600;
+            self.since = next;
+        }
+    }
+}
+
+/// The simulated ESI.
+#[derive(Debug)]
+pub struct Esi {
+    /// Name in the scenario.
+    pub name: String,
+    /// Radio channel.
+    pub channel: u8,
+    stack: Stack,
+    network_key: Key,
+    provisioned: Vec<(Eui64, Key, Clusters)>,
+    admitted: Vec<Admitted>,
+    device_limit: usize,
+    next_short: u16,
+    price: Option<PublishPrice>,
+    last_message: Option<DisplayMessage>,
+    /// The consumption model.
+    pub meter: MeterModel,
+}
+
+const METER_MULTIPLIER: u32 = 1;
+const METER_DIVISOR: u32 = 1000;
+const SUMMATION_FORMATTING: u8 = 0x2B; // 5 digits left, 3 right
+const DEMAND_FORMATTING: u8 = 0x13; // 2 digits left, 3 right
+
+impl Esi {
+    /// An ESI forming PAN `pan` on `channel`, with `network_key`, admitting at most
+    /// `device_limit` devices.
+    pub fn new(
+        name: &str,
+        eui: Eui64,
+        pan: u16,
+        channel: u8,
+        network_key: Key,
+        device_limit: usize,
+        meter: MeterModel,
+    ) -> Self {
+        let mut stack = Stack::new(eui, pan);
+        stack.short = Some(0x0000);
+        Esi {
+            name: name.to_string(),
+            channel,
+            stack,
+            network_key,
+            provisioned: Vec::new(),
+            admitted: Vec::new(),
+            device_limit,
+            next_short: 0x1000,
+            price: None,
+            last_message: None,
+            meter,
+        }
+    }
+
+    /// The EUI64.
+    pub fn eui(&self) -> Eui64 {
+        self.stack.eui
+    }
+
+    /// The PAN ID.
+    pub fn pan(&self) -> u16 {
+        self.stack.pan
+    }
+
+    /// The network key.
+    pub fn network_key(&self) -> Key {
+        self.network_key
+    }
+
+    /// Gives the trust centre a device's install code (as a utility provisions a meter).
+    pub fn provision(&mut self, eui: Eui64, code: &InstallCode, clusters: Clusters) {
+        self.provisioned.retain(|(e, _, _)| *e != eui);
+        self.provisioned.push((eui, code.link_key(), clusters));
+    }
+
+    /// Short addresses of the admitted devices.
+    pub fn admitted(&self) -> impl Iterator<Item = (Eui64, u16)> + '_ {
+        self.admitted.iter().map(|a| (a.eui, a.short))
+    }
+
+    fn clusters_of(&self, eui: Eui64) -> Clusters {
+        self.provisioned
+            .iter()
+            .find(|(e, _, _)| *e == eui)
+            .map(|(_, _, c)| *c)
+            .unwrap_or_default()
+    }
+
+    /// Handles a frame heard on the channel; returns frames to send.
+    pub fn receive(&mut self, now: SimTime, bytes: &[u8], log: &mut Log) -> Vec<Vec<u8>> {
+        let link_keys: Vec<Key> = self.admitted.iter().map(|a| a.link_key).collect();
+        let Ok(rx) = self.stack.receive(bytes, &[self.network_key], &link_keys) else {
+            return Vec::new();
+        };
+        if rx.opened.mac.frame_type == mac::FrameType::Command {
+            if let (Some(&mac::command::ASSOCIATION_REQUEST), Some(eui)) =
+                (rx.payload.first(), rx.source_eui())
+            {
+                return self.associate(now, eui, log);
+            }
+            return Vec::new();
+        }
+        let Some(zcl) = rx.zcl() else {
+            return Vec::new();
+        };
+        let Some(from) = rx.opened.nwk.as_ref().map(|n| n.src) else {
+            return Vec::new();
+        };
+        let Some(device) = self.admitted.iter().find(|a| a.short == from).cloned() else {
+            return Vec::new();
+        };
+        self.serve(now, &device, &zcl, log)
+    }
+
+    fn associate(&mut self, now: SimTime, eui: Eui64, log: &mut Log) -> Vec<Vec<u8>> {
+        let existing = self.admitted.iter().find(|a| a.eui == eui).map(|a| a.short);
+        let provisioned = self
+            .provisioned
+            .iter()
+            .find(|(e, _, _)| *e == eui)
+            .map(|(_, k, _)| *k);
+        let (short, status) = match (existing, provisioned) {
+            (Some(short), _) => (short, 0x00),
+            (None, None) => {
+                log.push(now, &self.name, "join_refused", json!({"device": eui.to_string(), "reason": "no install code provisioned for this device (access denied)"}));
+                (0xFFFF, 0x02)
+            }
+            (None, Some(_)) if self.admitted.len() >= self.device_limit => {
+                log.push(now, &self.name, "join_refused", json!({"device": eui.to_string(), "reason": format!("device limit of {} reached (PAN at capacity)", self.device_limit)}));
+                (0xFFFF, 0x01)
+            }
+            (None, Some(link_key)) => {
+                let short = self.next_short;
+                self.next_short = self.next_short.wrapping_add(0x0101);
+                self.admitted.push(Admitted {
+                    eui,
+                    short,
+                    link_key,
+                });
+                log.push(
+                    now,
+                    &self.name,
+                    "admitted",
+                    json!({"device": eui.to_string(), "short": short}),
+                );
+                (short, 0x00)
+            }
+        };
+        let [lo, hi] = short.to_le_bytes();
+        let mut out = vec![self.stack.mac_command(
+            Address::Extended(eui),
+            self.stack.pan,
+            None,
+            &[mac::command::ASSOCIATION_RESPONSE, lo, hi, status],
+        )];
+        if status == 0 {
+            let link_key = self
+                .admitted
+                .iter()
+                .find(|a| a.eui == eui)
+                .map(|a| a.link_key)
+                .unwrap_or_default();
+            let transport = ApsCommand::TransportNetworkKey {
+                key_type: key_type::NETWORK,
+                key: self.network_key,
+                sequence: 0,
+                destination: eui,
+                source: self.stack.eui,
+            };
+            let mut payload = [0u8; 64];
+            let len = transport.emit(&mut payload).unwrap_or(0);
+            if let Some(frame) = self.stack.data_frame(
+                short,
+                None,
+                ApsHeader::command(0, None),
+                Some((KeyId::KeyTransport, &link_key)),
+                &payload[..len],
+            ) {
+                out.push(frame);
+                log.push(
+                    now,
+                    &self.name,
+                    "transport_key_sent",
+                    json!({"device": eui.to_string()}),
+                );
+            }
+        }
+        out
+    }
+
+    fn send(&mut self, device: &Admitted, cluster: u16, command: Command) -> Option<Vec<u8>> {
+        self.stack.command(
+            device.short,
+            &self.network_key,
+            &device.link_key,
+            cluster,
+            command,
+        )
+    }
+
+    fn respond(
+        &mut self,
+        device: &Admitted,
+        request: &ZclFrame,
+        command: Command,
+    ) -> Option<Vec<u8>> {
+        let mut frame = ZclFrame::new(request.cluster, command, request.header.tsn)?;
+        if frame.command.key().is_some_and(|k| k.direction.is_none()) {
+            frame.header.direction = Direction::ServerToClient;
+        }
+        self.stack
+            .zcl_frame(device.short, &self.network_key, &device.link_key, &frame)
+    }
+
+    fn serve(
+        &mut self,
+        now: SimTime,
+        device: &Admitted,
+        request: &ZclFrame,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        let who = device.eui.to_string();
+        let reply = match &request.command {
+            Command::GetCurrentPrice(_) => match self.price.clone() {
+                Some(mut p) => {
+                    p.current_time = now.utc();
+                    self.respond(device, request, Command::PublishPrice(p))
+                }
+                None => self.default_response(device, request, Status::NotFound),
+            },
+            Command::GetScheduledPrices(_) => match self.price.clone() {
+                Some(mut p) => {
+                    p.current_time = now.utc();
+                    self.respond(device, request, Command::PublishPrice(p))
+                }
+                None => self.default_response(device, request, Status::NotFound),
+            },
+            Command::PriceAcknowledgement(ack) => {
+                log.push(now, &self.name, "price_acknowledgement", json!({"device": who, "issuer_event_id": ack.issuer_event_id, "price_ack_time": ack.price_ack_time.0}));
+                None
+            }
+            Command::GetLastMessage(_) => match self.last_message.clone() {
+                Some(m) => self.respond(device, request, Command::DisplayMessage(m)),
+                None => self.default_response(device, request, Status::NotFound),
+            },
+            Command::MessageConfirmation(c) => {
+                log.push(now, &self.name, "message_confirmation", json!({"device": who, "message_id": c.message_id, "confirmation_time": c.confirmation_time.0}));
+                None
+            }
+            Command::ReportEventStatus(r) => {
+                log.push(
+                    now,
+                    &self.name,
+                    "report_event_status",
+                    json!({"device": who, "issuer_event_id": r.issuer_event_id, "event_status": u8::from(r.event_status),
+                           "event_status_name": r.event_status.name(), "event_status_time": r.event_status_time.0}),
+                );
+                None
+            }
+            Command::GetScheduledEvents(_) => None,
+            Command::ReadAttributes(read) => {
+                let records: Vec<ReadAttributeStatus> = read
+                    .attributes
+                    .iter()
+                    .map(|id| self.read_attribute(now, request.cluster, id))
+                    .collect();
+                match Records::from_items(records.iter()) {
+                    Ok(records) => self.respond(
+                        device,
+                        request,
+                        Command::ReadAttributesResponse(ReadAttributesResponse { records }),
+                    ),
+                    Err(_) => self.default_response(device, request, Status::InsufficientSpace),
+                }
+            }
+            Command::GetProfile(gp) => {
+                let response = self.profile(now, gp);
+                self.respond(device, request, Command::GetProfileResponse(response))
+            }
+            _ => self.default_response(device, request, Status::UnsupClusterCommand),
+        };
+        reply.into_iter().collect()
+    }
+
+    fn default_response(
+        &mut self,
+        device: &Admitted,
+        request: &ZclFrame,
+        status: Status,
+    ) -> Option<Vec<u8>> {
+        if request.header.disable_default_response && status == Status::Success {
+            return None;
+        }
+        let mut frame = ZclFrame::new(
+            request.cluster,
+            Command::DefaultResponse(DefaultResponse {
+                command_id: request.header.command_id,
+                status,
+            }),
+            request.header.tsn,
+        )?;
+        frame.header.direction = Direction::ServerToClient;
+        frame.header.disable_default_response = true;
+        self.stack
+            .zcl_frame(device.short, &self.network_key, &device.link_key, &frame)
+    }
+
+    fn read_attribute(&mut self, now: SimTime, cluster: u16, id: u16) -> ReadAttributeStatus {
+        let value = match (cluster, id) {
+            (metering::CLUSTER_ID, _) => {
+                self.meter.advance(now);
+                match id {
+                    mattr::CURRENT_SUMMATION_DELIVERED => Some(AttrValue::unsigned(
+                        DataType::Uint48,
+                        self.meter.summation_wh(),
+                    )),
+                    mattr::INSTANTANEOUS_DEMAND => Some(AttrValue::signed(
+                        DataType::Int24,
+                        i64::from(self.meter.demand_at(now)),
+                    )),
+                    mattr::UNIT_OF_MEASURE => Some(AttrValue::unsigned(
+                        DataType::Enum8,
+                        u64::from(u8::from(UnitOfMeasure::KilowattHours)),
+                    )),
+                    mattr::MULTIPLIER => Some(AttrValue::unsigned(
+                        DataType::Uint24,
+                        u64::from(METER_MULTIPLIER),
+                    )),
+                    mattr::DIVISOR => Some(AttrValue::unsigned(
+                        DataType::Uint24,
+                        u64::from(METER_DIVISOR),
+                    )),
+                    mattr::SUMMATION_FORMATTING => Some(AttrValue::unsigned(
+                        DataType::Bitmap8,
+                        u64::from(SUMMATION_FORMATTING),
+                    )),
+                    mattr::DEMAND_FORMATTING => Some(AttrValue::unsigned(
+                        DataType::Bitmap8,
+                        u64::from(DEMAND_FORMATTING),
+                    )),
+                    mattr::STATUS => Some(AttrValue::unsigned(DataType::Bitmap8, 0)),
+                    mattr::METERING_DEVICE_TYPE => Some(AttrValue::unsigned(DataType::Bitmap8, 0)),
+                    _ => None,
+                }
+            }
+            (time::CLUSTER_ID, time::attribute::TIME) => Some(AttrValue::utc(now.utc())),
+            (time::CLUSTER_ID, time::attribute::TIME_STATUS) => {
+                Some(AttrValue::unsigned(DataType::Bitmap8, 0x03))
+            }
+            (basic::CLUSTER_ID, basic::attribute::ZCL_VERSION) => {
+                Some(AttrValue::unsigned(DataType::Uint8, 1))
+            }
+            (basic::CLUSTER_ID, basic::attribute::MANUFACTURER_NAME) => {
+                AttrValue::bytes(DataType::CharString, b"hanrig").ok()
+            }
+            (basic::CLUSTER_ID, basic::attribute::MODEL_IDENTIFIER) => {
+                AttrValue::bytes(DataType::CharString, b"sim-esi").ok()
+            }
+            (basic::CLUSTER_ID, basic::attribute::POWER_SOURCE) => {
+                Some(AttrValue::unsigned(DataType::Enum8, 1))
+            }
+            _ => None,
+        };
+        match value {
+            Some(value) => ReadAttributeStatus {
+                attribute: id,
+                status: Status::Success,
+                value: Some(value),
+            },
+            None => ReadAttributeStatus {
+                attribute: id,
+                status: Status::UnsupportedAttribute,
+                value: None,
+            },
+        }
+    }
+
+    fn profile(&mut self, now: SimTime, request: &GetProfile) -> GetProfileResponse {
+        // Hourly intervals (period code 1) ending at the last full hour before the requested end.
+        let hour = 3600 * SimTime::SECOND;
+        let end = if request.end_time.0 == 0 {
+            now
+        } else {
+            SimTime::from_utc(request.end_time).min(now)
+        };
+        let end = SimTime(end.0 / hour * hour);
+        let wanted = usize::from(request.number_of_periods).min(24);
+        let mut intervals = Vec::new();
+        if request.interval_channel == IntervalChannel::ConsumptionDelivered {
+            for i in 0..wanted {
+                let start = SimTime(end.0.saturating_sub((i as u64 + 1) * hour));
+                intervals.push(U24(self.meter.demand_at(start).max(0) as u32 & U24::MAX));
+            }
+        }
+        let status = if request.interval_channel != IntervalChannel::ConsumptionDelivered {
+            ProfileStatus::IntervalChannelNotSupported
+        } else if wanted < usize::from(request.number_of_periods) {
+            ProfileStatus::MorePeriodsRequested
+        } else {
+            ProfileStatus::Success
+        };
+        GetProfileResponse {
+            end_time: end.utc(),
+            status,
+            profile_interval_period: 1,
+            number_of_periods_delivered: intervals.len() as u8,
+            intervals: Records::from_items(intervals.iter()).unwrap_or_default(),
+        }
+    }
+
+    fn send_to_each(
+        &mut self,
+        wants: impl Fn(Clusters) -> bool,
+        cluster: u16,
+        command: &Command,
+    ) -> Vec<Vec<u8>> {
+        let devices: Vec<Admitted> = self
+            .admitted
+            .iter()
+            .filter(|a| wants(self.clusters_of(a.eui)))
+            .cloned()
+            .collect();
+        devices
+            .iter()
+            .filter_map(|d| self.send(d, cluster, command.clone()))
+            .collect()
+    }
+
+    /// Publishes a price to every admitted device with a Price client; it is also the answer
+    /// to Get Current Price from now on.
+    pub fn publish_price(
+        &mut self,
+        now: SimTime,
+        mut price: PublishPrice,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        price.current_time = now.utc();
+        self.price = Some(price.clone());
+        log.push(
+            now,
+            &self.name,
+            "publish_price",
+            json!({"issuer_event_id": price.issuer_event_id, "price": price.price}),
+        );
+        self.send_to_each(
+            |c| c.price,
+            price::CLUSTER_ID,
+            &Command::PublishPrice(price),
+        )
+    }
+
+    /// Sends a message to every admitted device with a Messaging client.
+    pub fn display_message(
+        &mut self,
+        now: SimTime,
+        message: DisplayMessage,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        self.last_message = Some(message.clone());
+        log.push(
+            now,
+            &self.name,
+            "display_message",
+            json!({"message_id": message.message_id}),
+        );
+        self.send_to_each(
+            |c| c.messaging,
+            messaging::CLUSTER_ID,
+            &Command::DisplayMessage(message),
+        )
+    }
+
+    /// Cancels a message on every device with a Messaging client.
+    pub fn cancel_message(
+        &mut self,
+        now: SimTime,
+        cancel: CancelMessage,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        if self
+            .last_message
+            .as_ref()
+            .is_some_and(|m| m.message_id == cancel.message_id)
+        {
+            self.last_message = None;
+        }
+        log.push(
+            now,
+            &self.name,
+            "cancel_message",
+            json!({"message_id": cancel.message_id}),
+        );
+        self.send_to_each(
+            |c| c.messaging,
+            messaging::CLUSTER_ID,
+            &Command::CancelMessage(cancel),
+        )
+    }
+
+    /// Sends a load control event to every device with a DRLC client.
+    pub fn load_control_event(
+        &mut self,
+        now: SimTime,
+        event: LoadControlEvent,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        log.push(
+            now,
+            &self.name,
+            "load_control_event",
+            json!({"issuer_event_id": event.issuer_event_id}),
+        );
+        self.send_to_each(
+            |c| c.drlc,
+            drlc::CLUSTER_ID,
+            &Command::LoadControlEvent(event),
+        )
+    }
+
+    /// Cancels a load control event on every device with a DRLC client.
+    pub fn cancel_load_control_event(
+        &mut self,
+        now: SimTime,
+        cancel: CancelLoadControlEvent,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        log.push(
+            now,
+            &self.name,
+            "cancel_load_control_event",
+            json!({"issuer_event_id": cancel.issuer_event_id}),
+        );
+        self.send_to_each(
+            |c| c.drlc,
+            drlc::CLUSTER_ID,
+            &Command::CancelLoadControlEvent(cancel),
+        )
+    }
+
+    /// Cancels all load control events on every device with a DRLC client.
+    pub fn cancel_all(
+        &mut self,
+        now: SimTime,
+        cancel: CancelAllLoadControlEvents,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        log.push(now, &self.name, "cancel_all_load_control_events", json!({}));
+        self.send_to_each(
+            |c| c.drlc,
+            drlc::CLUSTER_ID,
+            &Command::CancelAllLoadControlEvents(cancel),
+        )
+    }
+}

@@ -1,0 +1,883 @@
+//! Scenario files: meters, devices (with EUI64 and install code) and a timeline of prices,
+//! messages, load-control events, cancellations and user inputs. TOML; see
+//! `han-sim/scenarios/` for examples and `README.md` there for every field.
+
+use std::path::Path;
+
+use hanrig_device::Rng;
+use hanrig_device::drlc::DrlcConfig;
+use hanrig_sep::capture::{KeyFile, PcapngWriter};
+use hanrig_sep::clusters::drlc::{
+    CancelAllLoadControlEvents, CancelControl, CancelLoadControlEvent, CriticalityLevel,
+    DeviceClass, EventControl, LoadControlEvent,
+};
+use hanrig_sep::clusters::messaging::{CancelMessage, DisplayMessage, MessageControl};
+use hanrig_sep::clusters::metering::UnitOfMeasure;
+use hanrig_sep::clusters::price::PublishPrice;
+use hanrig_sep::install_code::{InstallCode, Key};
+use hanrig_sep::wire::{CharString, OctetString};
+use hanrig_sep::{Eui64, UtcTime};
+use serde::Deserialize;
+
+use crate::clock::SimTime;
+use crate::device::{DeviceKind, SimDevice};
+use crate::esi::{Esi, MeterModel};
+use crate::log::Log;
+use crate::sim::{Act, Happening, MediumConfig, Node, Simulation};
+
+/// Why a scenario could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file is not valid TOML for a scenario.
+    #[error("scenario file: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// A value is wrong.
+    #[error("scenario: {0}")]
+    Invalid(String),
+    /// Writing the outputs failed.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn invalid<T>(message: impl Into<String>) -> Result<T, ScenarioError> {
+    Err(ScenarioError::Invalid(message.into()))
+}
+
+/// A scenario as written in its file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name.
+    pub name: String,
+    /// What it shows.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random choice (randomised event times, loss, keys).
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// Start of virtual time, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub start: String,
+    /// How long to run: `90s`, `10m`, `2h`, `1h30m`.
+    pub duration: String,
+    /// The radio medium.
+    #[serde(default)]
+    pub medium: MediumSpec,
+    /// Meters (ESIs).
+    #[serde(rename = "meter")]
+    pub meters: Vec<MeterSpec>,
+    /// In-home devices.
+    #[serde(rename = "device", default)]
+    pub devices: Vec<DeviceSpec>,
+    /// What happens when.
+    #[serde(default)]
+    pub timeline: Vec<Step>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// The radio medium of a scenario.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediumSpec {
+    /// Latency, milliseconds.
+    #[serde(default = "two")]
+    pub latency_ms: u64,
+    /// Probability a receiver misses a frame.
+    #[serde(default)]
+    pub loss: f64,
+    /// Probability a receiver gets a frame twice.
+    #[serde(default)]
+    pub duplication: f64,
+}
+
+fn two() -> u64 {
+    2
+}
+
+impl Default for MediumSpec {
+    fn default() -> Self {
+        MediumSpec {
+            latency_ms: 2,
+            loss: 0.0,
+            duplication: 0.0,
+        }
+    }
+}
+
+/// A meter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeterSpec {
+    /// Name.
+    pub name: String,
+    /// EUI64, `00:0d:6f:…`.
+    pub eui64: String,
+    /// PAN ID.
+    pub pan: u16,
+    /// Channel 11–26.
+    #[serde(default = "fifteen")]
+    pub channel: u8,
+    /// Network key (32 hex digits); drawn from the seed when absent.
+    pub network_key: Option<String>,
+    /// Devices the trust centre admits at most.
+    #[serde(default = "five")]
+    pub device_limit: usize,
+    /// Demand in watts, one value per hour of the day (or one value for a constant load).
+    #[serde(default = "default_load")]
+    pub load_w: Vec<i32>,
+    /// Summation delivered at the start, Wh.
+    #[serde(default)]
+    pub summation_wh: u64,
+}
+
+fn fifteen() -> u8 {
+    15
+}
+fn five() -> usize {
+    5
+}
+fn default_load() -> Vec<i32> {
+    vec![1500]
+}
+
+/// A device.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceSpec {
+    /// Name.
+    pub name: String,
+    /// `in-home-display`, `thermostat` or `load-control`.
+    pub kind: String,
+    /// EUI64.
+    pub eui64: String,
+    /// The device's install code.
+    pub install_code: String,
+    /// The meter it joins.
+    pub meter: String,
+    /// The install code the meter was provisioned with for this device (default: the same);
+    /// `"none"` for a device the meter was never told about.
+    pub provisioned_install_code: Option<String>,
+    /// When it starts joining (offset from the start).
+    #[serde(default = "zero")]
+    pub join_at: String,
+    /// DRLC DeviceClassValue (default by kind: HVAC for thermostats, water heater and pool
+    /// pump for load-control devices).
+    pub device_class: Option<u16>,
+    /// DRLC UtilityEnrollmentGroup.
+    #[serde(default)]
+    pub utility_enrollment_group: u8,
+    /// DRLC StartRandomizationMinutes.
+    #[serde(default)]
+    pub start_randomization_minutes: u8,
+    /// DRLC DurationRandomizationMinutes.
+    #[serde(default)]
+    pub duration_randomization_minutes: u8,
+}
+
+fn zero() -> String {
+    "0s".into()
+}
+
+/// One timeline step: when, and what.
+#[derive(Debug, Deserialize)]
+pub struct Step {
+    /// Offset from the start.
+    pub at: String,
+    /// What happens.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// What a step does.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// The meter publishes a price.
+    PublishPrice(PriceStep),
+    /// The meter sends a text message.
+    DisplayMessage(MessageStep),
+    /// The meter cancels a message.
+    CancelMessage(CancelMessageStep),
+    /// The meter sends a load control event.
+    LoadControlEvent(EventStep),
+    /// The meter cancels an event.
+    CancelLoadControlEvent(CancelEventStep),
+    /// The meter cancels all events.
+    CancelAllLoadControlEvents(CancelAllStep),
+    /// A user confirms a message on a display.
+    ConfirmMessage(UserMessageStep),
+    /// A user opts out of an event.
+    OptOut(UserEventStep),
+    /// A user opts back in.
+    OptIn(UserEventStep),
+    /// A display reads the meter.
+    ReadMetering(DeviceStep),
+}
+
+/// `publish_price`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceStep {
+    /// Meter.
+    pub meter: String,
+    /// Issuer event ID.
+    pub issuer_event_id: u32,
+    /// Price in currency units × 10^trailing_digits per kWh.
+    pub price: u32,
+    /// Digits after the decimal point.
+    #[serde(default = "two_u8")]
+    pub trailing_digits: u8,
+    /// Price tier (1–15).
+    #[serde(default = "one_u8")]
+    pub tier: u8,
+    /// Rate label (≤ 12 bytes).
+    #[serde(default)]
+    pub rate_label: String,
+    /// Provider ID.
+    #[serde(default = "one_u32")]
+    pub provider_id: u32,
+    /// ISO 4217 currency (840 USD).
+    #[serde(default = "usd")]
+    pub currency: u16,
+    /// Duration in minutes (absent: until changed).
+    pub duration_minutes: Option<u16>,
+    /// Ask the devices to acknowledge (SE 1.1 Price Control).
+    #[serde(default)]
+    pub acknowledge: bool,
+}
+
+fn one_u8() -> u8 {
+    1
+}
+fn two_u8() -> u8 {
+    2
+}
+fn one_u32() -> u32 {
+    1
+}
+fn usd() -> u16 {
+    840
+}
+
+/// `display_message`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageStep {
+    /// Meter.
+    pub meter: String,
+    /// Message ID.
+    pub message_id: u32,
+    /// Text.
+    pub text: String,
+    /// Minutes to show it (absent: until changed).
+    pub duration_minutes: Option<u16>,
+    /// The user must confirm it.
+    #[serde(default)]
+    pub confirm: bool,
+    /// Importance 0 low … 3 critical.
+    #[serde(default)]
+    pub importance: u8,
+}
+
+/// `cancel_message`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelMessageStep {
+    /// Meter.
+    pub meter: String,
+    /// Message ID.
+    pub message_id: u32,
+}
+
+/// `load_control_event`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventStep {
+    /// Meter.
+    pub meter: String,
+    /// Issuer event ID.
+    pub issuer_event_id: u32,
+    /// Device classes (default: all).
+    #[serde(default = "all_classes")]
+    pub device_class: u16,
+    /// Utility enrollment group (0: all).
+    #[serde(default)]
+    pub utility_enrollment_group: u8,
+    /// Start, as an offset from the step (absent: now).
+    pub start_in: Option<String>,
+    /// Duration, minutes.
+    pub duration_minutes: u16,
+    /// Criticality level (1 green … 9).
+    #[serde(default = "one_u8")]
+    pub criticality: u8,
+    /// Randomise the start.
+    #[serde(default)]
+    pub randomize_start: bool,
+    /// Randomise the end.
+    #[serde(default)]
+    pub randomize_end: bool,
+    /// Cooling offset, 0.1 °C.
+    pub cooling_offset: Option<u8>,
+    /// Heating offset, 0.1 °C.
+    pub heating_offset: Option<u8>,
+    /// Cooling set point, 0.01 °C.
+    pub cooling_set_point: Option<i16>,
+    /// Heating set point, 0.01 °C.
+    pub heating_set_point: Option<i16>,
+    /// Average load adjustment, percent.
+    pub load_adjustment: Option<i8>,
+    /// Duty cycle, percent.
+    pub duty_cycle: Option<u8>,
+}
+
+fn all_classes() -> u16 {
+    0x0FFF
+}
+
+/// `cancel_load_control_event`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelEventStep {
+    /// Meter.
+    pub meter: String,
+    /// Issuer event ID.
+    pub issuer_event_id: u32,
+    /// Device classes (default: all).
+    #[serde(default = "all_classes")]
+    pub device_class: u16,
+    /// Utility enrollment group.
+    #[serde(default)]
+    pub utility_enrollment_group: u8,
+    /// Effective time as an offset from the step (absent: now).
+    pub effective_in: Option<String>,
+    /// End with the event's randomisation.
+    #[serde(default)]
+    pub randomize_end: bool,
+}
+
+/// `cancel_all_load_control_events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelAllStep {
+    /// Meter.
+    pub meter: String,
+    /// End with the events' randomisation.
+    #[serde(default)]
+    pub randomize_end: bool,
+}
+
+/// `confirm_message`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserMessageStep {
+    /// Device.
+    pub device: String,
+    /// Message ID.
+    pub message_id: u32,
+}
+
+/// `opt_out` / `opt_in`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEventStep {
+    /// Device.
+    pub device: String,
+    /// Issuer event ID.
+    pub issuer_event_id: u32,
+}
+
+/// `read_metering`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceStep {
+    /// Device.
+    pub device: String,
+}
+
+/// A duration: `90s`, `10m`, `2h`, `1h30m`, `1h30m15s`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<u64, ScenarioError> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(seconds * SimTime::SECOND);
+    }
+    let (mut total, mut number) = (0u64, String::new());
+    for c in text.chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'h' | 'm' | 's' if !number.is_empty() => {
+                let n: u64 = number
+                    .parse()
+                    .map_err(|_| ScenarioError::Invalid(format!("bad duration {text:?}")))?;
+                total += n * match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                number.clear();
+            }
+            _ => {
+                return invalid(format!(
+                    "bad duration {text:?}: use e.g. 90s, 10m, 2h, 1h30m"
+                ));
+            }
+        }
+    }
+    if !number.is_empty() {
+        return invalid(format!(
+            "bad duration {text:?}: a number needs a unit (h, m or s)"
+        ));
+    }
+    Ok(total * SimTime::SECOND)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` as a virtual time.
+pub fn parse_time(text: &str) -> Result<SimTime, ScenarioError> {
+    let bad =
+        || ScenarioError::Invalid(format!("bad start time {text:?}: use YYYY-MM-DDTHH:MM:SSZ"));
+    let b = text.as_bytes();
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+    {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| {
+        text.get(r)
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or_else(bad)
+    };
+    let (y, m, d, hh, mm, ss) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 59 || y < 2000
+    {
+        return Err(bad());
+    }
+    // Days from civil (Howard Hinnant).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(SimTime::from_unix_seconds(
+        (days * 86_400 + hh * 3600 + mm * 60 + ss) as u64,
+    ))
+}
+
+fn key_from_hex(text: &str) -> Result<Key, ScenarioError> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' ' | '-'))
+        .collect();
+    if digits.len() != 32 {
+        return invalid(format!("network key {text:?}: 32 hex digits"));
+    }
+    let mut key = [0u8; 16];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16)
+            .map_err(|_| ScenarioError::Invalid(format!("network key {text:?}: not hex")))?;
+    }
+    Ok(key)
+}
+
+fn eui(text: &str, what: &str) -> Result<Eui64, ScenarioError> {
+    text.parse().map_err(|_| {
+        ScenarioError::Invalid(format!(
+            "{what}: {text:?} is not an EUI64 (16 hex digits, e.g. 00:0d:6f:00:0a:bc:de:f0)"
+        ))
+    })
+}
+
+fn code(text: &str, what: &str) -> Result<InstallCode, ScenarioError> {
+    text.parse()
+        .map_err(|e| ScenarioError::Invalid(format!("{what}: install code refused: {e}")))
+}
+
+/// The outcome of a run.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The event log.
+    pub log: Log,
+    /// Every frame on air.
+    pub capture: Vec<(SimTime, u8, Vec<u8>)>,
+    /// The keys that decrypt the capture.
+    pub keys: KeyFile,
+    /// The finished simulation, for inspection.
+    pub simulation: Simulation,
+}
+
+impl Scenario {
+    /// Parses a scenario file's text.
+    pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+        Ok(toml::from_str(text)?)
+    }
+
+    /// Builds and runs the scenario.
+    pub fn run(&self) -> Result<RunOutput, ScenarioError> {
+        let start = parse_time(&self.start)?;
+        let end = start.plus(parse_duration(&self.duration)?);
+        let mut rng = Rng::new(self.seed);
+        let mut keys = KeyFile::default();
+        let mut nodes = Vec::new();
+        for m in &self.meters {
+            if self.meters.iter().filter(|o| o.name == m.name).count() > 1 {
+                return invalid(format!("two meters are called {:?}", m.name));
+            }
+            if !(11..=26).contains(&m.channel) {
+                return invalid(format!(
+                    "meter {:?}: channel {} is not a 2.4 GHz channel (11–26)",
+                    m.name, m.channel
+                ));
+            }
+            let network_key = match &m.network_key {
+                Some(k) => key_from_hex(k)?,
+                None => {
+                    let mut k = [0u8; 16];
+                    k[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+                    k[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+                    k
+                }
+            };
+            keys.add(network_key, &format!("{} network key", m.name));
+            let meter = MeterModel::new(m.load_w.clone(), m.summation_wh, start);
+            nodes.push(Node::Esi(Box::new(Esi::new(
+                &m.name,
+                eui(&m.eui64, &m.name)?,
+                m.pan,
+                m.channel,
+                network_key,
+                m.device_limit,
+                meter,
+            ))));
+        }
+        for d in &self.devices {
+            if self.devices.iter().filter(|o| o.name == d.name).count() > 1
+                || self.meters.iter().any(|m| m.name == d.name)
+            {
+                return invalid(format!("two nodes are called {:?}", d.name));
+            }
+            let kind = match d.kind.as_str() {
+                "in-home-display" => DeviceKind::InHomeDisplay,
+                "thermostat" => DeviceKind::Thermostat,
+                "load-control" => DeviceKind::LoadControl,
+                other => {
+                    return invalid(format!(
+                        "device {:?}: kind {other:?} is not in-home-display, thermostat or load-control",
+                        d.name
+                    ));
+                }
+            };
+            let Some(Node::Esi(esi)) = nodes
+                .iter_mut()
+                .find(|n| matches!(n, Node::Esi(e) if e.name == d.meter))
+            else {
+                return invalid(format!(
+                    "device {:?}: no meter called {:?}",
+                    d.name, d.meter
+                ));
+            };
+            let eui64 = eui(&d.eui64, &d.name)?;
+            let own = code(&d.install_code, &d.name)?;
+            keys.add(own.link_key(), &format!("{} install code link key", d.name));
+            match d.provisioned_install_code.as_deref() {
+                Some("none") => {}
+                Some(other) => {
+                    let provisioned = code(other, &d.name)?;
+                    keys.add(
+                        provisioned.link_key(),
+                        &format!("{} install code given to {}", d.name, d.meter),
+                    );
+                    esi.provision(eui64, &provisioned, kind.clusters());
+                }
+                None => esi.provision(eui64, &own, kind.clusters()),
+            }
+            let class = d.device_class.unwrap_or(match kind {
+                DeviceKind::Thermostat => DeviceClass::HVAC,
+                DeviceKind::LoadControl => DeviceClass::WATER_HEATER | DeviceClass::POOL_PUMP,
+                DeviceKind::InHomeDisplay => 0,
+            });
+            let drlc = DrlcConfig {
+                device_class: DeviceClass(class),
+                utility_enrollment_group: d.utility_enrollment_group,
+                start_randomization_minutes: d.start_randomization_minutes,
+                duration_randomization_minutes: d.duration_randomization_minutes,
+            };
+            let (pan, channel) = (esi.pan(), esi.channel);
+            nodes.push(Node::Device(Box::new(SimDevice::new(
+                &d.name,
+                kind,
+                eui64,
+                &own,
+                (pan, channel),
+                drlc,
+                self.seed,
+            ))));
+        }
+        let medium = MediumConfig {
+            latency_us: self.medium.latency_ms * 1000,
+            loss: self.medium.loss,
+            duplication: self.medium.duplication,
+        };
+        if !(0.0..=1.0).contains(&medium.loss) || !(0.0..=1.0).contains(&medium.duplication) {
+            return invalid("medium: loss and duplication are probabilities from 0 to 1");
+        }
+        let mut sim = Simulation::new(nodes, medium, self.seed, start);
+        for d in &self.devices {
+            let index = sim.node_index(&d.name).unwrap_or(0);
+            let at = start.plus(parse_duration(&d.join_at)?);
+            sim.schedule(
+                at,
+                Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[index] {
+                    Node::Device(dev) => vec![(index, dev.start_join(now, log))],
+                    Node::Esi(_) => Vec::new(),
+                })),
+            );
+        }
+        for step in &self.timeline {
+            let at = start.plus(parse_duration(&step.at)?);
+            let act = self.action(&sim, &step.action)?;
+            sim.schedule(at, Happening::Act(act));
+        }
+        sim.run_until(end);
+        Ok(RunOutput {
+            log: sim.log.clone(),
+            capture: sim.capture.clone(),
+            keys,
+            simulation: sim,
+        })
+    }
+
+    fn action(&self, sim: &Simulation, action: &Action) -> Result<Act, ScenarioError> {
+        let meter = |name: &str| -> Result<usize, ScenarioError> {
+            match sim
+                .node_index(name)
+                .filter(|&i| matches!(sim.nodes[i], Node::Esi(_)))
+            {
+                Some(i) => Ok(i),
+                None => invalid(format!("timeline: no meter called {name:?}")),
+            }
+        };
+        let device = |name: &str| -> Result<usize, ScenarioError> {
+            match sim
+                .node_index(name)
+                .filter(|&i| matches!(sim.nodes[i], Node::Device(_)))
+            {
+                Some(i) => Ok(i),
+                None => invalid(format!("timeline: no device called {name:?}")),
+            }
+        };
+        fn on_esi(
+            index: usize,
+            f: impl FnOnce(&mut Esi, SimTime, &mut Log) -> Vec<Vec<u8>> + 'static,
+        ) -> Act {
+            Box::new(move |now, nodes, log| match &mut nodes[index] {
+                Node::Esi(e) => vec![(index, f(e, now, log))],
+                Node::Device(_) => Vec::new(),
+            })
+        }
+        fn on_device(
+            index: usize,
+            f: impl FnOnce(&mut SimDevice, SimTime, &mut Log) -> Vec<Vec<u8>> + 'static,
+        ) -> Act {
+            Box::new(move |now, nodes, log| match &mut nodes[index] {
+                Node::Device(d) => vec![(index, f(d, now, log))],
+                Node::Esi(_) => Vec::new(),
+            })
+        }
+        Ok(match action {
+            Action::PublishPrice(p) => {
+                let rate_label = OctetString::new(p.rate_label.as_bytes()).map_err(|_| {
+                    ScenarioError::Invalid(format!(
+                        "rate label {:?} is over 12 bytes",
+                        p.rate_label
+                    ))
+                })?;
+                if p.tier > 15 || p.trailing_digits > 15 {
+                    return invalid("publish_price: tier and trailing_digits are 0–15");
+                }
+                let price = PublishPrice {
+                    provider_id: p.provider_id,
+                    rate_label,
+                    issuer_event_id: p.issuer_event_id,
+                    current_time: UtcTime(0),
+                    unit_of_measure: UnitOfMeasure::KilowattHours,
+                    currency: p.currency,
+                    price_trailing_digit_and_price_tier: p.trailing_digits << 4 | p.tier,
+                    number_of_price_tiers_and_register_tier: 0x10 | p.tier,
+                    start_time: UtcTime::NOW,
+                    duration_in_minutes: p.duration_minutes.unwrap_or(0xFFFF),
+                    price: p.price,
+                    price_ratio: Some(0xFF),
+                    generation_price: Some(0xFFFF_FFFF),
+                    generation_price_ratio: Some(0xFF),
+                    alternate_cost_delivered: Some(0xFFFF_FFFF),
+                    alternate_cost_unit: Some(0x01),
+                    alternate_cost_trailing_digit: Some(0x00),
+                    number_of_block_thresholds: Some(0),
+                    price_control: Some(u8::from(p.acknowledge)),
+                    number_of_generation_tiers: None,
+                    generation_tier: None,
+                    extended_number_of_price_tiers: None,
+                    extended_price_tier: None,
+                    extended_register_tier: None,
+                };
+                on_esi(meter(&p.meter)?, move |e, now, log| {
+                    e.publish_price(now, price, log)
+                })
+            }
+            Action::DisplayMessage(m) => {
+                let message = CharString::new(m.text.as_bytes()).map_err(|_| {
+                    ScenarioError::Invalid(format!("message {} is too long", m.message_id))
+                })?;
+                if m.importance > 3 {
+                    return invalid("display_message: importance is 0–3");
+                }
+                let control = MessageControl(
+                    if m.confirm {
+                        MessageControl::CONFIRMATION_REQUIRED
+                    } else {
+                        0
+                    } | m.importance << 2,
+                );
+                let msg = DisplayMessage {
+                    message_id: m.message_id,
+                    message_control: control,
+                    start_time: UtcTime::NOW,
+                    duration_in_minutes: m.duration_minutes.unwrap_or(0xFFFF),
+                    message,
+                    extended_message_control: None,
+                };
+                on_esi(meter(&m.meter)?, move |e, now, log| {
+                    e.display_message(now, msg, log)
+                })
+            }
+            Action::CancelMessage(c) => {
+                let cancel = CancelMessage {
+                    message_id: c.message_id,
+                    message_control: MessageControl(0),
+                };
+                on_esi(meter(&c.meter)?, move |e, now, log| {
+                    e.cancel_message(now, cancel, log)
+                })
+            }
+            Action::LoadControlEvent(s) => {
+                if s.duration_minutes > 1440 {
+                    // Still sent: the devices must reject it. Scenarios test rejections too.
+                }
+                let start_in = s.start_in.as_deref().map(parse_duration).transpose()?;
+                let template = LoadControlEvent {
+                    issuer_event_id: s.issuer_event_id,
+                    device_class: DeviceClass(s.device_class),
+                    utility_enrollment_group: s.utility_enrollment_group,
+                    start_time: UtcTime::NOW,
+                    duration_in_minutes: s.duration_minutes,
+                    criticality_level: CriticalityLevel::from(s.criticality),
+                    cooling_temperature_offset: s.cooling_offset.unwrap_or(0xFF),
+                    heating_temperature_offset: s.heating_offset.unwrap_or(0xFF),
+                    cooling_temperature_set_point: s.cooling_set_point.unwrap_or(i16::MIN),
+                    heating_temperature_set_point: s.heating_set_point.unwrap_or(i16::MIN),
+                    average_load_adjustment_percentage: s.load_adjustment.unwrap_or(i8::MIN),
+                    duty_cycle: s.duty_cycle.unwrap_or(0xFF),
+                    event_control: EventControl(
+                        u8::from(s.randomize_start) | u8::from(s.randomize_end) << 1,
+                    ),
+                };
+                on_esi(meter(&s.meter)?, move |e, now, log| {
+                    let mut event = template;
+                    if let Some(offset) = start_in {
+                        event.start_time = now.plus(offset).utc();
+                    }
+                    e.load_control_event(now, event, log)
+                })
+            }
+            Action::CancelLoadControlEvent(c) => {
+                let effective_in = c.effective_in.as_deref().map(parse_duration).transpose()?;
+                let template = CancelLoadControlEvent {
+                    issuer_event_id: c.issuer_event_id,
+                    device_class: DeviceClass(c.device_class),
+                    utility_enrollment_group: c.utility_enrollment_group,
+                    cancel_control: CancelControl(u8::from(c.randomize_end)),
+                    effective_time: UtcTime::NOW,
+                };
+                on_esi(meter(&c.meter)?, move |e, now, log| {
+                    let mut cancel = template;
+                    if let Some(offset) = effective_in {
+                        cancel.effective_time = now.plus(offset).utc();
+                    }
+                    e.cancel_load_control_event(now, cancel, log)
+                })
+            }
+            Action::CancelAllLoadControlEvents(c) => {
+                let cancel = CancelAllLoadControlEvents {
+                    cancel_control: CancelControl(u8::from(c.randomize_end)),
+                };
+                on_esi(meter(&c.meter)?, move |e, now, log| {
+                    e.cancel_all(now, cancel, log)
+                })
+            }
+            Action::ConfirmMessage(u) => {
+                let id = u.message_id;
+                on_device(device(&u.device)?, move |d, now, log| {
+                    d.confirm_message(now, id, log)
+                })
+            }
+            Action::OptOut(u) => {
+                let id = u.issuer_event_id;
+                on_device(device(&u.device)?, move |d, now, log| {
+                    d.opt(now, id, true, log)
+                })
+            }
+            Action::OptIn(u) => {
+                let id = u.issuer_event_id;
+                on_device(device(&u.device)?, move |d, now, log| {
+                    d.opt(now, id, false, log)
+                })
+            }
+            Action::ReadMetering(u) => {
+                on_device(device(&u.device)?, |d, now, log| d.read_metering(now, log))
+            }
+        })
+    }
+}
+
+impl RunOutput {
+    /// Writes `capture.pcapng`, `keys` and `events.jsonl` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), ScenarioError> {
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| ScenarioError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let pcap = dir.join("capture.pcapng");
+        let file = std::fs::File::create(&pcap).map_err(io(&pcap))?;
+        let mut writer =
+            PcapngWriter::new(std::io::BufWriter::new(file), "hanrig sim").map_err(io(&pcap))?;
+        for (t, _, frame) in &self.capture {
+            writer.write_frame(t.0, frame).map_err(io(&pcap))?;
+        }
+        writer.finish().map_err(io(&pcap))?;
+        let keys = dir.join("keys");
+        std::fs::write(&keys, self.keys.to_text()).map_err(io(&keys))?;
+        let events = dir.join("events.jsonl");
+        std::fs::write(&events, self.log.to_json_lines()).map_err(io(&events))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,319 @@
+//! Every example scenario runs, and does what its description says.
+
+#![allow(clippy::unwrap_used)]
+
+use hanrig_sep::aps::FrameType as ApsFrameType;
+use hanrig_sep::frame::{Keys, open};
+use hanrig_sep::install_code::Key;
+use hanrig_sim::scenario::{RunOutput, Scenario};
+use serde_json::Value;
+
+fn run(name: &str) -> RunOutput {
+    let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    Scenario::parse(&text)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .run()
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn statuses(run: &RunOutput, node: &str, event_id: u64) -> Vec<(String, u64)> {
+    run.log
+        .find(Some(node), "event_status")
+        .filter(|e| e["issuer_event_id"] == event_id)
+        .map(|e| {
+            (
+                e["event_status_name"].as_str().unwrap().to_string(),
+                e["t_us"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn names(list: &[(String, u64)]) -> Vec<&str> {
+    list.iter().map(|(n, _)| n.as_str()).collect()
+}
+
+#[test]
+fn every_example_scenario_parses_and_runs() {
+    let dir = format!("{}/scenarios", env!("CARGO_MANIFEST_DIR"));
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let run = Scenario::parse(&std::fs::read_to_string(&path).unwrap())
+                .unwrap()
+                .run()
+                .unwrap();
+            assert!(!run.capture.is_empty(), "{}", path.display());
+            count += 1;
+        }
+    }
+    assert!(count >= 6, "{count} scenarios");
+}
+
+#[test]
+fn devices_join_by_install_code_and_a_wrong_code_stays_out() {
+    let run = run("join");
+    for device in ["ihd", "thermostat"] {
+        assert_eq!(run.log.find(Some(device), "joined").count(), 1, "{device}");
+    }
+    assert_eq!(run.log.find(Some("intruder"), "joined").count(), 0);
+    assert_eq!(run.log.find(Some("intruder"), "associated").count(), 1);
+    assert_eq!(
+        run.log
+            .find(Some("intruder"), "transport_key_rejected")
+            .count(),
+        1
+    );
+
+    // No frame of the intruder reaches an SE cluster: with every key of the scenario, the
+    // only frames from its EUI64 are MAC commands (association).
+    let keys: Vec<Key> = run.keys.keys.iter().map(|(k, _)| *k).collect();
+    let intruder: hanrig_sep::Eui64 = "00:12:4b:00:01:02:03:06".parse().unwrap();
+    let mut from_intruder = 0;
+    for (_, _, frame) in &run.capture {
+        let mut bytes = frame.clone();
+        let opened = open(
+            &mut bytes,
+            &Keys {
+                network: &keys,
+                link: &keys,
+            },
+        )
+        .unwrap();
+        let src = opened.nwk.as_ref().and_then(|n| n.src_ieee);
+        let mac_src = opened.mac.src;
+        if src == Some(intruder) || mac_src == hanrig_sep::mac::Address::Extended(intruder) {
+            from_intruder += 1;
+            assert!(
+                opened
+                    .aps
+                    .as_ref()
+                    .is_none_or(|a| a.frame_type != ApsFrameType::Data),
+                "intruder sent data"
+            );
+        }
+    }
+    assert_eq!(from_intruder, 1, "only its Association Request");
+    // The joined display asked for the price, the last message and the meter.
+    assert!(run.log.find(Some("ihd"), "metering_display").count() >= 1);
+}
+
+#[test]
+fn the_meter_refuses_devices_beyond_its_limit() {
+    let text = std::fs::read_to_string(format!(
+        "{}/scenarios/join.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let text = text.replace("channel = 15\n", "channel = 15\ndevice_limit = 1\n");
+    let run = Scenario::parse(&text).unwrap().run().unwrap();
+    assert_eq!(run.log.find(Some("ihd"), "joined").count(), 1);
+    assert_eq!(
+        run.log
+            .find(Some("thermostat"), "association_refused")
+            .next()
+            .unwrap()["status"],
+        1
+    );
+    let refused: Vec<&Value> = run.log.find(Some("esi"), "join_refused").collect();
+    assert!(
+        refused[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("device limit of 1"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn a_published_price_is_shown_and_acknowledged() {
+    let run = run("price");
+    let acks: Vec<&Value> = run.log.find(Some("esi"), "price_acknowledgement").collect();
+    assert_eq!(acks.len(), 2, "display and thermostat acknowledge");
+    assert!(acks.iter().all(|a| a["issuer_event_id"] == 1001));
+    for device in ["ihd", "thermostat"] {
+        assert!(
+            run.log
+                .find(Some(device), "price_changed")
+                .any(|e| e["price"] == 1250),
+            "{device}"
+        );
+    }
+}
+
+#[test]
+fn a_message_requiring_confirmation_is_confirmed() {
+    let run = run("message");
+    let shown = run
+        .log
+        .find(Some("ihd"), "message_shown")
+        .find(|e| e["message_id"] == 42)
+        .unwrap();
+    assert_eq!(shown["confirmation_required"], true);
+    assert_eq!(shown["text"], "Peak pricing 2-6 pm today");
+    let confirmations: Vec<&Value> = run.log.find(Some("esi"), "message_confirmation").collect();
+    assert_eq!(confirmations.len(), 1);
+    assert_eq!(confirmations[0]["message_id"], 42);
+    // Shown for 10 minutes from 14:01, then cleared.
+    let cleared = run.log.find(Some("ihd"), "message_cleared").next().unwrap();
+    assert_eq!(cleared["time"], "2026-07-01T14:11:00Z");
+}
+
+#[test]
+fn a_randomised_load_control_event_runs_to_completion_inside_its_windows() {
+    let run = run("load-control");
+    let sent = 5 * 60 + 10 * 60; // step at 5m, start 10m later
+    for device in ["thermostat", "water-heater"] {
+        let s = statuses(&run, device, 2001);
+        assert_eq!(
+            names(&s),
+            ["CommandReceived", "Started", "Completed"],
+            "{device}"
+        );
+        let t0 = run.log.events[0]["t_us"].as_u64().unwrap(); // the first join, at the scenario start
+        let start_offset = (s[1].1 - t0) / 1_000_000;
+        let end_offset = (s[2].1 - t0) / 1_000_000;
+        assert!(
+            (sent..=sent + 30 * 60).contains(&start_offset),
+            "{device} started at +{start_offset}s"
+        );
+        assert!(
+            (sent + 3600..=sent + 3600 + 15 * 60).contains(&end_offset),
+            "{device} ended at +{end_offset}s"
+        );
+        // The meter heard every report.
+        let at_meter: Vec<&Value> = run
+            .log
+            .find(Some("esi"), "report_event_status")
+            .filter(|e| e["issuer_event_id"] == 2001)
+            .collect();
+        assert_eq!(at_meter.len(), 6);
+    }
+    let applied = run
+        .log
+        .find(Some("water-heater"), "load_control_applied")
+        .next()
+        .unwrap();
+    assert_eq!(applied["load_on"], false);
+    let restored = run
+        .log
+        .find(Some("water-heater"), "load_control_restored")
+        .next()
+        .unwrap();
+    assert_eq!(restored["load_on"], true);
+    let applied = run
+        .log
+        .find(Some("thermostat"), "load_control_applied")
+        .next()
+        .unwrap();
+    assert_eq!(
+        applied["set_points"][0], 2600,
+        "cooling 24.00 °C + 2.0 °C offset"
+    );
+}
+
+#[test]
+fn an_overlapping_event_supersedes_the_scheduled_one() {
+    let run = run("superseded");
+    assert_eq!(
+        names(&statuses(&run, "thermostat", 3001)),
+        ["CommandReceived", "Superseded"]
+    );
+    assert_eq!(
+        names(&statuses(&run, "thermostat", 3002)),
+        ["CommandReceived", "Started", "Completed"]
+    );
+    let applied = run
+        .log
+        .find(Some("thermostat"), "load_control_applied")
+        .next()
+        .unwrap();
+    assert_eq!(applied["set_points"][0], 2700);
+}
+
+#[test]
+fn a_running_event_is_cancelled_at_its_effective_time() {
+    let run = run("cancelled");
+    let s = statuses(&run, "pool-pump", 4001);
+    assert_eq!(names(&s), ["CommandReceived", "Started", "Cancelled"]);
+    let cancelled_at = run
+        .log
+        .find(Some("pool-pump"), "event_status")
+        .find(|e| e["event_status_name"] == "Cancelled")
+        .unwrap();
+    assert_eq!(cancelled_at["time"], "2026-07-01T14:36:00Z");
+    let restored = run
+        .log
+        .find(Some("pool-pump"), "load_control_restored")
+        .next()
+        .unwrap();
+    assert_eq!(restored["time"], "2026-07-01T14:36:00Z");
+}
+
+#[test]
+fn the_same_scenario_and_seed_give_identical_captures() {
+    for name in ["join", "load-control"] {
+        let (a, b) = (run(name), run(name));
+        assert_eq!(a.capture, b.capture, "{name}");
+        assert_eq!(a.log.to_json_lines(), b.log.to_json_lines(), "{name}");
+    }
+}
+
+#[test]
+fn a_two_hour_event_runs_in_well_under_a_second_of_wall_time_and_many_frames() {
+    // Not a timing assertion: virtual time must run the whole three hours, frames included.
+    let run = run("load-control");
+    let last = run.capture.last().unwrap().0;
+    let first = run.capture.first().unwrap().0;
+    assert!(
+        last.0 - first.0 > 3600 * 1_000_000,
+        "the run covered over an hour of virtual time"
+    );
+}
+
+#[test]
+fn bad_scenarios_are_named() {
+    let base = std::fs::read_to_string(format!(
+        "{}/scenarios/join.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    for (from, to, expect) in [
+        (
+            "kind = \"thermostat\"",
+            "kind = \"toaster\"",
+            "kind \"toaster\"",
+        ),
+        (
+            "install_code = \"11223344556677884AF7\"",
+            "install_code = \"11223344556677884AF8\"",
+            "CRC mismatch",
+        ),
+        (
+            "meter = \"esi\"\njoin_at = \"2s\"",
+            "meter = \"gas\"\njoin_at = \"2s\"",
+            "no meter called \"gas\"",
+        ),
+        (
+            "duration = \"2m\"",
+            "duration = \"2 minutes\"",
+            "bad duration",
+        ),
+        ("channel = 15", "channel = 9", "channel 9"),
+        (
+            "pan = 0x1a62",
+            "pan = 0x1a62\ncolour = \"red\"",
+            "unknown field",
+        ),
+    ] {
+        assert!(base.contains(from), "{from}");
+        let text = base.replacen(from, to, 1);
+        let err = Scenario::parse(&text)
+            .and_then(|s| s.run())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expect), "{to}: {err}");
+    }
+}
