@@ -196,7 +196,11 @@ impl SimDevice {
             Err(_) => return Vec::new(),
         };
         if rx.opened.mac.frame_type == mac::FrameType::Command {
-            if let [mac::command::ASSOCIATION_RESPONSE, lo, hi, status] = rx.payload[..] {
+            // Only the response to our own pending request counts: a duplicated or replayed
+            // Association Response must not knock a joined device back.
+            if let (&[mac::command::ASSOCIATION_RESPONSE, lo, hi, status], JoinState::Associating) =
+                (&rx.payload[..], self.state)
+            {
                 if status == 0 {
                     self.stack.short = Some(u16::from_le_bytes([lo, hi]));
                     self.state = JoinState::AwaitingKey;

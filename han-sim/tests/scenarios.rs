@@ -317,3 +317,49 @@ fn bad_scenarios_are_named() {
         assert!(err.contains(expect), "{to}: {err}");
     }
 }
+
+fn with_medium(name: &str, medium: &str) -> RunOutput {
+    let text = std::fs::read_to_string(format!(
+        "{}/scenarios/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let text = text.replacen(
+        "\n[[meter]]",
+        &format!("\n[medium]\n{medium}\n\n[[meter]]"),
+        1,
+    );
+    Scenario::parse(&text).unwrap().run().unwrap()
+}
+
+#[test]
+fn duplicated_frames_are_dropped_by_the_frame_counter_check() {
+    // Every frame arrives twice; the receivers' NWK/APS frame-counter checks drop the copies,
+    // so the meter records each report once.
+    let run = with_medium("load-control", "duplication = 1.0");
+    for device in ["thermostat", "water-heater"] {
+        assert_eq!(
+            names(&statuses(&run, device, 2001)),
+            ["CommandReceived", "Started", "Completed"],
+            "{device}"
+        );
+    }
+    let at_meter = run.log.find(Some("esi"), "report_event_status").count();
+    assert_eq!(at_meter, 6, "each of 2 devices × 3 reports, once");
+}
+
+#[test]
+fn lossy_runs_are_deterministic_for_a_seed_and_lose_frames() {
+    let a = with_medium("price", "loss = 0.3");
+    let b = with_medium("price", "loss = 0.3");
+    assert_eq!(a.capture, b.capture);
+    assert_eq!(a.log.to_json_lines(), b.log.to_json_lines());
+    let clean = run("price");
+    // With 30 % loss per receiver, not every exchange completes as on a clean medium.
+    let acks = |r: &RunOutput| r.log.find(Some("esi"), "price_acknowledgement").count();
+    let joined = |r: &RunOutput| r.log.find(None, "joined").count();
+    assert!(
+        acks(&a) + joined(&a) < acks(&clean) + joined(&clean),
+        "loss changed nothing"
+    );
+}
