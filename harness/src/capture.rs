@@ -9,12 +9,12 @@ use hanrig_sep::aps::{
     ApsCommand, ApsHeader, FrameType as ApsFrameType, PROFILE_SMART_ENERGY, key_type,
 };
 use hanrig_sep::capture::{KeyFile, PcapngWriter};
-use hanrig_sep::frame::{Keys, Opened, Protection, open, seal};
+use hanrig_sep::frame::{Keys, Opened, Protection, open};
 use hanrig_sep::install_code::{InstallCode, Key};
-use hanrig_sep::mac::{Address, MacHeader};
-use hanrig_sep::nwk::NwkHeader;
+use hanrig_sep::mac::Address;
 use hanrig_sep::security::{AuxHeader, KeyId};
-use hanrig_sep::{Command, Direction, Eui64, ZclFrame};
+use hanrig_sep::{Direction, Eui64, ZclFrame};
+use hanrig_sim::stack::Stack;
 use pcap_parser::{Block, LegacyPcapSlice, PcapBlockOwned, PcapNGSlice};
 use serde_json::{Value, json};
 
@@ -336,157 +336,56 @@ fn protection_text(s: &mut String, p: &Value) {
     }
 }
 
-/// One device of `capture synth`'s demo network, with its own sequence numbers and outgoing
-/// frame counters.
-struct Node {
-    short: u16,
-    eui: Eui64,
-    mac_seq: u8,
-    nwk_seq: u8,
-    aps_counter: u8,
-    nwk_frame_counter: u32,
-    aps_frame_counter: u32,
-}
-
-impl Node {
-    fn new(short: u16, eui: u64) -> Self {
-        Node {
-            short,
-            eui: Eui64(eui),
-            mac_seq: 0,
-            nwk_seq: 0,
-            aps_counter: 0,
-            nwk_frame_counter: 0,
-            aps_frame_counter: 0,
-        }
-    }
-}
-
-/// The demo network of `capture synth`: an ESI (coordinator, trust centre) and one in-home
-/// display.
-struct Synth {
-    pan: u16,
-    network_key: Key,
-    link_key: Key,
-    nodes: [Node; 2],
-}
-
 /// Start of `capture synth`'s timeline: 2026-01-01T00:00:00Z.
 const SYNTH_START_US: u64 = 1_767_225_600_000_000;
-const ESI: usize = 0;
-const IHD: usize = 1;
-
-impl Synth {
-    /// A frame from node `from` to the other node. `aps_key_id` secures the APS layer too: the
-    /// key-transport key (with the sender's EUI64 in the aux header) or the link key itself
-    /// (no extended nonce: the nonce address is the NWK source EUI64 of the same frame, which
-    /// keeps Report Event Status, 60 bytes of ZCL, inside one 127-byte frame). No MAC
-    /// acknowledgements are synthesised, so none are requested.
-    fn frame(
-        &mut self,
-        from: usize,
-        mut aps: ApsHeader,
-        aps_key_id: Option<KeyId>,
-        nwk_secured: bool,
-        payload: &[u8],
-    ) -> Result<Vec<u8>, String> {
-        let dst = &self.nodes[1 - from];
-        let (dst_short, src) = (dst.short, &mut self.nodes[from]);
-        src.mac_seq = src.mac_seq.wrapping_add(1);
-        src.nwk_seq = src.nwk_seq.wrapping_add(1);
-        src.aps_counter = src.aps_counter.wrapping_add(1);
-        aps.counter = src.aps_counter;
-        let mut mac = MacHeader::data(
-            src.mac_seq,
-            self.pan,
-            Address::Short(dst_short),
-            Address::Short(src.short),
-        );
-        mac.ack_request = false;
-        let mut nwk = NwkHeader::data(dst_short, src.short, src.nwk_seq, Some(src.eui));
-        if nwk_secured {
-            src.nwk_frame_counter += 1;
-            nwk.security = Some(AuxHeader::new(
-                KeyId::Network,
-                src.nwk_frame_counter,
-                src.eui,
-                0,
-            ));
-        }
-        let aps_key = aps_key_id.map(|key_id| {
-            src.aps_frame_counter += 1;
-            let aux = AuxHeader::new(key_id, src.aps_frame_counter, src.eui, 0);
-            aps.security = Some(if key_id == KeyId::Data {
-                AuxHeader {
-                    source: None,
-                    ..aux
-                }
-            } else {
-                aux
-            });
-            key_id.key_from_link_key(&self.link_key)
-        });
-        let mut buf = [0u8; 127];
-        let len = seal(
-            &mac,
-            &nwk,
-            Some(&self.network_key),
-            &aps,
-            aps_key.as_ref(),
-            payload,
-            &mut buf,
-        )
-        .map_err(|e| format!("building a frame: {e}"))?;
-        Ok(buf[..len].to_vec())
-    }
-}
 
 /// `hanrig capture synth`: a Transport-Key frame carrying the network key under the key derived
 /// from `install_code`, then one NWK-secured frame of every SE command of the vector corpus
-/// (Price, DRLC, Metering and Messaging also APS-secured with the install-code link key).
+/// (Price, DRLC, Metering and Messaging also APS-secured with the install-code link key), from
+/// an ESI (coordinator, trust centre) and an in-home display built with the simulator's stack.
 pub fn synth(out: &Path, key_out: &Path, install_code: &InstallCode) -> Result<String, String> {
-    let mut net = Synth {
-        pan: 0x1A62,
-        network_key: [
-            0x01, 0x03, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x0F, 0x00, 0x02, 0x04, 0x06, 0x08, 0x0A,
-            0x0C, 0x0D,
-        ],
-        link_key: install_code.link_key(),
-        nodes: [
-            Node::new(0x0000, 0x000D_6F00_0ABC_DEF0),
-            Node::new(0x796F, 0x0012_4B00_0102_0304),
-        ],
-    };
+    let network_key: Key = [
+        0x01, 0x03, 0x05, 0x07, 0x09, 0x0B, 0x0D, 0x0F, 0x00, 0x02, 0x04, 0x06, 0x08, 0x0A, 0x0C,
+        0x0D,
+    ];
+    let link_key = install_code.link_key();
+    let (pan, esi_short, ihd_short) = (0x1A62, 0x0000, 0x796F);
+    let mut esi = Stack::new(Eui64(0x000D_6F00_0ABC_DEF0), pan);
+    esi.short = Some(esi_short);
+    let mut ihd = Stack::new(Eui64(0x0012_4B00_0102_0304), pan);
+    ihd.short = Some(ihd_short);
+    let failed = || "building a frame failed".to_string();
     let mut frames = Vec::new();
 
     let transport = ApsCommand::TransportNetworkKey {
         key_type: key_type::NETWORK,
-        key: net.network_key,
+        key: network_key,
         sequence: 0,
-        destination: net.nodes[IHD].eui,
-        source: net.nodes[ESI].eui,
+        destination: ihd.eui,
+        source: esi.eui,
     };
     let mut payload = [0u8; 64];
     let len = transport.emit(&mut payload).map_err(|e| e.to_string())?;
-    frames.push(net.frame(
-        ESI,
-        ApsHeader::command(0, None),
-        Some(KeyId::KeyTransport),
-        false,
-        &payload[..len],
-    )?);
+    let aps = ApsHeader::command(0, None);
+    frames.push(
+        esi.data_frame(
+            ihd_short,
+            None,
+            aps,
+            Some((KeyId::KeyTransport, &link_key)),
+            &payload[..len],
+        )
+        .ok_or_else(failed)?,
+    );
 
     for (cluster, zcl) in crate::zcl::corpus_one_per_command()? {
         let frame = ZclFrame::parse(cluster, &zcl).map_err(|e| e.to_string())?;
-        let from = if frame.header.direction == Direction::ServerToClient {
-            ESI
+        let built = if frame.header.direction == Direction::ServerToClient {
+            esi.zcl_frame(ihd_short, &network_key, &link_key, &frame)
         } else {
-            IHD
+            ihd.zcl_frame(esi_short, &network_key, &link_key, &frame)
         };
-        let aps = ApsHeader::data(1, cluster, PROFILE_SMART_ENERGY, 1, 0);
-        let se_application =
-            (0x0700..=0x0703).contains(&cluster) && !matches!(frame.command, Command::Unknown(_));
-        frames.push(net.frame(from, aps, se_application.then_some(KeyId::Data), true, &zcl)?);
+        frames.push(built.ok_or_else(failed)?);
     }
 
     let file =
@@ -503,11 +402,8 @@ pub fn synth(out: &Path, key_out: &Path, install_code: &InstallCode) -> Result<S
         .map_err(|e| format!("writing {}: {e}", out.display()))?;
 
     let mut keys = KeyFile::default();
-    keys.add(net.network_key, "hanrig synth network key");
-    keys.add(
-        net.link_key,
-        &format!("install code {install_code} link key"),
-    );
+    keys.add(network_key, "hanrig synth network key");
+    keys.add(link_key, &format!("install code {install_code} link key"));
     std::fs::write(key_out, keys.to_text())
         .map_err(|e| format!("writing {}: {e}", key_out.display()))?;
     Ok(format!(
