@@ -7,6 +7,8 @@ use hanrig_device::messaging::{MessagingClient, MessagingOutput};
 use hanrig_device::metering::{MeteringDisplay, MeteringOutput};
 use hanrig_device::price::{PriceClient, PriceOutput};
 use hanrig_sep::aps::{ApsCommand, FrameType as ApsFrameType};
+use hanrig_sep::clusters::drlc::EventStatus;
+use hanrig_sep::clusters::metering::Reading;
 use hanrig_sep::clusters::{drlc, messaging, metering, price};
 use hanrig_sep::install_code::{InstallCode, Key};
 use hanrig_sep::mac::{self, Address};
@@ -51,6 +53,95 @@ impl DeviceKind {
         }
     }
 }
+
+/// Deliberately broken device behaviours: realistic ZigFest defects, for proving that the
+/// conformance suites catch them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutant {
+    /// Reports Completed (0x03) where Cancelled (0x06) is due.
+    WrongEventStatus,
+    /// Never sends Message Confirmation.
+    NoMessageConfirmation,
+    /// Randomises starts over eight times its Start Randomization Minutes.
+    RandomisationOutsideWindow,
+    /// Ignores Cancel Load Control Event and Cancel All.
+    IgnoresCancel,
+    /// Takes events for every device class.
+    IgnoresDeviceClass,
+    /// Reports Completed as soon as an event starts.
+    ReportsCompletionEarly,
+    /// Accepts a network key sent under the global default link key (ZigBeeAlliance09) when its
+    /// install-code key does not open the Transport Key.
+    AcceptsWrongInstallCode,
+    /// Shows the summation without applying the meter's divisor.
+    WrongSummationFormatting,
+}
+
+impl Mutant {
+    /// Every mutant, with its name and what is wrong with it.
+    pub const ALL: [(Mutant, &'static str, &'static str); 8] = [
+        (
+            Mutant::WrongEventStatus,
+            "wrong-event-status",
+            "reports Completed (0x03) instead of Cancelled (0x06)",
+        ),
+        (
+            Mutant::NoMessageConfirmation,
+            "no-message-confirmation",
+            "never sends Message Confirmation",
+        ),
+        (
+            Mutant::RandomisationOutsideWindow,
+            "randomisation-outside-window",
+            "randomises event starts beyond its window",
+        ),
+        (
+            Mutant::IgnoresCancel,
+            "ignores-cancel",
+            "ignores Cancel Load Control Event and Cancel All",
+        ),
+        (
+            Mutant::IgnoresDeviceClass,
+            "ignores-device-class",
+            "takes load control events for every device class",
+        ),
+        (
+            Mutant::ReportsCompletionEarly,
+            "reports-completion-early",
+            "reports Completed as soon as an event starts",
+        ),
+        (
+            Mutant::AcceptsWrongInstallCode,
+            "accepts-wrong-install-code",
+            "accepts a network key sent under the global default link key",
+        ),
+        (
+            Mutant::WrongSummationFormatting,
+            "wrong-summation-formatting",
+            "shows the summation without the meter's divisor",
+        ),
+    ];
+
+    /// The mutant called `name`.
+    pub fn by_name(name: &str) -> Option<Mutant> {
+        Self::ALL
+            .iter()
+            .find(|(_, n, _)| *n == name)
+            .map(|(m, _, _)| *m)
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(m, _, _)| *m == self)
+            .map_or("", |(_, n, _)| n)
+    }
+}
+
+/// The global default trust-centre link key, "ZigBeeAlliance09" (HA/ZigBee 3.0; SE devices must
+/// not accept it in place of their install-code key).
+pub const ZIGBEE_ALLIANCE_09: Key = *b"ZigBeeAlliance09";
 
 /// Where a device is in joining.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +206,7 @@ pub struct SimDevice {
     relay: Option<Relay<SimPin>>,
     /// Thermostat set points (cooling, heating), 0.01 °C.
     pub set_points: (i16, i16),
+    mutant: Option<Mutant>,
 }
 
 impl SimDevice {
@@ -147,7 +239,50 @@ impl SimDevice {
                 .then(|| Relay::new(SimPin::default()).ok())
                 .flatten(),
             set_points: (NORMAL_COOLING, NORMAL_HEATING),
+            mutant: None,
         }
+    }
+
+    /// Turns the device into a mutant.
+    pub fn set_mutant(&mut self, mutant: Mutant) {
+        self.mutant = Some(mutant);
+        if let Some(drlc) = &mut self.drlc {
+            let mut config = *drlc.config();
+            match mutant {
+                Mutant::RandomisationOutsideWindow => {
+                    config.start_randomization_minutes =
+                        config.start_randomization_minutes.saturating_mul(8).max(60);
+                }
+                Mutant::IgnoresDeviceClass => {
+                    config.device_class = hanrig_sep::clusters::drlc::DeviceClass(0xFFFF)
+                }
+                _ => {}
+            }
+            drlc.set_config(config);
+        }
+    }
+
+    /// Sends a ZCL command to the meter (rig devices in meter tests).
+    pub fn send_zcl(
+        &mut self,
+        now: SimTime,
+        cluster: u16,
+        command: Command,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        log.push(
+            now,
+            &self.name,
+            "zcl_sent",
+            json!({"cluster": cluster, "command": command.name()}),
+        );
+        let (Some(network_key), JoinState::Joined) = (self.network_key, self.state) else {
+            return Vec::new();
+        };
+        self.stack
+            .command(0x0000, &network_key, &self.link_key, cluster, command)
+            .into_iter()
+            .collect()
     }
 
     /// The EUI64.
@@ -187,7 +322,11 @@ impl SimDevice {
     /// Handles a frame heard on the channel; returns frames to send.
     pub fn receive(&mut self, now: SimTime, bytes: &[u8], log: &mut Log) -> Vec<Vec<u8>> {
         let network_keys: Vec<Key> = self.network_key.into_iter().collect();
-        let rx = match self.stack.receive(bytes, &network_keys, &[self.link_key]) {
+        let mut link_keys = vec![self.link_key];
+        if self.mutant == Some(Mutant::AcceptsWrongInstallCode) {
+            link_keys.push(ZIGBEE_ALLIANCE_09);
+        }
+        let rx = match self.stack.receive(bytes, &network_keys, &link_keys) {
             Ok(rx) => rx,
             Err(Drop::Undecryptable(layer)) if self.state == JoinState::AwaitingKey => {
                 log.push(now, &self.name, "transport_key_rejected", json!({"layer": layer, "reason": "MIC mismatch: the trust centre secured the key under another install code"}));
@@ -246,6 +385,12 @@ impl SimDevice {
         let Some(zcl) = rx.zcl() else {
             return Vec::new();
         };
+        log.push(
+            now,
+            &self.name,
+            "zcl_received",
+            json!({"frame": serde_json::to_value(&zcl).unwrap_or_default()}),
+        );
         let t = now.utc();
         match &zcl.command {
             Command::PublishPrice(p) => {
@@ -268,6 +413,8 @@ impl SimDevice {
                     c.handle_event(t, e);
                 }
             }
+            Command::CancelLoadControlEvent(_) | Command::CancelAllLoadControlEvents(_)
+                if self.mutant == Some(Mutant::IgnoresCancel) => {}
             Command::CancelLoadControlEvent(e) => {
                 if let Some(c) = &mut self.drlc {
                     c.handle_cancel(t, e);
@@ -281,7 +428,18 @@ impl SimDevice {
             Command::ReadAttributesResponse(r) if zcl.cluster == metering::CLUSTER_ID => {
                 if let Some(m) = &mut self.metering {
                     m.handle_read_attributes_response(r);
-                    let summation = m.summation().map(|r| r.to_string());
+                    let summation = if self.mutant == Some(Mutant::WrongSummationFormatting) {
+                        // The defect: the raw summation shown with the divisor left out.
+                        m.summation().map(|r| {
+                            Reading {
+                                scaled: r.scaled * 1000,
+                                ..r
+                            }
+                            .to_string()
+                        })
+                    } else {
+                        m.summation().map(|r| r.to_string())
+                    };
                     let demand = m.demand().map(|r| r.to_string());
                     log.push(
                         now,
@@ -401,8 +559,25 @@ impl SimDevice {
             while let Some(o) = c.poll_output() {
                 match o {
                     DrlcOutput::Report(r) => {
-                        log.push(now, &self.name, "event_status", json!({"issuer_event_id": r.issuer_event_id, "event_status": u8::from(r.event_status), "event_status_name": r.event_status.name()}));
-                        commands.push((drlc::CLUSTER_ID, Command::ReportEventStatus(r)));
+                        let mut reports = vec![r];
+                        match (self.mutant, reports[0].event_status) {
+                            (Some(Mutant::WrongEventStatus), EventStatus::Cancelled) => {
+                                reports[0].event_status = EventStatus::Completed
+                            }
+                            (Some(Mutant::ReportsCompletionEarly), EventStatus::Started) => {
+                                let mut early = reports[0].clone();
+                                early.event_status = EventStatus::Completed;
+                                reports.push(early);
+                            }
+                            (Some(Mutant::ReportsCompletionEarly), EventStatus::Completed) => {
+                                reports.clear()
+                            }
+                            _ => {}
+                        }
+                        for r in reports {
+                            log.push(now, &self.name, "event_status", json!({"issuer_event_id": r.issuer_event_id, "event_status": u8::from(r.event_status), "event_status_name": r.event_status.name()}));
+                            commands.push((drlc::CLUSTER_ID, Command::ReportEventStatus(r)));
+                        }
                     }
                     DrlcOutput::Apply(action) => {
                         if let Some(relay) = &mut self.relay {
@@ -438,6 +613,8 @@ impl SimDevice {
                         "message_cleared",
                         json!({"message_id": message_id}),
                     ),
+                    MessagingOutput::Send(Command::MessageConfirmation(_))
+                        if self.mutant == Some(Mutant::NoMessageConfirmation) => {}
                     MessagingOutput::Send(cmd) => commands.push((messaging::CLUSTER_ID, cmd)),
                 }
             }

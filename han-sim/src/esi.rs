@@ -113,6 +113,10 @@ pub struct Esi {
     last_message: Option<DisplayMessage>,
     /// The consumption model.
     pub meter: MeterModel,
+    /// Admit devices it has no install code for, sending their network key under the global
+    /// default link key ZigBeeAlliance09 (as a Home Automation trust centre would; an SE
+    /// device must refuse it). Off by default: the rig turns it on to test devices.
+    pub global_key_fallback: bool,
 }
 
 const METER_MULTIPLIER: u32 = 1;
@@ -146,6 +150,7 @@ impl Esi {
             price: None,
             last_message: None,
             meter,
+            global_key_fallback: false,
         }
     }
 
@@ -200,6 +205,12 @@ impl Esi {
         let Some(zcl) = rx.zcl() else {
             return Vec::new();
         };
+        log.push(
+            now,
+            &self.name,
+            "zcl_received",
+            json!({"frame": serde_json::to_value(&zcl).unwrap_or_default()}),
+        );
         let Some(from) = rx.opened.nwk.as_ref().map(|n| n.src) else {
             return Vec::new();
         };
@@ -215,7 +226,10 @@ impl Esi {
             .provisioned
             .iter()
             .find(|(e, _, _)| *e == eui)
-            .map(|(_, k, _)| *k);
+            .map(|(_, k, _)| *k)
+            .or(self
+                .global_key_fallback
+                .then_some(crate::device::ZIGBEE_ALLIANCE_09));
         let (short, status) = match (existing, provisioned) {
             (Some(short), _) => (short, 0x00),
             (None, None) => {

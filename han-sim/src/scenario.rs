@@ -219,6 +219,21 @@ pub enum Action {
     OptIn(UserEventStep),
     /// A display reads the meter.
     ReadMetering(DeviceStep),
+    /// A device sends a ZCL command in the JSON form of `hanrig zcl` (`command` object with its
+    /// `name`) to its meter: for meter tests.
+    SendZcl(ZclStep),
+}
+
+/// `send_zcl`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZclStep {
+    /// Device.
+    pub device: String,
+    /// Cluster.
+    pub cluster: u16,
+    /// The command, e.g. `{ name = "read_attributes", attributes = [0] }`.
+    pub command: toml::Value,
 }
 
 /// `publish_price`.
@@ -248,6 +263,8 @@ pub struct PriceStep {
     pub currency: u16,
     /// Duration in minutes (absent: until changed).
     pub duration_minutes: Option<u16>,
+    /// Start, as an offset from the step (absent: now).
+    pub start_in: Option<String>,
     /// Ask the devices to acknowledge (SE 1.1 Price Control).
     #[serde(default)]
     pub acknowledge: bool,
@@ -312,6 +329,8 @@ pub struct EventStep {
     pub utility_enrollment_group: u8,
     /// Start, as an offset from the step (absent: now).
     pub start_in: Option<String>,
+    /// Start, as an offset from the scenario's start (for events that start in the past).
+    pub start_at: Option<String>,
     /// Duration, minutes.
     pub duration_minutes: u16,
     /// Criticality level (1 green … 9).
@@ -511,6 +530,49 @@ fn code(text: &str, what: &str) -> Result<InstallCode, ScenarioError> {
         .map_err(|e| ScenarioError::Invalid(format!("{what}: install code refused: {e}")))
 }
 
+/// A scenario built and ready to run.
+#[derive(Debug)]
+pub struct Built {
+    /// The simulation, at its start.
+    pub simulation: Simulation,
+    /// The keys that decrypt its capture.
+    pub keys: KeyFile,
+    /// When the scenario ends.
+    pub end: SimTime,
+}
+
+impl Built {
+    /// Runs to the scenario's end.
+    pub fn run(mut self) -> Result<RunOutput, ScenarioError> {
+        self.simulation.run_until(self.end);
+        let sim = self.simulation;
+        Ok(RunOutput {
+            log: sim.log.clone(),
+            capture: sim.capture.clone(),
+            keys: self.keys,
+            simulation: sim,
+        })
+    }
+
+    /// The device called `name`.
+    pub fn device_mut(&mut self, name: &str) -> Option<&mut SimDevice> {
+        let index = self.simulation.node_index(name)?;
+        match &mut self.simulation.nodes[index] {
+            Node::Device(d) => Some(d),
+            Node::Esi(_) => None,
+        }
+    }
+
+    /// The meter called `name`.
+    pub fn meter_mut(&mut self, name: &str) -> Option<&mut Esi> {
+        let index = self.simulation.node_index(name)?;
+        match &mut self.simulation.nodes[index] {
+            Node::Esi(e) => Some(e),
+            Node::Device(_) => None,
+        }
+    }
+}
+
 /// The outcome of a run.
 #[derive(Debug)]
 pub struct RunOutput {
@@ -532,6 +594,12 @@ impl Scenario {
 
     /// Builds and runs the scenario.
     pub fn run(&self) -> Result<RunOutput, ScenarioError> {
+        self.build()?.run()
+    }
+
+    /// Builds the scenario's simulation without running it (so that a node can be changed
+    /// first, e.g. into a mutant).
+    pub fn build(&self) -> Result<Built, ScenarioError> {
         let start = parse_time(&self.start)?;
         let end = start.plus(parse_duration(&self.duration)?);
         let mut rng = Rng::new(self.seed);
@@ -656,12 +724,10 @@ impl Scenario {
             let act = self.action(&sim, &step.action)?;
             sim.schedule(at, Happening::Act(act));
         }
-        sim.run_until(end);
-        Ok(RunOutput {
-            log: sim.log.clone(),
-            capture: sim.capture.clone(),
-            keys,
+        Ok(Built {
             simulation: sim,
+            keys,
+            end,
         })
     }
 
@@ -739,7 +805,12 @@ impl Scenario {
                     extended_price_tier: None,
                     extended_register_tier: None,
                 };
+                let start_in = p.start_in.as_deref().map(parse_duration).transpose()?;
                 on_esi(meter(&p.meter)?, move |e, now, log| {
+                    let mut price = price;
+                    if let Some(offset) = start_in {
+                        price.start_time = now.plus(offset).utc();
+                    }
                     e.publish_price(now, price, log)
                 })
             }
@@ -783,6 +854,13 @@ impl Scenario {
                     // Still sent: the devices must reject it. Scenarios test rejections too.
                 }
                 let start_in = s.start_in.as_deref().map(parse_duration).transpose()?;
+                let start_at = s
+                    .start_at
+                    .as_deref()
+                    .map(parse_duration)
+                    .transpose()?
+                    .map(|offset| parse_time(&self.start).map(|t| t.plus(offset)))
+                    .transpose()?;
                 let template = LoadControlEvent {
                     issuer_event_id: s.issuer_event_id,
                     device_class: DeviceClass(s.device_class),
@@ -804,6 +882,9 @@ impl Scenario {
                     let mut event = template;
                     if let Some(offset) = start_in {
                         event.start_time = now.plus(offset).utc();
+                    }
+                    if let Some(at) = start_at {
+                        event.start_time = at.utc();
                     }
                     e.load_control_event(now, event, log)
                 })
@@ -853,6 +934,16 @@ impl Scenario {
             }
             Action::ReadMetering(u) => {
                 on_device(device(&u.device)?, |d, now, log| d.read_metering(now, log))
+            }
+            Action::SendZcl(z) => {
+                let json = serde_json::to_value(&z.command)
+                    .map_err(|e| ScenarioError::Invalid(e.to_string()))?;
+                let command: hanrig_sep::Command = serde_json::from_value(json)
+                    .map_err(|e| ScenarioError::Invalid(format!("send_zcl: {e}")))?;
+                let cluster = z.cluster;
+                on_device(device(&z.device)?, move |d, now, log| {
+                    d.send_zcl(now, cluster, command, log)
+                })
             }
         })
     }

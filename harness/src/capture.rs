@@ -19,6 +19,7 @@ use pcap_parser::{Block, LegacyPcapSlice, PcapBlockOwned, PcapNGSlice};
 use serde_json::{Value, json};
 
 /// One frame of a capture: its time (µs since 1970) and bytes (MAC header to FCS).
+#[derive(Debug, Clone)]
 pub struct CapturedFrame {
     /// Timestamp, microseconds since the Unix epoch.
     pub timestamp_us: u64,
@@ -162,8 +163,9 @@ fn aps_command_json(cmd: &ApsCommand) -> Value {
     v
 }
 
-/// Decodes one frame with the candidate keys; learns network keys from Transport Key.
-fn decode_frame(frame: &CapturedFrame, index: usize, keys: &mut KeyFile) -> Value {
+/// Decodes one frame with the candidate keys (network keys sent in Transport Key frames are
+/// added to `keys`), as `hanrig capture decode --json` prints it.
+pub fn decode_frame(frame: &CapturedFrame, index: usize, keys: &mut KeyFile) -> Value {
     let key_list: Vec<Key> = keys.keys.iter().map(|(k, _)| *k).collect();
     let labels: Vec<String> = keys.keys.iter().map(|(_, l)| l.clone()).collect();
     let mut bytes = frame.bytes.clone();
@@ -263,8 +265,8 @@ pub fn decode(path: &Path, key_path: Option<&Path>, as_json: bool) -> Result<Str
     Ok(out)
 }
 
-/// One readable line per frame.
-fn summary(v: &Value) -> String {
+/// One readable line for a frame decoded by [`decode_frame`].
+pub fn summary(v: &Value) -> String {
     let mut s = format!(
         "#{:<3} {:>10.6}s",
         v["index"],

@@ -6,9 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod capture;
-mod sim;
-mod zcl;
+use hanrig::{capture, sim, zcl};
 
 /// hanrig — ZigBee Smart Energy 1.0 test rig and gateway.
 #[derive(Debug, Parser)]
@@ -35,6 +33,34 @@ enum Top {
         /// Directory for the outputs.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// List the conformance cases (or the simulated mutants).
+    List {
+        /// Only this suite: device or meter.
+        #[arg(long)]
+        suite: Option<String>,
+        /// List the deliberately broken simulated devices instead.
+        #[arg(long)]
+        mutants: bool,
+    },
+    /// Run conformance cases on a rig. Exit code 0: all passed; 1: the DUT failed a case;
+    /// 2: the rig itself failed.
+    Run {
+        /// The rig file (rigs/sim.toml runs everything simulated).
+        #[arg(long)]
+        rig: PathBuf,
+        /// Only this suite: device or meter.
+        #[arg(long)]
+        suite: Option<String>,
+        /// Only these cases (repeatable).
+        #[arg(long = "case")]
+        cases: Vec<String>,
+        /// Write JUnit XML, JSON, HTML and per-case captures here.
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
+        /// Play this mutant as the device under test (simulated rigs).
+        #[arg(long)]
+        mutant: Option<String>,
     },
     /// Check an install code and derive the link key it gives.
     InstallCode {
@@ -101,6 +127,22 @@ enum ZclCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Top::Run {
+        rig,
+        suite,
+        cases,
+        report_dir,
+        mutant,
+    } = &cli.command
+    {
+        return hanrig::conformance::cli::run(
+            rig,
+            suite.as_deref(),
+            cases,
+            report_dir.as_deref(),
+            mutant.as_deref(),
+        );
+    }
     match run(cli.command) {
         Ok(out) => {
             print!("{out}");
@@ -134,6 +176,8 @@ fn run(command: Top) -> Result<String, String> {
         Top::Zcl(ZclCommand::List) => Ok(zcl::list()),
         Top::InstallCode { code } => zcl::install_code(&code),
         Top::Sim { scenario, out } => sim::run(&scenario, &out),
+        Top::List { suite, mutants } => hanrig::conformance::cli::list(suite.as_deref(), mutants),
+        Top::Run { .. } => unreachable!("handled in main"),
         Top::Capture(CaptureCommand::Decode { file, keys, json }) => {
             capture::decode(&file, keys.as_deref(), json)
         }

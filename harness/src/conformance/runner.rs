@@ -1,0 +1,306 @@
+//! Runs cases on a rig and collects results: the rig file, the case loop, and the capture of
+//! every case.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use hanrig_sep::capture::{KeyFile, PcapngWriter};
+use hanrig_sim::device::Mutant;
+use serde::Deserialize;
+
+use super::cases::{CASES, Case};
+use super::ctx::{CaseError, Ctx};
+use super::model::{CaseResult, DutKind, FrameRecord, RunInfo, Suite, Verdict};
+use crate::capture::{CapturedFrame, decode_frame, summary};
+
+/// A rig file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RigFile {
+    /// The rig.
+    pub rig: RigSection,
+    /// The device or meter under test.
+    pub dut: DutSection,
+    /// The radio.
+    #[serde(default)]
+    pub radio: RadioSection,
+    /// GPIO pins of a lab DUT.
+    #[serde(default)]
+    pub gpio: Option<toml::Value>,
+    /// Flashing of a lab DUT.
+    #[serde(default)]
+    pub flash: Option<toml::Value>,
+}
+
+/// `[rig]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RigSection {
+    /// Name in reports.
+    pub name: String,
+    /// `sim` (everything simulated, in-process, virtual time), `sim-serial` or `lab`.
+    pub kind: String,
+    /// What it is.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `[dut]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DutSection {
+    /// What the DUT is: kinds of `in-home-display`, `thermostat`, `load-control`, `meter`.
+    pub kinds: Vec<String>,
+    /// Description for reports.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `[radio]`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RadioSection {
+    /// `simulated`, `ezsp` or `znp`.
+    #[serde(default)]
+    pub kind: String,
+    /// Serial port or `socket://host:port`.
+    #[serde(default)]
+    pub port: String,
+    /// Baud rate.
+    #[serde(default)]
+    pub baud: u32,
+}
+
+/// A rig opened for running.
+#[derive(Debug)]
+pub struct Rig {
+    /// The file.
+    pub file: RigFile,
+    /// Its path.
+    pub path: String,
+    kinds: Vec<DutKind>,
+}
+
+fn kind_of(name: &str) -> Option<DutKind> {
+    Some(match name {
+        "in-home-display" => DutKind::InHomeDisplay,
+        "thermostat" => DutKind::Thermostat,
+        "load-control" => DutKind::LoadControl,
+        "meter" => DutKind::Meter,
+        _ => return None,
+    })
+}
+
+impl Rig {
+    /// Reads and opens a rig file. A rig that cannot be opened here (no such hardware, or a
+    /// driver this build lacks) is an error that names what is missing: the rig's failure,
+    /// not the DUT's.
+    pub fn open(path: &Path) -> Result<Rig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading rig {}: {e}", path.display()))?;
+        let file: RigFile =
+            toml::from_str(&text).map_err(|e| format!("rig {}: {e}", path.display()))?;
+        let kinds = file
+            .dut
+            .kinds
+            .iter()
+            .map(|k| kind_of(k).ok_or_else(|| format!("rig {}: DUT kind {k:?} is not in-home-display, thermostat, load-control or meter", path.display())))
+            .collect::<Result<Vec<_>, _>>()?;
+        match file.rig.kind.as_str() {
+            "sim" => {}
+            "sim-serial" | "lab" => {
+                return Err(format!(
+                    "rig {}: a {} rig drives a radio co-processor over {} with the EZSP/ZNP host driver, which this build does not have yet; use rigs/sim.toml",
+                    path.display(),
+                    file.rig.kind,
+                    if file.radio.port.is_empty() {
+                        "a serial port"
+                    } else {
+                        &file.radio.port
+                    }
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "rig {}: kind {other:?} is not sim, sim-serial or lab",
+                    path.display()
+                ));
+            }
+        }
+        Ok(Rig {
+            path: path.display().to_string(),
+            kinds,
+            file,
+        })
+    }
+
+    /// Whether the rig's DUT can play a case's DUT kind.
+    pub fn supports(&self, kind: DutKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+}
+
+/// Cases selected by suite and IDs (all when none given); unknown IDs are an error.
+pub fn select(suite: Option<&str>, ids: &[String]) -> Result<Vec<&'static Case>, String> {
+    if let Some(s) = suite
+        && !matches!(s, "device" | "meter")
+    {
+        return Err(format!("suite {s:?} is not device or meter"));
+    }
+    for id in ids {
+        if !CASES.iter().any(|c| c.id.eq_ignore_ascii_case(id)) {
+            return Err(format!("no case {id:?}; `hanrig list` shows them"));
+        }
+    }
+    Ok(CASES
+        .iter()
+        .filter(|c| suite.is_none_or(|s| c.suite.name() == s))
+        .filter(|c| ids.is_empty() || ids.iter().any(|id| c.id.eq_ignore_ascii_case(id)))
+        .collect())
+}
+
+/// Runs one case.
+pub fn run_case(
+    rig: &Rig,
+    case: &Case,
+    mutant: Option<Mutant>,
+    report_dir: Option<&Path>,
+) -> CaseResult {
+    let started = Instant::now();
+    let mut result = CaseResult {
+        id: case.id.to_string(),
+        suite: case.suite,
+        title: case.title.to_string(),
+        clause: case.clause.to_string(),
+        preconditions: case.preconditions.to_string(),
+        steps: case.steps.iter().map(|s| s.to_string()).collect(),
+        expected: case.expected.to_string(),
+        verdict: Verdict::Pass,
+        message: String::new(),
+        expected_observation: None,
+        observed: None,
+        wall_ms: 0.0,
+        virtual_seconds: 0,
+        frames: Vec::new(),
+        capture: None,
+        keys: None,
+    };
+    if !rig.supports(case.dut) {
+        result.verdict = Verdict::NotApplicable;
+        result.message = format!("the rig's DUT is not a {:?}", case.dut);
+        return result;
+    }
+    // Mutants are devices: they only replace device DUTs.
+    let mut ctx = Ctx {
+        mutant: mutant.filter(|_| case.suite == Suite::Device),
+        output: None,
+    };
+    match (case.run)(&mut ctx) {
+        Ok(()) => {}
+        Err(CaseError::Fail {
+            message,
+            expected,
+            observed,
+        }) => {
+            result.verdict = Verdict::Fail;
+            result.message = message;
+            result.expected_observation = Some(expected);
+            result.observed = Some(observed);
+        }
+        Err(CaseError::Rig(message)) => {
+            result.verdict = Verdict::RigError;
+            result.message = message;
+        }
+    }
+    if let Some(output) = &ctx.output {
+        let mut keys: KeyFile = output.keys.clone();
+        result.frames = output
+            .capture
+            .iter()
+            .enumerate()
+            .map(|(index, (t, _, bytes))| {
+                let v = decode_frame(
+                    &CapturedFrame {
+                        timestamp_us: t.0,
+                        bytes: bytes.clone(),
+                    },
+                    index,
+                    &mut keys,
+                );
+                let from = match (&v["nwk"]["src"], &v["mac"]["src"]) {
+                    (serde_json::Value::Number(n), _) => {
+                        format!("0x{:04x}", n.as_u64().unwrap_or(0))
+                    }
+                    (_, serde_json::Value::String(s)) => s.clone(),
+                    (_, other) => other.to_string(),
+                };
+                FrameRecord {
+                    t_us: t.0,
+                    time: t.utc().to_string(),
+                    from,
+                    summary: summary(&v),
+                    zcl: v.get("zcl").cloned(),
+                }
+            })
+            .collect();
+        let first = output.capture.first().map(|c| c.0.0).unwrap_or(0);
+        let last = output.simulation.now().0;
+        result.virtual_seconds = last.saturating_sub(first) / 1_000_000;
+        if let Some(dir) = report_dir {
+            let (pcap, keyfile) = (
+                PathBuf::from("captures").join(format!("{}.pcapng", case.id)),
+                PathBuf::from("captures").join(format!("{}.keys", case.id)),
+            );
+            if write_capture(dir, &pcap, &keyfile, output).is_ok() {
+                result.capture = Some(pcap);
+                result.keys = Some(keyfile);
+            }
+        }
+    }
+    result.wall_ms = started.elapsed().as_secs_f64() * 1e3;
+    result
+}
+
+fn write_capture(
+    dir: &Path,
+    pcap: &Path,
+    keys: &Path,
+    output: &hanrig_sim::scenario::RunOutput,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir.join("captures"))?;
+    let file = std::fs::File::create(dir.join(pcap))?;
+    let mut writer = PcapngWriter::new(std::io::BufWriter::new(file), "hanrig run")?;
+    for (t, _, frame) in &output.capture {
+        writer.write_frame(t.0, frame)?;
+    }
+    writer.finish()?;
+    std::fs::write(dir.join(keys), output.keys.to_text())
+}
+
+/// What a run is, for reports.
+pub fn run_info(rig: &Rig, mutant: Option<Mutant>) -> RunInfo {
+    RunInfo {
+        rig: rig.file.rig.name.clone(),
+        rig_file: rig.path.clone(),
+        dut: if rig.file.dut.description.is_empty() {
+            rig.file.dut.kinds.join(", ")
+        } else {
+            rig.file.dut.description.clone()
+        },
+        radio: if rig.file.radio.kind.is_empty() {
+            "simulated medium (in-process, virtual time)".into()
+        } else {
+            format!("{} {}", rig.file.radio.kind, rig.file.radio.port)
+        },
+        mutant: mutant.map(|m| m.name().to_string()),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started: hanrig_sim::clock::SimTime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as u64)
+                .unwrap_or(0),
+        )
+        .utc()
+        .to_string(),
+    }
+}

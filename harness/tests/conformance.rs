@@ -1,0 +1,204 @@
+//! The conformance harness on the simulated rig: the healthy devices and meter pass every
+//! case, every mutant fails at least one, and the reports list every case.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use hanrig::conformance::cases::CASES;
+use hanrig::conformance::model::{Suite, Verdict};
+use hanrig::conformance::runner::{Rig, run_case, select};
+use hanrig_sim::device::Mutant;
+
+fn sim_rig() -> Rig {
+    Rig::open(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rigs/sim.toml"
+    )))
+    .unwrap()
+}
+
+#[test]
+fn there_are_at_least_60_cases_with_unique_ids_and_every_field() {
+    assert!(CASES.len() >= 60, "{}", CASES.len());
+    let mut ids: Vec<&str> = CASES.iter().map(|c| c.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), CASES.len(), "duplicate IDs");
+    for c in CASES {
+        assert!(
+            !c.title.is_empty()
+                && !c.clause.is_empty()
+                && !c.preconditions.is_empty()
+                && !c.steps.is_empty()
+                && !c.expected.is_empty(),
+            "{}",
+            c.id
+        );
+    }
+    assert!(
+        CASES.iter().any(|c| c.suite == Suite::Meter)
+            && CASES.iter().any(|c| c.suite == Suite::Device)
+    );
+}
+
+#[test]
+fn the_healthy_simulated_devices_and_meter_pass_every_case() {
+    let rig = sim_rig();
+    let failed: Vec<String> = CASES
+        .iter()
+        .map(|c| run_case(&rig, c, None, None))
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(|r| {
+            format!(
+                "{}: {} (expected {:?}, observed {:?})",
+                r.id, r.message, r.expected_observation, r.observed
+            )
+        })
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn every_mutant_fails_at_least_one_device_case() {
+    let rig = sim_rig();
+    let device_cases = select(Some("device"), &[]).unwrap();
+    for (mutant, name, _) in Mutant::ALL {
+        let caught: Vec<String> = device_cases
+            .iter()
+            .map(|c| run_case(&rig, c, Some(mutant), None))
+            .filter(|r| r.verdict == Verdict::Fail)
+            .map(|r| r.id)
+            .collect();
+        assert!(!caught.is_empty(), "mutant {name} passed every device case");
+    }
+}
+
+#[test]
+fn a_failure_says_what_was_expected_and_what_was_observed() {
+    let rig = sim_rig();
+    let case = select(None, &["DEV-DRLC-006".into()]).unwrap()[0];
+    let result = run_case(&rig, case, Some(Mutant::WrongEventStatus), None);
+    assert_eq!(result.verdict, Verdict::Fail);
+    assert_eq!(
+        result.expected_observation.as_deref(),
+        Some("CommandReceived in [60, 61] s, Started in [60, 61] s, Cancelled in [660, 661] s")
+    );
+    assert_eq!(
+        result.observed.as_deref(),
+        Some("CommandReceived at 60 s, Started at 60 s, Completed at 660 s")
+    );
+    assert!(result.frames.iter().any(|f| {
+        f.zcl
+            .as_ref()
+            .is_some_and(|z| z["command"]["name"] == "report_event_status")
+    }));
+}
+
+fn hanrig(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_hanrig"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn run_exits_0_when_all_pass_1_when_the_dut_fails_2_when_the_rig_fails() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let sim = format!("{root}/rigs/sim.toml");
+    let ok = hanrig(&["run", "--rig", &sim, "--suite", "meter"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let text = String::from_utf8(ok.stdout).unwrap();
+    assert!(
+        text.contains("28 passed, 0 failed") || text.contains(" passed, 0 failed"),
+        "{text}"
+    );
+
+    let bad = hanrig(&[
+        "run",
+        "--rig",
+        &sim,
+        "--case",
+        "DEV-MSG-002",
+        "--mutant",
+        "no-message-confirmation",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("FAIL DEV-MSG-002"));
+
+    for rig in ["example-lab.toml", "sim-serial.toml"] {
+        let o = hanrig(&["run", "--rig", &format!("{root}/rigs/{rig}")]);
+        assert_eq!(o.status.code(), Some(2), "{rig}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains("host driver"),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let o = hanrig(&["run", "--rig", &sim, "--mutant", "gremlin"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = hanrig(&["run", "--rig", &sim, "--case", "NOPE-1"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn run_writes_junit_json_html_and_a_capture_per_case() {
+    let dir = std::env::temp_dir().join(format!("hanrig-run-{}", std::process::id()));
+    let sim = concat!(env!("CARGO_MANIFEST_DIR"), "/../rigs/sim.toml");
+    let o = hanrig(&["run", "--rig", sim, "--report-dir", dir.to_str().unwrap()]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let junit = std::fs::read_to_string(dir.join("report.xml")).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&junit);
+    let mut testcases = 0;
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e)
+                if e.name().as_ref() == b"testcase" =>
+            {
+                testcases += 1
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(testcases, CASES.len());
+    for c in CASES {
+        assert!(junit.contains(c.id), "{}", c.id);
+        assert!(
+            dir.join("captures")
+                .join(format!("{}.pcapng", c.id))
+                .exists(),
+            "{}",
+            c.id
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["cases"].as_array().unwrap().len(), CASES.len());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("DEV-DRLC-004") && html.contains("MET-TC-004"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn list_shows_cases_and_mutants() {
+    let o = hanrig(&["list", "--suite", "meter"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("MET-TC-001") && !text.contains("DEV-JOIN-001"));
+    let o = hanrig(&["list", "--mutants"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    for (_, name, _) in Mutant::ALL {
+        assert!(text.contains(name), "{name}");
+    }
+}
