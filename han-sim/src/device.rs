@@ -9,10 +9,15 @@ use hanrig_device::price::{PriceClient, PriceOutput};
 use hanrig_sep::aps::{ApsCommand, FrameType as ApsFrameType};
 use hanrig_sep::clusters::drlc::EventStatus;
 use hanrig_sep::clusters::metering::Reading;
-use hanrig_sep::clusters::{drlc, messaging, metering, price};
+use hanrig_sep::clusters::{basic, drlc, messaging, metering, price, time};
 use hanrig_sep::install_code::{InstallCode, Key};
 use hanrig_sep::mac::{self, Address};
-use hanrig_sep::{Command, Eui64};
+use hanrig_sep::wire::Records;
+use hanrig_sep::zcl::general::{
+    AttrValue, DataType, DefaultResponse, ReadAttributeStatus, ReadAttributes,
+    ReadAttributesResponse, Status,
+};
+use hanrig_sep::{Command, Eui64, ZclFrame};
 use serde_json::json;
 
 use crate::clock::SimTime;
@@ -452,12 +457,109 @@ impl SimDevice {
             Command::DefaultResponse(d) => {
                 log.push(now, &self.name, "default_response", json!({"cluster": zcl.cluster, "command_id": d.command_id, "status": u8::from(d.status)}));
             }
+            Command::ReadAttributesResponse(r) if zcl.cluster == time::CLUSTER_ID => {
+                // The device sets its clock from the meter's (SE devices take the ESI's time).
+                if let Some(t) = r
+                    .records
+                    .iter()
+                    .find(|rec| rec.attribute == time::attribute::TIME)
+                    .and_then(|rec| rec.value)
+                    .and_then(|v| v.as_u64())
+                {
+                    log.push(
+                        now,
+                        &self.name,
+                        "clock_set",
+                        json!({"utc": t, "offset_s": t as i64 - i64::from(now.utc().0)}),
+                    );
+                }
+            }
+            Command::ReadAttributes(read) if zcl.cluster == basic::CLUSTER_ID => {
+                let records: Vec<ReadAttributeStatus> = read
+                    .attributes
+                    .iter()
+                    .map(|id| self.basic_attribute(id))
+                    .collect();
+                let mut out = self.pump(now, log);
+                if let (Ok(records), Some(network_key), Some(mut frame)) = (
+                    Records::from_items(records.iter()),
+                    self.network_key,
+                    ZclFrame::new(
+                        zcl.cluster,
+                        Command::DefaultResponse(DefaultResponse {
+                            command_id: 0,
+                            status: Status::Success,
+                        }),
+                        zcl.header.tsn,
+                    ),
+                ) {
+                    frame.command =
+                        Command::ReadAttributesResponse(ReadAttributesResponse { records });
+                    frame.header.command_id =
+                        hanrig_sep::zcl::general::command_id::READ_ATTRIBUTES_RESPONSE;
+                    frame.header.direction = hanrig_sep::Direction::ServerToClient;
+                    out.extend(
+                        self.stack
+                            .zcl_frame(0x0000, &network_key, &self.link_key, &frame),
+                    );
+                }
+                return out;
+            }
             _ => {}
         }
         self.pump(now, log)
     }
 
+    /// The device's Basic cluster (server).
+    fn basic_attribute(&self, id: u16) -> ReadAttributeStatus {
+        let model: &[u8] = match self.kind {
+            DeviceKind::InHomeDisplay => b"sim-ihd",
+            DeviceKind::Thermostat => b"sim-pct",
+            DeviceKind::LoadControl => b"sim-lcd",
+        };
+        let value = match id {
+            basic::attribute::ZCL_VERSION => Some(AttrValue::unsigned(DataType::Uint8, 1)),
+            basic::attribute::MANUFACTURER_NAME => {
+                AttrValue::bytes(DataType::CharString, b"hanrig").ok()
+            }
+            basic::attribute::MODEL_IDENTIFIER => {
+                AttrValue::bytes(DataType::CharString, model).ok()
+            }
+            basic::attribute::POWER_SOURCE => Some(AttrValue::unsigned(DataType::Enum8, 1)),
+            _ => None,
+        };
+        match value {
+            Some(value) => ReadAttributeStatus {
+                attribute: id,
+                status: Status::Success,
+                value: Some(value),
+            },
+            None => ReadAttributeStatus {
+                attribute: id,
+                status: Status::UnsupportedAttribute,
+                value: None,
+            },
+        }
+    }
+
     fn on_joined(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        // Every SE device takes its time from the ESI's Time cluster.
+        if let Some(network_key) = self.network_key {
+            let read = ReadAttributes {
+                attributes: Records::from_items(
+                    [time::attribute::TIME, time::attribute::TIME_STATUS].iter(),
+                )
+                .unwrap_or_default(),
+            };
+            out.extend(self.stack.command(
+                0x0000,
+                &network_key,
+                &self.link_key,
+                time::CLUSTER_ID,
+                Command::ReadAttributes(read),
+            ));
+        }
         if let Some(p) = &mut self.price {
             p.request_current_price(true);
         }
@@ -467,7 +569,8 @@ impl SimDevice {
         if let Some(m) = &mut self.metering {
             m.request();
         }
-        self.pump(now, log)
+        out.extend(self.pump(now, log));
+        out
     }
 
     /// When the device next needs [`SimDevice::handle_timeout`].

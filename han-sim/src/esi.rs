@@ -205,18 +205,18 @@ impl Esi {
         let Some(zcl) = rx.zcl() else {
             return Vec::new();
         };
-        log.push(
-            now,
-            &self.name,
-            "zcl_received",
-            json!({"frame": serde_json::to_value(&zcl).unwrap_or_default()}),
-        );
         let Some(from) = rx.opened.nwk.as_ref().map(|n| n.src) else {
             return Vec::new();
         };
         let Some(device) = self.admitted.iter().find(|a| a.short == from).cloned() else {
             return Vec::new();
         };
+        log.push(
+            now,
+            &self.name,
+            "zcl_received",
+            json!({"device": device.eui.to_string(), "frame": serde_json::to_value(&zcl).unwrap_or_default()}),
+        );
         self.serve(now, &device, &zcl, log)
     }
 
@@ -535,6 +535,27 @@ impl Esi {
             .iter()
             .filter_map(|d| self.send(d, cluster, command.clone()))
             .collect()
+    }
+
+    /// Sends a ZCL command to one admitted device (nothing if it is not admitted).
+    pub fn send_zcl(
+        &mut self,
+        now: SimTime,
+        device: Eui64,
+        cluster: u16,
+        command: Command,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        log.push(
+            now,
+            &self.name,
+            "zcl_sent",
+            json!({"device": device.to_string(), "cluster": cluster, "command": command.name()}),
+        );
+        let Some(target) = self.admitted.iter().find(|a| a.eui == device).cloned() else {
+            return Vec::new();
+        };
+        self.send(&target, cluster, command).into_iter().collect()
     }
 
     /// Publishes a price to every admitted device with a Price client; it is also the answer

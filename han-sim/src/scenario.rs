@@ -222,6 +222,22 @@ pub enum Action {
     /// A device sends a ZCL command in the JSON form of `hanrig zcl` (`command` object with its
     /// `name`) to its meter: for meter tests.
     SendZcl(ZclStep),
+    /// A meter sends a ZCL command to one device: for device tests.
+    SendZclToDevice(MeterZclStep),
+}
+
+/// `send_zcl_to_device`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeterZclStep {
+    /// Meter.
+    pub meter: String,
+    /// Device.
+    pub device: String,
+    /// Cluster.
+    pub cluster: u16,
+    /// The command.
+    pub command: toml::Value,
 }
 
 /// `send_zcl`.
@@ -943,6 +959,20 @@ impl Scenario {
                 let cluster = z.cluster;
                 on_device(device(&z.device)?, move |d, now, log| {
                     d.send_zcl(now, cluster, command, log)
+                })
+            }
+            Action::SendZclToDevice(z) => {
+                let json = serde_json::to_value(&z.command)
+                    .map_err(|e| ScenarioError::Invalid(e.to_string()))?;
+                let command: hanrig_sep::Command = serde_json::from_value(json)
+                    .map_err(|e| ScenarioError::Invalid(format!("send_zcl_to_device: {e}")))?;
+                let (cluster, meter_index) = (z.cluster, meter(&z.meter)?);
+                let target = match &sim.nodes[device(&z.device)?] {
+                    Node::Device(d) => d.eui(),
+                    Node::Esi(_) => return invalid("send_zcl_to_device: not a device"),
+                };
+                on_esi(meter_index, move |e, now, log| {
+                    e.send_zcl(now, target, cluster, command, log)
                 })
             }
         })

@@ -132,6 +132,14 @@ fn esi_log<'a>(ctx: &'a Ctx, event: &'a str) -> Vec<&'a Value> {
         .unwrap_or_default()
 }
 
+/// SE frames the rig's ESI received from the DUT.
+fn from_dut(ctx: &Ctx) -> usize {
+    esi_log(ctx, "zcl_received")
+        .iter()
+        .filter(|e| e["device"] == "00:12:4b:00:01:02:03:04")
+        .count()
+}
+
 fn dut_log<'a>(ctx: &'a Ctx, event: &'a str) -> Vec<&'a Value> {
     ctx.output
         .as_ref()
@@ -160,7 +168,7 @@ fn dev_join_002(ctx: &mut Ctx) -> Outcome {
         "1m",
     ))?;
     let joined = dut_log(ctx, "joined").len();
-    let se = esi_log(ctx, "zcl_received").len();
+    let se = from_dut(ctx);
     check(
         joined == 0 && se == 0,
         "the DUT joined although the meter holds another install code for it",
@@ -211,7 +219,7 @@ fn dev_join_004(ctx: &mut Ctx) -> Outcome {
         "1m",
     ))?;
     let refused = dut_log(ctx, "association_refused");
-    let se = esi_log(ctx, "zcl_received").len();
+    let se = from_dut(ctx);
     check(
         refused.first().is_some_and(|r| r["status"] == 1)
             && dut_log(ctx, "joined").is_empty()
@@ -219,6 +227,87 @@ fn dev_join_004(ctx: &mut Ctx) -> Outcome {
         "a device refused for PAN at capacity did not stay out",
         "Association Response status 0x01; no further traffic",
         format!("{refused:?}, {se} SE frame(s)"),
+    )
+}
+
+// ----- device suite: Basic and Time -----
+
+fn dev_time_001(ctx: &mut Ctx) -> Outcome {
+    run_device(ctx, "thermostat", "", "", "1m")?;
+    let run = ctx
+        .output
+        .as_ref()
+        .ok_or_else(|| CaseError::Rig("no run".into()))?;
+    let reads: Vec<&Value> = received_named(run, "rig-esi", "read_attributes")
+        .into_iter()
+        .filter(|f| f["cluster"] == 0x000A)
+        .collect();
+    let asks_time = reads.iter().any(|f| {
+        f["command"]["attributes"]
+            .as_array()
+            .is_some_and(|a| a.contains(&serde_json::json!(0)))
+    });
+    check(
+        asks_time,
+        "the DUT did not take its time from the meter",
+        "Read Attributes of Time (0x000A) attribute 0x0000 after joining",
+        format!("{} Time read(s)", reads.len()),
+    )
+}
+
+fn basic_read(attributes: &str) -> String {
+    format!(
+        "[[timeline]]\nat = \"30s\"\naction = \"send_zcl_to_device\"\nmeter = \"rig-esi\"\ndevice = \"dut\"\ncluster = 0\ncommand = {{ name = \"read_attributes\", attributes = [{attributes}] }}\n"
+    )
+}
+
+fn dev_basic_001(ctx: &mut Ctx) -> Outcome {
+    run_device(ctx, "thermostat", "", &basic_read("0, 4, 5"), "1m")?;
+    let run = ctx
+        .output
+        .as_ref()
+        .ok_or_else(|| CaseError::Rig("no run".into()))?;
+    let response = received_named(run, "rig-esi", "read_attributes_response")
+        .into_iter()
+        .find(|f| f["cluster"] == 0)
+        .cloned();
+    let records = response
+        .as_ref()
+        .and_then(|r| r["command"]["records"].as_array().cloned())
+        .unwrap_or_default();
+    let ok = records.len() == 3
+        && records[0]["status"] == 0
+        && records[0]["value"]["type"] == 0x20
+        && records[1]["value"]["type"] == 0x42
+        && records[2]["value"]["type"] == 0x42;
+    check(
+        ok,
+        "Basic attributes not served",
+        "ZCLVersion (uint8), ManufacturerName and ModelIdentifier (char strings)",
+        format!("{response:?}"),
+    )
+}
+
+fn dev_basic_002(ctx: &mut Ctx) -> Outcome {
+    run_device(ctx, "thermostat", "", &basic_read("0x4000"), "1m")?;
+    let run = ctx
+        .output
+        .as_ref()
+        .ok_or_else(|| CaseError::Rig("no run".into()))?;
+    let response = received_named(run, "rig-esi", "read_attributes_response")
+        .into_iter()
+        .find(|f| f["cluster"] == 0)
+        .cloned();
+    let record = response
+        .as_ref()
+        .map(|r| r["command"]["records"][0].clone());
+    check(
+        record
+            .as_ref()
+            .is_some_and(|r| r["status"] == 0x86 && r.get("value").is_none()),
+        "an unsupported Basic attribute was not refused",
+        "status UNSUPPORTED_ATTRIBUTE (0x86), no value",
+        format!("{record:?}"),
     )
 }
 
@@ -1624,6 +1713,39 @@ pub static CASES: &[Case] = &[
         ["Power the DUT at 10 s"],
         "Association Response status 0x01; the DUT sends nothing more",
         dev_join_004
+    ),
+    case!(
+        "DEV-TIME-001",
+        Device,
+        Thermostat,
+        "Takes its time from the meter",
+        "SE 1.0: devices synchronise to the ESI's Time cluster (0x000A)",
+        JOINED,
+        ["Power the DUT"],
+        "Read Attributes of Time 0x0000 (and TimeStatus) after joining",
+        dev_time_001
+    ),
+    case!(
+        "DEV-BASIC-001",
+        Device,
+        Thermostat,
+        "Serves its Basic attributes",
+        "ZCL Basic cluster 0x0000 (mandatory server)",
+        JOINED,
+        ["At 30 s the ESI reads ZCLVersion, ManufacturerName, ModelIdentifier"],
+        "SUCCESS: uint8, char string, char string",
+        dev_basic_001
+    ),
+    case!(
+        "DEV-BASIC-002",
+        Device,
+        Thermostat,
+        "Refuses an unsupported Basic attribute",
+        "ZCL Read Attributes Response status",
+        JOINED,
+        ["At 30 s the ESI reads attribute 0x4000"],
+        "UNSUPPORTED_ATTRIBUTE (0x86)",
+        dev_basic_002
     ),
     case!(
         "DEV-PRICE-001",

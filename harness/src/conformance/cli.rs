@@ -136,7 +136,7 @@ pub fn run(
                 dir.display()
             ),
             Err(e) => {
-                eprintln!("error: writing reports in {}: {e}", dir.display());
+                eprintln!("error: {e}");
                 return ExitCode::from(2);
             }
         }

@@ -52,6 +52,18 @@ pub enum Verdict {
     RigError,
 }
 
+impl Verdict {
+    /// The verdict's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotApplicable => "not-applicable",
+            Verdict::RigError => "rig-error",
+        }
+    }
+}
+
 /// One frame seen during a case, decoded.
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameRecord {
