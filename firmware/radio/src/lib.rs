@@ -24,3 +24,4 @@
 
 pub mod ash;
 pub mod ezsp;
+pub mod session;
