@@ -21,6 +21,7 @@ pub mod clock;
 pub mod device;
 pub mod esi;
 pub mod log;
+pub mod ncp;
 pub mod scenario;
 pub mod sim;
 pub mod stack;

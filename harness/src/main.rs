@@ -24,15 +24,19 @@ enum Top {
     /// Read and write captures (pcapng, IEEE 802.15.4 with FCS) and their key files.
     #[command(subcommand)]
     Capture(CaptureCommand),
-    /// Run a simulated HAN scenario on virtual time; writes capture.pcapng, keys and
-    /// events.jsonl into the output directory.
+    /// Run a simulated HAN scenario on virtual time (writes capture.pcapng, keys and
+    /// events.jsonl into the output directory), or serve a simulated radio co-processor.
+    #[command(args_conflicts_with_subcommands = true)]
     Sim {
+        /// Serve a simulated radio instead of running a scenario.
+        #[command(subcommand)]
+        radio: Option<SimRadio>,
         /// The scenario file (TOML; examples in han-sim/scenarios).
-        #[arg(long)]
-        scenario: PathBuf,
+        #[arg(long, required = false)]
+        scenario: Option<PathBuf>,
         /// Directory for the outputs.
         #[arg(long)]
-        out: PathBuf,
+        out: Option<PathBuf>,
     },
     /// List the conformance cases (or the simulated mutants).
     List {
@@ -67,6 +71,26 @@ enum Top {
         /// The code: hex digits (6, 8, 12 or 16 bytes plus the 2-byte CRC), optionally
         /// separated by spaces, '-' or ':'.
         code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SimRadio {
+    /// A simulated co-processor, commissioned as the coordinator of a formed network, that
+    /// real hosts (bellows, hanrig's drivers) talk to.
+    Radio {
+        /// Protocol: ezsp (ASH/EZSP, Silicon Labs).
+        #[arg(long)]
+        protocol: String,
+        /// EZSP protocol version to speak: 13 (EmberZNet 7.4) or 14 (8.0, sl_status codes).
+        #[arg(long, default_value_t = 13)]
+        ezsp_version: u8,
+        /// Serve on this TCP address (e.g. 127.0.0.1:9999; hosts connect to socket://…).
+        #[arg(long)]
+        tcp: Option<String>,
+        /// Serve on a pseudo-terminal.
+        #[arg(long)]
+        pty: bool,
     },
 }
 
@@ -175,7 +199,22 @@ fn run(command: Top) -> Result<String, String> {
         }
         Top::Zcl(ZclCommand::List) => Ok(zcl::list()),
         Top::InstallCode { code } => zcl::install_code(&code),
-        Top::Sim { scenario, out } => sim::run(&scenario, &out),
+        Top::Sim {
+            radio:
+                Some(SimRadio::Radio {
+                    protocol,
+                    ezsp_version,
+                    tcp,
+                    pty,
+                }),
+            ..
+        } => sim::radio(&protocol, ezsp_version, tcp.as_deref(), pty),
+        Top::Sim {
+            radio: None,
+            scenario: Some(scenario),
+            out: Some(out),
+        } => sim::run(&scenario, &out),
+        Top::Sim { .. } => Err("hanrig sim needs --scenario FILE --out DIR, or `radio`".into()),
         Top::List { suite, mutants } => hanrig::conformance::cli::list(suite.as_deref(), mutants),
         Top::Run { .. } => unreachable!("handled in main"),
         Top::Capture(CaptureCommand::Decode { file, keys, json }) => {

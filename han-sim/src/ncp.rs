@@ -1,0 +1,343 @@
+//! A simulated EmberZNet co-processor speaking EZSP over ASH (protocol v13, or v14 with its
+//! 32-bit `sl_status` codes), commissioned as the coordinator of a formed network: what a host
+//! such as bellows finds when it connects to a meter's radio. Sans-IO: feed it bytes from the
+//! host, take bytes to send back; [`serve_tcp`] puts it on a TCP port.
+//!
+//! Answers follow the layouts of bellows' command tables; an unknown frame ID gets
+//! `invalidCommand` (0x0058) as real firmware sends it. Not attached to the radio medium yet:
+//! the network it reports is its own configuration.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{Read, Write};
+use std::net::{TcpListener, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use hanrig_radio::ezsp::{Format, Header};
+use hanrig_radio::session::{Role, Session, State};
+use hanrig_sep::Eui64;
+
+/// EZSP frame IDs the simulated co-processor answers.
+pub mod frame_id {
+    /// version
+    pub const VERSION: u16 = 0x0000;
+    /// addEndpoint
+    pub const ADD_ENDPOINT: u16 = 0x0002;
+    /// nop
+    pub const NOP: u16 = 0x0005;
+    /// getMfgToken
+    pub const GET_MFG_TOKEN: u16 = 0x000B;
+    /// networkInit
+    pub const NETWORK_INIT: u16 = 0x0017;
+    /// networkState
+    pub const NETWORK_STATE: u16 = 0x0018;
+    /// stackStatusHandler (callback)
+    pub const STACK_STATUS_HANDLER: u16 = 0x0019;
+    /// getEui64
+    pub const GET_EUI64: u16 = 0x0026;
+    /// getNodeId
+    pub const GET_NODE_ID: u16 = 0x0027;
+    /// getNetworkParameters
+    pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
+    /// customFrame
+    pub const CUSTOM_FRAME: u16 = 0x0047;
+    /// getConfigurationValue
+    pub const GET_CONFIGURATION_VALUE: u16 = 0x0052;
+    /// setConfigurationValue
+    pub const SET_CONFIGURATION_VALUE: u16 = 0x0053;
+    /// setPolicy
+    pub const SET_POLICY: u16 = 0x0055;
+    /// invalidCommand (callback)
+    pub const INVALID_COMMAND: u16 = 0x0058;
+    /// getCurrentSecurityState
+    pub const GET_CURRENT_SECURITY_STATE: u16 = 0x0069;
+    /// getValue
+    pub const GET_VALUE: u16 = 0x00AA;
+    /// setValue
+    pub const SET_VALUE: u16 = 0x00AB;
+}
+
+/// EzspValueId VERSION_INFO.
+const VALUE_VERSION_INFO: u8 = 0x11;
+/// EzspStatus ERROR_INVALID_ID / EzspStatus ERROR_INVALID_FRAME_ID.
+const EZSP_ERROR_INVALID_VALUE: u8 = 0x36;
+const EZSP_ERROR_INVALID_FRAME_ID: u8 = 0x31;
+/// EmberStatus INVALID_CALL; sl_status NOT_SUPPORTED.
+const EMBER_INVALID_CALL: u8 = 0x70;
+const SL_NOT_SUPPORTED: u32 = 0x000F;
+
+/// The network the co-processor is commissioned with.
+#[derive(Debug, Clone, Copy)]
+pub struct Network {
+    /// Extended PAN ID, as printed (most significant byte first).
+    pub extended_pan_id: u64,
+    /// PAN ID.
+    pub pan_id: u16,
+    /// Channel.
+    pub channel: u8,
+    /// Transmit power, dBm.
+    pub tx_power: i8,
+}
+
+/// The simulated co-processor.
+#[derive(Debug)]
+pub struct EzspNcp {
+    version: u8,
+    session: Session,
+    eui: Eui64,
+    network: Network,
+    config: HashMap<u8, u16>,
+    values: HashMap<u8, Vec<u8>>,
+    to_host: VecDeque<Vec<u8>>,
+    network_up: bool,
+}
+
+impl EzspNcp {
+    /// A co-processor speaking EZSP `version` (13 or 14+) with `eui`, coordinator of `network`.
+    pub fn new(version: u8, eui: Eui64, network: Network) -> Self {
+        EzspNcp {
+            version,
+            session: Session::new(Role::Ncp),
+            eui,
+            network,
+            config: HashMap::new(),
+            values: HashMap::new(),
+            to_host: VecDeque::new(),
+            network_up: false,
+        }
+    }
+
+    /// Bytes from the host.
+    pub fn handle_bytes(&mut self, now_us: u64, bytes: &[u8]) {
+        self.session.handle_bytes(now_us, bytes);
+        while let Some(frame) = self.session.poll_received() {
+            let replies = self.handle_ezsp(&frame);
+            self.to_host.extend(replies);
+        }
+    }
+
+    /// Bytes to send to the host, if any.
+    pub fn poll_transmit(&mut self, now_us: u64, out: &mut [u8]) -> Option<usize> {
+        if self.session.state() == State::Connected {
+            while let Some(frame) = self.to_host.front() {
+                if self.session.send(frame).is_err() {
+                    break;
+                }
+                self.to_host.pop_front();
+            }
+        } else {
+            self.to_host.clear();
+        }
+        self.session.poll_transmit(now_us, out)
+    }
+
+    /// Runs the link's timers.
+    pub fn handle_timeout(&mut self, now_us: u64) {
+        if self.session.poll_timeout().is_some_and(|t| t <= now_us) {
+            self.session.handle_timeout(now_us);
+        }
+    }
+
+    fn status(&self, ok: bool, ember_error: u8, sl_error: u32) -> Vec<u8> {
+        if self.version >= 14 {
+            (if ok { 0u32 } else { sl_error }).to_le_bytes().to_vec()
+        } else {
+            vec![if ok { 0 } else { ember_error }]
+        }
+    }
+
+    /// One EZSP frame from the host: the response, then any callbacks.
+    pub fn handle_ezsp(&mut self, frame: &[u8]) -> Vec<Vec<u8>> {
+        // The first `version` comes in the legacy form (`seq FC 00 desired`); after it, v8+
+        // framing.
+        let legacy = frame.len() == 4 && frame[2] == 0x00;
+        let format = if legacy {
+            Format::Legacy
+        } else {
+            Format::Extended
+        };
+        let Ok((header, params)) = Header::parse(format, frame) else {
+            return Vec::new();
+        };
+        let reply = |id: u16, control: u8, body: &[u8]| {
+            let mut out = vec![0u8; 5];
+            let h = Header {
+                sequence: header.sequence,
+                control,
+                control_hi: hanrig_radio::ezsp::FC_HI_V8,
+                frame_id: id,
+            };
+            let len = h.emit(format, &mut out).unwrap_or(0);
+            out.truncate(len);
+            out.extend_from_slice(body);
+            out
+        };
+        let response = |body: &[u8]| reply(header.frame_id, hanrig_radio::ezsp::FC_RESPONSE, body);
+        let mut callbacks = Vec::new();
+        let body: Vec<u8> = match header.frame_id {
+            frame_id::VERSION => {
+                // protocolVersion, stackType 2 (mesh), stackVersion 7.4.5.0 (v13) / 8.0.0.0 (v14)
+                let stack: u16 = if self.version >= 14 { 0x8000 } else { 0x7450 };
+                let mut b = vec![self.version, 2];
+                b.extend_from_slice(&stack.to_le_bytes());
+                b
+            }
+            frame_id::NOP => Vec::new(),
+            frame_id::GET_CONFIGURATION_VALUE => {
+                let id = params.first().copied().unwrap_or(0);
+                let mut b = self.status(true, 0, 0);
+                b.extend_from_slice(&self.config.get(&id).copied().unwrap_or(0).to_le_bytes());
+                b
+            }
+            frame_id::SET_CONFIGURATION_VALUE => {
+                if let [id, lo, hi, ..] = params {
+                    self.config.insert(*id, u16::from_le_bytes([*lo, *hi]));
+                }
+                self.status(true, 0, 0)
+            }
+            frame_id::GET_VALUE => {
+                let id = params.first().copied().unwrap_or(0);
+                let value = if id == VALUE_VERSION_INFO {
+                    // build, major, minor, patch, special, type (GA)
+                    let (major, minor, patch) = if self.version >= 14 {
+                        (8, 0, 0)
+                    } else {
+                        (7, 4, 5)
+                    };
+                    Some(vec![0x00, 0x00, major, minor, patch, 0, 0xAA])
+                } else {
+                    self.values.get(&id).cloned()
+                };
+                match value {
+                    Some(v) => {
+                        let mut b = self.status(true, 0, 0);
+                        b.push(v.len() as u8);
+                        b.extend(v);
+                        b
+                    }
+                    None => {
+                        let mut b = self.status(false, EZSP_ERROR_INVALID_VALUE, SL_NOT_SUPPORTED);
+                        b.push(0);
+                        b
+                    }
+                }
+            }
+            frame_id::SET_VALUE => {
+                if let [id, len, rest @ ..] = params {
+                    let n = usize::from(*len).min(rest.len());
+                    self.values.insert(*id, rest[..n].to_vec());
+                }
+                self.status(true, 0, 0)
+            }
+            frame_id::SET_POLICY | frame_id::ADD_ENDPOINT => self.status(true, 0, 0),
+            frame_id::CUSTOM_FRAME => {
+                // No XNCP extensions: refuse, as stock firmware does.
+                let mut b = self.status(false, EMBER_INVALID_CALL, SL_NOT_SUPPORTED);
+                b.push(0);
+                b
+            }
+            frame_id::NETWORK_INIT => {
+                self.network_up = true;
+                let up = if self.version >= 14 {
+                    0x15u32.to_le_bytes().to_vec()
+                } else {
+                    vec![0x90]
+                };
+                callbacks.push(reply(
+                    frame_id::STACK_STATUS_HANDLER,
+                    hanrig_radio::ezsp::FC_ASYNC_CALLBACK,
+                    &up,
+                ));
+                self.status(true, 0, 0)
+            }
+            frame_id::NETWORK_STATE => vec![if self.network_up { 2 } else { 0 }],
+            frame_id::GET_EUI64 => self.eui.to_le_bytes().to_vec(),
+            frame_id::GET_NODE_ID => 0x0000u16.to_le_bytes().to_vec(),
+            frame_id::GET_NETWORK_PARAMETERS => {
+                let mut b = self.status(true, 0, 0);
+                b.push(1); // coordinator
+                b.extend_from_slice(&self.network.extended_pan_id.to_le_bytes());
+                b.extend_from_slice(&self.network.pan_id.to_le_bytes());
+                b.push(self.network.tx_power as u8);
+                b.push(self.network.channel);
+                b.push(0); // join method: MAC association
+                b.extend_from_slice(&0u16.to_le_bytes()); // network manager
+                b.push(0); // update id
+                b.extend_from_slice(&(1u32 << self.network.channel).to_le_bytes());
+                b
+            }
+            frame_id::GET_CURRENT_SECURITY_STATE => {
+                let mut b = self.status(true, 0, 0);
+                // HAVE_PRECONFIGURED_KEY | HAVE_NETWORK_KEY | TRUST_CENTER_USES_HASHED_LINK_KEY-free
+                b.extend_from_slice(&0x0340u16.to_le_bytes());
+                b.extend_from_slice(&self.eui.to_le_bytes());
+                b
+            }
+            frame_id::GET_MFG_TOKEN => {
+                let token: &[u8] = match params.first() {
+                    Some(1) => b"hanrig",
+                    Some(2) => b"hanrig-sim-ncp",
+                    _ => &[0xFF; 8],
+                };
+                let mut b = vec![token.len() as u8];
+                b.extend_from_slice(token);
+                b
+            }
+            _ => {
+                // Unknown frame ID: invalidCommand, as EmberZNet answers.
+                let status = if self.version >= 14 {
+                    SL_NOT_SUPPORTED.to_le_bytes().to_vec()
+                } else {
+                    vec![EZSP_ERROR_INVALID_FRAME_ID]
+                };
+                return vec![reply(
+                    frame_id::INVALID_COMMAND,
+                    hanrig_radio::ezsp::FC_RESPONSE,
+                    &status,
+                )];
+            }
+        };
+        let mut out = vec![response(&body)];
+        out.extend(callbacks);
+        out
+    }
+}
+
+/// Serves `ncp` to one host at a time on `address` (e.g. `127.0.0.1:9999`) until the process
+/// ends; `on_ready` gets the bound address.
+pub fn serve_tcp(
+    address: impl ToSocketAddrs,
+    mut make: impl FnMut() -> EzspNcp,
+    on_ready: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    let listener = TcpListener::bind(address)?;
+    on_ready(listener.local_addr()?);
+    let started = Instant::now();
+    for stream in listener.incoming() {
+        let mut stream = stream?;
+        stream.set_read_timeout(Some(Duration::from_millis(5)))?;
+        stream.set_nodelay(true)?;
+        let mut ncp = make();
+        let mut buf = [0u8; 512];
+        let mut out = [0u8; 300];
+        loop {
+            let now = started.elapsed().as_micros() as u64;
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => ncp.handle_bytes(now, &buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(_) => break,
+            }
+            ncp.handle_timeout(now);
+            while let Some(len) = ncp.poll_transmit(now, &mut out) {
+                if stream.write_all(&out[..len]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}

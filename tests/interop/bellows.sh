@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bellows (the EZSP host of zigpy / Home Assistant, PyPI) against the simulated EZSP
+# co-processor, at protocol v13 and v14: `bellows -d socket://… info` must complete and report
+# what the simulator is.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+hanrig=${HANRIG:-target/debug/hanrig}
+venv=${VENV:-target/interop-venv}
+if [ ! -x "$venv/bin/bellows" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q bellows==1.2.1
+fi
+passed=0
+failed=0
+for version in 13 14; do
+    port=$((19900 + version))
+    "$hanrig" sim radio --protocol ezsp --ezsp-version "$version" --tcp "127.0.0.1:$port" > /dev/null &
+    server=$!
+    sleep 0.5
+    out=$(timeout 60 "$venv/bin/bellows" -d "socket://127.0.0.1:$port" info 2>&1) || true
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    expected_version=$([ "$version" = 13 ] && echo "7.4.5.0" || echo "8.0.0.0")
+    if grep -q "00:0d:6f:00:0a:bc:de:f0" <<<"$out" && grep -q "COORDINATOR" <<<"$out" \
+        && grep -q "Board name: hanrig-sim-ncp" <<<"$out" && grep -q "EmberZNet version: $expected_version" <<<"$out"; then
+        echo "ok   bellows info against simulated EZSP v$version"
+        passed=$((passed + 1))
+    else
+        echo "FAIL bellows info against simulated EZSP v$version:"
+        sed 's/^/     /' <<<"$out" | tail -20
+        failed=$((failed + 1))
+    fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
