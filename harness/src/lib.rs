@@ -3,5 +3,6 @@
 
 pub mod capture;
 pub mod conformance;
+pub mod radio;
 pub mod sim;
 pub mod zcl;

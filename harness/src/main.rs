@@ -38,6 +38,9 @@ enum Top {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Talk to a radio co-processor (a stick on a serial port, or `socket://host:port`).
+    #[command(subcommand)]
+    Radio(RadioCommand),
     /// List the conformance cases (or the simulated mutants).
     List {
         /// Only this suite: device or meter.
@@ -71,6 +74,22 @@ enum Top {
         /// The code: hex digits (6, 8, 12 or 16 bytes plus the 2-byte CRC), optionally
         /// separated by spaces, '-' or ':'.
         code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RadioCommand {
+    /// Reset the co-processor, negotiate EZSP and print what it is and the network it holds.
+    Info {
+        /// `/dev/ttyUSB0`, or `socket://127.0.0.1:9999` for a simulated or networked radio.
+        #[arg(long)]
+        port: String,
+        /// Baud rate of a serial port.
+        #[arg(long, default_value_t = 115_200)]
+        baud: u32,
+        /// Flow control: none, hardware or software.
+        #[arg(long, default_value = "none")]
+        flow_control: String,
     },
 }
 
@@ -215,6 +234,11 @@ fn run(command: Top) -> Result<String, String> {
             out: Some(out),
         } => sim::run(&scenario, &out),
         Top::Sim { .. } => Err("hanrig sim needs --scenario FILE --out DIR, or `radio`".into()),
+        Top::Radio(RadioCommand::Info {
+            port,
+            baud,
+            flow_control,
+        }) => radio_info(&port, baud, &flow_control),
         Top::List { suite, mutants } => hanrig::conformance::cli::list(suite.as_deref(), mutants),
         Top::Run { .. } => unreachable!("handled in main"),
         Top::Capture(CaptureCommand::Decode { file, keys, json }) => {
@@ -231,4 +255,45 @@ fn run(command: Top) -> Result<String, String> {
             capture::synth(&out, &keys, &code)
         }
     }
+}
+
+fn radio_info(port: &str, baud: u32, flow: &str) -> Result<String, String> {
+    use hanrig::radio::Radio;
+    use hanrig::radio::port::FlowControl;
+    let flow = match flow {
+        "none" => FlowControl::None,
+        "hardware" => FlowControl::Hardware,
+        "software" => FlowControl::Software,
+        other => {
+            return Err(format!(
+                "flow control {other:?} is not none, hardware or software"
+            ));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut radio = hanrig::radio::ezsp::EzspHost::open(port, baud, flow)
+            .await
+            .map_err(|e| e.to_string())?;
+        let what = radio.start().await.map_err(|e| e.to_string())?;
+        let eui = radio.eui64().await.map_err(|e| e.to_string())?;
+        let up = radio.network_init().await.map_err(|e| e.to_string())?;
+        let mut out = format!("{what}\nEUI64 {eui}\n");
+        if up {
+            let n = radio.network_info().await.map_err(|e| e.to_string())?;
+            out += &format!(
+                "network up: node type {}, PAN 0x{:04x}, extended PAN {}, channel {}\n",
+                n.node_type,
+                n.pan_id,
+                hanrig_sep::Eui64(n.extended_pan_id),
+                n.channel
+            );
+        } else {
+            out += "no network\n";
+        }
+        Ok(out)
+    })
 }

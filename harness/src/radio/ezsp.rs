@@ -1,0 +1,322 @@
+//! The EZSP host driver: ASH over a serial port or TCP, version negotiation, commands matched
+//! to responses by sequence number, callbacks queued apart.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use hanrig_radio::ezsp::{FC_HI_V8, Format, Header};
+use hanrig_radio::session::{Role, Session, State};
+use hanrig_sep::Eui64;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::port::{FlowControl, Port, open};
+use super::{NetworkInfo, Radio, RadioError};
+
+/// EZSP frame IDs the driver uses.
+pub mod frame_id {
+    /// version
+    pub const VERSION: u16 = 0x0000;
+    /// networkInit
+    pub const NETWORK_INIT: u16 = 0x0017;
+    /// stackStatusHandler
+    pub const STACK_STATUS_HANDLER: u16 = 0x0019;
+    /// getEui64
+    pub const GET_EUI64: u16 = 0x0026;
+    /// getNetworkParameters
+    pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
+    /// invalidCommand
+    pub const INVALID_COMMAND: u16 = 0x0058;
+}
+
+/// The newest EZSP version the driver asks for.
+pub const DESIRED_VERSION: u8 = 14;
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
+const RESET_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// A co-processor speaking EZSP.
+#[derive(Debug)]
+pub struct EzspHost {
+    name: String,
+    port: Port,
+    session: Session,
+    started: Instant,
+    format: Format,
+    version: u8,
+    sequence: u8,
+    callbacks: VecDeque<(u16, Vec<u8>)>,
+    responses: VecDeque<(Header, Vec<u8>)>,
+}
+
+impl EzspHost {
+    /// Opens `port` (`/dev/ttyUSB0`, `socket://127.0.0.1:9999`).
+    pub async fn open(port: &str, baud: u32, flow: FlowControl) -> Result<EzspHost, RadioError> {
+        Ok(EzspHost {
+            name: port.to_string(),
+            port: open(port, baud, flow).await?,
+            session: Session::new(Role::Host),
+            started: Instant::now(),
+            format: Format::Legacy,
+            version: 4,
+            sequence: 0,
+            callbacks: VecDeque::new(),
+            responses: VecDeque::new(),
+        })
+    }
+
+    /// The negotiated protocol version.
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+
+    fn io(&self, e: impl std::fmt::Display) -> RadioError {
+        RadioError::Io {
+            port: self.name.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// A read or write error, saying plainly when the device or connection went away.
+    fn gone(&self, e: std::io::Error) -> RadioError {
+        use std::io::ErrorKind::*;
+        match e.kind() {
+            ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | NotConnected => {
+                self.io(format!("the connection closed (device unplugged?): {e}"))
+            }
+            _ => self.io(e),
+        }
+    }
+
+    /// Writes what the link has to send, reads what arrives for up to `wait`, runs timers.
+    async fn pump(&mut self, wait: Duration) -> Result<(), RadioError> {
+        let mut out = [0u8; 300];
+        while let Some(len) = self.session.poll_transmit(self.now(), &mut out) {
+            self.port
+                .write_all(&out[..len])
+                .await
+                .map_err(|e| self.io(e))?;
+        }
+        let mut buf = [0u8; 512];
+        match tokio::time::timeout(wait, self.port.read(&mut buf)).await {
+            Ok(Ok(0)) => return Err(self.io("the connection closed (device unplugged?)")),
+            Ok(Ok(n)) => {
+                let now = self.now();
+                self.session.handle_bytes(now, &buf[..n]);
+            }
+            Ok(Err(e)) => return Err(self.gone(e)),
+            Err(_) => {}
+        }
+        let now = self.now();
+        self.session.handle_timeout(now);
+        if self.session.state() == State::Failed {
+            return Err(self.io("the ASH link failed (no acknowledgements); reset needed"));
+        }
+        while let Some(frame) = self.session.poll_received() {
+            if let Ok((header, params)) = Header::parse(self.format, &frame) {
+                if header.control & 0x18 == 0x10
+                    || header.frame_id == frame_id::STACK_STATUS_HANDLER
+                {
+                    self.callbacks.push_back((header.frame_id, params.to_vec()));
+                } else {
+                    self.responses.push_back((header, params.to_vec()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn reset(&mut self) -> Result<(), RadioError> {
+        // CANCEL bytes flush a partial frame in the co-processor before RST.
+        self.port
+            .write_all(&[0x1A; 32])
+            .await
+            .map_err(|e| self.io(e))?;
+        let deadline = Instant::now() + RESET_TIMEOUT;
+        while self.session.state() != State::Connected {
+            if Instant::now() > deadline {
+                return Err(RadioError::Timeout {
+                    port: self.name.clone(),
+                    what: "RST (no RSTACK)".into(),
+                    seconds: RESET_TIMEOUT.as_secs_f64(),
+                });
+            }
+            self.pump(Duration::from_millis(20)).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a command and returns its response's parameters.
+    pub async fn command(&mut self, id: u16, params: &[u8]) -> Result<Vec<u8>, RadioError> {
+        self.sequence = self.sequence.wrapping_add(1);
+        let header = Header {
+            sequence: self.sequence,
+            control: 0x00,
+            control_hi: FC_HI_V8,
+            frame_id: id,
+        };
+        let mut frame = vec![0u8; 5];
+        let len = header
+            .emit(self.format, &mut frame)
+            .map_err(|e| RadioError::Protocol {
+                port: self.name.clone(),
+                what: format!("{e:?}"),
+            })?;
+        frame.truncate(len);
+        frame.extend_from_slice(params);
+        self.session
+            .send(&frame)
+            .map_err(|e| self.io(format!("cannot send: {e:?}")))?;
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        loop {
+            if let Some(i) = self
+                .responses
+                .iter()
+                .position(|(h, _)| h.sequence == self.sequence)
+            {
+                let (h, params) = self
+                    .responses
+                    .remove(i)
+                    .unwrap_or_else(|| (header, Vec::new()));
+                if h.frame_id == frame_id::INVALID_COMMAND {
+                    return Err(RadioError::Protocol {
+                        port: self.name.clone(),
+                        what: format!("frame 0x{id:04x} refused as invalid (status {params:02x?})"),
+                    });
+                }
+                if h.frame_id != id {
+                    return Err(RadioError::Protocol {
+                        port: self.name.clone(),
+                        what: format!("answer to 0x{id:04x} came as 0x{:04x}", h.frame_id),
+                    });
+                }
+                return Ok(params);
+            }
+            if Instant::now() > deadline {
+                return Err(RadioError::Timeout {
+                    port: self.name.clone(),
+                    what: format!("EZSP frame 0x{id:04x}"),
+                    seconds: COMMAND_TIMEOUT.as_secs_f64(),
+                });
+            }
+            self.pump(Duration::from_millis(10)).await?;
+        }
+    }
+
+    /// Waits for callback `id`; returns its parameters.
+    pub async fn wait_callback(
+        &mut self,
+        id: u16,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, RadioError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.callbacks.iter().position(|(f, _)| *f == id) {
+                return Ok(self.callbacks.remove(i).map(|(_, p)| p).unwrap_or_default());
+            }
+            if Instant::now() > deadline {
+                return Err(RadioError::Timeout {
+                    port: self.name.clone(),
+                    what: format!("callback 0x{id:04x}"),
+                    seconds: timeout.as_secs_f64(),
+                });
+            }
+            self.pump(Duration::from_millis(10)).await?;
+        }
+    }
+
+    fn status_len(&self) -> usize {
+        if self.version >= 14 { 4 } else { 1 }
+    }
+
+    fn status_ok(&self, params: &[u8]) -> bool {
+        params
+            .get(..self.status_len())
+            .is_some_and(|s| s.iter().all(|b| *b == 0))
+    }
+
+    fn protocol(&self, what: impl Into<String>) -> RadioError {
+        RadioError::Protocol {
+            port: self.name.clone(),
+            what: what.into(),
+        }
+    }
+}
+
+impl Radio for EzspHost {
+    async fn start(&mut self) -> Result<String, RadioError> {
+        self.reset().await?;
+        self.format = Format::Legacy;
+        let legacy = self.command(frame_id::VERSION, &[4]).await?;
+        let [mut version, _stack_type, lo, hi, ..] = legacy[..] else {
+            return Err(self.protocol("short version response"));
+        };
+        let mut stack = u16::from_le_bytes([lo, hi]);
+        if version >= 8 {
+            let desired = version.min(DESIRED_VERSION);
+            self.format = Format::Extended;
+            self.version = desired;
+            let extended = self.command(frame_id::VERSION, &[desired]).await?;
+            let [v, _, lo, hi, ..] = extended[..] else {
+                return Err(self.protocol("short version response"));
+            };
+            if v != desired {
+                return Err(self.protocol(format!(
+                    "asked for EZSP v{desired}, the co-processor speaks v{v}"
+                )));
+            }
+            version = v;
+            stack = u16::from_le_bytes([lo, hi]);
+        }
+        self.version = version;
+        Ok(format!(
+            "EZSP v{version}, EmberZNet {}.{}.{}.{}",
+            stack >> 12,
+            stack >> 8 & 0xF,
+            stack >> 4 & 0xF,
+            stack & 0xF
+        ))
+    }
+
+    async fn eui64(&mut self) -> Result<Eui64, RadioError> {
+        let p = self.command(frame_id::GET_EUI64, &[]).await?;
+        let bytes: [u8; 8] = p
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| self.protocol("short getEui64 response"))?;
+        Ok(Eui64(u64::from_le_bytes(bytes)))
+    }
+
+    async fn network_init(&mut self) -> Result<bool, RadioError> {
+        let p = self.command(frame_id::NETWORK_INIT, &[0x00, 0x00]).await?;
+        if !self.status_ok(&p) {
+            return Ok(false);
+        }
+        let status = self
+            .wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
+            .await?;
+        let up = if self.version >= 14 {
+            status.get(..4) == Some(&0x15u32.to_le_bytes()[..])
+        } else {
+            status.first() == Some(&0x90)
+        };
+        Ok(up)
+    }
+
+    async fn network_info(&mut self) -> Result<NetworkInfo, RadioError> {
+        let p = self.command(frame_id::GET_NETWORK_PARAMETERS, &[]).await?;
+        let s = self.status_len();
+        if !self.status_ok(&p) || p.len() < s + 1 + 20 {
+            return Err(self.protocol(format!("getNetworkParameters failed: {p:02x?}")));
+        }
+        let b = &p[s..];
+        Ok(NetworkInfo {
+            node_type: b[0],
+            extended_pan_id: u64::from_le_bytes(b[1..9].try_into().unwrap_or_default()),
+            pan_id: u16::from_le_bytes([b[9], b[10]]),
+            channel: b[12],
+        })
+    }
+}
