@@ -341,3 +341,46 @@ pub fn serve_tcp(
     }
     Ok(())
 }
+
+/// Serves one co-processor on a new pseudo-terminal until the process ends; `on_ready` gets the
+/// terminal's path (`/dev/pts/N`) for hosts to open as a serial port. The terminal is put in
+/// raw mode at once, and its slave side is kept open so that hosts may come and go.
+pub fn serve_pty(mut ncp: EzspNcp, on_ready: impl FnOnce(&std::path::Path)) -> std::io::Result<()> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
+    use std::os::fd::AsFd;
+
+    let pty = nix::pty::openpty(None, None)?;
+    let mut termios = tcgetattr(&pty.slave)?;
+    cfmakeraw(&mut termios);
+    tcsetattr(&pty.slave, SetArg::TCSANOW, &termios)?;
+    let path = nix::unistd::ttyname(&pty.slave)?;
+    on_ready(&path);
+    let _slave = pty.slave; // held open for the life of the server
+    let mut master = std::fs::File::from(pty.master);
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    let mut out = [0u8; 300];
+    loop {
+        let now = started.elapsed().as_micros() as u64;
+        let readable = {
+            let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+            poll(&mut fds, PollTimeout::from(5u8))? > 0
+                && fds[0]
+                    .revents()
+                    .is_some_and(|r| r.contains(PollFlags::POLLIN))
+        };
+        if readable {
+            match master.read(&mut buf) {
+                Ok(n) if n > 0 => ncp.handle_bytes(now, &buf[..n]),
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        ncp.handle_timeout(now);
+        while let Some(len) = ncp.poll_transmit(now, &mut out) {
+            master.write_all(&out[..len])?;
+        }
+    }
+}

@@ -48,7 +48,7 @@ pub fn radio(
     tcp: Option<&str>,
     pty: bool,
 ) -> Result<String, String> {
-    use hanrig_sim::ncp::{EzspNcp, Network, serve_tcp};
+    use hanrig_sim::ncp::{EzspNcp, Network, serve_pty, serve_tcp};
     if protocol != "ezsp" {
         return Err(format!(
             "protocol {protocol:?}: only ezsp is simulated in this build (znp is not yet)"
@@ -59,10 +59,6 @@ pub fn radio(
             "EZSP version {ezsp_version}: the simulator speaks 13, 14 and 16–19 layouts of the commands it answers"
         ));
     }
-    if pty {
-        return Err("--pty is not in this build yet; use --tcp 127.0.0.1:PORT (hosts connect to socket://127.0.0.1:PORT)".into());
-    }
-    let address = tcp.ok_or("give --tcp ADDRESS:PORT")?;
     let network = Network {
         extended_pan_id: 0x000D_6F00_0ABC_DEF0,
         pan_id: 0x1A62,
@@ -70,6 +66,21 @@ pub fn radio(
         tx_power: 8,
     };
     let eui = hanrig_sep::Eui64(0x000D_6F00_0ABC_DEF0);
+    if pty {
+        if tcp.is_some() {
+            return Err("give --pty or --tcp, not both".into());
+        }
+        serve_pty(EzspNcp::new(ezsp_version, eui, network), |path| {
+            println!(
+                "simulated EZSP v{ezsp_version} co-processor on {}",
+                path.display()
+            );
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+        })
+        .map_err(|e| format!("serving on a pseudo-terminal: {e}"))?;
+        return Ok(String::new());
+    }
+    let address = tcp.ok_or("give --tcp ADDRESS:PORT or --pty")?;
     serve_tcp(
         address,
         || EzspNcp::new(ezsp_version, eui, network),

@@ -63,6 +63,32 @@ async fn the_driver_negotiates_reads_and_brings_up_the_network_at_v13_and_v14() 
     }
 }
 
+/// The same driver through tokio-serial on a real pseudo-terminal: only the port string differs.
+#[tokio::test]
+async fn the_driver_works_unchanged_over_a_pseudo_terminal() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let network = Network {
+            extended_pan_id: 0x0011_2233_4455_6677,
+            pan_id: 0x1A62,
+            channel: 15,
+            tx_power: 8,
+        };
+        let _ = hanrig_sim::ncp::serve_pty(EzspNcp::new(13, EUI, network), |path| {
+            tx.send(path.to_path_buf()).unwrap()
+        });
+    });
+    let path = rx.recv().unwrap();
+    let port = path.to_str().unwrap();
+    assert!(port.starts_with("/dev/pts/"), "{port}");
+    let mut radio = EzspHost::open(port, 115_200, FlowControl::None)
+        .await
+        .unwrap();
+    assert_eq!(radio.start().await.unwrap(), "EZSP v13, EmberZNet 7.4.5.0");
+    assert_eq!(radio.eui64().await.unwrap(), EUI);
+    assert!(radio.network_init().await.unwrap());
+}
+
 #[tokio::test]
 async fn errors_name_the_port_and_a_new_connection_recovers() {
     // Nothing listens there.

@@ -31,5 +31,23 @@ for version in 13 14; do
         failed=$((failed + 1))
     fi
 done
+# The same over a pseudo-terminal, as a serial stick.
+out_file=$(mktemp)
+"$hanrig" sim radio --protocol ezsp --ezsp-version 13 --pty > "$out_file" &
+server=$!
+for _ in $(seq 50); do grep -q "/dev/pts/" "$out_file" && break; sleep 0.1; done
+pts=$(grep -o "/dev/pts/[0-9]*" "$out_file" || true)
+out=$(timeout 60 "$venv/bin/bellows" -d "$pts" info 2>&1) || true
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+rm -f "$out_file"
+if [ -n "$pts" ] && grep -q "EmberZNet version: 7.4.5.0" <<<"$out"; then
+    echo "ok   bellows info against simulated EZSP v13 on $pts"
+    passed=$((passed + 1))
+else
+    echo "FAIL bellows info on a pseudo-terminal ($pts):"
+    sed 's/^/     /' <<<"$out" | tail -20
+    failed=$((failed + 1))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
