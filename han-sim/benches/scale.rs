@@ -84,7 +84,7 @@ fn main() {
             start.plus((i as u64 % 1000) * 1000),
             Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[device] {
                 Node::Device(d) => vec![(device, d.start_join(now, log))],
-                Node::Esi(_) => Vec::new(),
+                _ => Vec::new(),
             })),
         );
         let esi = 2 * i;
@@ -96,7 +96,7 @@ fn main() {
                     frames.extend(e.load_control_event(now, event(i as u32, now), log));
                     vec![(esi, frames)]
                 }
-                Node::Device(_) => Vec::new(),
+                _ => Vec::new(),
             })),
         );
     }

@@ -18,6 +18,7 @@
 //! trust-centre link key.
 
 pub mod clock;
+pub mod coordinator;
 pub mod device;
 pub mod esi;
 pub mod log;

@@ -575,7 +575,7 @@ impl Built {
         let index = self.simulation.node_index(name)?;
         match &mut self.simulation.nodes[index] {
             Node::Device(d) => Some(d),
-            Node::Esi(_) => None,
+            Node::Esi(_) | Node::Coordinator(_) => None,
         }
     }
 
@@ -584,7 +584,7 @@ impl Built {
         let index = self.simulation.node_index(name)?;
         match &mut self.simulation.nodes[index] {
             Node::Esi(e) => Some(e),
-            Node::Device(_) => None,
+            Node::Device(_) | Node::Coordinator(_) => None,
         }
     }
 }
@@ -731,7 +731,7 @@ impl Scenario {
                 at,
                 Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[index] {
                     Node::Device(dev) => vec![(index, dev.start_join(now, log))],
-                    Node::Esi(_) => Vec::new(),
+                    Node::Esi(_) | Node::Coordinator(_) => Vec::new(),
                 })),
             );
         }
@@ -772,7 +772,7 @@ impl Scenario {
         ) -> Act {
             Box::new(move |now, nodes, log| match &mut nodes[index] {
                 Node::Esi(e) => vec![(index, f(e, now, log))],
-                Node::Device(_) => Vec::new(),
+                Node::Device(_) | Node::Coordinator(_) => Vec::new(),
             })
         }
         fn on_device(
@@ -781,7 +781,7 @@ impl Scenario {
         ) -> Act {
             Box::new(move |now, nodes, log| match &mut nodes[index] {
                 Node::Device(d) => vec![(index, f(d, now, log))],
-                Node::Esi(_) => Vec::new(),
+                Node::Esi(_) | Node::Coordinator(_) => Vec::new(),
             })
         }
         Ok(match action {
@@ -969,7 +969,9 @@ impl Scenario {
                 let (cluster, meter_index) = (z.cluster, meter(&z.meter)?);
                 let target = match &sim.nodes[device(&z.device)?] {
                     Node::Device(d) => d.eui(),
-                    Node::Esi(_) => return invalid("send_zcl_to_device: not a device"),
+                    Node::Esi(_) | Node::Coordinator(_) => {
+                        return invalid("send_zcl_to_device: not a device");
+                    }
                 };
                 on_esi(meter_index, move |e, now, log| {
                     e.send_zcl(now, target, cluster, command, log)

@@ -40,6 +40,8 @@ pub enum Node {
     Esi(Box<Esi>),
     /// An in-home device.
     Device(Box<SimDevice>),
+    /// The coordinator inside a simulated co-processor (its host runs the application).
+    Coordinator(Box<crate::coordinator::Coordinator>),
 }
 
 impl Node {
@@ -48,17 +50,19 @@ impl Node {
         match self {
             Node::Esi(e) => (e.channel, e.pan()),
             Node::Device(d) => (d.channel, d.pan()),
+            Node::Coordinator(c) => (c.channel, c.pan()),
         }
     }
     fn name(&self) -> &str {
         match self {
             Node::Esi(e) => &e.name,
             Node::Device(d) => &d.name,
+            Node::Coordinator(c) => &c.name,
         }
     }
     fn next_timeout(&self) -> Option<SimTime> {
         match self {
-            Node::Esi(_) => None,
+            Node::Esi(_) | Node::Coordinator(_) => None,
             Node::Device(d) => d.next_timeout(),
         }
     }
@@ -228,6 +232,7 @@ impl Simulation {
                     let out = match &mut self.nodes[to] {
                         Node::Esi(e) => e.receive(at, &frame, &mut self.log),
                         Node::Device(d) => d.receive(at, &frame, &mut self.log),
+                        Node::Coordinator(c) => c.receive(at, &frame, &mut self.log),
                     };
                     self.transmit(at, to, out);
                     self.rearm(to);
@@ -238,7 +243,7 @@ impl Simulation {
                     }
                     self.wake_at[node] = None;
                     let out = match &mut self.nodes[node] {
-                        Node::Esi(_) => Vec::new(),
+                        Node::Esi(_) | Node::Coordinator(_) => Vec::new(),
                         Node::Device(d) => d.handle_timeout(at, &mut self.log),
                     };
                     self.transmit(at, node, out);
@@ -253,6 +258,14 @@ impl Simulation {
             }
         }
         self.now = until;
+    }
+
+    /// Puts frames from node `from` on the air now (for nodes driven from outside, such as a
+    /// co-processor's coordinator answering its host).
+    pub fn send_from(&mut self, from: usize, frames: Vec<Vec<u8>>) {
+        let now = self.now;
+        self.transmit(now, from, frames);
+        self.rearm(from);
     }
 
     /// Index of the node called `name`.

@@ -97,7 +97,7 @@ impl EzspHost {
             self.port
                 .write_all(&out[..len])
                 .await
-                .map_err(|e| self.io(e))?;
+                .map_err(|e| self.gone(e))?;
         }
         let mut buf = [0u8; 512];
         match tokio::time::timeout(wait, self.port.read(&mut buf)).await {
@@ -133,7 +133,7 @@ impl EzspHost {
         self.port
             .write_all(&[0x1A; 32])
             .await
-            .map_err(|e| self.io(e))?;
+            .map_err(|e| self.gone(e))?;
         let deadline = Instant::now() + RESET_TIMEOUT;
         while self.session.state() != State::Connected {
             if Instant::now() > deadline {

@@ -1,0 +1,240 @@
+//! The radio side of a co-processor acting as coordinator and trust centre: it admits devices
+//! whose link key the host loaded (install-code keys) while joining is permitted, hands them
+//! the network key in an APS Transport Key, and passes every data frame to the host — the host
+//! (through EZSP) runs the application. Used by the simulated co-processor.
+
+use std::collections::VecDeque;
+
+use hanrig_sep::Eui64;
+use hanrig_sep::aps::{ApsCommand, ApsHeader, key_type};
+use hanrig_sep::install_code::Key;
+use hanrig_sep::mac::{self, Address};
+use hanrig_sep::security::KeyId;
+use serde_json::json;
+
+use crate::clock::SimTime;
+use crate::log::Log;
+use crate::stack::Stack;
+
+/// What the coordinator tells its host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostEvent {
+    /// A device was admitted and sent the network key.
+    Joined {
+        /// Its EUI64.
+        eui: Eui64,
+        /// Its short address.
+        short: u16,
+    },
+    /// A data frame arrived.
+    Incoming {
+        /// Sender's short address.
+        source: u16,
+        /// Sender's EUI64.
+        source_eui: Eui64,
+        /// Profile.
+        profile: u16,
+        /// Cluster.
+        cluster: u16,
+        /// Source endpoint.
+        source_endpoint: u8,
+        /// Destination endpoint.
+        destination_endpoint: u8,
+        /// APS counter.
+        counter: u8,
+        /// Whether it was APS-secured.
+        aps_secured: bool,
+        /// The payload (a ZCL frame).
+        payload: Vec<u8>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    eui: Eui64,
+    short: u16,
+    link_key: Key,
+}
+
+/// The coordinator node.
+#[derive(Debug)]
+pub struct Coordinator {
+    /// Name in logs.
+    pub name: String,
+    /// Radio channel.
+    pub channel: u8,
+    stack: Stack,
+    network_key: Key,
+    transient_keys: Vec<(Eui64, Key)>,
+    permit_until: Option<SimTime>,
+    members: Vec<Member>,
+    next_short: u16,
+    /// Events for the host, in order.
+    pub events: VecDeque<HostEvent>,
+}
+
+impl Coordinator {
+    /// A coordinator of PAN `pan` on `channel` with `network_key`.
+    pub fn new(name: &str, eui: Eui64, pan: u16, channel: u8, network_key: Key) -> Self {
+        let mut stack = Stack::new(eui, pan);
+        stack.short = Some(0x0000);
+        Coordinator {
+            name: name.to_string(),
+            channel,
+            stack,
+            network_key,
+            transient_keys: Vec::new(),
+            permit_until: None,
+            members: Vec::new(),
+            next_short: 0x2000,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The PAN ID.
+    pub fn pan(&self) -> u16 {
+        self.stack.pan
+    }
+
+    /// Loads the link key a joining device will use (from its install code).
+    pub fn add_transient_key(&mut self, eui: Eui64, key: Key) {
+        self.transient_keys.retain(|(e, _)| *e != eui);
+        self.transient_keys.push((eui, key));
+    }
+
+    /// Permits joining until `until` (`None`: closed).
+    pub fn permit_joining(&mut self, until: Option<SimTime>) {
+        self.permit_until = until;
+    }
+
+    /// Handles a frame heard on the channel; returns frames to send.
+    pub fn receive(&mut self, now: SimTime, bytes: &[u8], log: &mut Log) -> Vec<Vec<u8>> {
+        let link_keys: Vec<Key> = self.members.iter().map(|m| m.link_key).collect();
+        let Ok(rx) = self.stack.receive(bytes, &[self.network_key], &link_keys) else {
+            return Vec::new();
+        };
+        if rx.opened.mac.frame_type == mac::FrameType::Command {
+            if let (Some(&mac::command::ASSOCIATION_REQUEST), Some(eui)) =
+                (rx.payload.first(), rx.source_eui())
+            {
+                return self.associate(now, eui, log);
+            }
+            return Vec::new();
+        }
+        let (Some(nwk), Some(aps)) = (rx.opened.nwk.as_ref(), rx.opened.aps.as_ref()) else {
+            return Vec::new();
+        };
+        let Some(member) = self.members.iter().find(|m| m.short == nwk.src) else {
+            return Vec::new();
+        };
+        if let (Some(profile), Some(cluster), Some(src_ep), Some(dst_ep)) =
+            (aps.profile, aps.cluster, aps.src_endpoint, aps.dst_endpoint)
+        {
+            self.events.push_back(HostEvent::Incoming {
+                source: nwk.src,
+                source_eui: member.eui,
+                profile,
+                cluster,
+                source_endpoint: src_ep,
+                destination_endpoint: dst_ep,
+                counter: aps.counter,
+                aps_secured: aps.security.is_some(),
+                payload: rx.payload.clone(),
+            });
+        }
+        Vec::new()
+    }
+
+    fn associate(&mut self, now: SimTime, eui: Eui64, log: &mut Log) -> Vec<Vec<u8>> {
+        let permitted = self.permit_until.is_some_and(|t| now <= t);
+        let key = self
+            .transient_keys
+            .iter()
+            .find(|(e, _)| *e == eui)
+            .map(|(_, k)| *k);
+        let existing = self.members.iter().find(|m| m.eui == eui).map(|m| m.short);
+        let (short, status) = match (existing, permitted, key) {
+            (Some(short), _, _) => (short, 0),
+            (None, true, Some(link_key)) => {
+                let short = self.next_short;
+                self.next_short = self.next_short.wrapping_add(0x0111);
+                self.members.push(Member {
+                    eui,
+                    short,
+                    link_key,
+                });
+                (short, 0)
+            }
+            _ => (0xFFFF, 0x02),
+        };
+        log.push(
+            now,
+            &self.name,
+            if status == 0 {
+                "admitted"
+            } else {
+                "join_refused"
+            },
+            json!({"device": eui.to_string(), "permitted": permitted}),
+        );
+        let [lo, hi] = short.to_le_bytes();
+        let mut out = vec![self.stack.mac_command(
+            Address::Extended(eui),
+            self.stack.pan,
+            None,
+            &[mac::command::ASSOCIATION_RESPONSE, lo, hi, status],
+        )];
+        if status == 0 {
+            let link_key = self
+                .members
+                .iter()
+                .find(|m| m.eui == eui)
+                .map(|m| m.link_key)
+                .unwrap_or_default();
+            let transport = ApsCommand::TransportNetworkKey {
+                key_type: key_type::NETWORK,
+                key: self.network_key,
+                sequence: 0,
+                destination: eui,
+                source: self.stack.eui,
+            };
+            let mut payload = [0u8; 64];
+            let len = transport.emit(&mut payload).unwrap_or(0);
+            if let Some(frame) = self.stack.data_frame(
+                short,
+                None,
+                ApsHeader::command(0, None),
+                Some((KeyId::KeyTransport, &link_key)),
+                &payload[..len],
+            ) {
+                out.push(frame);
+                self.events.push_back(HostEvent::Joined { eui, short });
+            }
+        }
+        out
+    }
+
+    /// Sends an APS data frame to `destination` (NWK-secured; APS-secured with the device's
+    /// link key when `aps_encryption`). `None` when the destination is not a member.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send_unicast(
+        &mut self,
+        destination: u16,
+        profile: u16,
+        cluster: u16,
+        source_endpoint: u8,
+        destination_endpoint: u8,
+        aps_encryption: bool,
+        payload: &[u8],
+    ) -> Option<Vec<u8>> {
+        let member = self
+            .members
+            .iter()
+            .find(|m| m.short == destination)?
+            .clone();
+        let aps = ApsHeader::data(destination_endpoint, cluster, profile, source_endpoint, 0);
+        let key = aps_encryption.then_some((KeyId::Data, &member.link_key));
+        self.stack
+            .data_frame(destination, Some(&self.network_key), aps, key, payload)
+    }
+}
