@@ -215,7 +215,8 @@ impl Coordinator {
     }
 
     /// Sends an APS data frame to `destination` (NWK-secured; APS-secured with the device's
-    /// link key when `aps_encryption`). `None` when the destination is not a member.
+    /// link key when `aps_encryption`): the frame and its APS counter. `None` when the
+    /// destination is not a member.
     #[allow(clippy::too_many_arguments)]
     pub fn send_unicast(
         &mut self,
@@ -226,7 +227,7 @@ impl Coordinator {
         destination_endpoint: u8,
         aps_encryption: bool,
         payload: &[u8],
-    ) -> Option<Vec<u8>> {
+    ) -> Option<(Vec<u8>, u8)> {
         let member = self
             .members
             .iter()
@@ -234,7 +235,9 @@ impl Coordinator {
             .clone();
         let aps = ApsHeader::data(destination_endpoint, cluster, profile, source_endpoint, 0);
         let key = aps_encryption.then_some((KeyId::Data, &member.link_key));
-        self.stack
-            .data_frame(destination, Some(&self.network_key), aps, key, payload)
+        let frame =
+            self.stack
+                .data_frame(destination, Some(&self.network_key), aps, key, payload)?;
+        Some((frame, self.stack.aps_counter))
     }
 }

@@ -37,6 +37,16 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
+    /// By name: `in-home-display`, `thermostat` or `load-control`.
+    pub fn from_name(name: &str) -> Option<DeviceKind> {
+        Some(match name {
+            "in-home-display" => DeviceKind::InHomeDisplay,
+            "thermostat" => DeviceKind::Thermostat,
+            "load-control" => DeviceKind::LoadControl,
+            _ => return None,
+        })
+    }
+
     /// The client clusters this kind implements.
     pub fn clusters(self) -> Clusters {
         match self {

@@ -4,8 +4,14 @@
 //! host, take bytes to send back; [`serve_tcp`] puts it on a TCP port.
 //!
 //! Answers follow the layouts of bellows' command tables; an unknown frame ID gets
-//! `invalidCommand` (0x0058) as real firmware sends it. Not attached to the radio medium yet:
-//! the network it reports is its own configuration.
+//! `invalidCommand` (0x0058) as real firmware sends it.
+//!
+//! With [`EzspNcp::with_devices`] its radio is a [`Coordinator`] on a simulated medium shared
+//! with simulated in-home devices, run in step with the host's clock: the host loads
+//! install-code keys (importTransientKey), permits joining (the devices then try to join),
+//! hears trustCenterJoinHandler and incomingMessageHandler callbacks and sends with
+//! sendUnicast. Not simulated: formNetwork (the network is the configured one),
+//! messageSentHandler, binding and address tables.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
@@ -15,6 +21,12 @@ use std::time::{Duration, Instant};
 use hanrig_radio::ezsp::{Format, Header};
 use hanrig_radio::session::{Role, Session, State};
 use hanrig_sep::Eui64;
+use hanrig_sep::install_code::Key;
+
+use crate::clock::SimTime;
+use crate::coordinator::{Coordinator, HostEvent};
+use crate::device::{JoinState, SimDevice};
+use crate::sim::{Happening, MediumConfig, Node, Simulation};
 
 /// EZSP frame IDs the simulated co-processor answers.
 pub mod frame_id {
@@ -32,12 +44,20 @@ pub mod frame_id {
     pub const NETWORK_STATE: u16 = 0x0018;
     /// stackStatusHandler (callback)
     pub const STACK_STATUS_HANDLER: u16 = 0x0019;
+    /// permitJoining
+    pub const PERMIT_JOINING: u16 = 0x0022;
+    /// trustCenterJoinHandler (callback)
+    pub const TRUST_CENTER_JOIN_HANDLER: u16 = 0x0024;
     /// getEui64
     pub const GET_EUI64: u16 = 0x0026;
     /// getNodeId
     pub const GET_NODE_ID: u16 = 0x0027;
     /// getNetworkParameters
     pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
+    /// sendUnicast
+    pub const SEND_UNICAST: u16 = 0x0034;
+    /// incomingMessageHandler (callback)
+    pub const INCOMING_MESSAGE_HANDLER: u16 = 0x0045;
     /// customFrame
     pub const CUSTOM_FRAME: u16 = 0x0047;
     /// getConfigurationValue
@@ -54,7 +74,15 @@ pub mod frame_id {
     pub const GET_VALUE: u16 = 0x00AA;
     /// setValue
     pub const SET_VALUE: u16 = 0x00AB;
+    /// importTransientKey (v13+)
+    pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
 }
+
+/// EmberApsOption ENCRYPTION: APS-secured with the link key.
+pub const APS_OPTION_ENCRYPTION: u16 = 0x0020;
+/// EmberStatus / sl_status for a destination that is not in the network.
+const EMBER_INVALID_DESTINATION: u8 = 0x66;
+const SL_INVALID_PARAMETER: u32 = 0x0021;
 
 /// EzspValueId VERSION_INFO.
 const VALUE_VERSION_INFO: u8 = 0x11;
@@ -89,6 +117,24 @@ pub struct EzspNcp {
     values: HashMap<u8, Vec<u8>>,
     to_host: VecDeque<Vec<u8>>,
     network_up: bool,
+    now_us: u64,
+    air: Option<Air>,
+}
+
+/// The simulated medium behind the co-processor's radio: node 0 is its coordinator.
+#[derive(Debug)]
+struct Air {
+    sim: Simulation,
+    start: SimTime,
+}
+
+impl Air {
+    fn coordinator(&mut self) -> Option<&mut Coordinator> {
+        match self.sim.nodes.first_mut() {
+            Some(Node::Coordinator(c)) => Some(c),
+            _ => None,
+        }
+    }
 }
 
 impl EzspNcp {
@@ -103,11 +149,76 @@ impl EzspNcp {
             values: HashMap::new(),
             to_host: VecDeque::new(),
             network_up: false,
+            now_us: 0,
+            air: None,
+        }
+    }
+
+    /// Puts the co-processor's radio on a simulated medium with `devices` (on the network's
+    /// PAN and channel), under `network_key`. The devices try to join whenever the host
+    /// permits joining.
+    pub fn with_devices(mut self, network_key: Key, devices: Vec<SimDevice>) -> Self {
+        let start = SimTime::from_unix_seconds(1_780_000_000);
+        let coordinator = Coordinator::new(
+            "ncp",
+            self.eui,
+            self.network.pan_id,
+            self.network.channel,
+            network_key,
+        );
+        let mut nodes = vec![Node::Coordinator(Box::new(coordinator))];
+        nodes.extend(devices.into_iter().map(|d| Node::Device(Box::new(d))));
+        let sim = Simulation::new(nodes, MediumConfig::default(), 1, start);
+        self.air = Some(Air { sim, start });
+        self
+    }
+
+    /// The simulated devices' join states, by name.
+    pub fn devices(&self) -> Vec<(String, JoinState)> {
+        let Some(air) = &self.air else {
+            return Vec::new();
+        };
+        air.sim
+            .nodes
+            .iter()
+            .filter_map(|n| match n {
+                Node::Device(d) => Some((d.name.clone(), d.state)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Runs the medium up to the host's `now_us` and turns what the coordinator heard into
+    /// callbacks.
+    fn advance(&mut self, now_us: u64) {
+        self.now_us = self.now_us.max(now_us);
+        let version = self.version;
+        let Some(air) = &mut self.air else { return };
+        let until = air.start.plus(self.now_us);
+        if until > air.sim.now() {
+            air.sim.run_until(until);
+        }
+        let Some(c) = air.coordinator() else { return };
+        let events: Vec<HostEvent> = c.events.drain(..).collect();
+        for event in events {
+            let (id, body) = callback(version, &event);
+            let mut frame = vec![0u8; 5];
+            let header = Header {
+                sequence: 0,
+                control: hanrig_radio::ezsp::FC_ASYNC_CALLBACK,
+                control_hi: hanrig_radio::ezsp::FC_HI_V8,
+                frame_id: id,
+            };
+            let len = header.emit(Format::Extended, &mut frame).unwrap_or(0);
+            frame.truncate(len);
+            frame.extend(body);
+            self.to_host.push_back(frame);
         }
     }
 
     /// Bytes from the host.
     pub fn handle_bytes(&mut self, now_us: u64, bytes: &[u8]) {
+        self.advance(now_us);
         self.session.handle_bytes(now_us, bytes);
         while let Some(frame) = self.session.poll_received() {
             let replies = self.handle_ezsp(&frame);
@@ -132,6 +243,7 @@ impl EzspNcp {
 
     /// Runs the link's timers.
     pub fn handle_timeout(&mut self, now_us: u64) {
+        self.advance(now_us);
         if self.session.poll_timeout().is_some_and(|t| t <= now_us) {
             self.session.handle_timeout(now_us);
         }
@@ -249,6 +361,41 @@ impl EzspNcp {
                 ));
                 self.status(true, 0, 0)
             }
+            frame_id::PERMIT_JOINING => {
+                let seconds = params.first().copied().unwrap_or(0);
+                let ok = self.permit_joining(seconds);
+                self.status(ok, EMBER_INVALID_CALL, SL_NOT_SUPPORTED)
+            }
+            frame_id::IMPORT_TRANSIENT_KEY => {
+                let ok = match (params.get(..8), params.get(8..24)) {
+                    (Some(eui), Some(key)) => {
+                        let eui = Eui64(u64::from_le_bytes(eui.try_into().unwrap_or_default()));
+                        let key: Key = key.try_into().unwrap_or_default();
+                        self.air
+                            .as_mut()
+                            .and_then(Air::coordinator)
+                            .map(|c| c.add_transient_key(eui, key))
+                            .is_some()
+                    }
+                    _ => false,
+                };
+                // sl_status in both v13 and v14.
+                (if ok { 0 } else { SL_INVALID_PARAMETER })
+                    .to_le_bytes()
+                    .to_vec()
+            }
+            frame_id::SEND_UNICAST => match self.send_unicast(params) {
+                Some(aps_sequence) => {
+                    let mut b = self.status(true, 0, 0);
+                    b.push(aps_sequence);
+                    b
+                }
+                None => {
+                    let mut b = self.status(false, EMBER_INVALID_DESTINATION, SL_INVALID_PARAMETER);
+                    b.push(0);
+                    b
+                }
+            },
             frame_id::NETWORK_STATE => vec![if self.network_up { 2 } else { 0 }],
             frame_id::GET_EUI64 => self.eui.to_le_bytes().to_vec(),
             frame_id::GET_NODE_ID => 0x0000u16.to_le_bytes().to_vec(),
@@ -299,6 +446,123 @@ impl EzspNcp {
         let mut out = vec![response(&body)];
         out.extend(callbacks);
         out
+    }
+}
+
+impl EzspNcp {
+    /// permitJoining: opens joining for `seconds` (0xFF: until closed; 0: closes) and has every
+    /// simulated device that is not in the network try to join.
+    fn permit_joining(&mut self, seconds: u8) -> bool {
+        let Some(air) = &mut self.air else {
+            return false;
+        };
+        let now = air.sim.now();
+        let until = match seconds {
+            0 => None,
+            0xFF => Some(SimTime(u64::MAX)),
+            s => Some(now.plus(u64::from(s) * SimTime::SECOND)),
+        };
+        let Some(c) = air.coordinator() else {
+            return false;
+        };
+        c.permit_joining(until);
+        if until.is_some() {
+            for index in 1..air.sim.nodes.len() {
+                if matches!(&air.sim.nodes[index], Node::Device(d) if d.state != JoinState::Joined)
+                {
+                    air.sim.schedule(
+                        now.plus(100_000),
+                        Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[index] {
+                            Node::Device(d) => vec![(index, d.start_join(now, log))],
+                            _ => Vec::new(),
+                        })),
+                    );
+                }
+            }
+        }
+        true
+    }
+
+    /// sendUnicast (direct): type, destination, EmberApsFrame, tag (u8; u16 in v14), LV
+    /// message. Returns the APS sequence used.
+    fn send_unicast(&mut self, p: &[u8]) -> Option<u8> {
+        let tag_len = if self.version >= 14 { 2 } else { 1 };
+        let aps = p.get(3..3 + 11)?;
+        let msg_at = 3 + 11 + tag_len;
+        let len = usize::from(*p.get(msg_at)?);
+        let message = p.get(msg_at + 1..msg_at + 1 + len)?;
+        let destination = u16::from_le_bytes([p[1], p[2]]);
+        let (profile, cluster) = (
+            u16::from_le_bytes([aps[0], aps[1]]),
+            u16::from_le_bytes([aps[2], aps[3]]),
+        );
+        let options = u16::from_le_bytes([aps[6], aps[7]]);
+        let air = self.air.as_mut()?;
+        let c = air.coordinator()?;
+        let (frame, sequence) = c.send_unicast(
+            destination,
+            profile,
+            cluster,
+            aps[4],
+            aps[5],
+            options & APS_OPTION_ENCRYPTION != 0,
+            message,
+        )?;
+        air.sim.send_from(0, vec![frame]);
+        Some(sequence)
+    }
+}
+
+/// The callback frame ID and parameters for what the coordinator heard.
+fn callback(version: u8, event: &HostEvent) -> (u16, Vec<u8>) {
+    let mut b = Vec::new();
+    match event {
+        HostEvent::Joined { eui, short } => {
+            b.extend_from_slice(&short.to_le_bytes());
+            b.extend_from_slice(&eui.to_le_bytes());
+            // EmberDeviceUpdate STANDARD_SECURITY_UNSECURED_JOIN; EmberJoinDecision
+            // USE_PRECONFIGURED_KEY; parent: the coordinator.
+            b.extend_from_slice(&[0x01, 0x00, 0x00, 0x00]);
+            (frame_id::TRUST_CENTER_JOIN_HANDLER, b)
+        }
+        HostEvent::Incoming {
+            source,
+            source_eui,
+            profile,
+            cluster,
+            source_endpoint,
+            destination_endpoint,
+            counter,
+            aps_secured,
+            payload,
+        } => {
+            b.push(0x00); // INCOMING_UNICAST
+            b.extend_from_slice(&profile.to_le_bytes());
+            b.extend_from_slice(&cluster.to_le_bytes());
+            b.extend_from_slice(&[*source_endpoint, *destination_endpoint]);
+            let options = if *aps_secured {
+                APS_OPTION_ENCRYPTION
+            } else {
+                0
+            };
+            b.extend_from_slice(&options.to_le_bytes());
+            b.extend_from_slice(&0u16.to_le_bytes()); // group
+            b.push(*counter);
+            let (lqi, rssi) = (0xFFu8, -40i8);
+            if version >= 14 {
+                b.extend_from_slice(&source.to_le_bytes());
+                b.extend_from_slice(&source_eui.to_le_bytes());
+                b.extend_from_slice(&[0xFF, 0xFF, lqi, rssi as u8]);
+                b.extend_from_slice(&0u32.to_le_bytes()); // timestamp
+            } else {
+                b.extend_from_slice(&[lqi, rssi as u8]);
+                b.extend_from_slice(&source.to_le_bytes());
+                b.extend_from_slice(&[0xFF, 0xFF]);
+            }
+            b.push(payload.len() as u8);
+            b.extend_from_slice(payload);
+            (frame_id::INCOMING_MESSAGE_HANDLER, b)
+        }
     }
 }
 

@@ -658,16 +658,11 @@ impl Scenario {
             {
                 return invalid(format!("two nodes are called {:?}", d.name));
             }
-            let kind = match d.kind.as_str() {
-                "in-home-display" => DeviceKind::InHomeDisplay,
-                "thermostat" => DeviceKind::Thermostat,
-                "load-control" => DeviceKind::LoadControl,
-                other => {
-                    return invalid(format!(
-                        "device {:?}: kind {other:?} is not in-home-display, thermostat or load-control",
-                        d.name
-                    ));
-                }
+            let Some(kind) = DeviceKind::from_name(&d.kind) else {
+                return invalid(format!(
+                    "device {:?}: kind {:?} is not in-home-display, thermostat or load-control",
+                    d.name, d.kind
+                ));
             };
             let Some(Node::Esi(esi)) = nodes
                 .iter_mut()

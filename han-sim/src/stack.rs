@@ -25,7 +25,7 @@ pub struct Stack {
     pub pan: u16,
     mac_seq: u8,
     nwk_seq: u8,
-    aps_counter: u8,
+    pub(crate) aps_counter: u8,
     tsn: u8,
     nwk_frame_counter: u32,
     aps_frame_counter: u32,

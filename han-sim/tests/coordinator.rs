@@ -129,7 +129,7 @@ fn admits_install_code_devices_and_carries_zcl_for_the_host() {
     .unwrap();
     let mut buf = [0u8; 64];
     let len = read.emit(&mut buf).unwrap();
-    let frame = coordinator(&mut sim)
+    let (frame, _) = coordinator(&mut sim)
         .send_unicast(short, 0x0109, basic::CLUSTER_ID, 1, 1, false, &buf[..len])
         .unwrap();
     sim.send_from(0, vec![frame]);

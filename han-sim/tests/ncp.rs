@@ -133,3 +133,79 @@ fn the_ncp_answers_rst_with_rstack_and_frames_flow_over_ash() {
     }
     assert_eq!(replies, vec![unhex("00 80 00 0D 02 50 74")]);
 }
+
+/// The facts-file vectors (bellows serializers) for the trust-centre commands, decoded as
+/// bellows sends them; answered in each version's status width.
+#[test]
+fn trust_centre_commands_parse_bellows_frames() {
+    use hanrig_sep::install_code::InstallCode;
+    use hanrig_sim::device::{DeviceKind, JoinState, SimDevice};
+
+    let import = unhex(
+        "05 00 01 11 01 f0 de bc 0a 00 6f 0d 00 66 b6 90 09 81 e1 ee 3c a4 20 6b 6b 86 1c 02 bb 00",
+    );
+    // Without a radio medium there is no trust centre to load keys into.
+    assert_eq!(
+        ncp(13).handle_ezsp(&import),
+        [unhex("05 80 01 11 01 21 00 00 00")]
+    );
+    // sendUnicast as bellows builds it (to 0x1234, Metering read, tag 1: one byte in v13, two
+    // in v14).
+    let unicast = |version: u8, destination: &str| {
+        let tag = if version >= 14 { "01 00" } else { "01" };
+        unhex(&format!(
+            "05 00 01 34 00 00 {destination} 09 01 02 07 01 01 40 01 00 00 10 {tag} 07 00 10 00 00 00 00 00"
+        ))
+    };
+    for (version, ok, refused) in [
+        (13, "05 80 01 34 00 00 02", "05 80 01 34 00 66 00"),
+        (
+            14,
+            "05 80 01 34 00 00 00 00 00 02",
+            "05 80 01 34 00 21 00 00 00 00",
+        ),
+    ] {
+        let code: InstallCode = "83FED3407A939723A5C639B26916D505C3B5".parse().unwrap();
+        let drlc = hanrig_device::drlc::DrlcConfig {
+            device_class: hanrig_sep::clusters::drlc::DeviceClass(0),
+            utility_enrollment_group: 0,
+            start_randomization_minutes: 0,
+            duration_randomization_minutes: 0,
+        };
+        // The device carries the EUI64 the vector loads a key for.
+        let device = SimDevice::new(
+            "ihd",
+            DeviceKind::InHomeDisplay,
+            Eui64(0x000D_6F00_0ABC_DEF0),
+            &code,
+            (0x1A62, 15),
+            drlc,
+            1,
+        );
+        let mut n = ncp(version).with_devices([0x5A; 16], vec![device]);
+        assert_eq!(
+            n.handle_ezsp(&import),
+            [unhex("05 80 01 11 01 00 00 00 00")]
+        );
+        let permit = n.handle_ezsp(&unhex("06 00 01 22 00 3C")); // 60 s
+        assert_eq!(permit[0][..5], unhex("06 80 01 22 00")[..]);
+        assert!(
+            permit[0][5..].iter().all(|b| *b == 0),
+            "v{version}: {permit:02x?}"
+        );
+        n.handle_timeout(1_000_000);
+        assert_eq!(n.devices(), [("ihd".to_string(), JoinState::Joined)]);
+        // To the device's address (0x2000): sent with APS counter 2 (1 carried its network
+        // key); to 0x1234, not in the network: refused, APS counter 0.
+        assert_eq!(
+            n.handle_ezsp(&unicast(version, "00 20")),
+            [unhex(ok)],
+            "v{version}"
+        );
+        assert_eq!(
+            n.handle_ezsp(&unicast(version, "34 12")),
+            [unhex(refused)],
+            "v{version}"
+        );
+    }
+}

@@ -77,19 +77,41 @@ enum Top {
     },
 }
 
+/// Where the co-processor is.
+#[derive(Debug, clap::Args)]
+struct PortArgs {
+    /// `/dev/ttyUSB0`, or `socket://127.0.0.1:9999` for a simulated or networked radio.
+    #[arg(long)]
+    port: String,
+    /// Baud rate of a serial port.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+    /// Flow control: none, hardware or software.
+    #[arg(long, default_value = "none")]
+    flow_control: String,
+}
+
 #[derive(Debug, Subcommand)]
 enum RadioCommand {
     /// Reset the co-processor, negotiate EZSP and print what it is and the network it holds.
     Info {
-        /// `/dev/ttyUSB0`, or `socket://127.0.0.1:9999` for a simulated or networked radio.
-        #[arg(long)]
-        port: String,
-        /// Baud rate of a serial port.
-        #[arg(long, default_value_t = 115_200)]
-        baud: u32,
-        /// Flow control: none, hardware or software.
-        #[arg(long, default_value = "none")]
-        flow_control: String,
+        #[command(flatten)]
+        port: PortArgs,
+    },
+    /// Play the ESI's trust centre: load install-code keys, permit joining, and print each
+    /// device admitted and each message heard until all have joined and `--listen` passes.
+    Admit {
+        #[command(flatten)]
+        port: PortArgs,
+        /// A device to admit, as EUI64,INSTALL-CODE. Repeatable.
+        #[arg(long = "device", value_name = "EUI64,CODE", required = true)]
+        devices: Vec<String>,
+        /// How long joining stays open, seconds (1–254).
+        #[arg(long, default_value_t = 60)]
+        seconds: u8,
+        /// After the last join, keep printing messages for this many seconds.
+        #[arg(long, default_value_t = 2.0)]
+        listen: f64,
     },
 }
 
@@ -110,6 +132,11 @@ enum SimRadio {
         /// Serve on a pseudo-terminal.
         #[arg(long)]
         pty: bool,
+        /// A simulated device in radio range, as KIND,EUI64,INSTALL-CODE (KIND:
+        /// in-home-display, thermostat or load-control); it joins when the host loads its
+        /// install-code key and permits joining. Repeatable.
+        #[arg(long = "device", value_name = "KIND,EUI64,CODE")]
+        devices: Vec<String>,
     },
 }
 
@@ -225,20 +252,23 @@ fn run(command: Top) -> Result<String, String> {
                     ezsp_version,
                     tcp,
                     pty,
+                    devices,
                 }),
             ..
-        } => sim::radio(&protocol, ezsp_version, tcp.as_deref(), pty),
+        } => sim::radio(&protocol, ezsp_version, tcp.as_deref(), pty, &devices),
         Top::Sim {
             radio: None,
             scenario: Some(scenario),
             out: Some(out),
         } => sim::run(&scenario, &out),
         Top::Sim { .. } => Err("hanrig sim needs --scenario FILE --out DIR, or `radio`".into()),
-        Top::Radio(RadioCommand::Info {
+        Top::Radio(RadioCommand::Info { port }) => radio_info(&port),
+        Top::Radio(RadioCommand::Admit {
             port,
-            baud,
-            flow_control,
-        }) => radio_info(&port, baud, &flow_control),
+            devices,
+            seconds,
+            listen,
+        }) => radio_admit(&port, &devices, seconds, listen),
         Top::List { suite, mutants } => hanrig::conformance::cli::list(suite.as_deref(), mutants),
         Top::Run { .. } => unreachable!("handled in main"),
         Top::Capture(CaptureCommand::Decode { file, keys, json }) => {
@@ -257,10 +287,10 @@ fn run(command: Top) -> Result<String, String> {
     }
 }
 
-fn radio_info(port: &str, baud: u32, flow: &str) -> Result<String, String> {
-    use hanrig::radio::Radio;
+/// Opens the EZSP co-processor at `port`.
+async fn open_ezsp(port: &PortArgs) -> Result<hanrig::radio::ezsp::EzspHost, String> {
     use hanrig::radio::port::FlowControl;
-    let flow = match flow {
+    let flow = match port.flow_control.as_str() {
         "none" => FlowControl::None,
         "hardware" => FlowControl::Hardware,
         "software" => FlowControl::Software,
@@ -270,14 +300,118 @@ fn radio_info(port: &str, baud: u32, flow: &str) -> Result<String, String> {
             ));
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    hanrig::radio::ezsp::EzspHost::open(&port.port, port.baud, flow)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let mut radio = hanrig::radio::ezsp::EzspHost::open(port, baud, flow)
-            .await
-            .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())
+}
+
+fn radio_admit(
+    port: &PortArgs,
+    devices: &[String],
+    seconds: u8,
+    listen: f64,
+) -> Result<String, String> {
+    use hanrig::radio::Radio;
+    use hanrig::radio::ezsp::Event;
+    use hanrig_sep::Eui64;
+    use hanrig_sep::install_code::InstallCode;
+    use std::time::{Duration, Instant};
+    if !(1..=254).contains(&seconds) {
+        return Err(format!("--seconds {seconds}: joining opens for 1–254 s"));
+    }
+    if !(0.0..=3600.0).contains(&listen) {
+        return Err(format!("--listen {listen}: 0–3600 s"));
+    }
+    let mut wanted = Vec::new();
+    for spec in devices {
+        let bad = |why: String| format!("--device {spec:?}: {why} (expected EUI64,INSTALL-CODE)");
+        let (eui, code) = spec
+            .split_once(',')
+            .ok_or_else(|| bad("two comma-separated fields".into()))?;
+        let eui: Eui64 = eui.parse().map_err(|e| bad(format!("{e}")))?;
+        let code: InstallCode = code.parse().map_err(|e| bad(format!("{e}")))?;
+        wanted.push((eui, code.link_key()));
+    }
+    runtime()?.block_on(async {
+        let e = |e: hanrig::radio::RadioError| e.to_string();
+        let mut radio = open_ezsp(port).await?;
+        println!("{}", radio.start().await.map_err(e)?);
+        if !radio.network_init().await.map_err(e)? {
+            return Err(format!(
+                "{}: the co-processor holds no network to admit devices to",
+                port.port
+            ));
+        }
+        for (eui, key) in &wanted {
+            radio.import_transient_key(*eui, key).await.map_err(e)?;
+        }
+        radio.permit_joining(seconds).await.map_err(e)?;
+        println!("joining open for {seconds} s");
+        let closes = Instant::now() + Duration::from_secs(u64::from(seconds));
+        let mut joined: Vec<Eui64> = Vec::new();
+        let mut quiet_from: Option<Instant> = None;
+        loop {
+            let deadline = match quiet_from {
+                Some(t) => t + Duration::from_secs_f64(listen),
+                None => closes,
+            };
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            match radio.next_event(left).await {
+                Ok(Event::Joined { short, eui }) => {
+                    println!("joined {eui} as 0x{short:04x}");
+                    joined.push(eui);
+                    if wanted.iter().all(|(w, _)| joined.contains(w)) {
+                        quiet_from = Some(Instant::now());
+                    }
+                }
+                Ok(Event::Incoming(m)) => {
+                    let what = hanrig_sep::ZclFrame::parse(m.cluster, &m.payload)
+                        .map(|f| f.command.name().to_string())
+                        .unwrap_or_else(|err| format!("undecodable ZCL: {err}"));
+                    println!(
+                        "0x{:04x} → cluster 0x{:04x}{}: {what}",
+                        m.node,
+                        m.cluster,
+                        if m.aps_encryption {
+                            " (APS-secured)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                Err(hanrig::radio::RadioError::Timeout { .. }) => break,
+                Err(err) => return Err(err.to_string()),
+            }
+        }
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|(w, _)| !joined.contains(w))
+            .map(|(w, _)| w.to_string())
+            .collect();
+        if missing.is_empty() {
+            Ok(format!("all {} admitted\n", wanted.len()))
+        } else {
+            Err(format!(
+                "not admitted while joining was open: {}",
+                missing.join(", ")
+            ))
+        }
+    })
+}
+
+fn radio_info(port: &PortArgs) -> Result<String, String> {
+    use hanrig::radio::Radio;
+    runtime()?.block_on(async {
+        let mut radio = open_ezsp(port).await?;
         let what = radio.start().await.map_err(|e| e.to_string())?;
         let eui = radio.eui64().await.map_err(|e| e.to_string())?;
         let up = radio.network_init().await.map_err(|e| e.to_string())?;

@@ -47,6 +47,7 @@ pub fn radio(
     ezsp_version: u8,
     tcp: Option<&str>,
     pty: bool,
+    devices: &[String],
 ) -> Result<String, String> {
     use hanrig_sim::ncp::{EzspNcp, Network, serve_pty, serve_tcp};
     if protocol != "ezsp" {
@@ -66,11 +67,37 @@ pub fn radio(
         tx_power: 8,
     };
     let eui = hanrig_sep::Eui64(0x000D_6F00_0ABC_DEF0);
+    let area = (network.pan_id, network.channel);
+    // Checked once here; each host connection gets fresh devices.
+    for d in devices {
+        parse_device(d, area)?;
+    }
+    let specs = devices.to_vec();
+    // A formed network's key is random, as EmberZNet makes it; printed for captures.
+    let mut network_key = [0u8; 16];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open("/dev/urandom").map_err(|e| format!("/dev/urandom: {e}"))?,
+        &mut network_key,
+    )
+    .map_err(|e| format!("/dev/urandom: {e}"))?;
+    let make = move || {
+        let ncp = EzspNcp::new(ezsp_version, eui, network);
+        if specs.is_empty() {
+            ncp
+        } else {
+            let fresh = specs.iter().filter_map(|d| parse_device(d, area).ok());
+            ncp.with_devices(network_key, fresh.collect())
+        }
+    };
+    if !devices.is_empty() {
+        let hex: String = network_key.iter().map(|b| format!("{b:02x}")).collect();
+        println!("network key {hex}");
+    }
     if pty {
         if tcp.is_some() {
             return Err("give --pty or --tcp, not both".into());
         }
-        serve_pty(EzspNcp::new(ezsp_version, eui, network), |path| {
+        serve_pty(make(), |path| {
             println!(
                 "simulated EZSP v{ezsp_version} co-processor on {}",
                 path.display()
@@ -81,14 +108,49 @@ pub fn radio(
         return Ok(String::new());
     }
     let address = tcp.ok_or("give --tcp ADDRESS:PORT or --pty")?;
-    serve_tcp(
-        address,
-        || EzspNcp::new(ezsp_version, eui, network),
-        |bound| {
-            println!("simulated EZSP v{ezsp_version} co-processor on socket://{bound}");
-            let _ = std::io::Write::flush(&mut std::io::stdout());
-        },
-    )
+    serve_tcp(address, make, |bound| {
+        println!("simulated EZSP v{ezsp_version} co-processor on socket://{bound}");
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+    })
     .map_err(|e| format!("serving on {address}: {e}"))?;
     Ok(String::new())
+}
+
+/// `KIND,EUI64,INSTALL-CODE` → a simulated device on `(pan, channel)`.
+fn parse_device(spec: &str, network: (u16, u8)) -> Result<hanrig_sim::device::SimDevice, String> {
+    use hanrig_device::drlc::DrlcConfig;
+    use hanrig_sep::clusters::drlc::DeviceClass;
+    use hanrig_sim::device::{DeviceKind, SimDevice};
+    let bad = |why: String| format!("--device {spec:?}: {why} (expected KIND,EUI64,INSTALL-CODE)");
+    let [kind, eui, code] = spec.split(',').collect::<Vec<_>>()[..] else {
+        return Err(bad("three comma-separated fields".into()));
+    };
+    let kind = DeviceKind::from_name(kind).ok_or_else(|| {
+        bad(format!(
+            "kind {kind:?} is not in-home-display, thermostat or load-control"
+        ))
+    })?;
+    let eui: hanrig_sep::Eui64 = eui.parse().map_err(|e| bad(format!("{e}")))?;
+    let code: hanrig_sep::install_code::InstallCode =
+        code.parse().map_err(|e| bad(format!("{e}")))?;
+    let class = match kind {
+        DeviceKind::Thermostat => DeviceClass::HVAC,
+        DeviceKind::LoadControl => DeviceClass::WATER_HEATER | DeviceClass::POOL_PUMP,
+        DeviceKind::InHomeDisplay => 0,
+    };
+    let drlc = DrlcConfig {
+        device_class: DeviceClass(class),
+        utility_enrollment_group: 0,
+        start_randomization_minutes: 0,
+        duration_randomization_minutes: 0,
+    };
+    Ok(SimDevice::new(
+        &eui.to_string(),
+        kind,
+        eui,
+        &code,
+        network,
+        drlc,
+        eui.0,
+    ))
 }

@@ -5,7 +5,9 @@
 
 use std::sync::mpsc;
 
-use hanrig::radio::ezsp::EzspHost;
+use std::time::Duration;
+
+use hanrig::radio::ezsp::{ApsMessage, Event, EzspHost};
 use hanrig::radio::port::FlowControl;
 use hanrig::radio::{Radio, RadioError};
 use hanrig_sep::Eui64;
@@ -13,21 +15,22 @@ use hanrig_sim::ncp::{EzspNcp, Network, serve_tcp};
 
 const EUI: Eui64 = Eui64(0x000D_6F00_0ABC_DEF0);
 
+const NETWORK: Network = Network {
+    extended_pan_id: 0x0011_2233_4455_6677,
+    pan_id: 0x1A62,
+    channel: 15,
+    tx_power: 8,
+};
+
 /// Serves a simulated co-processor speaking `version` on a free port; returns the port string.
 fn simulated_radio(version: u8) -> String {
+    serve(move || EzspNcp::new(version, EUI, NETWORK))
+}
+
+fn serve(make: impl FnMut() -> EzspNcp + Send + 'static) -> String {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let network = Network {
-            extended_pan_id: 0x0011_2233_4455_6677,
-            pan_id: 0x1A62,
-            channel: 15,
-            tx_power: 8,
-        };
-        let _ = serve_tcp(
-            "127.0.0.1:0",
-            move || EzspNcp::new(version, EUI, network),
-            |addr| tx.send(addr).unwrap(),
-        );
+        let _ = serve_tcp("127.0.0.1:0", make, |addr| tx.send(addr).unwrap());
     });
     format!("socket://{}", rx.recv().unwrap())
 }
@@ -129,4 +132,124 @@ async fn errors_name_the_port_and_a_new_connection_recovers() {
         .await
         .unwrap();
     assert!(radio.start().await.unwrap().starts_with("EZSP v13"));
+}
+
+/// The whole ESI path through the co-processor: the host loads an install-code key, permits
+/// joining, sees the simulated IHD admitted, receives its ZCL and reads its Basic cluster.
+#[tokio::test]
+async fn the_driver_admits_a_device_by_install_code_and_talks_zcl_through_the_radio() {
+    use hanrig_device::drlc::DrlcConfig;
+    use hanrig_sep::clusters::{basic, drlc::DeviceClass, time};
+    use hanrig_sep::install_code::InstallCode;
+    use hanrig_sep::wire::Records;
+    use hanrig_sep::zcl::general::ReadAttributes;
+    use hanrig_sep::{Command, ZclFrame};
+    use hanrig_sim::device::{DeviceKind, SimDevice};
+
+    const IHD: Eui64 = Eui64(0x0022_A300_0000_0001);
+    let code: InstallCode = "83FED3407A939723A5C639B26916D505C3B5".parse().unwrap();
+    for version in [13, 14] {
+        let ic = code.clone();
+        let port = serve(move || {
+            let ihd = SimDevice::new(
+                "ihd",
+                DeviceKind::InHomeDisplay,
+                IHD,
+                &ic,
+                (NETWORK.pan_id, NETWORK.channel),
+                DrlcConfig {
+                    device_class: DeviceClass(0),
+                    utility_enrollment_group: 0,
+                    start_randomization_minutes: 0,
+                    duration_randomization_minutes: 0,
+                },
+                1,
+            );
+            EzspNcp::new(version, EUI, NETWORK).with_devices([0x5A; 16], vec![ihd])
+        });
+        let mut radio = EzspHost::open(&port, 115_200, FlowControl::None)
+            .await
+            .unwrap();
+        radio.start().await.unwrap();
+        assert!(radio.network_init().await.unwrap());
+        let wait = Duration::from_secs(5);
+
+        // Joining without the device's key: nothing is admitted.
+        radio.permit_joining(2).await.unwrap();
+        let err = radio
+            .next_event(Duration::from_millis(600))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RadioError::Timeout { .. }),
+            "v{version}: {err}"
+        );
+
+        radio
+            .import_transient_key(IHD, &code.link_key())
+            .await
+            .unwrap();
+        radio.permit_joining(60).await.unwrap();
+        let short = match radio.next_event(wait).await.unwrap() {
+            Event::Joined { short, eui } if eui == IHD => short,
+            other => panic!("v{version}: {other:?}"),
+        };
+        // The IHD asks for the time (NWK security only), the price and the last message
+        // (APS-secured with its install-code key); the host gets them decrypted.
+        let mut heard = Vec::new();
+        while let Ok(event) = radio.next_event(Duration::from_millis(500)).await {
+            let Event::Incoming(m) = event else {
+                panic!("v{version}: {event:?}")
+            };
+            assert_eq!(m.node, short);
+            assert!(ZclFrame::parse(m.cluster, &m.payload).is_ok(), "{m:?}");
+            heard.push((m.cluster, m.aps_encryption));
+        }
+        for expected in [(time::CLUSTER_ID, false), (0x0700, true), (0x0703, true)] {
+            assert!(heard.contains(&expected), "v{version}: {heard:?}");
+        }
+
+        let read = ZclFrame::new(
+            basic::CLUSTER_ID,
+            Command::ReadAttributes(ReadAttributes {
+                attributes: Records::from_items([basic::attribute::MODEL_IDENTIFIER].iter())
+                    .unwrap(),
+            }),
+            0x42,
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let len = read.emit(&mut buf).unwrap();
+        let mut message = ApsMessage {
+            node: short,
+            profile: 0x0109,
+            cluster: basic::CLUSTER_ID,
+            source_endpoint: 1,
+            destination_endpoint: 1,
+            aps_encryption: false,
+            payload: buf[..len].to_vec(),
+        };
+        radio.send_unicast(&message).await.unwrap();
+        let answer = loop {
+            if let Event::Incoming(m) = radio.next_event(wait).await.unwrap()
+                && m.cluster == basic::CLUSTER_ID
+            {
+                break ZclFrame::parse(m.cluster, &m.payload).unwrap();
+            }
+        };
+        assert_eq!(answer.header.tsn, 0x42);
+        let Command::ReadAttributesResponse(r) = answer.command else {
+            panic!("{answer:?}")
+        };
+        let record = r.records.iter().next().unwrap();
+        assert_eq!(record.value.unwrap().as_bytes(), Some(&b"sim-ihd"[..]));
+
+        // Not a member: a clear refusal.
+        message.node = 0x7777;
+        let err = radio.send_unicast(&message).await.unwrap_err();
+        assert!(
+            err.to_string().contains("sendUnicast to 0x7777 refused"),
+            "{err}"
+        );
+    }
 }

@@ -72,3 +72,73 @@ fn sim_names_a_bad_scenario() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// `hanrig sim radio --device …` with `hanrig radio admit`: the trust-centre workflow of a meter
+/// lab, end to end through two processes and the EZSP driver.
+#[test]
+fn radio_admit_lets_in_exactly_the_devices_whose_install_codes_it_was_given() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    const IC: &str = "83FED3407A939723A5C639B26916D505C3B5";
+    let hanrig = env!("CARGO_BIN_EXE_hanrig");
+    let mut sim = Command::new(hanrig)
+        .args(["sim", "radio", "--protocol", "ezsp", "--tcp", "127.0.0.1:0"])
+        .args([
+            "--device",
+            &format!("in-home-display,0022a30000000001,{IC}"),
+        ])
+        .args(["--device", &format!("thermostat,0022a30000000002,{IC}")])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(sim.stdout.take().unwrap()).lines();
+    let key = lines.next().unwrap().unwrap();
+    assert!(
+        key.starts_with("network key ") && key.len() == 12 + 32,
+        "{key}"
+    );
+    let served = lines.next().unwrap().unwrap();
+    let port = served.rsplit(' ').next().unwrap().to_string();
+    assert!(port.starts_with("socket://"), "{served}");
+
+    let admit = |devices: &[&str], seconds: &str| {
+        let mut c = Command::new(hanrig);
+        c.args(["radio", "admit", "--port", &port, "--seconds", seconds]);
+        c.args(["--listen", "0.5"]);
+        for d in devices {
+            c.args(["--device", d]);
+        }
+        c.output().unwrap()
+    };
+    // Only the IHD's code: the thermostat stays out.
+    let o = admit(&[&format!("0022a30000000001,{IC}")], "60");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains("joined 00:22:a3:00:00:00:00:01 as 0x"),
+        "{text}"
+    );
+    assert!(!text.contains(":02 as"), "{text}");
+    assert!(text.contains("(APS-secured): get_current_price"), "{text}");
+    assert!(text.contains("all 1 admitted"), "{text}");
+
+    // A device that is not in range: joining closes without it, exit 1, named.
+    let o = admit(&[&format!("0022a30000000009,{IC}")], "1");
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not admitted while joining was open: 00:22:a3:00:00:00:00:09"),
+        "{err}"
+    );
+
+    // A mistyped install code is refused before anything is sent.
+    let o = admit(&[&format!("0022a30000000002,{}6", &IC[..35])], "60");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("CRC mismatch"));
+    let _ = sim.kill();
+    let _ = sim.wait();
+}

@@ -110,7 +110,7 @@ impl Rig {
             "sim" => {}
             "sim-serial" | "lab" => {
                 return Err(format!(
-                    "rig {}: a {} rig drives a radio co-processor over {} and needs the host driver to admit devices and carry ZCL through it; this build's driver only brings the co-processor up (`hanrig radio info`); use rigs/sim.toml",
+                    "rig {}: a {} rig drives a radio co-processor over {} and the runner does not drive cases through the host driver yet (the driver admits devices and carries ZCL: see `hanrig radio admit`); use rigs/sim.toml",
                     path.display(),
                     file.rig.kind,
                     if file.radio.port.is_empty() {

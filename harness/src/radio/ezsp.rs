@@ -26,6 +26,52 @@ pub mod frame_id {
     pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
     /// invalidCommand
     pub const INVALID_COMMAND: u16 = 0x0058;
+    /// permitJoining
+    pub const PERMIT_JOINING: u16 = 0x0022;
+    /// trustCenterJoinHandler
+    pub const TRUST_CENTER_JOIN_HANDLER: u16 = 0x0024;
+    /// sendUnicast
+    pub const SEND_UNICAST: u16 = 0x0034;
+    /// incomingMessageHandler
+    pub const INCOMING_MESSAGE_HANDLER: u16 = 0x0045;
+    /// importTransientKey (v13+)
+    pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
+}
+
+/// EmberApsOption ENCRYPTION.
+const APS_OPTION_ENCRYPTION: u16 = 0x0020;
+
+/// An APS data frame to or from the co-processor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApsMessage {
+    /// The other node's short address.
+    pub node: u16,
+    /// Profile.
+    pub profile: u16,
+    /// Cluster.
+    pub cluster: u16,
+    /// Source endpoint.
+    pub source_endpoint: u8,
+    /// Destination endpoint.
+    pub destination_endpoint: u8,
+    /// APS-secured with the link key.
+    pub aps_encryption: bool,
+    /// The payload (a ZCL frame).
+    pub payload: Vec<u8>,
+}
+
+/// What the co-processor reports about the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The trust centre admitted a device (trustCenterJoinHandler).
+    Joined {
+        /// Its short address.
+        short: u16,
+        /// Its EUI64.
+        eui: Eui64,
+    },
+    /// A message arrived (incomingMessageHandler).
+    Incoming(ApsMessage),
 }
 
 /// The newest EZSP version the driver asks for.
@@ -225,6 +271,125 @@ impl EzspHost {
             }
             self.pump(Duration::from_millis(10)).await?;
         }
+    }
+
+    /// Loads the link key `eui` will join with (from its install code).
+    pub async fn import_transient_key(
+        &mut self,
+        eui: Eui64,
+        key: &[u8; 16],
+    ) -> Result<(), RadioError> {
+        let mut params = eui.to_le_bytes().to_vec();
+        params.extend_from_slice(key);
+        params.push(0); // SecurityManagerContextFlags: none
+        let p = self
+            .command(frame_id::IMPORT_TRANSIENT_KEY, &params)
+            .await?;
+        // sl_status in v13 and v14 alike.
+        if p.get(..4) != Some(&[0, 0, 0, 0][..]) {
+            return Err(self.protocol(format!("importTransientKey for {eui} refused: {p:02x?}")));
+        }
+        Ok(())
+    }
+
+    /// Permits joining for `seconds` (0xFF: until closed; 0: closes).
+    pub async fn permit_joining(&mut self, seconds: u8) -> Result<(), RadioError> {
+        let p = self.command(frame_id::PERMIT_JOINING, &[seconds]).await?;
+        if !self.status_ok(&p) {
+            return Err(self.protocol(format!("permitJoining refused: {p:02x?}")));
+        }
+        Ok(())
+    }
+
+    /// Sends `message` directly to `message.node`; returns the APS counter used.
+    pub async fn send_unicast(&mut self, message: &ApsMessage) -> Result<u8, RadioError> {
+        let len = u8::try_from(message.payload.len())
+            .map_err(|_| self.protocol("message over 255 bytes"))?;
+        let mut p = vec![0x00]; // EMBER_OUTGOING_DIRECT
+        p.extend_from_slice(&message.node.to_le_bytes());
+        p.extend_from_slice(&message.profile.to_le_bytes());
+        p.extend_from_slice(&message.cluster.to_le_bytes());
+        p.extend_from_slice(&[message.source_endpoint, message.destination_endpoint]);
+        let options = if message.aps_encryption {
+            APS_OPTION_ENCRYPTION
+        } else {
+            0
+        };
+        p.extend_from_slice(&options.to_le_bytes());
+        p.extend_from_slice(&[0, 0, 0]); // group, sequence (assigned by the stack)
+        self.push_tag(&mut p);
+        p.push(len);
+        p.extend_from_slice(&message.payload);
+        let r = self.command(frame_id::SEND_UNICAST, &p).await?;
+        match r.get(self.status_len()) {
+            Some(&aps_sequence) if self.status_ok(&r) => Ok(aps_sequence),
+            _ => Err(self.protocol(format!(
+                "sendUnicast to 0x{:04x} refused: {r:02x?}",
+                message.node
+            ))),
+        }
+    }
+
+    /// The message tag: one byte before v14, two from v14.
+    fn push_tag(&self, p: &mut Vec<u8>) {
+        p.push(self.sequence);
+        if self.version >= 14 {
+            p.push(0);
+        }
+    }
+
+    /// The next network event, waiting up to `timeout`.
+    pub async fn next_event(&mut self, timeout: Duration) -> Result<Event, RadioError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.callbacks.iter().position(|(f, _)| {
+                matches!(
+                    *f,
+                    frame_id::TRUST_CENTER_JOIN_HANDLER | frame_id::INCOMING_MESSAGE_HANDLER
+                )
+            }) {
+                let (id, p) = self.callbacks.remove(i).unwrap_or_default();
+                return self.parse_event(id, &p).ok_or_else(|| {
+                    self.protocol(format!("callback 0x{id:04x} malformed: {p:02x?}"))
+                });
+            }
+            if Instant::now() > deadline {
+                return Err(RadioError::Timeout {
+                    port: self.name.clone(),
+                    what: "a network event".into(),
+                    seconds: timeout.as_secs_f64(),
+                });
+            }
+            self.pump(Duration::from_millis(10)).await?;
+        }
+    }
+
+    fn parse_event(&self, id: u16, p: &[u8]) -> Option<Event> {
+        let u16_at = |i: usize| Some(u16::from_le_bytes([*p.get(i)?, *p.get(i + 1)?]));
+        let eui_at = |i: usize| Some(Eui64(u64::from_le_bytes(p.get(i..i + 8)?.try_into().ok()?)));
+        if id == frame_id::TRUST_CENTER_JOIN_HANDLER {
+            return Some(Event::Joined {
+                short: u16_at(0)?,
+                eui: eui_at(2)?,
+            });
+        }
+        // type, EmberApsFrame (11), then v13: lqi, rssi, sender, binding, address index;
+        // v14: sender, EUI64, binding, address index, lqi, rssi, timestamp.
+        let (sender, message_at) = if self.version >= 14 {
+            (u16_at(12)?, 12 + 2 + 8 + 4 + 4)
+        } else {
+            (u16_at(14)?, 12 + 2 + 2 + 2)
+        };
+        let len = usize::from(*p.get(message_at)?);
+        Some(Event::Incoming(ApsMessage {
+            node: sender,
+            profile: u16_at(1)?,
+            cluster: u16_at(3)?,
+            source_endpoint: *p.get(5)?,
+            destination_endpoint: *p.get(6)?,
+            aps_encryption: u16_at(7)? & APS_OPTION_ENCRYPTION != 0,
+            payload: p.get(message_at + 1..message_at + 1 + len)?.to_vec(),
+        }))
     }
 
     fn status_len(&self) -> usize {
