@@ -6,9 +6,9 @@
 use std::collections::VecDeque;
 
 use hanrig_sep::Eui64;
-use hanrig_sep::aps::{ApsCommand, ApsHeader, key_type};
+use hanrig_sep::aps::ApsHeader;
 use hanrig_sep::install_code::Key;
-use hanrig_sep::mac::{self, Address};
+use hanrig_sep::mac;
 use hanrig_sep::security::KeyId;
 use serde_json::json;
 
@@ -177,39 +177,19 @@ impl Coordinator {
             },
             json!({"device": eui.to_string(), "permitted": permitted}),
         );
-        let [lo, hi] = short.to_le_bytes();
-        let mut out = vec![self.stack.mac_command(
-            Address::Extended(eui),
-            self.stack.pan,
-            None,
-            &[mac::command::ASSOCIATION_RESPONSE, lo, hi, status],
-        )];
-        if status == 0 {
-            let link_key = self
-                .members
-                .iter()
-                .find(|m| m.eui == eui)
-                .map(|m| m.link_key)
-                .unwrap_or_default();
-            let transport = ApsCommand::TransportNetworkKey {
-                key_type: key_type::NETWORK,
-                key: self.network_key,
-                sequence: 0,
-                destination: eui,
-                source: self.stack.eui,
-            };
-            let mut payload = [0u8; 64];
-            let len = transport.emit(&mut payload).unwrap_or(0);
-            if let Some(frame) = self.stack.data_frame(
-                short,
-                None,
-                ApsHeader::command(0, None),
-                Some((KeyId::KeyTransport, &link_key)),
-                &payload[..len],
-            ) {
-                out.push(frame);
-                self.events.push_back(HostEvent::Joined { eui, short });
-            }
+        let link_key = self
+            .members
+            .iter()
+            .find(|m| m.eui == eui)
+            .map(|m| m.link_key);
+        let out = self.stack.association_reply(
+            eui,
+            short,
+            status,
+            link_key.map(|k| (self.network_key, k)),
+        );
+        if out.len() == 2 {
+            self.events.push_back(HostEvent::Joined { eui, short });
         }
         out
     }

@@ -2,7 +2,6 @@
 //! only devices whose install code it was given, up to its device limit — and serves Price,
 //! DRLC, Messaging, Metering, Time and Basic.
 
-use hanrig_sep::aps::{ApsCommand, ApsHeader, key_type};
 use hanrig_sep::clusters::drlc::{
     CancelAllLoadControlEvents, CancelLoadControlEvent, LoadControlEvent,
 };
@@ -14,8 +13,7 @@ use hanrig_sep::clusters::metering::{
 use hanrig_sep::clusters::price::PublishPrice;
 use hanrig_sep::clusters::{basic, drlc, messaging, price, time};
 use hanrig_sep::install_code::{InstallCode, Key};
-use hanrig_sep::mac::{self, Address};
-use hanrig_sep::security::KeyId;
+use hanrig_sep::mac;
 use hanrig_sep::wire::{Records, U24};
 use hanrig_sep::zcl::general::{
     AttrValue, DataType, DefaultResponse, ReadAttributeStatus, ReadAttributesResponse, Status,
@@ -257,44 +255,24 @@ impl Esi {
                 (short, 0x00)
             }
         };
-        let [lo, hi] = short.to_le_bytes();
-        let mut out = vec![self.stack.mac_command(
-            Address::Extended(eui),
-            self.stack.pan,
-            None,
-            &[mac::command::ASSOCIATION_RESPONSE, lo, hi, status],
-        )];
-        if status == 0 {
-            let link_key = self
-                .admitted
-                .iter()
-                .find(|a| a.eui == eui)
-                .map(|a| a.link_key)
-                .unwrap_or_default();
-            let transport = ApsCommand::TransportNetworkKey {
-                key_type: key_type::NETWORK,
-                key: self.network_key,
-                sequence: 0,
-                destination: eui,
-                source: self.stack.eui,
-            };
-            let mut payload = [0u8; 64];
-            let len = transport.emit(&mut payload).unwrap_or(0);
-            if let Some(frame) = self.stack.data_frame(
-                short,
-                None,
-                ApsHeader::command(0, None),
-                Some((KeyId::KeyTransport, &link_key)),
-                &payload[..len],
-            ) {
-                out.push(frame);
-                log.push(
-                    now,
-                    &self.name,
-                    "transport_key_sent",
-                    json!({"device": eui.to_string()}),
-                );
-            }
+        let link_key = self
+            .admitted
+            .iter()
+            .find(|a| a.eui == eui)
+            .map(|a| a.link_key);
+        let out = self.stack.association_reply(
+            eui,
+            short,
+            status,
+            link_key.map(|k| (self.network_key, k)),
+        );
+        if out.len() == 2 {
+            log.push(
+                now,
+                &self.name,
+                "transport_key_sent",
+                json!({"device": eui.to_string()}),
+            );
         }
         out
     }

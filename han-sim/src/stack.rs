@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use hanrig_sep::aps::{ApsHeader, PROFILE_SMART_ENERGY};
+use hanrig_sep::aps::{ApsCommand, ApsHeader, PROFILE_SMART_ENERGY, key_type};
 use hanrig_sep::frame::{self, Keys, Opened, Protection};
 use hanrig_sep::install_code::Key;
 use hanrig_sep::mac::{Address, FrameType, MacHeader};
@@ -98,6 +98,50 @@ impl Stack {
     pub fn next_tsn(&mut self) -> u8 {
         self.tsn = self.tsn.wrapping_add(1);
         self.tsn
+    }
+
+    /// A trust centre's answer to `eui`'s Association Request: the Association Response with
+    /// `short` and `status` and, on success (`keys` = network key, device's link key), the
+    /// network key in an APS Transport Key secured with the link key's key-transport key.
+    pub fn association_reply(
+        &mut self,
+        eui: Eui64,
+        short: u16,
+        status: u8,
+        keys: Option<(Key, Key)>,
+    ) -> Vec<Vec<u8>> {
+        let [lo, hi] = short.to_le_bytes();
+        let pan = self.pan;
+        let mut out = vec![self.mac_command(
+            Address::Extended(eui),
+            pan,
+            None,
+            &[
+                hanrig_sep::mac::command::ASSOCIATION_RESPONSE,
+                lo,
+                hi,
+                status,
+            ],
+        )];
+        if let (0, Some((network_key, link_key))) = (status, keys) {
+            let transport = ApsCommand::TransportNetworkKey {
+                key_type: key_type::NETWORK,
+                key: network_key,
+                sequence: 0,
+                destination: eui,
+                source: self.eui,
+            };
+            let mut payload = [0u8; 64];
+            let len = transport.emit(&mut payload).unwrap_or(0);
+            out.extend(self.data_frame(
+                short,
+                None,
+                ApsHeader::command(0, None),
+                Some((KeyId::KeyTransport, &link_key)),
+                &payload[..len],
+            ));
+        }
+        out
     }
 
     /// A MAC command frame (association) between extended addresses.
