@@ -538,18 +538,7 @@ impl SimDevice {
             basic::attribute::POWER_SOURCE => Some(AttrValue::unsigned(DataType::Enum8, 1)),
             _ => None,
         };
-        match value {
-            Some(value) => ReadAttributeStatus {
-                attribute: id,
-                status: Status::Success,
-                value: Some(value),
-            },
-            None => ReadAttributeStatus {
-                attribute: id,
-                status: Status::UnsupportedAttribute,
-                value: None,
-            },
-        }
+        ReadAttributeStatus::answer(id, value)
     }
 
     fn on_joined(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {

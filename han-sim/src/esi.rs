@@ -450,18 +450,7 @@ impl Esi {
             }
             _ => None,
         };
-        match value {
-            Some(value) => ReadAttributeStatus {
-                attribute: id,
-                status: Status::Success,
-                value: Some(value),
-            },
-            None => ReadAttributeStatus {
-                attribute: id,
-                status: Status::UnsupportedAttribute,
-                value: None,
-            },
-        }
+        ReadAttributeStatus::answer(id, value)
     }
 
     fn profile(&mut self, now: SimTime, request: &GetProfile) -> GetProfileResponse {

@@ -350,6 +350,21 @@ pub struct ReadAttributeStatus {
     pub value: Option<AttrValue>,
 }
 
+impl ReadAttributeStatus {
+    /// A server's answer for `attribute`: SUCCESS with the value, or UNSUPPORTED_ATTRIBUTE.
+    pub fn answer(attribute: u16, value: Option<AttrValue>) -> Self {
+        ReadAttributeStatus {
+            attribute,
+            status: if value.is_some() {
+                Status::Success
+            } else {
+                Status::UnsupportedAttribute
+            },
+            value,
+        }
+    }
+}
+
 impl Field for ReadAttributeStatus {
     fn read(r: &mut Reader<'_>, _: &'static str) -> Result<Self> {
         let attribute = r.u16("attribute")?;
