@@ -98,6 +98,15 @@ enum RadioCommand {
         #[command(flatten)]
         port: PortArgs,
     },
+    /// Time EZSP command round trips (getEui64): a link health check, and the figure
+    /// BENCHMARKS.md compares with bellows.
+    Ping {
+        #[command(flatten)]
+        port: PortArgs,
+        /// How many round trips.
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+    },
     /// Play the ESI's trust centre: load install-code keys, permit joining, and print each
     /// device admitted and each message heard until all have joined and `--listen` passes.
     Admit {
@@ -263,6 +272,7 @@ fn run(command: Top) -> Result<String, String> {
         } => sim::run(&scenario, &out),
         Top::Sim { .. } => Err("hanrig sim needs --scenario FILE --out DIR, or `radio`".into()),
         Top::Radio(RadioCommand::Info { port }) => radio_info(&port),
+        Top::Radio(RadioCommand::Ping { port, count }) => radio_ping(&port, count),
         Top::Radio(RadioCommand::Admit {
             port,
             devices,
@@ -405,6 +415,34 @@ fn radio_admit(
                 missing.join(", ")
             ))
         }
+    })
+}
+
+fn radio_ping(port: &PortArgs, count: u32) -> Result<String, String> {
+    use hanrig::radio::Radio;
+    use std::time::Instant;
+    if count == 0 {
+        return Err("--count must be at least 1".into());
+    }
+    runtime()?.block_on(async {
+        let mut radio = open_ezsp(port).await?;
+        println!("{}", radio.start().await.map_err(|e| e.to_string())?);
+        let mut times = Vec::with_capacity(count as usize);
+        let started = Instant::now();
+        for _ in 0..count {
+            let t = Instant::now();
+            radio.eui64().await.map_err(|e| e.to_string())?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let total = started.elapsed().as_secs_f64();
+        times.sort_by(f64::total_cmp);
+        Ok(format!(
+            "{count} getEui64 round trips: min {:.3} ms, median {:.3} ms, max {:.3} ms, {:.0} per second\n",
+            times[0],
+            times[times.len() / 2],
+            times[times.len() - 1],
+            f64::from(count) / total
+        ))
     })
 }
 

@@ -139,6 +139,21 @@ fn radio_admit_lets_in_exactly_the_devices_whose_install_codes_it_was_given() {
     let o = admit(&[&format!("0022a30000000002,{}6", &IC[..35])], "60");
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("CRC mismatch"));
+
+    // The link check: round trips timed (no figure asserted), a zero count refused.
+    let ping = |count: &str| {
+        Command::new(hanrig)
+            .args(["radio", "ping", "--port", &port, "--count", count])
+            .output()
+            .unwrap()
+    };
+    let o = ping("5");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("5 getEui64 round trips: min "), "{text}");
+    let o = ping("0");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--count must be at least 1"));
     let _ = sim.kill();
     let _ = sim.wait();
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bellows (the EZSP host of zigpy / Home Assistant, PyPI) against the simulated EZSP
 # co-processor, at protocol v13 and v14: `bellows -d socket://… info` must complete and report
-# what the simulator is.
+# what the simulator is, and 300 commands in a row must each get their answer.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hanrig=${HANRIG:-target/debug/hanrig}
@@ -18,6 +18,9 @@ for version in 13 14; do
     server=$!
     sleep 0.5
     out=$(timeout 60 "$venv/bin/bellows" -d "socket://127.0.0.1:$port" info 2>&1) || true
+    # 300 commands in a row: ASH frame numbers wrap (mod 8) dozens of times.
+    ping=$(timeout 60 "$venv/bin/python" harness/benches/bellows_ping.py \
+        "socket://127.0.0.1:$port" 300 2>&1) || true
     kill "$server" 2>/dev/null || true
     wait "$server" 2>/dev/null || true
     expected_version=$([ "$version" = 13 ] && echo "7.4.5.0" || echo "8.0.0.0")
@@ -28,6 +31,14 @@ for version in 13 14; do
     else
         echo "FAIL bellows info against simulated EZSP v$version:"
         sed 's/^/     /' <<<"$out" | tail -20
+        failed=$((failed + 1))
+    fi
+    if grep -q "^300 getEui64 round trips" <<<"$ping"; then
+        echo "ok   bellows sends 300 commands in a row to simulated EZSP v$version"
+        passed=$((passed + 1))
+    else
+        echo "FAIL bellows, 300 commands in a row, EZSP v$version:"
+        sed 's/^/     /' <<<"$ping" | tail -20
         failed=$((failed + 1))
     fi
 done
