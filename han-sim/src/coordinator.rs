@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::clock::SimTime;
 use crate::log::Log;
-use crate::stack::Stack;
+use crate::stack::{Member, Stack};
 
 /// What the coordinator tells its host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,13 +47,6 @@ pub enum HostEvent {
         /// The payload (a ZCL frame).
         payload: Vec<u8>,
     },
-}
-
-#[derive(Debug, Clone)]
-struct Member {
-    eui: Eui64,
-    short: u16,
-    link_key: Key,
 }
 
 /// The coordinator node.
@@ -113,12 +106,10 @@ impl Coordinator {
         let Ok(rx) = self.stack.receive(bytes, &[self.network_key], &link_keys) else {
             return Vec::new();
         };
+        if let Some(eui) = rx.association_request() {
+            return self.associate(now, eui, log);
+        }
         if rx.opened.mac.frame_type == mac::FrameType::Command {
-            if let (Some(&mac::command::ASSOCIATION_REQUEST), Some(eui)) =
-                (rx.payload.first(), rx.source_eui())
-            {
-                return self.associate(now, eui, log);
-            }
             return Vec::new();
         }
         let (Some(nwk), Some(aps)) = (rx.opened.nwk.as_ref(), rx.opened.aps.as_ref()) else {

@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::clock::SimTime;
 use crate::log::Log;
-use crate::stack::Stack;
+use crate::stack::{Member as Admitted, Stack};
 
 /// Which client clusters a device implements (what the ESI sends it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,13 +34,6 @@ pub struct Clusters {
     pub drlc: bool,
     /// Messaging client.
     pub messaging: bool,
-}
-
-#[derive(Debug, Clone)]
-struct Admitted {
-    eui: Eui64,
-    short: u16,
-    link_key: Key,
 }
 
 /// The meter's consumption model: demand follows an hourly load curve, summation integrates it.
@@ -192,12 +185,10 @@ impl Esi {
         let Ok(rx) = self.stack.receive(bytes, &[self.network_key], &link_keys) else {
             return Vec::new();
         };
+        if let Some(eui) = rx.association_request() {
+            return self.associate(now, eui, log);
+        }
         if rx.opened.mac.frame_type == mac::FrameType::Command {
-            if let (Some(&mac::command::ASSOCIATION_REQUEST), Some(eui)) =
-                (rx.payload.first(), rx.source_eui())
-            {
-                return self.associate(now, eui, log);
-            }
             return Vec::new();
         }
         let Some(zcl) = rx.zcl() else {

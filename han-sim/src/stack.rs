@@ -42,7 +42,25 @@ pub struct Received {
     pub payload: Vec<u8>,
 }
 
+/// A device a trust centre admitted, with the link key it joined with.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Its EUI64.
+    pub eui: Eui64,
+    /// Its short address.
+    pub short: u16,
+    /// Its link key (from its install code).
+    pub link_key: Key,
+}
+
 impl Received {
+    /// The EUI64 of a device asking to associate (a MAC Association Request), if this is one.
+    pub fn association_request(&self) -> Option<Eui64> {
+        let is_request = self.opened.mac.frame_type == FrameType::Command
+            && self.payload.first() == Some(&hanrig_sep::mac::command::ASSOCIATION_REQUEST);
+        is_request.then(|| self.source_eui()).flatten()
+    }
+
     /// The ZCL frame, for SE-profile data frames.
     pub fn zcl(&self) -> Option<ZclFrame> {
         let aps = self.opened.aps.as_ref()?;
