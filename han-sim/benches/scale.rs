@@ -92,9 +92,9 @@ fn main() {
             start.plus(60 * SimTime::SECOND),
             Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[esi] {
                 Node::Esi(e) => {
-                    let mut frames = e.publish_price(now, price(i as u32), log);
-                    frames.extend(e.load_control_event(now, event(i as u32, now), log));
-                    vec![(esi, frames)]
+                    let mut out = e.app.publish_price(now, price(i as u32), log);
+                    out.extend(e.app.load_control_event(now, event(i as u32, now), log));
+                    vec![(esi, e.transmit(out))]
                 }
                 _ => Vec::new(),
             })),

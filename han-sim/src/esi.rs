@@ -87,7 +87,8 @@ impl MeterModel {
     }
 }
 
-/// The simulated ESI.
+/// The simulated ESI: the trust centre and network layer of a meter, running its
+/// [`EsiApp`].
 #[derive(Debug)]
 pub struct Esi {
     /// Name in the scenario.
@@ -96,24 +97,17 @@ pub struct Esi {
     pub channel: u8,
     stack: Stack,
     network_key: Key,
-    provisioned: Vec<(Eui64, Key, Clusters)>,
+    provisioned: Vec<(Eui64, Key)>,
     admitted: Vec<Admitted>,
     device_limit: usize,
     next_short: u16,
-    price: Option<PublishPrice>,
-    last_message: Option<DisplayMessage>,
-    /// The consumption model.
-    pub meter: MeterModel,
+    /// The application.
+    pub app: EsiApp,
     /// Admit devices it has no install code for, sending their network key under the global
     /// default link key ZigBeeAlliance09 (as a Home Automation trust centre would; an SE
     /// device must refuse it). Off by default: the rig turns it on to test devices.
     pub global_key_fallback: bool,
 }
-
-const METER_MULTIPLIER: u32 = 1;
-const METER_DIVISOR: u32 = 1000;
-const SUMMATION_FORMATTING: u8 = 0x2B; // 5 digits left, 3 right
-const DEMAND_FORMATTING: u8 = 0x13; // 2 digits left, 3 right
 
 impl Esi {
     /// An ESI forming PAN `pan` on `channel`, with `network_key`, admitting at most
@@ -138,9 +132,7 @@ impl Esi {
             admitted: Vec::new(),
             device_limit,
             next_short: 0x1000,
-            price: None,
-            last_message: None,
-            meter,
+            app: EsiApp::new(name, meter),
             global_key_fallback: false,
         }
     }
@@ -162,21 +154,14 @@ impl Esi {
 
     /// Gives the trust centre a device's install code (as a utility provisions a meter).
     pub fn provision(&mut self, eui: Eui64, code: &InstallCode, clusters: Clusters) {
-        self.provisioned.retain(|(e, _, _)| *e != eui);
-        self.provisioned.push((eui, code.link_key(), clusters));
+        self.provisioned.retain(|(e, _)| *e != eui);
+        self.provisioned.push((eui, code.link_key()));
+        self.app.provision(eui, clusters);
     }
 
     /// Short addresses of the admitted devices.
     pub fn admitted(&self) -> impl Iterator<Item = (Eui64, u16)> + '_ {
         self.admitted.iter().map(|a| (a.eui, a.short))
-    }
-
-    fn clusters_of(&self, eui: Eui64) -> Clusters {
-        self.provisioned
-            .iter()
-            .find(|(e, _, _)| *e == eui)
-            .map(|(_, _, c)| *c)
-            .unwrap_or_default()
     }
 
     /// Handles a frame heard on the channel; returns frames to send.
@@ -197,16 +182,22 @@ impl Esi {
         let Some(from) = rx.opened.nwk.as_ref().map(|n| n.src) else {
             return Vec::new();
         };
-        let Some(device) = self.admitted.iter().find(|a| a.short == from).cloned() else {
+        let Some(device) = self.admitted.iter().find(|a| a.short == from) else {
             return Vec::new();
         };
-        log.push(
-            now,
-            &self.name,
-            "zcl_received",
-            json!({"device": device.eui.to_string(), "frame": serde_json::to_value(&zcl).unwrap_or_default()}),
-        );
-        self.serve(now, &device, &zcl, log)
+        let out = self.app.receive(now, device.eui, &zcl, log);
+        self.transmit(out)
+    }
+
+    /// The frames that carry the application's `out`going ZCL frames (to admitted devices).
+    pub fn transmit(&mut self, out: Vec<Outgoing>) -> Vec<Vec<u8>> {
+        out.into_iter()
+            .filter_map(|o| {
+                let device = self.admitted.iter().find(|a| a.eui == o.device)?.clone();
+                self.stack
+                    .zcl_frame(device.short, &self.network_key, &device.link_key, &o.frame)
+            })
+            .collect()
     }
 
     fn associate(&mut self, now: SimTime, eui: Eui64, log: &mut Log) -> Vec<Vec<u8>> {
@@ -214,8 +205,8 @@ impl Esi {
         let provisioned = self
             .provisioned
             .iter()
-            .find(|(e, _, _)| *e == eui)
-            .map(|(_, k, _)| *k)
+            .find(|(e, _)| *e == eui)
+            .map(|(_, k)| *k)
             .or(self
                 .global_key_fallback
                 .then_some(crate::device::ZIGBEE_ALLIANCE_09));
@@ -237,6 +228,7 @@ impl Esi {
                     short,
                     link_key,
                 });
+                self.app.admit(eui);
                 log.push(
                     now,
                     &self.name,
@@ -267,39 +259,107 @@ impl Esi {
         }
         out
     }
+}
 
-    fn send(&mut self, device: &Admitted, cluster: u16, command: Command) -> Option<Vec<u8>> {
-        self.stack.command(
-            device.short,
-            &self.network_key,
-            &device.link_key,
-            cluster,
-            command,
-        )
+/// A ZCL frame the ESI's application sends to a device; the network layer under it (the
+/// simulated stack, or a co-processor through its host driver) delivers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// The device.
+    pub device: Eui64,
+    /// The frame.
+    pub frame: ZclFrame,
+}
+
+/// The ESI's application: the Price, DRLC, Messaging, Metering, Time and Basic servers and the
+/// utility's actions, over whatever network carries its frames. The simulated ESI runs it on
+/// the simulated stack; a conformance rig runs it on a host over a co-processor.
+#[derive(Debug)]
+pub struct EsiApp {
+    /// Name in logs.
+    pub name: String,
+    clusters: Vec<(Eui64, Clusters)>,
+    members: Vec<Eui64>,
+    tsn: u8,
+    price: Option<PublishPrice>,
+    last_message: Option<DisplayMessage>,
+    /// The consumption model.
+    pub meter: MeterModel,
+}
+
+const METER_MULTIPLIER: u32 = 1;
+const METER_DIVISOR: u32 = 1000;
+const SUMMATION_FORMATTING: u8 = 0x2B; // 5 digits left, 3 right
+const DEMAND_FORMATTING: u8 = 0x13; // 2 digits left, 3 right
+
+impl EsiApp {
+    /// The application of the meter `name`.
+    pub fn new(name: &str, meter: MeterModel) -> Self {
+        EsiApp {
+            name: name.to_string(),
+            clusters: Vec::new(),
+            members: Vec::new(),
+            tsn: 0,
+            price: None,
+            last_message: None,
+            meter,
+        }
     }
 
-    fn respond(
-        &mut self,
-        device: &Admitted,
-        request: &ZclFrame,
-        command: Command,
-    ) -> Option<Vec<u8>> {
+    /// Records which client clusters a provisioned device implements.
+    pub fn provision(&mut self, eui: Eui64, clusters: Clusters) {
+        self.clusters.retain(|(e, _)| *e != eui);
+        self.clusters.push((eui, clusters));
+    }
+
+    /// A device joined: it gets the ESI's messages from now on.
+    pub fn admit(&mut self, eui: Eui64) {
+        if !self.members.contains(&eui) {
+            self.members.push(eui);
+        }
+    }
+
+    fn clusters_of(&self, eui: Eui64) -> Clusters {
+        self.clusters
+            .iter()
+            .find(|(e, _)| *e == eui)
+            .map(|(_, c)| *c)
+            .unwrap_or_default()
+    }
+
+    fn send(&mut self, device: Eui64, cluster: u16, command: Command) -> Option<Outgoing> {
+        self.tsn = self.tsn.wrapping_add(1);
+        let frame = ZclFrame::new(cluster, command, self.tsn)?;
+        Some(Outgoing { device, frame })
+    }
+
+    fn respond(&mut self, device: Eui64, request: &ZclFrame, command: Command) -> Option<Outgoing> {
         let mut frame = ZclFrame::new(request.cluster, command, request.header.tsn)?;
         if frame.command.key().is_some_and(|k| k.direction.is_none()) {
             frame.header.direction = Direction::ServerToClient;
         }
-        self.stack
-            .zcl_frame(device.short, &self.network_key, &device.link_key, &frame)
+        Some(Outgoing { device, frame })
     }
 
-    fn serve(
+    /// Serves a ZCL frame from `device`, which must be a member (see [`EsiApp::admit`]):
+    /// the answers to send.
+    pub fn receive(
         &mut self,
         now: SimTime,
-        device: &Admitted,
+        device: Eui64,
         request: &ZclFrame,
         log: &mut Log,
-    ) -> Vec<Vec<u8>> {
-        let who = device.eui.to_string();
+    ) -> Vec<Outgoing> {
+        if !self.members.contains(&device) {
+            return Vec::new();
+        }
+        let who = device.to_string();
+        log.push(
+            now,
+            &self.name,
+            "zcl_received",
+            json!({"device": who, "frame": serde_json::to_value(request).unwrap_or_default()}),
+        );
         let reply = match &request.command {
             Command::GetCurrentPrice(_) => match self.price.clone() {
                 Some(mut p) => {
@@ -364,10 +424,10 @@ impl Esi {
 
     fn default_response(
         &mut self,
-        device: &Admitted,
+        device: Eui64,
         request: &ZclFrame,
         status: Status,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<Outgoing> {
         if request.header.disable_default_response && status == Status::Success {
             return None;
         }
@@ -381,8 +441,7 @@ impl Esi {
         )?;
         frame.header.direction = Direction::ServerToClient;
         frame.header.disable_default_response = true;
-        self.stack
-            .zcl_frame(device.short, &self.network_key, &device.link_key, &frame)
+        Some(Outgoing { device, frame })
     }
 
     fn read_attribute(&mut self, now: SimTime, cluster: u16, id: u16) -> ReadAttributeStatus {
@@ -482,20 +541,20 @@ impl Esi {
         wants: impl Fn(Clusters) -> bool,
         cluster: u16,
         command: &Command,
-    ) -> Vec<Vec<u8>> {
-        let devices: Vec<Admitted> = self
-            .admitted
+    ) -> Vec<Outgoing> {
+        let devices: Vec<Eui64> = self
+            .members
             .iter()
-            .filter(|a| wants(self.clusters_of(a.eui)))
-            .cloned()
+            .copied()
+            .filter(|&eui| wants(self.clusters_of(eui)))
             .collect();
         devices
-            .iter()
+            .into_iter()
             .filter_map(|d| self.send(d, cluster, command.clone()))
             .collect()
     }
 
-    /// Sends a ZCL command to one admitted device (nothing if it is not admitted).
+    /// Sends a ZCL command to one member (nothing if it is not one).
     pub fn send_zcl(
         &mut self,
         now: SimTime,
@@ -503,27 +562,27 @@ impl Esi {
         cluster: u16,
         command: Command,
         log: &mut Log,
-    ) -> Vec<Vec<u8>> {
+    ) -> Vec<Outgoing> {
         log.push(
             now,
             &self.name,
             "zcl_sent",
             json!({"device": device.to_string(), "cluster": cluster, "command": command.name()}),
         );
-        let Some(target) = self.admitted.iter().find(|a| a.eui == device).cloned() else {
+        if !self.members.contains(&device) {
             return Vec::new();
-        };
-        self.send(&target, cluster, command).into_iter().collect()
+        }
+        self.send(device, cluster, command).into_iter().collect()
     }
 
-    /// Publishes a price to every admitted device with a Price client; it is also the answer
+    /// Publishes a price to every member with a Price client; it is also the answer
     /// to Get Current Price from now on.
     pub fn publish_price(
         &mut self,
         now: SimTime,
         mut price: PublishPrice,
         log: &mut Log,
-    ) -> Vec<Vec<u8>> {
+    ) -> Vec<Outgoing> {
         price.current_time = now.utc();
         self.price = Some(price.clone());
         log.push(
@@ -539,13 +598,13 @@ impl Esi {
         )
     }
 
-    /// Sends a message to every admitted device with a Messaging client.
+    /// Sends a message to every member with a Messaging client.
     pub fn display_message(
         &mut self,
         now: SimTime,
         message: DisplayMessage,
         log: &mut Log,
-    ) -> Vec<Vec<u8>> {
+    ) -> Vec<Outgoing> {
         self.last_message = Some(message.clone());
         log.push(
             now,
@@ -566,7 +625,7 @@ impl Esi {
         now: SimTime,
         cancel: CancelMessage,
         log: &mut Log,
-    ) -> Vec<Vec<u8>> {
+    ) -> Vec<Outgoing> {
         if self
             .last_message
             .as_ref()
@@ -593,7 +652,7 @@ impl Esi {
         now: SimTime,
         event: LoadControlEvent,
         log: &mut Log,
-    ) -> Vec<Vec<u8>> {
+    ) -> Vec<Outgoing> {
         log.push(
             now,
             &self.name,
@@ -613,7 +672,7 @@ impl Esi {
         now: SimTime,
         cancel: CancelLoadControlEvent,
         log: &mut Log,
-    ) -> Vec<Vec<u8>> {
+    ) -> Vec<Outgoing> {
         log.push(
             now,
             &self.name,
@@ -633,7 +692,7 @@ impl Esi {
         now: SimTime,
         cancel: CancelAllLoadControlEvents,
         log: &mut Log,
-    ) -> Vec<Vec<u8>> {
+    ) -> Vec<Outgoing> {
         log.push(now, &self.name, "cancel_all_load_control_events", json!({}));
         self.send_to_each(
             |c| c.drlc,

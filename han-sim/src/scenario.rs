@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::clock::SimTime;
 use crate::device::{DeviceKind, SimDevice};
-use crate::esi::{Esi, MeterModel};
+use crate::esi::{Esi, EsiApp, MeterModel, Outgoing};
 use crate::log::Log;
 use crate::sim::{Act, Happening, MediumConfig, Node, Simulation};
 
@@ -763,10 +763,13 @@ impl Scenario {
         };
         fn on_esi(
             index: usize,
-            f: impl FnOnce(&mut Esi, SimTime, &mut Log) -> Vec<Vec<u8>> + 'static,
+            f: impl FnOnce(&mut EsiApp, SimTime, &mut Log) -> Vec<Outgoing> + 'static,
         ) -> Act {
             Box::new(move |now, nodes, log| match &mut nodes[index] {
-                Node::Esi(e) => vec![(index, f(e, now, log))],
+                Node::Esi(e) => {
+                    let out = f(&mut e.app, now, log);
+                    vec![(index, e.transmit(out))]
+                }
                 Node::Device(_) | Node::Coordinator(_) => Vec::new(),
             })
         }
