@@ -62,6 +62,13 @@ pub struct Coordinator {
     permit_until: Option<SimTime>,
     members: Vec<Member>,
     next_short: u16,
+    /// At most this many devices (the host's EZSP_CONFIG_MAX_END_DEVICE_CHILDREN); `None`:
+    /// no limit.
+    pub max_children: Option<usize>,
+    /// The link key for devices the host loaded no key for: the global trust-centre link key
+    /// a Home Automation trust centre uses (setInitialSecurityState with TC_GLOBAL_LINK_KEY);
+    /// `None` for a Smart Energy trust centre, which admits install-code devices only.
+    pub global_link_key: Option<Key>,
     /// Events for the host, in order.
     pub events: VecDeque<HostEvent>,
 }
@@ -80,6 +87,8 @@ impl Coordinator {
             permit_until: None,
             members: Vec::new(),
             next_short: 0x2000,
+            max_children: None,
+            global_link_key: None,
             events: VecDeque::new(),
         }
     }
@@ -142,10 +151,16 @@ impl Coordinator {
             .transient_keys
             .iter()
             .find(|(e, _)| *e == eui)
-            .map(|(_, k)| *k);
+            .map(|(_, k)| *k)
+            .or(self.global_link_key);
         let existing = self.members.iter().find(|m| m.eui == eui).map(|m| m.short);
+        let full = self
+            .max_children
+            .is_some_and(|limit| self.members.len() >= limit);
         let (short, status) = match (existing, permitted, key) {
             (Some(short), _, _) => (short, 0),
+            // PAN at capacity.
+            (None, true, Some(_)) if full => (0xFFFF, 0x01),
             (None, true, Some(link_key)) => {
                 let short = self.next_short;
                 self.next_short = self.next_short.wrapping_add(0x0111);
@@ -156,6 +171,7 @@ impl Coordinator {
                 });
                 (short, 0)
             }
+            // PAN access denied.
             _ => (0xFFFF, 0x02),
         };
         log.push(
@@ -166,7 +182,7 @@ impl Coordinator {
             } else {
                 "join_refused"
             },
-            json!({"device": eui.to_string(), "permitted": permitted}),
+            json!({"device": eui.to_string(), "permitted": permitted, "status": status}),
         );
         let link_key = self
             .members

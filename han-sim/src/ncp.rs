@@ -10,8 +10,14 @@
 //! with simulated in-home devices, run in step with the host's clock: the host loads
 //! install-code keys (importTransientKey), permits joining (the devices then try to join),
 //! hears trustCenterJoinHandler and incomingMessageHandler callbacks and sends with
-//! sendUnicast. Not simulated: formNetwork (the network is the configured one),
-//! messageSentHandler, binding and address tables.
+//! sendUnicast. setInitialSecurityState and formNetwork start the coordinator afresh on the
+//! host's PAN, channel and network key (with TC_GLOBAL_LINK_KEY it also admits devices under
+//! the global link key, as a Home Automation trust centre does), and
+//! EZSP_CONFIG_MAX_END_DEVICE_CHILDREN is its device limit.
+//!
+//! With [`EzspNcp::with_simulation`] the medium is a scenario's, on virtual time that the host
+//! moves with the simulator's own customFrame ([`clock`]): the conformance runner's
+//! `sim-serial` rig. Not simulated: messageSentHandler, binding and address tables.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
@@ -76,7 +82,23 @@ pub mod frame_id {
     pub const SET_VALUE: u16 = 0x00AB;
     /// importTransientKey (v13+)
     pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
+    /// formNetwork
+    pub const FORM_NETWORK: u16 = 0x001E;
+    /// setInitialSecurityState
+    pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
 }
+
+/// EzspConfigId MAX_END_DEVICE_CHILDREN: the coordinator's device limit.
+pub const CONFIG_MAX_END_DEVICE_CHILDREN: u8 = 0x11;
+/// EmberInitialSecurityState bitmask: TC_GLOBAL_LINK_KEY.
+pub const TC_GLOBAL_LINK_KEY: u16 = 0x0004;
+/// EmberInitialSecurityState bitmask: HAVE_PRECONFIGURED_KEY.
+pub const HAVE_PRECONFIGURED_KEY: u16 = 0x0100;
+/// EmberInitialSecurityState bitmask: HAVE_NETWORK_KEY.
+pub const HAVE_NETWORK_KEY: u16 = 0x0200;
+/// EmberStatus NOT_JOINED / sl_status NOT_JOINED.
+const EMBER_NOT_JOINED: u8 = 0x93;
+const SL_NOT_JOINED: u32 = 0x0C03;
 
 /// EmberApsOption ENCRYPTION: APS-secured with the link key.
 pub const APS_OPTION_ENCRYPTION: u16 = 0x0020;
@@ -119,22 +141,55 @@ pub struct EzspNcp {
     network_up: bool,
     now_us: u64,
     air: Option<Air>,
+    security: Option<Security>,
 }
 
-/// The simulated medium behind the co-processor's radio: node 0 is its coordinator.
+/// What setInitialSecurityState set.
+#[derive(Debug, Clone, Copy)]
+struct Security {
+    network_key: Option<Key>,
+    global_link_key: Option<Key>,
+}
+
+/// The simulated medium behind the co-processor's radio.
 #[derive(Debug)]
 struct Air {
     sim: Simulation,
     start: SimTime,
+    /// The coordinator's node index.
+    coordinator: usize,
+    /// Devices try to join whenever the host permits joining (otherwise they join when their
+    /// scenario says).
+    join_on_permit: bool,
+    /// Time moves only when the host says so (see [`clock`]), not with the wall clock.
+    virtual_clock: bool,
 }
 
 impl Air {
     fn coordinator(&mut self) -> Option<&mut Coordinator> {
-        match self.sim.nodes.first_mut() {
+        match self.sim.nodes.get_mut(self.coordinator) {
             Some(Node::Coordinator(c)) => Some(c),
             _ => None,
         }
     }
+}
+
+/// The simulator's own customFrame extension, which moves virtual time: a conformance rig
+/// runs hours of a case in milliseconds through the same driver and serial link a lab rig
+/// uses. Real firmware refuses these frames (stock customFrame), so a host learns whether the
+/// radio is simulated by asking.
+///
+/// Request: [`clock::MAGIC`], an operation byte, and its argument. Reply (in customFrame's LV
+/// reply): the virtual time reached (u64 LE, µs since 1970) and the number of callbacks that
+/// follow the response (u16 LE).
+pub mod clock {
+    /// The first bytes of every clock request.
+    pub const MAGIC: &[u8; 6] = b"hanrig";
+    /// Tell the time.
+    pub const NOW: u8 = 0x00;
+    /// Run the medium until the time given (u64 LE, µs since 1970) or until the coordinator
+    /// has something for the host, whichever is first.
+    pub const ADVANCE: u8 = 0x01;
 }
 
 impl EzspNcp {
@@ -151,6 +206,7 @@ impl EzspNcp {
             network_up: false,
             now_us: 0,
             air: None,
+            security: None,
         }
     }
 
@@ -169,8 +225,41 @@ impl EzspNcp {
         let mut nodes = vec![Node::Coordinator(Box::new(coordinator))];
         nodes.extend(devices.into_iter().map(|d| Node::Device(Box::new(d))));
         let sim = Simulation::new(nodes, MediumConfig::default(), 1, start);
-        self.air = Some(Air { sim, start });
+        self.air = Some(Air {
+            sim,
+            start,
+            coordinator: 0,
+            join_on_permit: true,
+            virtual_clock: false,
+        });
         self
+    }
+
+    /// Puts the co-processor's radio on `sim`, as its node `coordinator` (a
+    /// [`Coordinator`], e.g. from [`crate::scenario::Scenario::build_remote`]), on virtual time
+    /// that moves only when the host asks ([`clock`]). The network is not up until the host
+    /// forms it; the devices join when their scenario says.
+    pub fn with_simulation(mut self, sim: Simulation, coordinator: usize) -> Self {
+        let start = sim.now();
+        self.network_up = false;
+        self.air = Some(Air {
+            sim,
+            start,
+            coordinator,
+            join_on_permit: false,
+            virtual_clock: true,
+        });
+        self
+    }
+
+    /// The simulation behind the radio (its log and capture), when there is one.
+    pub fn simulation(&self) -> Option<&Simulation> {
+        self.air.as_ref().map(|a| &a.sim)
+    }
+
+    /// Takes the simulation out (at the end of a run).
+    pub fn into_simulation(self) -> Option<Simulation> {
+        self.air.map(|a| a.sim)
     }
 
     /// The simulated devices' join states, by name.
@@ -192,28 +281,31 @@ impl EzspNcp {
     /// callbacks.
     fn advance(&mut self, now_us: u64) {
         self.now_us = self.now_us.max(now_us);
-        let version = self.version;
         let Some(air) = &mut self.air else { return };
+        if air.virtual_clock {
+            return;
+        }
         let until = air.start.plus(self.now_us);
         if until > air.sim.now() {
             air.sim.run_until(until);
         }
-        let Some(c) = air.coordinator() else { return };
-        let events: Vec<HostEvent> = c.events.drain(..).collect();
-        for event in events {
-            let (id, body) = callback(version, &event);
-            let mut frame = vec![0u8; 5];
-            let header = Header {
-                sequence: 0,
-                control: hanrig_radio::ezsp::FC_ASYNC_CALLBACK,
-                control_hi: hanrig_radio::ezsp::FC_HI_V8,
-                frame_id: id,
-            };
-            let len = header.emit(Format::Extended, &mut frame).unwrap_or(0);
-            frame.truncate(len);
-            frame.extend(body);
-            self.to_host.push_back(frame);
-        }
+        let callbacks = self.take_callbacks();
+        self.to_host.extend(callbacks);
+    }
+
+    /// What the coordinator heard, as callback frames for the host.
+    fn take_callbacks(&mut self) -> Vec<Vec<u8>> {
+        let version = self.version;
+        let Some(c) = self.air.as_mut().and_then(Air::coordinator) else {
+            return Vec::new();
+        };
+        c.events
+            .drain(..)
+            .map(|event| {
+                let (id, body) = callback(version, &event);
+                Self::callback_frame(0, id, &body)
+            })
+            .collect()
     }
 
     /// Bytes from the host.
@@ -302,7 +394,13 @@ impl EzspNcp {
             }
             frame_id::SET_CONFIGURATION_VALUE => {
                 if let [id, lo, hi, ..] = params {
-                    self.config.insert(*id, u16::from_le_bytes([*lo, *hi]));
+                    let value = u16::from_le_bytes([*lo, *hi]);
+                    self.config.insert(*id, value);
+                    if *id == CONFIG_MAX_END_DEVICE_CHILDREN
+                        && let Some(c) = self.air.as_mut().and_then(Air::coordinator)
+                    {
+                        c.max_children = Some(usize::from(value));
+                    }
                 }
                 self.status(true, 0, 0)
             }
@@ -341,25 +439,41 @@ impl EzspNcp {
                 self.status(true, 0, 0)
             }
             frame_id::SET_POLICY | frame_id::ADD_ENDPOINT => self.status(true, 0, 0),
-            frame_id::CUSTOM_FRAME => {
-                // No XNCP extensions: refuse, as stock firmware does.
-                let mut b = self.status(false, EMBER_INVALID_CALL, SL_NOT_SUPPORTED);
-                b.push(0);
-                b
+            frame_id::CUSTOM_FRAME => match self.clock(params) {
+                Some((reply, more)) => {
+                    callbacks = more;
+                    let mut b = self.status(true, 0, 0);
+                    b.push(reply.len() as u8);
+                    b.extend(reply);
+                    b
+                }
+                None => {
+                    // No XNCP extensions: refuse, as stock firmware does.
+                    let mut b = self.status(false, EMBER_INVALID_CALL, SL_NOT_SUPPORTED);
+                    b.push(0);
+                    b
+                }
+            },
+            frame_id::SET_INITIAL_SECURITY_STATE => {
+                let ok = self.set_initial_security_state(params);
+                self.status(ok, EMBER_INVALID_CALL, SL_INVALID_PARAMETER)
             }
+            frame_id::FORM_NETWORK => match self.form_network(header.sequence, params) {
+                Some(up) => {
+                    callbacks.push(up);
+                    self.status(true, 0, 0)
+                }
+                None => self.status(false, EMBER_INVALID_CALL, SL_INVALID_PARAMETER),
+            },
             frame_id::NETWORK_INIT => {
-                self.network_up = true;
-                let up = if self.version >= 14 {
-                    0x15u32.to_le_bytes().to_vec()
+                if self.air.as_ref().is_some_and(|a| a.virtual_clock) && !self.network_up {
+                    // Nothing stored yet: the host must form a network.
+                    self.status(false, EMBER_NOT_JOINED, SL_NOT_JOINED)
                 } else {
-                    vec![0x90]
-                };
-                callbacks.push(reply(
-                    frame_id::STACK_STATUS_HANDLER,
-                    hanrig_radio::ezsp::FC_ASYNC_CALLBACK,
-                    &up,
-                ));
-                self.status(true, 0, 0)
+                    self.network_up = true;
+                    callbacks.push(self.network_up_callback(header.sequence));
+                    self.status(true, 0, 0)
+                }
             }
             frame_id::PERMIT_JOINING => {
                 let seconds = params.first().copied().unwrap_or(0);
@@ -450,6 +564,119 @@ impl EzspNcp {
 }
 
 impl EzspNcp {
+    /// A callback frame; `sequence` is that of the command it follows (0 when asynchronous).
+    fn callback_frame(sequence: u8, id: u16, body: &[u8]) -> Vec<u8> {
+        let mut frame = vec![0u8; 5];
+        let header = Header {
+            sequence,
+            control: hanrig_radio::ezsp::FC_ASYNC_CALLBACK,
+            control_hi: hanrig_radio::ezsp::FC_HI_V8,
+            frame_id: id,
+        };
+        let len = header.emit(Format::Extended, &mut frame).unwrap_or(0);
+        frame.truncate(len);
+        frame.extend_from_slice(body);
+        frame
+    }
+
+    /// stackStatusHandler(NETWORK_UP), following command `sequence`.
+    fn network_up_callback(&self, sequence: u8) -> Vec<u8> {
+        let up = if self.version >= 14 {
+            0x15u32.to_le_bytes().to_vec()
+        } else {
+            vec![0x90]
+        };
+        Self::callback_frame(sequence, frame_id::STACK_STATUS_HANDLER, &up)
+    }
+
+    /// The [`clock`] extension: the reply and the callbacks that follow it, or `None` for
+    /// anything else (and for every request when time follows the wall clock).
+    fn clock(&mut self, params: &[u8]) -> Option<(Vec<u8>, Vec<Vec<u8>>)> {
+        let len = usize::from(*params.first()?);
+        let payload = params.get(1..1 + len)?;
+        let rest = payload.strip_prefix(clock::MAGIC.as_slice())?;
+        let air = self.air.as_mut().filter(|a| a.virtual_clock)?;
+        let coordinator = air.coordinator;
+        match rest {
+            [clock::NOW] => {}
+            [clock::ADVANCE, target @ ..] => {
+                let target = SimTime(u64::from_le_bytes(target.try_into().ok()?));
+                if target > air.sim.now() {
+                    air.sim.run_until_or(target, |nodes| {
+                        matches!(&nodes[coordinator], Node::Coordinator(c) if !c.events.is_empty())
+                    });
+                }
+            }
+            _ => return None,
+        }
+        let now = air.sim.now();
+        let callbacks = self.take_callbacks();
+        let mut reply = now.0.to_le_bytes().to_vec();
+        reply.extend_from_slice(&(callbacks.len() as u16).to_le_bytes());
+        Some((reply, callbacks))
+    }
+
+    /// setInitialSecurityState: the network key a formed network uses and, with
+    /// TC_GLOBAL_LINK_KEY, the global link key for devices the host loads no key for.
+    fn set_initial_security_state(&mut self, p: &[u8]) -> bool {
+        let (Some(bitmask), Some(preconfigured), Some(network)) =
+            (p.get(0..2), p.get(2..18), p.get(18..34))
+        else {
+            return false;
+        };
+        let bitmask = u16::from_le_bytes([bitmask[0], bitmask[1]]);
+        let key = |k: &[u8]| -> Key { k.try_into().unwrap_or_default() };
+        self.security = Some(Security {
+            network_key: (bitmask & HAVE_NETWORK_KEY != 0).then(|| key(network)),
+            global_link_key: (bitmask & (TC_GLOBAL_LINK_KEY | HAVE_PRECONFIGURED_KEY)
+                == TC_GLOBAL_LINK_KEY | HAVE_PRECONFIGURED_KEY)
+                .then(|| key(preconfigured)),
+        });
+        true
+    }
+
+    /// formNetwork (EmberNetworkParameters): the coordinator starts the network on the PAN
+    /// and channel given, under the security state set before; returns stackStatusHandler's
+    /// NETWORK_UP. `None` without a security state or on a bad channel.
+    fn form_network(&mut self, sequence: u8, p: &[u8]) -> Option<Vec<u8>> {
+        let security = self.security?;
+        let params = p.get(..20)?;
+        let network = Network {
+            extended_pan_id: u64::from_le_bytes(params[0..8].try_into().ok()?),
+            pan_id: u16::from_le_bytes([params[8], params[9]]),
+            tx_power: params[10] as i8,
+            channel: params[11],
+        };
+        if !(11..=26).contains(&network.channel) {
+            return None;
+        }
+        let max_children = self
+            .config
+            .get(&CONFIG_MAX_END_DEVICE_CHILDREN)
+            .map(|&v| usize::from(v));
+        let eui = self.eui;
+        let air = self.air.as_mut()?;
+        let name = match &air.sim.nodes[air.coordinator] {
+            Node::Coordinator(c) => c.name.clone(),
+            _ => "ncp".into(),
+        };
+        let network_key = security.network_key.unwrap_or_else(|| {
+            // No key given: one drawn from the EUI64 and PAN (a real stack draws a random one).
+            let mut k = [0u8; 16];
+            k[..8].copy_from_slice(&eui.to_le_bytes());
+            k[8..10].copy_from_slice(&network.pan_id.to_le_bytes());
+            k
+        });
+        let mut coordinator =
+            Coordinator::new(&name, eui, network.pan_id, network.channel, network_key);
+        coordinator.max_children = max_children;
+        coordinator.global_link_key = security.global_link_key;
+        air.sim
+            .replace_node(air.coordinator, Node::Coordinator(Box::new(coordinator)));
+        self.network = network;
+        self.network_up = true;
+        Some(self.network_up_callback(sequence))
+    }
     /// permitJoining: opens joining for `seconds` (0xFF: until closed; 0: closes) and has every
     /// simulated device that is not in the network try to join.
     fn permit_joining(&mut self, seconds: u8) -> bool {
@@ -466,7 +693,7 @@ impl EzspNcp {
             return false;
         };
         c.permit_joining(until);
-        if until.is_some() {
+        if until.is_some() && air.join_on_permit {
             for index in 1..air.sim.nodes.len() {
                 if matches!(&air.sim.nodes[index], Node::Device(d) if d.state != JoinState::Joined)
                 {
@@ -609,7 +836,16 @@ pub fn serve_tcp(
 /// Serves one co-processor on a new pseudo-terminal until the process ends; `on_ready` gets the
 /// terminal's path (`/dev/pts/N`) for hosts to open as a serial port. The terminal is put in
 /// raw mode at once, and its slave side is kept open so that hosts may come and go.
-pub fn serve_pty(mut ncp: EzspNcp, on_ready: impl FnOnce(&std::path::Path)) -> std::io::Result<()> {
+pub fn serve_pty(ncp: EzspNcp, on_ready: impl FnOnce(&std::path::Path)) -> std::io::Result<()> {
+    serve_pty_until(ncp, on_ready, &std::sync::atomic::AtomicBool::new(false)).map(|_| ())
+}
+
+/// [`serve_pty`] until `stop` is set; returns the co-processor (with its simulation).
+pub fn serve_pty_until(
+    mut ncp: EzspNcp,
+    on_ready: impl FnOnce(&std::path::Path),
+    stop: &std::sync::atomic::AtomicBool,
+) -> std::io::Result<EzspNcp> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
     use std::os::fd::AsFd;
@@ -625,7 +861,7 @@ pub fn serve_pty(mut ncp: EzspNcp, on_ready: impl FnOnce(&std::path::Path)) -> s
     let started = Instant::now();
     let mut buf = [0u8; 512];
     let mut out = [0u8; 300];
-    loop {
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let now = started.elapsed().as_micros() as u64;
         let readable = {
             let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
@@ -647,4 +883,5 @@ pub fn serve_pty(mut ncp: EzspNcp, on_ready: impl FnOnce(&std::path::Path)) -> s
             master.write_all(&out[..len])?;
         }
     }
+    Ok(ncp)
 }

@@ -20,6 +20,7 @@ use hanrig_sep::{Eui64, UtcTime};
 use serde::Deserialize;
 
 use crate::clock::SimTime;
+use crate::coordinator::Coordinator;
 use crate::device::{DeviceKind, SimDevice};
 use crate::esi::{Esi, EsiApp, MeterModel, Outgoing};
 use crate::log::Log;
@@ -135,6 +136,11 @@ pub struct MeterSpec {
     /// Summation delivered at the start, Wh.
     #[serde(default)]
     pub summation_wh: u64,
+    /// Admit devices it holds no install code for under the global link key
+    /// ZigBeeAlliance09, as a Home Automation trust centre does (an SE device must refuse the
+    /// network key so sent).
+    #[serde(default)]
+    pub global_key_fallback: bool,
 }
 
 fn fifteen() -> u8 {
@@ -547,7 +553,6 @@ fn code(text: &str, what: &str) -> Result<InstallCode, ScenarioError> {
 }
 
 /// A scenario built and ready to run.
-#[derive(Debug)]
 pub struct Built {
     /// The simulation, at its start.
     pub simulation: Simulation,
@@ -555,11 +560,88 @@ pub struct Built {
     pub keys: KeyFile,
     /// When the scenario ends.
     pub end: SimTime,
+    meter_steps: Vec<(SimTime, usize, MeterStep)>,
+}
+
+/// A timeline step of a meter's utility: acts on its application, returns what it sends.
+pub type MeterStep = Box<dyn FnOnce(&mut EsiApp, SimTime, &mut Log) -> Vec<Outgoing> + Send>;
+
+/// A timeline step: the utility acting through a meter, or something done to a device.
+enum Stimulus {
+    Meter(usize, MeterStep),
+    Device(Act),
+}
+
+/// Runs a meter step on the simulated meter at `index`.
+fn on_esi(index: usize, f: MeterStep) -> Act {
+    Box::new(move |now, nodes, log| match &mut nodes[index] {
+        Node::Esi(e) => {
+            let out = f(&mut e.app, now, log);
+            vec![(index, e.transmit(out))]
+        }
+        Node::Device(_) | Node::Coordinator(_) => Vec::new(),
+    })
+}
+
+/// A scenario whose meter is played by a host over a radio co-processor
+/// ([`Scenario::build_remote`]).
+pub struct Remote {
+    /// The simulation with the co-processor's coordinator in the meter's place.
+    pub simulation: Simulation,
+    /// The coordinator's node index.
+    pub coordinator: usize,
+    /// The meter's application, for the host to run.
+    pub app: EsiApp,
+    /// The install-code link keys the meter was provisioned with.
+    pub link_keys: Vec<(Eui64, Key)>,
+    /// Whether the meter admits unprovisioned devices under the global link key.
+    pub global_key_fallback: bool,
+    /// The meter's device limit.
+    pub device_limit: usize,
+    /// The meter's EUI64.
+    pub eui: Eui64,
+    /// Its PAN ID.
+    pub pan: u16,
+    /// Its channel.
+    pub channel: u8,
+    /// Its network key.
+    pub network_key: Key,
+    /// The meter's timeline, for the host.
+    pub steps: Vec<(SimTime, MeterStep)>,
+    /// Keys that decrypt the capture.
+    pub keys: KeyFile,
+    /// Start of virtual time.
+    pub start: SimTime,
+    /// End of the scenario.
+    pub end: SimTime,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("coordinator", &self.coordinator)
+            .field("steps", &self.steps.len())
+            .field("end", &self.end)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Built {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Built")
+            .field("simulation", &self.simulation)
+            .field("end", &self.end)
+            .finish()
+    }
 }
 
 impl Built {
     /// Runs to the scenario's end.
     pub fn run(mut self) -> Result<RunOutput, ScenarioError> {
+        for (at, index, f) in std::mem::take(&mut self.meter_steps) {
+            self.simulation
+                .schedule(at, Happening::Act(on_esi(index, f)));
+        }
         self.simulation.run_until(self.end);
         let sim = self.simulation;
         Ok(RunOutput {
@@ -642,7 +724,7 @@ impl Scenario {
             };
             keys.add(network_key, &format!("{} network key", m.name));
             let meter = MeterModel::new(m.load_w.clone(), m.summation_wh, start);
-            nodes.push(Node::Esi(Box::new(Esi::new(
+            let mut esi = Esi::new(
                 &m.name,
                 eui(&m.eui64, &m.name)?,
                 m.pan,
@@ -650,7 +732,9 @@ impl Scenario {
                 network_key,
                 m.device_limit,
                 meter,
-            ))));
+            );
+            esi.global_key_fallback = m.global_key_fallback;
+            nodes.push(Node::Esi(Box::new(esi)));
         }
         for d in &self.devices {
             if self.devices.iter().filter(|o| o.name == d.name).count() > 1
@@ -730,19 +814,100 @@ impl Scenario {
                 })),
             );
         }
+        let mut meter_steps = Vec::new();
         for step in &self.timeline {
             let at = start.plus(parse_duration(&step.at)?);
-            let act = self.action(&sim, &step.action)?;
-            sim.schedule(at, Happening::Act(act));
+            match self.action(&sim, &step.action)? {
+                Stimulus::Device(act) => sim.schedule(at, Happening::Act(act)),
+                Stimulus::Meter(index, f) => meter_steps.push((at, index, f)),
+            }
         }
         Ok(Built {
             simulation: sim,
             keys,
             end,
+            meter_steps,
         })
     }
 
-    fn action(&self, sim: &Simulation, action: &Action) -> Result<Act, ScenarioError> {
+    /// Builds the scenario for a rig whose host plays the meter `meter` over a radio
+    /// co-processor: the simulation has the co-processor's [`Coordinator`] in the meter's
+    /// place, and the meter's application, its install-code keys and its timeline go to the
+    /// host.
+    pub fn build_remote(&self, meter: &str) -> Result<Remote, ScenarioError> {
+        let built = self.build()?;
+        let Built {
+            mut simulation,
+            keys,
+            end,
+            meter_steps,
+        } = built;
+        let Some(index) = simulation
+            .node_index(meter)
+            .filter(|&i| matches!(simulation.nodes[i], Node::Esi(_)))
+        else {
+            return invalid(format!("no meter called {meter:?}"));
+        };
+        let spec = self
+            .meters
+            .iter()
+            .find(|m| m.name == meter)
+            .ok_or_else(|| ScenarioError::Invalid(format!("no meter called {meter:?}")))?;
+        let network_key = match &simulation.nodes[index] {
+            Node::Esi(e) => e.network_key(),
+            _ => return invalid(format!("{meter:?} is not a meter")),
+        };
+        let eui64 = eui(&spec.eui64, meter)?;
+        let coordinator = Coordinator::new(meter, eui64, spec.pan, spec.channel, network_key);
+        simulation.replace_node(index, Node::Coordinator(Box::new(coordinator)));
+        let mut steps = Vec::new();
+        for (at, i, f) in meter_steps {
+            if i == index {
+                steps.push((at, f));
+            } else {
+                // Another meter's steps stay in the simulation.
+                simulation.schedule(at, Happening::Act(on_esi(i, f)));
+            }
+        }
+        let start = parse_time(&self.start)?;
+        let mut app = EsiApp::new(
+            meter,
+            MeterModel::new(spec.load_w.clone(), spec.summation_wh, start),
+        );
+        let mut link_keys = Vec::new();
+        for d in self.devices.iter().filter(|d| d.meter == meter) {
+            let device = eui(&d.eui64, &d.name)?;
+            let kind = DeviceKind::from_name(&d.kind)
+                .ok_or_else(|| ScenarioError::Invalid(format!("device {:?}: bad kind", d.name)))?;
+            let provisioned = match d.provisioned_install_code.as_deref() {
+                Some("none") => None,
+                Some(other) => Some(code(other, &d.name)?),
+                None => Some(code(&d.install_code, &d.name)?),
+            };
+            if let Some(code) = provisioned {
+                link_keys.push((device, code.link_key()));
+                app.provision(device, kind.clusters());
+            }
+        }
+        Ok(Remote {
+            simulation,
+            coordinator: index,
+            app,
+            link_keys,
+            global_key_fallback: spec.global_key_fallback,
+            device_limit: spec.device_limit,
+            eui: eui64,
+            pan: spec.pan,
+            channel: spec.channel,
+            network_key,
+            steps,
+            keys,
+            start,
+            end,
+        })
+    }
+
+    fn action(&self, sim: &Simulation, action: &Action) -> Result<Stimulus, ScenarioError> {
         let meter = |name: &str| -> Result<usize, ScenarioError> {
             match sim
                 .node_index(name)
@@ -763,24 +928,18 @@ impl Scenario {
         };
         fn on_esi(
             index: usize,
-            f: impl FnOnce(&mut EsiApp, SimTime, &mut Log) -> Vec<Outgoing> + 'static,
-        ) -> Act {
-            Box::new(move |now, nodes, log| match &mut nodes[index] {
-                Node::Esi(e) => {
-                    let out = f(&mut e.app, now, log);
-                    vec![(index, e.transmit(out))]
-                }
-                Node::Device(_) | Node::Coordinator(_) => Vec::new(),
-            })
+            f: impl FnOnce(&mut EsiApp, SimTime, &mut Log) -> Vec<Outgoing> + Send + 'static,
+        ) -> Stimulus {
+            Stimulus::Meter(index, Box::new(f))
         }
         fn on_device(
             index: usize,
-            f: impl FnOnce(&mut SimDevice, SimTime, &mut Log) -> Vec<Vec<u8>> + 'static,
-        ) -> Act {
-            Box::new(move |now, nodes, log| match &mut nodes[index] {
+            f: impl FnOnce(&mut SimDevice, SimTime, &mut Log) -> Vec<Vec<u8>> + Send + 'static,
+        ) -> Stimulus {
+            Stimulus::Device(Box::new(move |now, nodes, log| match &mut nodes[index] {
                 Node::Device(d) => vec![(index, f(d, now, log))],
                 Node::Esi(_) | Node::Coordinator(_) => Vec::new(),
-            })
+            }))
         }
         Ok(match action {
             Action::PublishPrice(p) => {

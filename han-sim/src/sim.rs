@@ -69,7 +69,7 @@ impl Node {
 }
 
 /// A step from outside: acts on the nodes at a time and returns the frames each node sends.
-pub type Act = Box<dyn FnOnce(SimTime, &mut [Node], &mut Log) -> Vec<(usize, Vec<Vec<u8>>)>>;
+pub type Act = Box<dyn FnOnce(SimTime, &mut [Node], &mut Log) -> Vec<(usize, Vec<Vec<u8>>)> + Send>;
 
 /// Something that happens at a time.
 pub enum Happening {
@@ -215,6 +215,17 @@ impl Simulation {
 
     /// Runs every happening up to and including `until`; the clock ends at `until`.
     pub fn run_until(&mut self, until: SimTime) {
+        self.run_until_or(until, |_| false);
+    }
+
+    /// Runs happenings up to and including `until`, stopping right after the first one after
+    /// which `stop` holds (the clock then stays at that happening's time; it ends at `until`
+    /// otherwise). Returns the clock.
+    pub fn run_until_or(
+        &mut self,
+        until: SimTime,
+        mut stop: impl FnMut(&[Node]) -> bool,
+    ) -> SimTime {
         for node in 0..self.nodes.len() {
             self.rearm(node);
         }
@@ -256,8 +267,22 @@ impl Simulation {
                     }
                 }
             }
+            if stop(&self.nodes) {
+                return self.now;
+            }
         }
         self.now = until;
+        self.now
+    }
+
+    /// Puts `node` in place of node `index` (e.g. a meter's ESI replaced by a co-processor's
+    /// coordinator whose host runs the meter's application).
+    pub fn replace_node(&mut self, index: usize, node: Node) {
+        self.nodes[index] = node;
+        self.neighbours.clear();
+        for (i, node) in self.nodes.iter().enumerate() {
+            self.neighbours.entry(node.network()).or_default().push(i);
+        }
     }
 
     /// Puts frames from node `from` on the air now (for nodes driven from outside, such as a

@@ -209,3 +209,96 @@ fn trust_centre_commands_parse_bellows_frames() {
         );
     }
 }
+
+/// A co-processor on a simulated medium with no devices.
+fn ncp_on_air(version: u8) -> EzspNcp {
+    ncp(version).with_devices([0x11; 16], Vec::new())
+}
+
+#[test]
+fn form_network_needs_a_security_state_then_brings_the_network_up_where_asked() {
+    let mut n = ncp_on_air(13);
+    // bellows' v13 formNetwork vector: PAN 0x1A62, channel 15, ext PAN 00:11:…:77, power 8.
+    let form = "05 00 01 1E 00 77 66 55 44 33 22 11 00 62 1A 08 0F 00 00 00 00 00 80 00 00";
+    assert_eq!(
+        n.handle_ezsp(&unhex(form)),
+        vec![unhex("05 80 01 1E 00 70")],
+        "INVALID_CALL before setInitialSecurityState"
+    );
+    // HAVE_NETWORK_KEY | REQUIRE_ENCRYPTED_KEY, preconfigured key, network key, seq, TC EUI64.
+    let security = format!(
+        "06 00 01 68 00 00 0A {} {} 00 {}",
+        "00".repeat(16),
+        "AB".repeat(16),
+        "00".repeat(8)
+    );
+    assert_eq!(
+        n.handle_ezsp(&unhex(&security)),
+        vec![unhex("06 80 01 68 00 00")]
+    );
+    let form_on_20 = form.replace("0F 00 00 00 00 00 80 00 00", "14 00 00 00 00 00 00 10 00");
+    assert_eq!(
+        n.handle_ezsp(&unhex(&form_on_20)),
+        vec![unhex("05 80 01 1E 00 00"), unhex("05 90 01 19 00 90")]
+    );
+    let params = n.handle_ezsp(&unhex("07 00 01 28 00"));
+    assert_eq!(
+        params[0][..18],
+        unhex("07 80 01 28 00 00 01 77 66 55 44 33 22 11 00 62 1A 08")[..],
+    );
+    assert_eq!(params[0][18], 20, "channel 20");
+    // A channel outside 11–26 is refused (v14: sl_status INVALID_PARAMETER).
+    let mut v14 = ncp_on_air(14);
+    v14.handle_ezsp(&unhex(&security));
+    assert_eq!(
+        v14.handle_ezsp(&unhex(&form.replace("08 0F", "08 0A"))),
+        vec![unhex("05 80 01 1E 00 21 00 00 00")]
+    );
+}
+
+#[test]
+fn the_virtual_clock_is_the_simulators_alone() {
+    let now = "08 00 01 47 00 07 68 61 6E 72 69 67 00";
+    // On wall-clock time (as `hanrig sim radio` serves it, and as real firmware answers):
+    // customFrame refused, so bellows and other hosts see no XNCP.
+    assert_eq!(
+        ncp_on_air(13).handle_ezsp(&unhex(now)),
+        vec![unhex("08 80 01 47 00 70 00")]
+    );
+    // On a scenario's simulation: the time, and no callbacks to follow.
+    let scenario = hanrig_sim::scenario::Scenario::parse(
+        r#"name = "t"
+start = "2026-07-01T14:00:00Z"
+duration = "1m"
+[[meter]]
+name = "m"
+eui64 = "00:0d:6f:00:0a:bc:de:f0"
+pan = 0x1a62
+"#,
+    )
+    .unwrap();
+    let remote = scenario.build_remote("m").unwrap();
+    let start = remote.start.0;
+    let mut n = ncp(13).with_simulation(remote.simulation, remote.coordinator);
+    let mut expect = unhex("08 80 01 47 00 00 0A");
+    expect.extend(start.to_le_bytes());
+    expect.extend([0, 0]);
+    assert_eq!(n.handle_ezsp(&unhex(now)), vec![expect]);
+    // Advancing 30 s with nothing on the air runs to the target.
+    let target = start + 30_000_000;
+    let advance = format!(
+        "09 00 01 47 00 0F 68 61 6E 72 69 67 01 {}",
+        target
+            .to_le_bytes()
+            .iter()
+            .map(|b| format!("{b:02X} "))
+            .collect::<String>()
+    );
+    let out = n.handle_ezsp(&unhex(&advance));
+    assert_eq!(out[0][7..15], target.to_le_bytes());
+    // networkInit has no stored network to bring up: the host must form one.
+    assert_eq!(
+        n.handle_ezsp(&unhex("0A 00 01 17 00 00 00")),
+        vec![unhex("0A 80 01 17 00 93")]
+    );
+}

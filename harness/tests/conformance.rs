@@ -19,6 +19,83 @@ fn sim_rig() -> Rig {
     .unwrap()
 }
 
+/// The sim-serial rig at EZSP `version`: the rig's ESI on this host, through the host driver
+/// and tokio-serial, to the simulated co-processor on a pseudo-terminal.
+fn sim_serial_rig(version: u8) -> Rig {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rigs/sim-serial.toml"
+    ))
+    .unwrap()
+    .replace("ezsp_version = 13", &format!("ezsp_version = {version}"));
+    let dir = std::env::temp_dir().join(format!("hanrig-rig-{}-{version}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sim-serial.toml");
+    std::fs::write(&path, text).unwrap();
+    let rig = Rig::open(&path).unwrap();
+    assert_eq!(rig.radio.map(|r| r.ezsp_version), Some(version));
+    rig
+}
+
+/// The IDs of the cases `mutant` fails on `rig`, over the device suite.
+fn failing(rig: &Rig, mutant: Option<Mutant>) -> Vec<String> {
+    select(Some("device"), &[])
+        .unwrap()
+        .iter()
+        .map(|c| run_case(rig, c, mutant, None))
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(|r| format!("{} {} {}", r.id, r.verdict.name(), r.message))
+        .collect()
+}
+
+#[test]
+fn through_the_host_driver_the_healthy_devices_pass_every_device_case_at_ezsp_13_and_14() {
+    for version in [13, 14] {
+        let rig = sim_serial_rig(version);
+        let failed = failing(&rig, None);
+        assert!(failed.is_empty(), "EZSP v{version}: {failed:#?}");
+    }
+}
+
+#[test]
+fn through_the_host_driver_every_mutant_fails_the_same_cases_as_in_process() {
+    let (serial, sim) = (sim_serial_rig(13), sim_rig());
+    for (mutant, name, _) in Mutant::ALL {
+        let over_serial = failing(&serial, Some(mutant));
+        assert!(!over_serial.is_empty(), "mutant {name} passed every case");
+        assert_eq!(over_serial, failing(&sim, Some(mutant)), "mutant {name}");
+    }
+}
+
+#[test]
+fn a_sim_serial_rig_is_checked_when_opened() {
+    let dir = std::env::temp_dir().join(format!("hanrig-badrig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rigs/sim-serial.toml"
+    ))
+    .unwrap();
+    for (from, to, says) in [
+        (
+            "port = \"pty\"",
+            "port = \"/dev/ttyUSB0\"",
+            "port = \"pty\"",
+        ),
+        (
+            "\"load-control\"]",
+            "\"load-control\", \"meter\"]",
+            "not a meter",
+        ),
+        ("ezsp_version = 13", "ezsp_version = 8", "EZSP 13 or later"),
+    ] {
+        let path = dir.join("rig.toml");
+        std::fs::write(&path, base.replace(from, to)).unwrap();
+        let e = Rig::open(&path).unwrap_err();
+        assert!(e.contains(says), "{e}");
+    }
+}
+
 #[test]
 fn there_are_at_least_60_cases_with_unique_ids_and_every_field() {
     assert!(CASES.len() >= 60, "{}", CASES.len());
@@ -132,16 +209,21 @@ fn run_exits_0_when_all_pass_1_when_the_dut_fails_2_when_the_rig_fails() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("FAIL DEV-MSG-002"));
 
-    for rig in ["example-lab.toml", "sim-serial.toml"] {
-        let o = hanrig(&["run", "--rig", &format!("{root}/rigs/{rig}")]);
-        assert_eq!(o.status.code(), Some(2), "{rig}");
-        assert!(
-            String::from_utf8_lossy(&o.stderr)
-                .contains("does not drive cases through the host driver"),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    let o = hanrig(&["run", "--rig", &format!("{root}/rigs/example-lab.toml")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("lab rig"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let serial = format!("{root}/rigs/sim-serial.toml");
+    let o = hanrig(&["run", "--rig", &serial, "--suite", "device"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     let o = hanrig(&["run", "--rig", &sim, "--mutant", "gremlin"]);
     assert_eq!(o.status.code(), Some(2));
     let o = hanrig(&["run", "--rig", &sim, "--case", "NOPE-1"]);

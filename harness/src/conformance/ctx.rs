@@ -5,6 +5,8 @@ use hanrig_sim::device::Mutant;
 use hanrig_sim::scenario::{RunOutput, Scenario};
 use serde_json::Value;
 
+use super::serial::SerialRadio;
+
 /// Why a case did not pass.
 #[derive(Debug, Clone)]
 pub enum CaseError {
@@ -56,6 +58,9 @@ pub fn check(
 pub struct Ctx {
     /// The mutant playing the DUT, if any.
     pub mutant: Option<Mutant>,
+    /// The co-processor the rig's meter runs on; `None`: the whole network is simulated in
+    /// process.
+    pub radio: Option<SerialRadio>,
     /// The last run.
     pub output: Option<RunOutput>,
 }
@@ -69,6 +74,10 @@ impl Ctx {
     pub fn run(&mut self, scenario: &str) -> Result<&RunOutput, CaseError> {
         let parsed =
             Scenario::parse(scenario).map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;
+        if let Some(radio) = self.radio {
+            let output = super::serial::run(&parsed, self.mutant, radio)?;
+            return Ok(self.output.insert(output));
+        }
         let mut built = parsed
             .build()
             .map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;

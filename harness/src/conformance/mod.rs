@@ -7,3 +7,4 @@ pub mod ctx;
 pub mod model;
 pub mod report;
 pub mod runner;
+pub mod serial;

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::cases::{CASES, Case};
 use super::ctx::{CaseError, Ctx};
 use super::model::{CaseResult, DutKind, FrameRecord, RunInfo, Suite, Verdict};
+use super::serial::SerialRadio;
 use crate::capture::{CapturedFrame, decode_frame, summary};
 
 /// A rig file.
@@ -69,6 +70,9 @@ pub struct RadioSection {
     /// Baud rate.
     #[serde(default)]
     pub baud: u32,
+    /// EZSP version of a simulated co-processor (13, or 14 and later); 13 when absent.
+    #[serde(default)]
+    pub ezsp_version: Option<u8>,
 }
 
 /// A rig opened for running.
@@ -79,6 +83,8 @@ pub struct Rig {
     /// Its path.
     pub path: String,
     kinds: Vec<DutKind>,
+    /// The co-processor the rig's meter runs on (`None`: everything in process).
+    pub radio: Option<SerialRadio>,
 }
 
 fn kind_of(name: &str) -> Option<DutKind> {
@@ -106,13 +112,13 @@ impl Rig {
             .iter()
             .map(|k| kind_of(k).ok_or_else(|| format!("rig {}: DUT kind {k:?} is not in-home-display, thermostat, load-control or meter", path.display())))
             .collect::<Result<Vec<_>, _>>()?;
-        match file.rig.kind.as_str() {
-            "sim" => {}
-            "sim-serial" | "lab" => {
+        let radio = match file.rig.kind.as_str() {
+            "sim" => None,
+            "sim-serial" => Some(sim_serial_radio(path, &file, &kinds)?),
+            "lab" => {
                 return Err(format!(
-                    "rig {}: a {} rig drives a radio co-processor over {} and the runner does not drive cases through the host driver yet (the driver admits devices and carries ZCL: see `hanrig radio admit`); use rigs/sim.toml",
+                    "rig {}: a lab rig drives a real co-processor on {} and a DUT on GPIO; this build runs simulated rigs only (sim, sim-serial)",
                     path.display(),
-                    file.rig.kind,
                     if file.radio.port.is_empty() {
                         "a serial port"
                     } else {
@@ -126,11 +132,12 @@ impl Rig {
                     path.display()
                 ));
             }
-        }
+        };
         Ok(Rig {
             path: path.display().to_string(),
             kinds,
             file,
+            radio,
         })
     }
 
@@ -138,6 +145,36 @@ impl Rig {
     pub fn supports(&self, kind: DutKind) -> bool {
         self.kinds.contains(&kind)
     }
+}
+
+/// The radio of a `sim-serial` rig: hanrig's simulated EZSP co-processor on a pseudo-terminal.
+fn sim_serial_radio(path: &Path, file: &RigFile, kinds: &[DutKind]) -> Result<SerialRadio, String> {
+    let at = path.display();
+    if file.radio.kind != "ezsp" || file.radio.port != "pty" {
+        return Err(format!(
+            "rig {at}: a sim-serial rig's radio is kind = \"ezsp\", port = \"pty\" (the simulated co-processor on a pseudo-terminal), not kind = {:?}, port = {:?}",
+            file.radio.kind, file.radio.port
+        ));
+    }
+    if kinds.contains(&DutKind::Meter) {
+        return Err(format!(
+            "rig {at}: on a sim-serial rig the co-processor plays the meter's ESI, so its DUT is an in-home device (in-home-display, thermostat, load-control), not a meter"
+        ));
+    }
+    let ezsp_version = file.radio.ezsp_version.unwrap_or(13);
+    if ezsp_version < 13 {
+        return Err(format!(
+            "rig {at}: the simulated co-processor speaks EZSP 13 or later, not {ezsp_version}"
+        ));
+    }
+    Ok(SerialRadio {
+        ezsp_version,
+        baud: if file.radio.baud == 0 {
+            115_200
+        } else {
+            file.radio.baud
+        },
+    })
 }
 
 /// Cases selected by suite and IDs (all when none given); unknown IDs are an error.
@@ -193,6 +230,7 @@ pub fn run_case(
     // Mutants are devices: they only replace device DUTs.
     let mut ctx = Ctx {
         mutant: mutant.filter(|_| case.suite == Suite::Device),
+        radio: rig.radio,
         output: None,
     };
     match (case.run)(&mut ctx) {

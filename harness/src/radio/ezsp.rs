@@ -36,6 +36,39 @@ pub mod frame_id {
     pub const INCOMING_MESSAGE_HANDLER: u16 = 0x0045;
     /// importTransientKey (v13+)
     pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
+    /// formNetwork
+    pub const FORM_NETWORK: u16 = 0x001E;
+    /// setInitialSecurityState
+    pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
+    /// setConfigurationValue
+    pub const SET_CONFIGURATION_VALUE: u16 = 0x0053;
+    /// customFrame
+    pub const CUSTOM_FRAME: u16 = 0x0047;
+}
+
+/// EzspConfigId MAX_END_DEVICE_CHILDREN.
+pub const CONFIG_MAX_END_DEVICE_CHILDREN: u8 = 0x11;
+
+/// The well-known global trust-centre link key of Home Automation networks.
+pub const ZIGBEE_ALLIANCE_09: [u8; 16] = *b"ZigBeeAlliance09";
+
+/// A network to form, as coordinator and trust centre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormParams {
+    /// Extended PAN ID.
+    pub extended_pan_id: u64,
+    /// PAN ID.
+    pub pan_id: u16,
+    /// Channel, 11–26.
+    pub channel: u8,
+    /// Transmit power, dBm.
+    pub tx_power: i8,
+    /// The network key.
+    pub network_key: [u8; 16],
+    /// Admit devices without an install-code key under this global link key (a Home
+    /// Automation trust centre; ZigBeeAlliance09). `None`: install codes only, as Smart Energy
+    /// requires.
+    pub global_link_key: Option<[u8; 16]>,
 }
 
 /// EmberApsOption ENCRYPTION.
@@ -90,6 +123,7 @@ pub struct EzspHost {
     version: u8,
     sequence: u8,
     callbacks: VecDeque<(u16, Vec<u8>)>,
+    callbacks_heard: u64,
     responses: VecDeque<(Header, Vec<u8>)>,
 }
 
@@ -105,6 +139,7 @@ impl EzspHost {
             version: 4,
             sequence: 0,
             callbacks: VecDeque::new(),
+            callbacks_heard: 0,
             responses: VecDeque::new(),
         })
     }
@@ -166,6 +201,7 @@ impl EzspHost {
                     || header.frame_id == frame_id::STACK_STATUS_HANDLER
                 {
                     self.callbacks.push_back((header.frame_id, params.to_vec()));
+                    self.callbacks_heard += 1;
                 } else {
                     self.responses.push_back((header, params.to_vec()));
                 }
@@ -292,6 +328,135 @@ impl EzspHost {
         Ok(())
     }
 
+    /// Sets a configuration value (before forming the network).
+    pub async fn set_configuration_value(&mut self, id: u8, value: u16) -> Result<(), RadioError> {
+        let mut params = vec![id];
+        params.extend_from_slice(&value.to_le_bytes());
+        let p = self
+            .command(frame_id::SET_CONFIGURATION_VALUE, &params)
+            .await?;
+        if !self.status_ok(&p) {
+            return Err(self.protocol(format!(
+                "setConfigurationValue 0x{id:02x} = {value} refused: {p:02x?}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Forms a network as coordinator and trust centre: setInitialSecurityState, then
+    /// formNetwork, then waits for the stack to report the network up.
+    pub async fn form_network(&mut self, form: &FormParams) -> Result<(), RadioError> {
+        // HAVE_NETWORK_KEY | REQUIRE_ENCRYPTED_KEY, and for a global link key
+        // TC_GLOBAL_LINK_KEY | HAVE_PRECONFIGURED_KEY.
+        let mut bitmask: u16 = 0x0200 | 0x0800;
+        if form.global_link_key.is_some() {
+            bitmask |= 0x0004 | 0x0100;
+        }
+        let mut security = bitmask.to_le_bytes().to_vec();
+        security.extend_from_slice(&form.global_link_key.unwrap_or([0; 16]));
+        security.extend_from_slice(&form.network_key);
+        security.push(0); // key sequence number
+        security.extend_from_slice(&[0; 8]); // trust centre EUI64: ourselves
+        let p = self
+            .command(frame_id::SET_INITIAL_SECURITY_STATE, &security)
+            .await?;
+        if !self.status_ok(&p) {
+            return Err(self.protocol(format!("setInitialSecurityState refused: {p:02x?}")));
+        }
+        if !(11..=26).contains(&form.channel) {
+            return Err(self.protocol(format!(
+                "channel {} is not a 2.4 GHz channel (11–26)",
+                form.channel
+            )));
+        }
+        let mut params = form.extended_pan_id.to_le_bytes().to_vec();
+        params.extend_from_slice(&form.pan_id.to_le_bytes());
+        params.extend_from_slice(&[form.tx_power as u8, form.channel, 0]); // MAC association
+        params.extend_from_slice(&0u16.to_le_bytes()); // network manager: the coordinator
+        params.push(0); // update id
+        params.extend_from_slice(&(1u32 << form.channel).to_le_bytes());
+        let p = self.command(frame_id::FORM_NETWORK, &params).await?;
+        if !self.status_ok(&p) {
+            return Err(self.protocol(format!("formNetwork refused: {p:02x?}")));
+        }
+        let status = self
+            .wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
+            .await?;
+        if !self.network_up(&status) {
+            return Err(self.protocol(format!(
+                "the network did not come up (stack status {status:02x?})"
+            )));
+        }
+        Ok(())
+    }
+
+    fn network_up(&self, status: &[u8]) -> bool {
+        if self.version >= 14 {
+            status.get(..4) == Some(&0x15u32.to_le_bytes()[..])
+        } else {
+            status.first() == Some(&0x90)
+        }
+    }
+
+    /// Asks a simulated co-processor to run its medium up to `until` (µs since 1970; `None`
+    /// only reads its clock), stopping early when it has something to report; returns the
+    /// virtual time reached once every callback that produced is queued. `Ok(None)`: the
+    /// co-processor keeps real time (real firmware refuses the simulator's customFrame).
+    pub async fn advance_virtual_clock(
+        &mut self,
+        until: Option<u64>,
+    ) -> Result<Option<u64>, RadioError> {
+        let mut payload = b"hanrig".to_vec();
+        match until {
+            None => payload.push(0x00),
+            Some(t) => {
+                payload.push(0x01);
+                payload.extend_from_slice(&t.to_le_bytes());
+            }
+        }
+        let mut params = vec![payload.len() as u8];
+        params.extend(payload);
+        let heard = self.callbacks_heard;
+        let p = self.command(frame_id::CUSTOM_FRAME, &params).await?;
+        if !self.status_ok(&p) {
+            return Ok(None);
+        }
+        let reply = p
+            .get(self.status_len() + 1..)
+            .filter(|r| r.len() >= 10)
+            .ok_or_else(|| self.protocol(format!("short virtual clock reply: {p:02x?}")))?;
+        let now = u64::from_le_bytes(reply[..8].try_into().unwrap_or_default());
+        let coming = u64::from(u16::from_le_bytes([reply[8], reply[9]]));
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        while self.callbacks_heard < heard + coming {
+            if Instant::now() > deadline {
+                return Err(RadioError::Timeout {
+                    port: self.name.clone(),
+                    what: format!("{coming} callbacks after advancing the virtual clock"),
+                    seconds: COMMAND_TIMEOUT.as_secs_f64(),
+                });
+            }
+            self.pump(Duration::from_millis(10)).await?;
+        }
+        Ok(Some(now))
+    }
+
+    /// The next network event already received, if any (no waiting).
+    pub fn queued_event(&mut self) -> Result<Option<Event>, RadioError> {
+        let Some(i) = self.callbacks.iter().position(|(f, _)| {
+            matches!(
+                *f,
+                frame_id::TRUST_CENTER_JOIN_HANDLER | frame_id::INCOMING_MESSAGE_HANDLER
+            )
+        }) else {
+            return Ok(None);
+        };
+        let (id, p) = self.callbacks.remove(i).unwrap_or_default();
+        self.parse_event(id, &p)
+            .map(Some)
+            .ok_or_else(|| self.protocol(format!("callback 0x{id:04x} malformed: {p:02x?}")))
+    }
+
     /// Permits joining for `seconds` (0xFF: until closed; 0: closes).
     pub async fn permit_joining(&mut self, seconds: u8) -> Result<(), RadioError> {
         let p = self.command(frame_id::PERMIT_JOINING, &[seconds]).await?;
@@ -342,16 +507,8 @@ impl EzspHost {
     pub async fn next_event(&mut self, timeout: Duration) -> Result<Event, RadioError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(i) = self.callbacks.iter().position(|(f, _)| {
-                matches!(
-                    *f,
-                    frame_id::TRUST_CENTER_JOIN_HANDLER | frame_id::INCOMING_MESSAGE_HANDLER
-                )
-            }) {
-                let (id, p) = self.callbacks.remove(i).unwrap_or_default();
-                return self.parse_event(id, &p).ok_or_else(|| {
-                    self.protocol(format!("callback 0x{id:04x} malformed: {p:02x?}"))
-                });
+            if let Some(event) = self.queued_event()? {
+                return Ok(event);
             }
             if Instant::now() > deadline {
                 return Err(RadioError::Timeout {
@@ -462,12 +619,7 @@ impl Radio for EzspHost {
         let status = self
             .wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
             .await?;
-        let up = if self.version >= 14 {
-            status.get(..4) == Some(&0x15u32.to_le_bytes()[..])
-        } else {
-            status.first() == Some(&0x90)
-        };
-        Ok(up)
+        Ok(self.network_up(&status))
     }
 
     async fn network_info(&mut self) -> Result<NetworkInfo, RadioError> {

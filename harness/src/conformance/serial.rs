@@ -1,0 +1,274 @@
+//! Cases on a rig whose radio is a co-processor behind the host driver. The rig's ESI
+//! application ([`EsiApp`]) runs here, on the host; it forms the network through EZSP, loads
+//! the DUT's install-code key, permits joining, and reaches the DUT with sendUnicast and
+//! incomingMessageHandler, exactly as on a lab rig. On the `sim-serial` rig the co-processor is
+//! hanrig's simulated one, served on a pseudo-terminal by a thread of this process and opened
+//! through tokio-serial like any serial device; its medium carries the case's simulated DUT,
+//! and the case's virtual time moves over the link (the simulator's customFrame clock), so
+//! hours of a case take milliseconds.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hanrig_sep::{Eui64, ZclFrame};
+use hanrig_sim::clock::SimTime;
+use hanrig_sim::device::Mutant;
+use hanrig_sim::esi::{EsiApp, Outgoing};
+use hanrig_sim::log::Log;
+use hanrig_sim::ncp::{EzspNcp, Network, serve_pty_until};
+use hanrig_sim::scenario::{MeterStep, Remote, RunOutput, Scenario};
+use hanrig_sim::sim::Node;
+use serde_json::json;
+
+use super::ctx::CaseError;
+use crate::radio::Radio;
+use crate::radio::ezsp::{
+    ApsMessage, CONFIG_MAX_END_DEVICE_CHILDREN, Event, EzspHost, FormParams, ZIGBEE_ALLIANCE_09,
+};
+use crate::radio::port::FlowControl;
+
+/// The Smart Energy profile.
+const PROFILE_SMART_ENERGY: u16 = 0x0109;
+/// The rig's meter in every device case.
+pub const RIG_METER: &str = "rig-esi";
+
+/// How the co-processor of a serial rig is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SerialRadio {
+    /// EZSP protocol version the simulated co-processor speaks.
+    pub ezsp_version: u8,
+    /// Baud rate of the serial port.
+    pub baud: u32,
+}
+
+fn rig(e: impl std::fmt::Display) -> CaseError {
+    CaseError::Rig(e.to_string())
+}
+
+/// Runs `scenario` with its meter [`RIG_METER`] played by this host through the host driver
+/// and a simulated co-processor on a pseudo-terminal; `mutant` replaces the DUT (`dut`).
+pub fn run(
+    scenario: &Scenario,
+    mutant: Option<Mutant>,
+    radio: SerialRadio,
+) -> Result<RunOutput, CaseError> {
+    let mut remote = scenario
+        .build_remote(RIG_METER)
+        .map_err(|e| rig(format!("case scenario: {e}")))?;
+    if let Some(mutant) = mutant
+        && let Some(Node::Device(dut)) = remote
+            .simulation
+            .node_index("dut")
+            .map(|i| &mut remote.simulation.nodes[i])
+    {
+        dut.set_mutant(mutant);
+    }
+    let simulation = std::mem::replace(
+        &mut remote.simulation,
+        hanrig_sim::sim::Simulation::new(Vec::new(), Default::default(), 0, SimTime::default()),
+    );
+    let ncp = EzspNcp::new(
+        radio.ezsp_version,
+        remote.eui,
+        Network {
+            extended_pan_id: 0,
+            pan_id: 0xFFFF,
+            channel: 11,
+            tx_power: 8,
+        },
+    )
+    .with_simulation(simulation, remote.coordinator);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let server = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            serve_pty_until(
+                ncp,
+                |path| {
+                    let _ = ready_tx.send(path.to_path_buf());
+                },
+                &stop,
+            )
+        })
+    };
+    let path = ready_rx.recv().map_err(|_| {
+        rig("the simulated co-processor could not open a pseudo-terminal".to_string())
+    })?;
+    let host_log = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(rig)
+        .and_then(|rt| rt.block_on(drive(&path.display().to_string(), radio.baud, &mut remote)));
+    stop.store(true, Ordering::Relaxed);
+    let ncp = server
+        .join()
+        .map_err(|_| rig("the simulated co-processor panicked"))?
+        .map_err(|e| {
+            rig(format!(
+                "the simulated co-processor on {}: {e}",
+                path.display()
+            ))
+        })?;
+    let host_log = host_log?;
+    let simulation = ncp
+        .into_simulation()
+        .ok_or_else(|| rig("the simulated co-processor lost its medium"))?;
+    let mut log = simulation.log.clone();
+    log.events.extend(host_log.events);
+    log.events
+        .sort_by_key(|e| e["t_us"].as_u64().unwrap_or_default());
+    Ok(RunOutput {
+        log,
+        capture: simulation.capture.clone(),
+        keys: remote.keys.clone(),
+        simulation,
+    })
+}
+
+/// The host's side: form, provision, permit joining, then run the meter's timeline and answer
+/// the DUT, moving the co-processor's virtual time from one thing to do to the next.
+async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseError> {
+    let mut host = EzspHost::open(port, baud, FlowControl::None)
+        .await
+        .map_err(rig)?;
+    host.start().await.map_err(rig)?;
+    host.set_configuration_value(
+        CONFIG_MAX_END_DEVICE_CHILDREN,
+        u16::try_from(remote.device_limit).unwrap_or(u16::MAX),
+    )
+    .await
+    .map_err(rig)?;
+    host.form_network(&FormParams {
+        extended_pan_id: remote.eui.0,
+        pan_id: remote.pan,
+        channel: remote.channel,
+        tx_power: 8,
+        network_key: remote.network_key,
+        global_link_key: remote.global_key_fallback.then_some(ZIGBEE_ALLIANCE_09),
+    })
+    .await
+    .map_err(rig)?;
+    for (eui, key) in &remote.link_keys {
+        host.import_transient_key(*eui, key).await.map_err(rig)?;
+    }
+    host.permit_joining(0xFF).await.map_err(rig)?;
+    let mut now = host
+        .advance_virtual_clock(None)
+        .await
+        .map_err(rig)?
+        .ok_or_else(|| {
+            rig(format!(
+                "{port}: the co-processor keeps real time; a sim-serial rig needs hanrig's simulated co-processor"
+            ))
+        })?;
+
+    let mut steps: VecDeque<(SimTime, MeterStep)> = std::mem::take(&mut remote.steps).into();
+    steps.make_contiguous().sort_by_key(|(at, _)| *at);
+    let app = &mut remote.app;
+    let mut log = Log::default();
+    let mut shorts: HashMap<Eui64, u16> = HashMap::new();
+    loop {
+        let t = SimTime(now);
+        while let Some(event) = host.queued_event().map_err(rig)? {
+            let out = match event {
+                Event::Joined { short, eui } => {
+                    shorts.insert(eui, short);
+                    app.admit(eui);
+                    Vec::new()
+                }
+                Event::Incoming(message) => incoming(app, t, &shorts, &message, &mut log),
+            };
+            send(&mut host, &shorts, out, t, &mut log).await?;
+        }
+        while steps.front().is_some_and(|(at, _)| at.0 <= now) {
+            if let Some((_, step)) = steps.pop_front() {
+                let out = step(app, t, &mut log);
+                send(&mut host, &shorts, out, t, &mut log).await?;
+            }
+        }
+        if now >= remote.end.0 {
+            break;
+        }
+        let target = steps
+            .front()
+            .map_or(remote.end, |(at, _)| (*at).min(remote.end));
+        now = host
+            .advance_virtual_clock(Some(target.0))
+            .await
+            .map_err(rig)?
+            .ok_or_else(|| rig(format!("{port}: the virtual clock stopped answering")))?;
+    }
+    Ok(log)
+}
+
+/// A message from the network, for the ESI application when it is a Smart Energy ZCL frame
+/// from a device that joined.
+fn incoming(
+    app: &mut EsiApp,
+    now: SimTime,
+    shorts: &HashMap<Eui64, u16>,
+    message: &ApsMessage,
+    log: &mut Log,
+) -> Vec<Outgoing> {
+    let Some((&eui, _)) = shorts.iter().find(|(_, s)| **s == message.node) else {
+        return Vec::new();
+    };
+    if message.profile != PROFILE_SMART_ENERGY {
+        return Vec::new();
+    }
+    match ZclFrame::parse(message.cluster, &message.payload) {
+        Ok(frame) => app.receive(now, eui, &frame, log),
+        Err(e) => {
+            log.push(
+                now,
+                &app.name,
+                "zcl_malformed",
+                json!({"device": eui.to_string(), "cluster": message.cluster, "error": format!("{e:?}")}),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Sends the application's frames with sendUnicast (APS-secured for the SE clusters).
+async fn send(
+    host: &mut EzspHost,
+    shorts: &HashMap<Eui64, u16>,
+    out: Vec<Outgoing>,
+    now: SimTime,
+    log: &mut Log,
+) -> Result<(), CaseError> {
+    for o in out {
+        let Some(&node) = shorts.get(&o.device) else {
+            continue;
+        };
+        let mut buf = [0u8; 127];
+        let len = match o.frame.emit(&mut buf) {
+            Ok(len) => len,
+            Err(e) => {
+                log.push(
+                    now,
+                    RIG_METER,
+                    "zcl_unsendable",
+                    json!({"device": o.device.to_string(), "error": format!("{e:?}")}),
+                );
+                continue;
+            }
+        };
+        host.send_unicast(&ApsMessage {
+            node,
+            profile: PROFILE_SMART_ENERGY,
+            cluster: o.frame.cluster,
+            source_endpoint: 1,
+            destination_endpoint: 1,
+            aps_encryption: (0x0700..=0x0703).contains(&o.frame.cluster),
+            payload: buf[..len].to_vec(),
+        })
+        .await
+        .map_err(rig)?;
+    }
+    Ok(())
+}
