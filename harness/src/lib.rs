@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod conformance;
+pub mod lab;
 pub mod radio;
 pub mod sim;
 pub mod zcl;

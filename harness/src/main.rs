@@ -69,6 +69,15 @@ enum Top {
         #[arg(long)]
         mutant: Option<String>,
     },
+    /// Drive a lab rig's hardware DUT: its power, reset and join-button lines on Raspberry Pi
+    /// GPIO (`--features gpio`), or flash it with a debug probe (`--features flash`).
+    Lab {
+        /// The lab rig file (rigs/example-lab.toml shows one).
+        #[arg(long)]
+        rig: PathBuf,
+        /// What to do.
+        action: hanrig::lab::LabAction,
+    },
     /// Check an install code and derive the link key it gives.
     InstallCode {
         /// The code: hex digits (6, 8, 12 or 16 bytes plus the 2-byte CRC), optionally
@@ -254,6 +263,7 @@ fn run(command: Top) -> Result<String, String> {
         }
         Top::Zcl(ZclCommand::List) => Ok(zcl::list()),
         Top::InstallCode { code } => zcl::install_code(&code),
+        Top::Lab { rig, action } => hanrig::lab::operate(&rig, action),
         Top::Sim {
             radio:
                 Some(SimRadio::Radio {

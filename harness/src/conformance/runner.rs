@@ -13,6 +13,7 @@ use super::ctx::{CaseError, Ctx};
 use super::model::{CaseResult, DutKind, FrameRecord, RunInfo, Suite, Verdict};
 use super::serial::SerialRadio;
 use crate::capture::{CapturedFrame, decode_frame, summary};
+use crate::lab::{FlashSection, GpioSection};
 
 /// A rig file.
 #[derive(Debug, Deserialize)]
@@ -27,10 +28,19 @@ pub struct RigFile {
     pub radio: RadioSection,
     /// GPIO pins of a lab DUT.
     #[serde(default)]
-    pub gpio: Option<toml::Value>,
+    pub gpio: Option<GpioSection>,
     /// Flashing of a lab DUT.
     #[serde(default)]
-    pub flash: Option<toml::Value>,
+    pub flash: Option<FlashSection>,
+}
+
+impl RigFile {
+    /// Reads a rig file.
+    pub fn read(path: &Path) -> Result<RigFile, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading rig {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("rig {}: {e}", path.display()))
+    }
 }
 
 /// `[rig]`.
@@ -102,10 +112,7 @@ impl Rig {
     /// driver this build lacks) is an error that names what is missing: the rig's failure,
     /// not the DUT's.
     pub fn open(path: &Path) -> Result<Rig, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading rig {}: {e}", path.display()))?;
-        let file: RigFile =
-            toml::from_str(&text).map_err(|e| format!("rig {}: {e}", path.display()))?;
+        let file = RigFile::read(path)?;
         let kinds = file
             .dut
             .kinds
@@ -115,17 +122,7 @@ impl Rig {
         let radio = match file.rig.kind.as_str() {
             "sim" => None,
             "sim-serial" => Some(sim_serial_radio(path, &file, &kinds)?),
-            "lab" => {
-                return Err(format!(
-                    "rig {}: a lab rig drives a real co-processor on {} and a DUT on GPIO; this build runs simulated rigs only (sim, sim-serial)",
-                    path.display(),
-                    if file.radio.port.is_empty() {
-                        "a serial port"
-                    } else {
-                        &file.radio.port
-                    }
-                ));
-            }
+            "lab" => return Err(format!("rig {}: {}", path.display(), open_lab(&file))),
             other => {
                 return Err(format!(
                     "rig {}: kind {other:?} is not sim, sim-serial or lab",
@@ -144,6 +141,29 @@ impl Rig {
     /// Whether the rig's DUT can play a case's DUT kind.
     pub fn supports(&self, kind: DutKind) -> bool {
         self.kinds.contains(&kind)
+    }
+}
+
+/// Why a lab rig cannot run cases here: its hardware is missing (no GPIO support in this
+/// build, not a Raspberry Pi, no probe) or, where the hardware answers, the runner's cases
+/// observe a simulated DUT's display, relay and event log, which a hardware DUT does not
+/// report.
+fn open_lab(file: &RigFile) -> String {
+    let Some(gpio) = &file.gpio else {
+        return "a lab rig needs a [gpio] section (power, reset, join_button)".into();
+    };
+    if let Err(e) = gpio.check() {
+        return e;
+    }
+    if file.radio.port.is_empty() {
+        return "a lab rig needs [radio] port (the co-processor's serial port)".into();
+    }
+    match crate::lab::open_gpio(gpio) {
+        Err(e) => e,
+        Ok(_pins) => format!(
+            "the DUT's lines are on GPIO and the co-processor on {}, but this build runs the suites against simulated DUTs only: its cases read the DUT's display, relay and event log, which a hardware DUT does not report over the air (drive the DUT with `hanrig lab`)",
+            file.radio.port
+        ),
     }
 }
 
