@@ -6,7 +6,9 @@
 //! - [`ash`]: Silicon Labs' Asynchronous Serial Host protocol (UG101) framing: control byte,
 //!   data randomisation, CRC-CCITT, byte stuffing, and a streaming decoder that handles the
 //!   flag, escape, cancel and substitute bytes;
-//! - [`ezsp`]: EZSP frame headers in their three formats (legacy, v5–v7, v8+).
+//! - [`ezsp`]: EZSP frame headers in their three formats (legacy, v5–v7, v8+);
+//! - [`session`]: the ASH link (reset, numbering, NAK, adaptive retransmission);
+//! - [`mt`]: TI's Monitor and Test framing, spoken by Z-Stack ZNP co-processors.
 //!
 //! ```
 //! use hanrig_radio::ash::{Control, Decoder, encode};
@@ -24,4 +26,5 @@
 
 pub mod ash;
 pub mod ezsp;
+pub mod mt;
 pub mod session;
