@@ -212,7 +212,7 @@ fn run_exits_0_when_all_pass_1_when_the_dut_fails_2_when_the_rig_fails() {
     let o = hanrig(&["run", "--rig", &format!("{root}/rigs/example-lab.toml")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("lab rig"),
+        String::from_utf8_lossy(&o.stderr).contains("GPIO"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
