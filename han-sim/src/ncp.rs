@@ -836,13 +836,29 @@ pub fn serve_tcp(
 /// Serves one co-processor on a new pseudo-terminal until the process ends; `on_ready` gets the
 /// terminal's path (`/dev/pts/N`) for hosts to open as a serial port. The terminal is put in
 /// raw mode at once, and its slave side is kept open so that hosts may come and go.
-pub fn serve_pty(ncp: EzspNcp, on_ready: impl FnOnce(&std::path::Path)) -> std::io::Result<()> {
-    serve_pty_until(ncp, on_ready, &std::sync::atomic::AtomicBool::new(false)).map(|_| ())
+///
+/// With `baud`, the line is paced as a UART at that rate (8N1, ten bits a byte): bytes from
+/// the host are taken only once they would have arrived, and bytes to the host leave no faster
+/// than the line carries them (one direction at a time), so round trips take what they take
+/// on a real serial link.
+pub fn serve_pty(
+    ncp: EzspNcp,
+    baud: Option<u32>,
+    on_ready: impl FnOnce(&std::path::Path),
+) -> std::io::Result<()> {
+    serve_pty_until(
+        ncp,
+        baud,
+        on_ready,
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .map(|_| ())
 }
 
 /// [`serve_pty`] until `stop` is set; returns the co-processor (with its simulation).
 pub fn serve_pty_until(
     mut ncp: EzspNcp,
+    baud: Option<u32>,
     on_ready: impl FnOnce(&std::path::Path),
     stop: &std::sync::atomic::AtomicBool,
 ) -> std::io::Result<EzspNcp> {
@@ -861,6 +877,16 @@ pub fn serve_pty_until(
     let started = Instant::now();
     let mut buf = [0u8; 512];
     let mut out = [0u8; 300];
+    // Time a byte takes on the line, and when the line is next free.
+    let byte_time = baud.map(|b| Duration::from_nanos(10_000_000_000 / u64::from(b.max(1))));
+    let mut line_free = Instant::now();
+    let mut pace = |bytes: usize| {
+        if let Some(t) = byte_time {
+            let done = line_free.max(Instant::now()) + t * bytes as u32;
+            std::thread::sleep(done.saturating_duration_since(Instant::now()));
+            line_free = done;
+        }
+    };
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let now = started.elapsed().as_micros() as u64;
         let readable = {
@@ -872,7 +898,10 @@ pub fn serve_pty_until(
         };
         if readable {
             match master.read(&mut buf) {
-                Ok(n) if n > 0 => ncp.handle_bytes(now, &buf[..n]),
+                Ok(n) if n > 0 => {
+                    pace(n);
+                    ncp.handle_bytes(started.elapsed().as_micros() as u64, &buf[..n]);
+                }
                 Ok(_) => {}
                 Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => {}
                 Err(e) => return Err(e),
@@ -880,6 +909,7 @@ pub fn serve_pty_until(
         }
         ncp.handle_timeout(now);
         while let Some(len) = ncp.poll_transmit(now, &mut out) {
+            pace(len);
             master.write_all(&out[..len])?;
         }
     }

@@ -150,6 +150,10 @@ enum SimRadio {
         /// Serve on a pseudo-terminal.
         #[arg(long)]
         pty: bool,
+        /// Pace the pseudo-terminal as a UART at this baud rate (8N1), as a real serial link
+        /// would (a pseudo-terminal alone carries bytes at memory speed).
+        #[arg(long)]
+        baud: Option<u32>,
         /// A simulated device in radio range, as KIND,EUI64,INSTALL-CODE (KIND:
         /// in-home-display, thermostat or load-control); it joins when the host loads its
         /// install-code key and permits joining. Repeatable.
@@ -271,10 +275,11 @@ fn run(command: Top) -> Result<String, String> {
                     ezsp_version,
                     tcp,
                     pty,
+                    baud,
                     devices,
                 }),
             ..
-        } => sim::radio(&protocol, ezsp_version, tcp.as_deref(), pty, &devices),
+        } => sim::radio(&protocol, ezsp_version, tcp.as_deref(), pty, baud, &devices),
         Top::Sim {
             radio: None,
             scenario: Some(scenario),

@@ -47,6 +47,7 @@ pub fn radio(
     ezsp_version: u8,
     tcp: Option<&str>,
     pty: bool,
+    baud: Option<u32>,
     devices: &[String],
 ) -> Result<String, String> {
     use hanrig_sim::ncp::{EzspNcp, Network, serve_pty, serve_tcp};
@@ -93,11 +94,14 @@ pub fn radio(
         let hex: String = network_key.iter().map(|b| format!("{b:02x}")).collect();
         println!("network key {hex}");
     }
+    if baud.is_some() && !pty {
+        return Err("--baud paces a pseudo-terminal: give it with --pty".into());
+    }
     if pty {
         if tcp.is_some() {
             return Err("give --pty or --tcp, not both".into());
         }
-        serve_pty(make(), |path| {
+        serve_pty(make(), baud, |path| {
             println!(
                 "simulated EZSP v{ezsp_version} co-processor on {}",
                 path.display()

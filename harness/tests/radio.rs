@@ -77,7 +77,7 @@ async fn the_driver_works_unchanged_over_a_pseudo_terminal() {
             channel: 15,
             tx_power: 8,
         };
-        let _ = hanrig_sim::ncp::serve_pty(EzspNcp::new(13, EUI, network), |path| {
+        let _ = hanrig_sim::ncp::serve_pty(EzspNcp::new(13, EUI, network), None, |path| {
             tx.send(path.to_path_buf()).unwrap()
         });
     });

@@ -75,12 +75,14 @@ fn the_decoder_skips_noise_and_drops_damaged_frames() {
     assert_eq!(out[3], Err(DecodeError::TooLong(0xFB)));
     assert!(out[4].is_ok());
     // Data over 250 bytes cannot be sent.
-    assert!(encode(
-        Header::new(Kind::Sreq, 1, 1),
-        &[0; MAX_DATA + 1],
-        &mut [0; 300]
-    )
-    .is_err());
+    assert!(
+        encode(
+            Header::new(Kind::Sreq, 1, 1),
+            &[0; MAX_DATA + 1],
+            &mut [0; 300]
+        )
+        .is_err()
+    );
 }
 
 proptest! {

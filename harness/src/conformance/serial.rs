@@ -87,6 +87,7 @@ pub fn run(
         std::thread::spawn(move || {
             serve_pty_until(
                 ncp,
+                None,
                 |path| {
                     let _ = ready_tx.send(path.to_path_buf());
                 },
