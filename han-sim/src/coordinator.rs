@@ -104,6 +104,15 @@ impl Coordinator {
         self.transient_keys.push((eui, key));
     }
 
+    /// Forgets what a rebooting co-processor keeps in RAM: the transient keys, the join
+    /// window and the device limit (its members and trust-centre link key stay, in tokens).
+    pub fn forget_volatile(&mut self) {
+        self.transient_keys.clear();
+        self.permit_until = None;
+        self.max_children = None;
+        self.events.clear();
+    }
+
     /// Permits joining until `until` (`None`: closed).
     pub fn permit_joining(&mut self, until: Option<SimTime>) {
         self.permit_until = until;

@@ -42,6 +42,8 @@ pub mod frame_id {
     pub const ADD_ENDPOINT: u16 = 0x0002;
     /// nop
     pub const NOP: u16 = 0x0005;
+    /// echo
+    pub const ECHO: u16 = 0x0081;
     /// getMfgToken
     pub const GET_MFG_TOKEN: u16 = 0x000B;
     /// networkInit
@@ -139,6 +141,10 @@ pub struct EzspNcp {
     values: HashMap<u8, Vec<u8>>,
     to_host: VecDeque<Vec<u8>>,
     network_up: bool,
+    /// A network is stored (in a real co-processor's tokens): networkInit brings it up.
+    formed: bool,
+    resets_seen: u32,
+    handled: HashMap<u16, u64>,
     now_us: u64,
     air: Option<Air>,
     security: Option<Security>,
@@ -204,6 +210,9 @@ impl EzspNcp {
             values: HashMap::new(),
             to_host: VecDeque::new(),
             network_up: false,
+            formed: true,
+            resets_seen: 0,
+            handled: HashMap::new(),
             now_us: 0,
             air: None,
             security: None,
@@ -242,6 +251,7 @@ impl EzspNcp {
     pub fn with_simulation(mut self, sim: Simulation, coordinator: usize) -> Self {
         let start = sim.now();
         self.network_up = false;
+        self.formed = false;
         self.air = Some(Air {
             sim,
             start,
@@ -250,6 +260,11 @@ impl EzspNcp {
             virtual_clock: true,
         });
         self
+    }
+
+    /// How many frames with EZSP frame ID `id` the co-processor has handled.
+    pub fn handled(&self, id: u16) -> u64 {
+        self.handled.get(&id).copied().unwrap_or(0)
     }
 
     /// The simulation behind the radio (its log and capture), when there is one.
@@ -312,6 +327,10 @@ impl EzspNcp {
     pub fn handle_bytes(&mut self, now_us: u64, bytes: &[u8]) {
         self.advance(now_us);
         self.session.handle_bytes(now_us, bytes);
+        if self.session.stats.resets != self.resets_seen {
+            self.resets_seen = self.session.stats.resets;
+            self.reboot();
+        }
         while let Some(frame) = self.session.poll_received() {
             let replies = self.handle_ezsp(&frame);
             self.to_host.extend(replies);
@@ -331,6 +350,24 @@ impl EzspNcp {
             self.to_host.clear();
         }
         self.session.poll_transmit(now_us, out)
+    }
+
+    /// An ASH RST reboots a co-processor: what lives in RAM is gone — configuration, values,
+    /// transient keys, the open join window, queued callbacks — while the network it formed
+    /// stays in its tokens, down until the host calls networkInit.
+    fn reboot(&mut self) {
+        self.config.clear();
+        self.values.clear();
+        self.to_host.clear();
+        self.network_up = false;
+        if let Some(c) = self.air.as_mut().and_then(Air::coordinator) {
+            c.forget_volatile();
+        }
+    }
+
+    /// When [`EzspNcp::handle_timeout`] is next due (µs, the caller's clock), if ever.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.session.poll_timeout()
     }
 
     /// Runs the link's timers.
@@ -362,6 +399,7 @@ impl EzspNcp {
         let Ok((header, params)) = Header::parse(format, frame) else {
             return Vec::new();
         };
+        *self.handled.entry(header.frame_id).or_default() += 1;
         let reply = |id: u16, control: u8, body: &[u8]| {
             let mut out = vec![0u8; 5];
             let h = Header {
@@ -386,6 +424,14 @@ impl EzspNcp {
                 b
             }
             frame_id::NOP => Vec::new(),
+            frame_id::ECHO => {
+                // LV data, echoed as LV.
+                let len = usize::from(params.first().copied().unwrap_or(0));
+                let data = params.get(1..1 + len).unwrap_or_default();
+                let mut b = vec![data.len() as u8];
+                b.extend_from_slice(data);
+                b
+            }
             frame_id::GET_CONFIGURATION_VALUE => {
                 let id = params.first().copied().unwrap_or(0);
                 let mut b = self.status(true, 0, 0);
@@ -466,7 +512,7 @@ impl EzspNcp {
                 None => self.status(false, EMBER_INVALID_CALL, SL_INVALID_PARAMETER),
             },
             frame_id::NETWORK_INIT => {
-                if self.air.as_ref().is_some_and(|a| a.virtual_clock) && !self.network_up {
+                if !self.formed {
                     // Nothing stored yet: the host must form a network.
                     self.status(false, EMBER_NOT_JOINED, SL_NOT_JOINED)
                 } else {
@@ -675,6 +721,7 @@ impl EzspNcp {
             .replace_node(air.coordinator, Node::Coordinator(Box::new(coordinator)));
         self.network = network;
         self.network_up = true;
+        self.formed = true;
         Some(self.network_up_callback(sequence))
     }
     /// permitJoining: opens joining for `seconds` (0xFF: until closed; 0: closes) and has every

@@ -22,6 +22,8 @@ pub const ACK_TIMEOUTS: u8 = 4;
 pub const T_RSTACK_MAX: u64 = 3_200_000;
 /// Reset code an NCP reports after a host's RST: software reset.
 pub const RESET_SOFTWARE: u8 = 0x0B;
+/// Error code of an ERROR frame: exceeded the maximum acknowledgement timeouts.
+pub const ERROR_ACK_TIMEOUTS: u8 = 0x51;
 
 const QUEUE: usize = 8;
 
@@ -91,6 +93,8 @@ pub struct Stats {
     pub bad_frames: u32,
     /// Duplicate DATA frames acknowledged and dropped.
     pub duplicates: u32,
+    /// RST frames a co-processor obeyed (each reboots a real one).
+    pub resets: u32,
 }
 
 /// Why a frame could not be queued.
@@ -133,6 +137,11 @@ impl Session {
     /// The link's state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// Whether DATA frames are queued or waiting for their acknowledgement.
+    pub fn sending(&self) -> bool {
+        self.in_flight.is_some() || !self.to_send.is_empty()
     }
 
     /// The current acknowledgement timeout, µs.
@@ -232,6 +241,7 @@ impl Session {
         match (self.role, frame.control) {
             (Role::Ncp, Control::Rst) => {
                 self.reset();
+                self.stats.resets += 1;
                 self.state = State::Connected;
                 let mut data = heapless::Vec::new();
                 let _ = data.extend_from_slice(&[ash::VERSION, RESET_SOFTWARE]);
@@ -374,6 +384,13 @@ impl Session {
             f.timeouts += 1;
             if f.timeouts > ACK_TIMEOUTS {
                 self.state = State::Failed;
+                if self.role == Role::Ncp {
+                    // Tell the host why (it answers with RST).
+                    let mut data = heapless::Vec::new();
+                    let _ = data.extend_from_slice(&[ash::VERSION, ERROR_ACK_TIMEOUTS]);
+                    self.controls.clear();
+                    let _ = self.controls.push_back((Control::Error, data));
+                }
                 return;
             }
         }

@@ -137,8 +137,8 @@ fn a_line_that_corrupts_drops_and_duplicates_bytes_loses_nothing_and_delivers_no
     // 0.3 % each of corruption, loss and duplication per byte: about one frame in eight is
     // damaged, and NAKs and retransmissions repair every loss. (At 1 % each, a third of the
     // frames are damaged, and now and then five acknowledgement timeouts in a row fail the
-    // link as UG101 prescribes; recovering from that is the host driver's job, still to
-    // come: an RST reboots the NCP, so the driver must restart it fully, then re-send.)
+    // link as UG101 prescribes; the host driver then restarts the co-processor and sends the
+    // command again: harness/tests/radio_faults.rs.)
     const P: f64 = 0.003;
     for seed in [3, 7, 11, 13, 17] {
         let (host_got, ncp_got, host, ncp) = exchange(300, P, seed);

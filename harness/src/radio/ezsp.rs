@@ -2,7 +2,9 @@
 //! to responses by sequence number, callbacks queued apart.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use hanrig_radio::ezsp::{FC_HI_V8, Format, Header};
 use hanrig_radio::session::{Role, Session, State};
@@ -44,7 +46,29 @@ pub mod frame_id {
     pub const SET_CONFIGURATION_VALUE: u16 = 0x0053;
     /// customFrame
     pub const CUSTOM_FRAME: u16 = 0x0047;
+    /// echo
+    pub const ECHO: u16 = 0x0081;
+    /// setPolicy
+    pub const SET_POLICY: u16 = 0x0055;
+    /// addEndpoint
+    pub const ADD_ENDPOINT: u16 = 0x0002;
 }
+
+/// Commands that set the co-processor's state: kept in the driver's journal and replayed, in
+/// order, after the co-processor restarts (formNetwork replays as networkInit: the network
+/// itself survives a restart in the co-processor's tokens).
+const JOURNALED: [u16; 8] = [
+    frame_id::SET_CONFIGURATION_VALUE,
+    frame_id::SET_POLICY,
+    frame_id::ADD_ENDPOINT,
+    frame_id::SET_INITIAL_SECURITY_STATE,
+    frame_id::FORM_NETWORK,
+    frame_id::NETWORK_INIT,
+    frame_id::IMPORT_TRANSIENT_KEY,
+    frame_id::PERMIT_JOINING,
+];
+/// How often one command may restart the co-processor before its error stands.
+const RESTARTS_PER_COMMAND: u32 = 10;
 
 /// EzspConfigId MAX_END_DEVICE_CHILDREN.
 pub const CONFIG_MAX_END_DEVICE_CHILDREN: u8 = 0x11;
@@ -116,7 +140,12 @@ const RESET_TIMEOUT: Duration = Duration::from_secs(8);
 #[derive(Debug)]
 pub struct EzspHost {
     name: String,
+    baud: u32,
+    flow: FlowControl,
     port: Port,
+    journal: Vec<(u16, Vec<u8>)>,
+    /// Times the driver restarted the co-processor after the link failed.
+    pub restarts: u32,
     session: Session,
     started: Instant,
     format: Format,
@@ -130,9 +159,19 @@ pub struct EzspHost {
 impl EzspHost {
     /// Opens `port` (`/dev/ttyUSB0`, `socket://127.0.0.1:9999`).
     pub async fn open(port: &str, baud: u32, flow: FlowControl) -> Result<EzspHost, RadioError> {
-        Ok(EzspHost {
-            name: port.to_string(),
-            port: open(port, baud, flow).await?,
+        let opened = open(port, baud, flow).await?;
+        Ok(EzspHost::over(port, opened, baud, flow))
+    }
+
+    /// A host on a port already open (`name` names it in errors).
+    pub fn over(name: &str, port: Port, baud: u32, flow: FlowControl) -> EzspHost {
+        EzspHost {
+            name: name.to_string(),
+            baud,
+            flow,
+            port,
+            journal: Vec::new(),
+            restarts: 0,
             session: Session::new(Role::Host),
             started: Instant::now(),
             format: Format::Legacy,
@@ -141,7 +180,31 @@ impl EzspHost {
             callbacks: VecDeque::new(),
             callbacks_heard: 0,
             responses: VecDeque::new(),
-        })
+        }
+    }
+
+    /// Opens the port again (after the device vanished and came back, or the connection
+    /// dropped), restarts the co-processor and replays the journal; returns what
+    /// [`Radio::start`] returns.
+    pub async fn reconnect(&mut self) -> Result<String, RadioError> {
+        self.port = open(&self.name, self.baud, self.flow).await?;
+        self.restart().await
+    }
+
+    /// Resets the link, negotiates the version again and replays the journal: the
+    /// co-processor is back in the state the host had put it in (an ASH reset reboots it).
+    pub async fn restart(&mut self) -> Result<String, RadioError> {
+        self.restarts += 1;
+        self.reset().await?;
+        let description = self.negotiate().await?;
+        for (id, params) in self.journal.clone() {
+            let p = self.command_once(id, &params).await?;
+            if id == frame_id::NETWORK_INIT && self.status_ok(&p) {
+                self.wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
+                    .await?;
+            }
+        }
+        Ok(description)
     }
 
     /// The negotiated protocol version.
@@ -193,7 +256,9 @@ impl EzspHost {
         let now = self.now();
         self.session.handle_timeout(now);
         if self.session.state() == State::Failed {
-            return Err(self.io("the ASH link failed (no acknowledgements); reset needed"));
+            return Err(RadioError::LinkFailed {
+                port: self.name.clone(),
+            });
         }
         while let Some(frame) = self.session.poll_received() {
             if let Ok((header, params)) = Header::parse(self.format, &frame) {
@@ -211,6 +276,9 @@ impl EzspHost {
     }
 
     async fn reset(&mut self) -> Result<(), RadioError> {
+        self.session.reset();
+        self.responses.clear();
+        self.callbacks.clear();
         // CANCEL bytes flush a partial frame in the co-processor before RST.
         self.port
             .write_all(&[0x1A; 32])
@@ -230,8 +298,46 @@ impl EzspHost {
         Ok(())
     }
 
-    /// Sends a command and returns its response's parameters.
+    /// Sends a command and returns its response's parameters. When the link fails on the way,
+    /// the co-processor is restarted ([`EzspHost::restart`]) and the command sent again.
     pub async fn command(&mut self, id: u16, params: &[u8]) -> Result<Vec<u8>, RadioError> {
+        let mut restarts = 0;
+        loop {
+            match self.command_once(id, params).await {
+                // The link failed, or the co-processor stopped answering over a working link.
+                Err(RadioError::LinkFailed { .. } | RadioError::Timeout { .. })
+                    if restarts < RESTARTS_PER_COMMAND =>
+                {
+                    restarts += 1;
+                    // A link that fails while restarting is tried again too.
+                    while let Err(e) = self.restart().await {
+                        if !matches!(
+                            e,
+                            RadioError::LinkFailed { .. } | RadioError::Timeout { .. }
+                        ) || restarts >= RESTARTS_PER_COMMAND
+                        {
+                            return Err(e);
+                        }
+                        restarts += 1;
+                    }
+                }
+                Ok(p) => {
+                    if JOURNALED.contains(&id) && self.status_ok(&p) {
+                        let entry = if id == frame_id::FORM_NETWORK {
+                            (frame_id::NETWORK_INIT, vec![0, 0])
+                        } else {
+                            (id, params.to_vec())
+                        };
+                        self.journal.push(entry);
+                    }
+                    return Ok(p);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn command_once(&mut self, id: u16, params: &[u8]) -> Result<Vec<u8>, RadioError> {
         self.sequence = self.sequence.wrapping_add(1);
         let header = Header {
             sequence: self.sequence,
@@ -251,7 +357,8 @@ impl EzspHost {
         self.session
             .send(&frame)
             .map_err(|e| self.io(format!("cannot send: {e:?}")))?;
-        let deadline = Instant::now() + COMMAND_TIMEOUT;
+        // The answer is due COMMAND_TIMEOUT after the link has delivered the command.
+        let mut deadline = Instant::now() + COMMAND_TIMEOUT;
         loop {
             if let Some(i) = self
                 .responses
@@ -275,6 +382,9 @@ impl EzspHost {
                     });
                 }
                 return Ok(params);
+            }
+            if self.session.sending() {
+                deadline = Instant::now() + COMMAND_TIMEOUT;
             }
             if Instant::now() > deadline {
                 return Err(RadioError::Timeout {
@@ -549,6 +659,41 @@ impl EzspHost {
         }))
     }
 
+    /// Version negotiation: `version` in the legacy form, then, for v8 and later, again in the
+    /// extended form with the version the driver wants.
+    async fn negotiate(&mut self) -> Result<String, RadioError> {
+        self.format = Format::Legacy;
+        let legacy = self.command_once(frame_id::VERSION, &[4]).await?;
+        let [mut version, _stack_type, lo, hi, ..] = legacy[..] else {
+            return Err(self.protocol("short version response"));
+        };
+        let mut stack = u16::from_le_bytes([lo, hi]);
+        if version >= 8 {
+            let desired = version.min(DESIRED_VERSION);
+            self.format = Format::Extended;
+            self.version = desired;
+            let extended = self.command_once(frame_id::VERSION, &[desired]).await?;
+            let [v, _, lo, hi, ..] = extended[..] else {
+                return Err(self.protocol("short version response"));
+            };
+            if v != desired {
+                return Err(self.protocol(format!(
+                    "asked for EZSP v{desired}, the co-processor speaks v{v}"
+                )));
+            }
+            version = v;
+            stack = u16::from_le_bytes([lo, hi]);
+        }
+        self.version = version;
+        Ok(format!(
+            "EZSP v{version}, EmberZNet {}.{}.{}.{}",
+            stack >> 12,
+            stack >> 8 & 0xF,
+            stack >> 4 & 0xF,
+            stack & 0xF
+        ))
+    }
+
     fn status_len(&self) -> usize {
         if self.version >= 14 { 4 } else { 1 }
     }
@@ -569,37 +714,9 @@ impl EzspHost {
 
 impl Radio for EzspHost {
     async fn start(&mut self) -> Result<String, RadioError> {
+        self.journal.clear();
         self.reset().await?;
-        self.format = Format::Legacy;
-        let legacy = self.command(frame_id::VERSION, &[4]).await?;
-        let [mut version, _stack_type, lo, hi, ..] = legacy[..] else {
-            return Err(self.protocol("short version response"));
-        };
-        let mut stack = u16::from_le_bytes([lo, hi]);
-        if version >= 8 {
-            let desired = version.min(DESIRED_VERSION);
-            self.format = Format::Extended;
-            self.version = desired;
-            let extended = self.command(frame_id::VERSION, &[desired]).await?;
-            let [v, _, lo, hi, ..] = extended[..] else {
-                return Err(self.protocol("short version response"));
-            };
-            if v != desired {
-                return Err(self.protocol(format!(
-                    "asked for EZSP v{desired}, the co-processor speaks v{v}"
-                )));
-            }
-            version = v;
-            stack = u16::from_le_bytes([lo, hi]);
-        }
-        self.version = version;
-        Ok(format!(
-            "EZSP v{version}, EmberZNet {}.{}.{}.{}",
-            stack >> 12,
-            stack >> 8 & 0xF,
-            stack >> 4 & 0xF,
-            stack & 0xF
-        ))
+        self.negotiate().await
     }
 
     async fn eui64(&mut self) -> Result<Eui64, RadioError> {

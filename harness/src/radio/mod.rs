@@ -26,6 +26,13 @@ pub enum RadioError {
         /// Why.
         reason: String,
     },
+    /// The ASH link failed (acknowledgements stopped coming); the driver restarts the
+    /// co-processor when it can.
+    #[error("{port}: the ASH link failed (no acknowledgements)")]
+    LinkFailed {
+        /// The port.
+        port: String,
+    },
     /// No answer in time.
     #[error("{port}: no answer to {what} within {seconds} s")]
     Timeout {

@@ -25,6 +25,8 @@ pub enum Port {
     Serial(tokio_serial::SerialStream),
     /// A TCP connection.
     Tcp(tokio::net::TcpStream),
+    /// An in-process link (tests: a co-processor on the other end, faults in between).
+    Memory(tokio::io::DuplexStream),
 }
 
 impl std::fmt::Debug for Port {
@@ -32,6 +34,7 @@ impl std::fmt::Debug for Port {
         f.write_str(match self {
             Port::Serial(_) => "Port::Serial",
             Port::Tcp(_) => "Port::Tcp",
+            Port::Memory(_) => "Port::Memory",
         })
     }
 }
@@ -70,6 +73,7 @@ impl AsyncRead for Port {
         match self.get_mut() {
             Port::Serial(s) => Pin::new(s).poll_read(cx, buf),
             Port::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Port::Memory(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -83,18 +87,21 @@ impl AsyncWrite for Port {
         match self.get_mut() {
             Port::Serial(s) => Pin::new(s).poll_write(cx, buf),
             Port::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Port::Memory(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Port::Serial(s) => Pin::new(s).poll_flush(cx),
             Port::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Port::Memory(s) => Pin::new(s).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Port::Serial(s) => Pin::new(s).poll_shutdown(cx),
             Port::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Port::Memory(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }
