@@ -17,6 +17,7 @@
 //! and retries, and Key Establishment (CBKE): devices keep the install-code link key as their
 //! trust-centre link key.
 
+pub mod air;
 pub mod clock;
 pub mod coordinator;
 pub mod device;
@@ -24,5 +25,6 @@ pub mod esi;
 pub mod log;
 pub mod ncp;
 pub mod scenario;
+pub mod serve;
 pub mod sim;
 pub mod stack;

@@ -1,7 +1,7 @@
 //! A simulated EmberZNet co-processor speaking EZSP over ASH (protocol v13, or v14 with its
 //! 32-bit `sl_status` codes), commissioned as the coordinator of a formed network: what a host
 //! such as bellows finds when it connects to a meter's radio. Sans-IO: feed it bytes from the
-//! host, take bytes to send back; [`serve_tcp`] puts it on a TCP port.
+//! host, take bytes to send back; [`crate::serve`] puts it on a TCP port or a pseudo-terminal.
 //!
 //! Answers follow the layouts of bellows' command tables; an unknown frame ID gets
 //! `invalidCommand` (0x0058) as real firmware sends it.
@@ -20,19 +20,18 @@
 //! `sim-serial` rig. Not simulated: messageSentHandler, binding and address tables.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{Read, Write};
-use std::net::{TcpListener, ToSocketAddrs};
-use std::time::{Duration, Instant};
 
 use hanrig_radio::ezsp::{Format, Header};
 use hanrig_radio::session::{Role, Session, State};
 use hanrig_sep::Eui64;
 use hanrig_sep::install_code::Key;
 
+use crate::air::Air;
 use crate::clock::SimTime;
 use crate::coordinator::{Coordinator, HostEvent};
 use crate::device::{JoinState, SimDevice};
-use crate::sim::{Happening, MediumConfig, Node, Simulation};
+use crate::serve::Coprocessor;
+use crate::sim::{Node, Simulation};
 
 /// EZSP frame IDs the simulated co-processor answers.
 pub mod frame_id {
@@ -157,29 +156,6 @@ struct Security {
     global_link_key: Option<Key>,
 }
 
-/// The simulated medium behind the co-processor's radio.
-#[derive(Debug)]
-struct Air {
-    sim: Simulation,
-    start: SimTime,
-    /// The coordinator's node index.
-    coordinator: usize,
-    /// Devices try to join whenever the host permits joining (otherwise they join when their
-    /// scenario says).
-    join_on_permit: bool,
-    /// Time moves only when the host says so (see [`clock`]), not with the wall clock.
-    virtual_clock: bool,
-}
-
-impl Air {
-    fn coordinator(&mut self) -> Option<&mut Coordinator> {
-        match self.sim.nodes.get_mut(self.coordinator) {
-            Some(Node::Coordinator(c)) => Some(c),
-            _ => None,
-        }
-    }
-}
-
 /// The simulator's own customFrame extension, which moves virtual time: a conformance rig
 /// runs hours of a case in milliseconds through the same driver and serial link a lab rig
 /// uses. Real firmware refuses these frames (stock customFrame), so a host learns whether the
@@ -223,24 +199,13 @@ impl EzspNcp {
     /// PAN and channel), under `network_key`. The devices try to join whenever the host
     /// permits joining.
     pub fn with_devices(mut self, network_key: Key, devices: Vec<SimDevice>) -> Self {
-        let start = SimTime::from_unix_seconds(1_780_000_000);
-        let coordinator = Coordinator::new(
+        self.air = Some(Air::with_devices(
             "ncp",
             self.eui,
-            self.network.pan_id,
-            self.network.channel,
+            (self.network.pan_id, self.network.channel),
             network_key,
-        );
-        let mut nodes = vec![Node::Coordinator(Box::new(coordinator))];
-        nodes.extend(devices.into_iter().map(|d| Node::Device(Box::new(d))));
-        let sim = Simulation::new(nodes, MediumConfig::default(), 1, start);
-        self.air = Some(Air {
-            sim,
-            start,
-            coordinator: 0,
-            join_on_permit: true,
-            virtual_clock: false,
-        });
+            devices,
+        ));
         self
     }
 
@@ -249,16 +214,9 @@ impl EzspNcp {
     /// that moves only when the host asks ([`clock`]). The network is not up until the host
     /// forms it; the devices join when their scenario says.
     pub fn with_simulation(mut self, sim: Simulation, coordinator: usize) -> Self {
-        let start = sim.now();
         self.network_up = false;
         self.formed = false;
-        self.air = Some(Air {
-            sim,
-            start,
-            coordinator,
-            join_on_permit: false,
-            virtual_clock: true,
-        });
+        self.air = Some(Air::scenario(sim, coordinator));
         self
     }
 
@@ -279,17 +237,7 @@ impl EzspNcp {
 
     /// The simulated devices' join states, by name.
     pub fn devices(&self) -> Vec<(String, JoinState)> {
-        let Some(air) = &self.air else {
-            return Vec::new();
-        };
-        air.sim
-            .nodes
-            .iter()
-            .filter_map(|n| match n {
-                Node::Device(d) => Some((d.name.clone(), d.state)),
-                _ => None,
-            })
-            .collect()
+        self.air.as_ref().map(Air::devices).unwrap_or_default()
     }
 
     /// Runs the medium up to the host's `now_us` and turns what the coordinator heard into
@@ -297,13 +245,7 @@ impl EzspNcp {
     fn advance(&mut self, now_us: u64) {
         self.now_us = self.now_us.max(now_us);
         let Some(air) = &mut self.air else { return };
-        if air.virtual_clock {
-            return;
-        }
-        let until = air.start.plus(self.now_us);
-        if until > air.sim.now() {
-            air.sim.run_until(until);
-        }
+        air.follow(self.now_us);
         let callbacks = self.take_callbacks();
         self.to_host.extend(callbacks);
     }
@@ -311,13 +253,13 @@ impl EzspNcp {
     /// What the coordinator heard, as callback frames for the host.
     fn take_callbacks(&mut self) -> Vec<Vec<u8>> {
         let version = self.version;
-        let Some(c) = self.air.as_mut().and_then(Air::coordinator) else {
+        let Some(air) = self.air.as_mut() else {
             return Vec::new();
         };
-        c.events
-            .drain(..)
+        air.take_events()
+            .iter()
             .map(|event| {
-                let (id, body) = callback(version, &event);
+                let (id, body) = callback(version, event);
                 Self::callback_frame(0, id, &body)
             })
             .collect()
@@ -523,7 +465,7 @@ impl EzspNcp {
             }
             frame_id::PERMIT_JOINING => {
                 let seconds = params.first().copied().unwrap_or(0);
-                let ok = self.permit_joining(seconds);
+                let ok = self.air.as_mut().is_some_and(|a| a.permit_joining(seconds));
                 self.status(ok, EMBER_INVALID_CALL, SL_NOT_SUPPORTED)
             }
             frame_id::IMPORT_TRANSIENT_KEY => {
@@ -533,9 +475,7 @@ impl EzspNcp {
                         let key: Key = key.try_into().unwrap_or_default();
                         self.air
                             .as_mut()
-                            .and_then(Air::coordinator)
-                            .map(|c| c.add_transient_key(eui, key))
-                            .is_some()
+                            .is_some_and(|a| a.add_transient_key(eui, key))
                     }
                     _ => false,
                 };
@@ -724,39 +664,6 @@ impl EzspNcp {
         self.formed = true;
         Some(self.network_up_callback(sequence))
     }
-    /// permitJoining: opens joining for `seconds` (0xFF: until closed; 0: closes) and has every
-    /// simulated device that is not in the network try to join.
-    fn permit_joining(&mut self, seconds: u8) -> bool {
-        let Some(air) = &mut self.air else {
-            return false;
-        };
-        let now = air.sim.now();
-        let until = match seconds {
-            0 => None,
-            0xFF => Some(SimTime(u64::MAX)),
-            s => Some(now.plus(u64::from(s) * SimTime::SECOND)),
-        };
-        let Some(c) = air.coordinator() else {
-            return false;
-        };
-        c.permit_joining(until);
-        if until.is_some() && air.join_on_permit {
-            for index in 1..air.sim.nodes.len() {
-                if matches!(&air.sim.nodes[index], Node::Device(d) if d.state != JoinState::Joined)
-                {
-                    air.sim.schedule(
-                        now.plus(100_000),
-                        Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[index] {
-                            Node::Device(d) => vec![(index, d.start_join(now, log))],
-                            _ => Vec::new(),
-                        })),
-                    );
-                }
-            }
-        }
-        true
-    }
-
     /// sendUnicast (direct): type, destination, EmberApsFrame, tag (u8; u16 in v14), LV
     /// message. Returns the APS sequence used.
     fn send_unicast(&mut self, p: &[u8]) -> Option<u8> {
@@ -771,9 +678,7 @@ impl EzspNcp {
             u16::from_le_bytes([aps[2], aps[3]]),
         );
         let options = u16::from_le_bytes([aps[6], aps[7]]);
-        let air = self.air.as_mut()?;
-        let c = air.coordinator()?;
-        let (frame, sequence) = c.send_unicast(
+        self.air.as_mut()?.send_unicast(
             destination,
             profile,
             cluster,
@@ -781,9 +686,7 @@ impl EzspNcp {
             aps[5],
             options & APS_OPTION_ENCRYPTION != 0,
             message,
-        )?;
-        air.sim.send_from(0, vec![frame]);
-        Some(sequence)
+        )
     }
 }
 
@@ -840,125 +743,14 @@ fn callback(version: u8, event: &HostEvent) -> (u16, Vec<u8>) {
     }
 }
 
-/// Serves `ncp` to one host at a time on `address` (e.g. `127.0.0.1:9999`) until the process
-/// ends; `on_ready` gets the bound address.
-pub fn serve_tcp(
-    address: impl ToSocketAddrs,
-    mut make: impl FnMut() -> EzspNcp,
-    on_ready: impl FnOnce(std::net::SocketAddr),
-) -> std::io::Result<()> {
-    let listener = TcpListener::bind(address)?;
-    on_ready(listener.local_addr()?);
-    let started = Instant::now();
-    for stream in listener.incoming() {
-        let mut stream = stream?;
-        stream.set_read_timeout(Some(Duration::from_millis(5)))?;
-        stream.set_nodelay(true)?;
-        let mut ncp = make();
-        let mut buf = [0u8; 512];
-        let mut out = [0u8; 300];
-        loop {
-            let now = started.elapsed().as_micros() as u64;
-            match stream.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => ncp.handle_bytes(now, &buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => break,
-            }
-            ncp.handle_timeout(now);
-            while let Some(len) = ncp.poll_transmit(now, &mut out) {
-                if stream.write_all(&out[..len]).is_err() {
-                    break;
-                }
-            }
-        }
+impl Coprocessor for EzspNcp {
+    fn handle_bytes(&mut self, now_us: u64, bytes: &[u8]) {
+        EzspNcp::handle_bytes(self, now_us, bytes);
     }
-    Ok(())
-}
-
-/// Serves one co-processor on a new pseudo-terminal until the process ends; `on_ready` gets the
-/// terminal's path (`/dev/pts/N`) for hosts to open as a serial port. The terminal is put in
-/// raw mode at once, and its slave side is kept open so that hosts may come and go.
-///
-/// With `baud`, the line is paced as a UART at that rate (8N1, ten bits a byte): bytes from
-/// the host are taken only once they would have arrived, and bytes to the host leave no faster
-/// than the line carries them (one direction at a time), so round trips take what they take
-/// on a real serial link.
-pub fn serve_pty(
-    ncp: EzspNcp,
-    baud: Option<u32>,
-    on_ready: impl FnOnce(&std::path::Path),
-) -> std::io::Result<()> {
-    serve_pty_until(
-        ncp,
-        baud,
-        on_ready,
-        &std::sync::atomic::AtomicBool::new(false),
-    )
-    .map(|_| ())
-}
-
-/// [`serve_pty`] until `stop` is set; returns the co-processor (with its simulation).
-pub fn serve_pty_until(
-    mut ncp: EzspNcp,
-    baud: Option<u32>,
-    on_ready: impl FnOnce(&std::path::Path),
-    stop: &std::sync::atomic::AtomicBool,
-) -> std::io::Result<EzspNcp> {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    use nix::sys::termios::{SetArg, cfmakeraw, tcgetattr, tcsetattr};
-    use std::os::fd::AsFd;
-
-    let pty = nix::pty::openpty(None, None)?;
-    let mut termios = tcgetattr(&pty.slave)?;
-    cfmakeraw(&mut termios);
-    tcsetattr(&pty.slave, SetArg::TCSANOW, &termios)?;
-    let path = nix::unistd::ttyname(&pty.slave)?;
-    on_ready(&path);
-    let _slave = pty.slave; // held open for the life of the server
-    let mut master = std::fs::File::from(pty.master);
-    let started = Instant::now();
-    let mut buf = [0u8; 512];
-    let mut out = [0u8; 300];
-    // Time a byte takes on the line, and when the line is next free.
-    let byte_time = baud.map(|b| Duration::from_nanos(10_000_000_000 / u64::from(b.max(1))));
-    let mut line_free = Instant::now();
-    let mut pace = |bytes: usize| {
-        if let Some(t) = byte_time {
-            let done = line_free.max(Instant::now()) + t * bytes as u32;
-            std::thread::sleep(done.saturating_duration_since(Instant::now()));
-            line_free = done;
-        }
-    };
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        let now = started.elapsed().as_micros() as u64;
-        let readable = {
-            let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
-            poll(&mut fds, PollTimeout::from(5u8))? > 0
-                && fds[0]
-                    .revents()
-                    .is_some_and(|r| r.contains(PollFlags::POLLIN))
-        };
-        if readable {
-            match master.read(&mut buf) {
-                Ok(n) if n > 0 => {
-                    pace(n);
-                    ncp.handle_bytes(started.elapsed().as_micros() as u64, &buf[..n]);
-                }
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(nix::libc::EIO) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        ncp.handle_timeout(now);
-        while let Some(len) = ncp.poll_transmit(now, &mut out) {
-            pace(len);
-            master.write_all(&out[..len])?;
-        }
+    fn poll_transmit(&mut self, now_us: u64, out: &mut [u8]) -> Option<usize> {
+        EzspNcp::poll_transmit(self, now_us, out)
     }
-    Ok(ncp)
+    fn handle_timeout(&mut self, now_us: u64) {
+        EzspNcp::handle_timeout(self, now_us);
+    }
 }

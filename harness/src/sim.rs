@@ -50,7 +50,8 @@ pub fn radio(
     baud: Option<u32>,
     devices: &[String],
 ) -> Result<String, String> {
-    use hanrig_sim::ncp::{EzspNcp, Network, serve_pty, serve_tcp};
+    use hanrig_sim::ncp::{EzspNcp, Network};
+    use hanrig_sim::serve::{serve_pty, serve_tcp};
     if protocol != "ezsp" {
         return Err(format!(
             "protocol {protocol:?}: only ezsp is simulated in this build (znp is not yet)"

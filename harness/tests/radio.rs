@@ -11,7 +11,8 @@ use hanrig::radio::ezsp::{ApsMessage, Event, EzspHost};
 use hanrig::radio::port::FlowControl;
 use hanrig::radio::{Radio, RadioError};
 use hanrig_sep::Eui64;
-use hanrig_sim::ncp::{EzspNcp, Network, serve_tcp};
+use hanrig_sim::ncp::{EzspNcp, Network};
+use hanrig_sim::serve::serve_tcp;
 
 const EUI: Eui64 = Eui64(0x000D_6F00_0ABC_DEF0);
 
@@ -77,7 +78,7 @@ async fn the_driver_works_unchanged_over_a_pseudo_terminal() {
             channel: 15,
             tx_power: 8,
         };
-        let _ = hanrig_sim::ncp::serve_pty(EzspNcp::new(13, EUI, network), None, |path| {
+        let _ = hanrig_sim::serve::serve_pty(EzspNcp::new(13, EUI, network), None, |path| {
             tx.send(path.to_path_buf()).unwrap()
         });
     });

@@ -16,8 +16,9 @@ use hanrig_sim::clock::SimTime;
 use hanrig_sim::device::Mutant;
 use hanrig_sim::esi::{EsiApp, Outgoing};
 use hanrig_sim::log::Log;
-use hanrig_sim::ncp::{EzspNcp, Network, serve_pty_until};
+use hanrig_sim::ncp::{EzspNcp, Network};
 use hanrig_sim::scenario::{MeterStep, Remote, RunOutput, Scenario};
+use hanrig_sim::serve::serve_pty_until;
 use hanrig_sim::sim::Node;
 use serde_json::json;
 
