@@ -28,3 +28,4 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod stack;
+pub mod znp;

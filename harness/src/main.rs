@@ -138,7 +138,7 @@ enum SimRadio {
     /// A simulated co-processor, commissioned as the coordinator of a formed network, that
     /// real hosts (bellows, hanrig's drivers) talk to.
     Radio {
-        /// Protocol: ezsp (ASH/EZSP, Silicon Labs).
+        /// Protocol: ezsp (ASH/EZSP, Silicon Labs EmberZNet) or znp (MT, TI Z-Stack 3.30).
         #[arg(long)]
         protocol: String,
         /// EZSP protocol version to speak: 13 (EmberZNet 7.4) or 14 (8.0, sl_status codes).

@@ -51,13 +51,8 @@ pub fn radio(
     devices: &[String],
 ) -> Result<String, String> {
     use hanrig_sim::ncp::{EzspNcp, Network};
-    use hanrig_sim::serve::{serve_pty, serve_tcp};
-    if protocol != "ezsp" {
-        return Err(format!(
-            "protocol {protocol:?}: only ezsp is simulated in this build (znp is not yet)"
-        ));
-    }
-    if !(13..=19).contains(&ezsp_version) || ezsp_version == 15 {
+    use hanrig_sim::znp::ZnpNcp;
+    if protocol == "ezsp" && (!(13..=19).contains(&ezsp_version) || ezsp_version == 15) {
         return Err(format!(
             "EZSP version {ezsp_version}: the simulator speaks 13, 14 and 16–19 layouts of the commands it answers"
         ));
@@ -68,33 +63,62 @@ pub fn radio(
         channel: 15,
         tx_power: 8,
     };
-    let eui = hanrig_sep::Eui64(0x000D_6F00_0ABC_DEF0);
     let area = (network.pan_id, network.channel);
     // Checked once here; each host connection gets fresh devices.
     for d in devices {
         parse_device(d, area)?;
     }
     let specs = devices.to_vec();
-    // A formed network's key is random, as EmberZNet makes it; printed for captures.
+    let fresh = move || -> Vec<_> {
+        specs
+            .iter()
+            .filter_map(|d| parse_device(d, area).ok())
+            .collect()
+    };
+    // A formed network's key is random, as the stacks make it; printed for captures.
     let mut network_key = [0u8; 16];
     std::io::Read::read_exact(
         &mut std::fs::File::open("/dev/urandom").map_err(|e| format!("/dev/urandom: {e}"))?,
         &mut network_key,
     )
     .map_err(|e| format!("/dev/urandom: {e}"))?;
-    let make = move || {
-        let ncp = EzspNcp::new(ezsp_version, eui, network);
-        if specs.is_empty() {
-            ncp
-        } else {
-            let fresh = specs.iter().filter_map(|d| parse_device(d, area).ok());
-            ncp.with_devices(network_key, fresh.collect())
-        }
-    };
     if !devices.is_empty() {
         let hex: String = network_key.iter().map(|b| format!("{b:02x}")).collect();
         println!("network key {hex}");
     }
+    match protocol {
+        "ezsp" => {
+            let eui = hanrig_sep::Eui64(0x000D_6F00_0ABC_DEF0);
+            let with_devices = !devices.is_empty();
+            let make = move || {
+                let ncp = EzspNcp::new(ezsp_version, eui, network);
+                if with_devices {
+                    ncp.with_devices(network_key, fresh())
+                } else {
+                    ncp
+                }
+            };
+            serve(make, &format!("EZSP v{ezsp_version}"), tcp, pty, baud)
+        }
+        "znp" => {
+            let eui = hanrig_sep::Eui64(0x0012_4B00_1CAA_AC5C);
+            let make = move || ZnpNcp::new(eui, network, network_key).with_devices(fresh());
+            serve(make, "Z-Stack 3.30 ZNP", tcp, pty, baud)
+        }
+        other => Err(format!("protocol {other:?} is not ezsp or znp")),
+    }
+}
+
+/// Serves co-processors made by `make` on a pseudo-terminal or a TCP address until the process
+/// ends, printing where.
+fn serve<C: hanrig_sim::serve::Coprocessor>(
+    mut make: impl FnMut() -> C,
+    what: &str,
+    tcp: Option<&str>,
+    pty: bool,
+    baud: Option<u32>,
+) -> Result<String, String> {
+    use hanrig_sim::serve::{serve_pty, serve_tcp};
     if baud.is_some() && !pty {
         return Err("--baud paces a pseudo-terminal: give it with --pty".into());
     }
@@ -103,10 +127,7 @@ pub fn radio(
             return Err("give --pty or --tcp, not both".into());
         }
         serve_pty(make(), baud, |path| {
-            println!(
-                "simulated EZSP v{ezsp_version} co-processor on {}",
-                path.display()
-            );
+            println!("simulated {what} co-processor on {}", path.display());
             let _ = std::io::Write::flush(&mut std::io::stdout());
         })
         .map_err(|e| format!("serving on a pseudo-terminal: {e}"))?;
@@ -114,7 +135,7 @@ pub fn radio(
     }
     let address = tcp.ok_or("give --tcp ADDRESS:PORT or --pty")?;
     serve_tcp(address, make, |bound| {
-        println!("simulated EZSP v{ezsp_version} co-processor on socket://{bound}");
+        println!("simulated {what} co-processor on socket://{bound}");
         let _ = std::io::Write::flush(&mut std::io::stdout());
     })
     .map_err(|e| format!("serving on {address}: {e}"))?;
