@@ -98,17 +98,21 @@ struct PortArgs {
     /// Flow control: none, hardware or software.
     #[arg(long, default_value = "none")]
     flow_control: String,
+    /// The co-processor's protocol: ezsp (Silicon Labs EmberZNet) or znp (TI Z-Stack 3).
+    #[arg(long, default_value = "ezsp")]
+    protocol: String,
 }
 
 #[derive(Debug, Subcommand)]
 enum RadioCommand {
-    /// Reset the co-processor, negotiate EZSP and print what it is and the network it holds.
+    /// Reset the co-processor, negotiate its protocol and print what it is and the network it
+    /// holds.
     Info {
         #[command(flatten)]
         port: PortArgs,
     },
-    /// Time EZSP command round trips (getEui64): a link health check, and the figure
-    /// BENCHMARKS.md compares with bellows.
+    /// Time command round trips (EZSP getEui64, MT SYS_GET_EXTADDR): a link health check, and
+    /// the figure BENCHMARKS.md compares with bellows.
     Ping {
         #[command(flatten)]
         port: PortArgs,
@@ -312,8 +316,8 @@ fn run(command: Top) -> Result<String, String> {
     }
 }
 
-/// Opens the EZSP co-processor at `port`.
-async fn open_ezsp(port: &PortArgs) -> Result<hanrig::radio::ezsp::EzspHost, String> {
+/// Opens the co-processor at `port`, speaking `--protocol`.
+async fn open_radio(port: &PortArgs) -> Result<hanrig::radio::AnyRadio, String> {
     use hanrig::radio::port::FlowControl;
     let flow = match port.flow_control.as_str() {
         "none" => FlowControl::None,
@@ -325,7 +329,7 @@ async fn open_ezsp(port: &PortArgs) -> Result<hanrig::radio::ezsp::EzspHost, Str
             ));
         }
     };
-    hanrig::radio::ezsp::EzspHost::open(&port.port, port.baud, flow)
+    hanrig::radio::AnyRadio::open(&port.protocol, &port.port, port.baud, flow)
         .await
         .map_err(|e| e.to_string())
 }
@@ -343,8 +347,8 @@ fn radio_admit(
     seconds: u8,
     listen: f64,
 ) -> Result<String, String> {
+    use hanrig::radio::Event;
     use hanrig::radio::Radio;
-    use hanrig::radio::ezsp::Event;
     use hanrig_sep::Eui64;
     use hanrig_sep::install_code::InstallCode;
     use std::time::{Duration, Instant};
@@ -366,7 +370,7 @@ fn radio_admit(
     }
     runtime()?.block_on(async {
         let e = |e: hanrig::radio::RadioError| e.to_string();
-        let mut radio = open_ezsp(port).await?;
+        let mut radio = open_radio(port).await?;
         println!("{}", radio.start().await.map_err(e)?);
         if !radio.network_init().await.map_err(e)? {
             return Err(format!(
@@ -375,7 +379,7 @@ fn radio_admit(
             ));
         }
         for (eui, key) in &wanted {
-            radio.import_transient_key(*eui, key).await.map_err(e)?;
+            radio.add_link_key(*eui, key).await.map_err(e)?;
         }
         radio.permit_joining(seconds).await.map_err(e)?;
         println!("joining open for {seconds} s");
@@ -440,7 +444,7 @@ fn radio_ping(port: &PortArgs, count: u32) -> Result<String, String> {
         return Err("--count must be at least 1".into());
     }
     runtime()?.block_on(async {
-        let mut radio = open_ezsp(port).await?;
+        let mut radio = open_radio(port).await?;
         println!("{}", radio.start().await.map_err(|e| e.to_string())?);
         let mut times = Vec::with_capacity(count as usize);
         let started = Instant::now();
@@ -452,7 +456,12 @@ fn radio_ping(port: &PortArgs, count: u32) -> Result<String, String> {
         let total = started.elapsed().as_secs_f64();
         times.sort_by(f64::total_cmp);
         Ok(format!(
-            "{count} getEui64 round trips: min {:.3} ms, median {:.3} ms, max {:.3} ms, {:.0} per second\n",
+            "{count} {} round trips: min {:.3} ms, median {:.3} ms, max {:.3} ms, {:.0} per second\n",
+            if port.protocol == "znp" {
+                "SYS_GET_EXTADDR"
+            } else {
+                "getEui64"
+            },
             times[0],
             times[times.len() / 2],
             times[times.len() - 1],
@@ -464,7 +473,7 @@ fn radio_ping(port: &PortArgs, count: u32) -> Result<String, String> {
 fn radio_info(port: &PortArgs) -> Result<String, String> {
     use hanrig::radio::Radio;
     runtime()?.block_on(async {
-        let mut radio = open_ezsp(port).await?;
+        let mut radio = open_radio(port).await?;
         let what = radio.start().await.map_err(|e| e.to_string())?;
         let eui = radio.eui64().await.map_err(|e| e.to_string())?;
         let up = radio.network_init().await.map_err(|e| e.to_string())?;

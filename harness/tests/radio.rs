@@ -7,12 +7,14 @@ use std::sync::mpsc;
 
 use std::time::Duration;
 
-use hanrig::radio::ezsp::{ApsMessage, Event, EzspHost};
+use hanrig::radio::ezsp::EzspHost;
 use hanrig::radio::port::FlowControl;
-use hanrig::radio::{Radio, RadioError};
+use hanrig::radio::znp::ZnpHost;
+use hanrig::radio::{AnyRadio, ApsMessage, Event, FormParams, Radio, RadioError};
 use hanrig_sep::Eui64;
 use hanrig_sim::ncp::{EzspNcp, Network};
 use hanrig_sim::serve::serve_tcp;
+use hanrig_sim::znp::ZnpNcp;
 
 const EUI: Eui64 = Eui64(0x000D_6F00_0ABC_DEF0);
 
@@ -135,122 +137,195 @@ async fn errors_name_the_port_and_a_new_connection_recovers() {
     assert!(radio.start().await.unwrap().starts_with("EZSP v13"));
 }
 
-/// The whole ESI path through the co-processor: the host loads an install-code key, permits
-/// joining, sees the simulated IHD admitted, receives its ZCL and reads its Basic cluster.
-#[tokio::test]
-async fn the_driver_admits_a_device_by_install_code_and_talks_zcl_through_the_radio() {
+/// A simulated in-home display in range of the co-processor, joining with `IC`.
+fn ihd() -> hanrig_sim::device::SimDevice {
     use hanrig_device::drlc::DrlcConfig;
-    use hanrig_sep::clusters::{basic, drlc::DeviceClass, time};
+    use hanrig_sep::clusters::drlc::DeviceClass;
+    use hanrig_sim::device::{DeviceKind, SimDevice};
+    SimDevice::new(
+        "ihd",
+        DeviceKind::InHomeDisplay,
+        IHD,
+        &IC.parse().unwrap(),
+        (NETWORK.pan_id, NETWORK.channel),
+        DrlcConfig {
+            device_class: DeviceClass(0),
+            utility_enrollment_group: 0,
+            start_randomization_minutes: 0,
+            duration_randomization_minutes: 0,
+        },
+        1,
+    )
+}
+
+const IHD: Eui64 = Eui64(0x0022_A300_0000_0001);
+const IC: &str = "83FED3407A939723A5C639B26916D505C3B5";
+
+/// The whole ESI path through a co-processor, through the one radio interface: the host forms
+/// the network (its own network key), is refused the device while it has no key for it, loads
+/// the install-code key, permits joining, sees the simulated IHD admitted, receives its ZCL,
+/// reads its Basic cluster, and is told plainly that a non-member cannot be reached.
+async fn form_admit_and_read(radio: &mut impl Radio, what: &str) {
+    use hanrig_sep::clusters::{basic, time};
     use hanrig_sep::install_code::InstallCode;
     use hanrig_sep::wire::Records;
     use hanrig_sep::zcl::general::ReadAttributes;
     use hanrig_sep::{Command, ZclFrame};
-    use hanrig_sim::device::{DeviceKind, SimDevice};
 
-    const IHD: Eui64 = Eui64(0x0022_A300_0000_0001);
-    let code: InstallCode = "83FED3407A939723A5C639B26916D505C3B5".parse().unwrap();
+    radio.start().await.unwrap();
+    radio
+        .form_network(&FormParams {
+            extended_pan_id: 0x0011_2233_4455_6677,
+            pan_id: NETWORK.pan_id,
+            channel: NETWORK.channel,
+            tx_power: 8,
+            network_key: [0x5A; 16],
+            global_link_key: None,
+        })
+        .await
+        .unwrap();
+    let info = radio.network_info().await.unwrap();
+    assert_eq!(
+        (info.node_type, info.pan_id, info.channel),
+        (1, 0x1A62, 15),
+        "{what}"
+    );
+    let wait = Duration::from_secs(5);
+
+    // Joining without the device's key: nothing is admitted.
+    radio.permit_joining(2).await.unwrap();
+    let err = radio
+        .next_event(Duration::from_millis(600))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RadioError::Timeout { .. }), "{what}: {err}");
+
+    let code: InstallCode = IC.parse().unwrap();
+    radio.add_link_key(IHD, &code.link_key()).await.unwrap();
+    radio.permit_joining(60).await.unwrap();
+    let short = match radio.next_event(wait).await.unwrap() {
+        Event::Joined { short, eui } if eui == IHD => short,
+        other => panic!("{what}: {other:?}"),
+    };
+    // The IHD asks for the time (NWK security only), the price and the last message
+    // (APS-secured with its install-code key); the host gets them decrypted.
+    let mut heard = Vec::new();
+    while let Ok(event) = radio.next_event(Duration::from_millis(500)).await {
+        let Event::Incoming(m) = event else {
+            panic!("{what}: {event:?}")
+        };
+        assert_eq!((m.node, m.profile), (short, 0x0109), "{what}");
+        assert!(ZclFrame::parse(m.cluster, &m.payload).is_ok(), "{m:?}");
+        heard.push((m.cluster, m.aps_encryption));
+    }
+    for expected in [(time::CLUSTER_ID, false), (0x0700, true), (0x0703, true)] {
+        assert!(heard.contains(&expected), "{what}: {heard:?}");
+    }
+
+    let read = ZclFrame::new(
+        basic::CLUSTER_ID,
+        Command::ReadAttributes(ReadAttributes {
+            attributes: Records::from_items([basic::attribute::MODEL_IDENTIFIER].iter()).unwrap(),
+        }),
+        0x42,
+    )
+    .unwrap();
+    let mut buf = [0u8; 64];
+    let len = read.emit(&mut buf).unwrap();
+    let mut message = ApsMessage {
+        node: short,
+        profile: 0x0109,
+        cluster: basic::CLUSTER_ID,
+        source_endpoint: 1,
+        destination_endpoint: 1,
+        aps_encryption: false,
+        payload: buf[..len].to_vec(),
+    };
+    radio.send_unicast(&message).await.unwrap();
+    let answer = loop {
+        if let Event::Incoming(m) = radio.next_event(wait).await.unwrap()
+            && m.cluster == basic::CLUSTER_ID
+        {
+            break ZclFrame::parse(m.cluster, &m.payload).unwrap();
+        }
+    };
+    assert_eq!(answer.header.tsn, 0x42, "{what}");
+    let Command::ReadAttributesResponse(r) = answer.command else {
+        panic!("{answer:?}")
+    };
+    let record = r.records.iter().next().unwrap();
+    assert_eq!(
+        record.value.unwrap().as_bytes(),
+        Some(&b"sim-ihd"[..]),
+        "{what}"
+    );
+
+    // Not a member: a clear refusal.
+    message.node = 0x7777;
+    let err = radio.send_unicast(&message).await.unwrap_err();
+    assert!(err.to_string().contains("0x7777"), "{what}: {err}");
+}
+
+#[tokio::test]
+async fn over_tcp_the_ezsp_driver_forms_admits_by_install_code_and_reads_zcl_at_v13_and_v14() {
     for version in [13, 14] {
-        let ic = code.clone();
-        let port = serve(move || {
-            let ihd = SimDevice::new(
-                "ihd",
-                DeviceKind::InHomeDisplay,
-                IHD,
-                &ic,
-                (NETWORK.pan_id, NETWORK.channel),
-                DrlcConfig {
-                    device_class: DeviceClass(0),
-                    utility_enrollment_group: 0,
-                    start_randomization_minutes: 0,
-                    duration_randomization_minutes: 0,
-                },
-                1,
-            );
-            EzspNcp::new(version, EUI, NETWORK).with_devices([0x5A; 16], vec![ihd])
-        });
+        let port =
+            serve(move || EzspNcp::new(version, EUI, NETWORK).with_devices([0; 16], vec![ihd()]));
         let mut radio = EzspHost::open(&port, 115_200, FlowControl::None)
             .await
             .unwrap();
-        radio.start().await.unwrap();
-        assert!(radio.network_init().await.unwrap());
-        let wait = Duration::from_secs(5);
+        form_admit_and_read(&mut radio, &format!("EZSP v{version}")).await;
+    }
+}
 
-        // Joining without the device's key: nothing is admitted.
-        radio.permit_joining(2).await.unwrap();
-        let err = radio
-            .next_event(Duration::from_millis(600))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, RadioError::Timeout { .. }),
-            "v{version}: {err}"
+#[tokio::test]
+async fn over_tcp_the_znp_driver_does_the_same() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = serve_tcp(
+            "127.0.0.1:0",
+            || {
+                ZnpNcp::new(Eui64(0x0012_4B00_1CAA_AC5C), NETWORK, [0; 16])
+                    .with_devices(vec![ihd()])
+            },
+            |addr| tx.send(addr).unwrap(),
         );
+    });
+    let port = format!("socket://{}", rx.recv().unwrap());
+    let mut radio = ZnpHost::open(&port, 115_200, FlowControl::None)
+        .await
+        .unwrap();
+    form_admit_and_read(&mut radio, "ZNP").await;
+}
 
-        radio
-            .import_transient_key(IHD, &code.link_key())
+/// On a real pseudo-terminal through tokio-serial, for both protocols: the co-processor and
+/// its medium are the simulator's, the driver code is what drives a stick.
+#[tokio::test]
+async fn over_a_pseudo_terminal_both_drivers_form_admit_and_read() {
+    for protocol in ["ezsp", "znp"] {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let ready = |path: &std::path::Path| tx.send(path.to_path_buf()).unwrap();
+            let _ = if protocol == "ezsp" {
+                hanrig_sim::serve::serve_pty(
+                    EzspNcp::new(13, EUI, NETWORK).with_devices([0; 16], vec![ihd()]),
+                    None,
+                    ready,
+                )
+            } else {
+                hanrig_sim::serve::serve_pty(
+                    ZnpNcp::new(Eui64(0x0012_4B00_1CAA_AC5C), NETWORK, [0; 16])
+                        .with_devices(vec![ihd()]),
+                    None,
+                    ready,
+                )
+            };
+        });
+        let path = rx.recv().unwrap();
+        let port = path.to_str().unwrap();
+        let mut radio = AnyRadio::open(protocol, port, 115_200, FlowControl::None)
             .await
             .unwrap();
-        radio.permit_joining(60).await.unwrap();
-        let short = match radio.next_event(wait).await.unwrap() {
-            Event::Joined { short, eui } if eui == IHD => short,
-            other => panic!("v{version}: {other:?}"),
-        };
-        // The IHD asks for the time (NWK security only), the price and the last message
-        // (APS-secured with its install-code key); the host gets them decrypted.
-        let mut heard = Vec::new();
-        while let Ok(event) = radio.next_event(Duration::from_millis(500)).await {
-            let Event::Incoming(m) = event else {
-                panic!("v{version}: {event:?}")
-            };
-            assert_eq!(m.node, short);
-            assert!(ZclFrame::parse(m.cluster, &m.payload).is_ok(), "{m:?}");
-            heard.push((m.cluster, m.aps_encryption));
-        }
-        for expected in [(time::CLUSTER_ID, false), (0x0700, true), (0x0703, true)] {
-            assert!(heard.contains(&expected), "v{version}: {heard:?}");
-        }
-
-        let read = ZclFrame::new(
-            basic::CLUSTER_ID,
-            Command::ReadAttributes(ReadAttributes {
-                attributes: Records::from_items([basic::attribute::MODEL_IDENTIFIER].iter())
-                    .unwrap(),
-            }),
-            0x42,
-        )
-        .unwrap();
-        let mut buf = [0u8; 64];
-        let len = read.emit(&mut buf).unwrap();
-        let mut message = ApsMessage {
-            node: short,
-            profile: 0x0109,
-            cluster: basic::CLUSTER_ID,
-            source_endpoint: 1,
-            destination_endpoint: 1,
-            aps_encryption: false,
-            payload: buf[..len].to_vec(),
-        };
-        radio.send_unicast(&message).await.unwrap();
-        let answer = loop {
-            if let Event::Incoming(m) = radio.next_event(wait).await.unwrap()
-                && m.cluster == basic::CLUSTER_ID
-            {
-                break ZclFrame::parse(m.cluster, &m.payload).unwrap();
-            }
-        };
-        assert_eq!(answer.header.tsn, 0x42);
-        let Command::ReadAttributesResponse(r) = answer.command else {
-            panic!("{answer:?}")
-        };
-        let record = r.records.iter().next().unwrap();
-        assert_eq!(record.value.unwrap().as_bytes(), Some(&b"sim-ihd"[..]));
-
-        // Not a member: a clear refusal.
-        message.node = 0x7777;
-        let err = radio.send_unicast(&message).await.unwrap_err();
-        assert!(
-            err.to_string().contains("sendUnicast to 0x7777 refused"),
-            "{err}"
-        );
+        form_admit_and_read(&mut radio, &format!("{protocol} on {port}")).await;
     }
 }

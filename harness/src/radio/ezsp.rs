@@ -12,6 +12,7 @@ use hanrig_sep::Eui64;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::port::{FlowControl, Port, open};
+pub use super::{ApsMessage, Event, FormParams};
 use super::{NetworkInfo, Radio, RadioError};
 
 /// EZSP frame IDs the driver uses.
@@ -76,60 +77,8 @@ pub const CONFIG_MAX_END_DEVICE_CHILDREN: u8 = 0x11;
 /// The well-known global trust-centre link key of Home Automation networks.
 pub const ZIGBEE_ALLIANCE_09: [u8; 16] = *b"ZigBeeAlliance09";
 
-/// A network to form, as coordinator and trust centre.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FormParams {
-    /// Extended PAN ID.
-    pub extended_pan_id: u64,
-    /// PAN ID.
-    pub pan_id: u16,
-    /// Channel, 11–26.
-    pub channel: u8,
-    /// Transmit power, dBm.
-    pub tx_power: i8,
-    /// The network key.
-    pub network_key: [u8; 16],
-    /// Admit devices without an install-code key under this global link key (a Home
-    /// Automation trust centre; ZigBeeAlliance09). `None`: install codes only, as Smart Energy
-    /// requires.
-    pub global_link_key: Option<[u8; 16]>,
-}
-
 /// EmberApsOption ENCRYPTION.
 const APS_OPTION_ENCRYPTION: u16 = 0x0020;
-
-/// An APS data frame to or from the co-processor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApsMessage {
-    /// The other node's short address.
-    pub node: u16,
-    /// Profile.
-    pub profile: u16,
-    /// Cluster.
-    pub cluster: u16,
-    /// Source endpoint.
-    pub source_endpoint: u8,
-    /// Destination endpoint.
-    pub destination_endpoint: u8,
-    /// APS-secured with the link key.
-    pub aps_encryption: bool,
-    /// The payload (a ZCL frame).
-    pub payload: Vec<u8>,
-}
-
-/// What the co-processor reports about the network.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    /// The trust centre admitted a device (trustCenterJoinHandler).
-    Joined {
-        /// Its short address.
-        short: u16,
-        /// Its EUI64.
-        eui: Eui64,
-    },
-    /// A message arrived (incomingMessageHandler).
-    Incoming(ApsMessage),
-}
 
 /// The newest EZSP version the driver asks for.
 pub const DESIRED_VERSION: u8 = 14;
@@ -713,6 +662,26 @@ impl EzspHost {
 }
 
 impl Radio for EzspHost {
+    async fn form_network(&mut self, form: &FormParams) -> Result<(), RadioError> {
+        EzspHost::form_network(self, form).await
+    }
+
+    async fn add_link_key(&mut self, eui: Eui64, key: &[u8; 16]) -> Result<(), RadioError> {
+        self.import_transient_key(eui, key).await
+    }
+
+    async fn permit_joining(&mut self, seconds: u8) -> Result<(), RadioError> {
+        EzspHost::permit_joining(self, seconds).await
+    }
+
+    async fn send_unicast(&mut self, message: &ApsMessage) -> Result<u8, RadioError> {
+        EzspHost::send_unicast(self, message).await
+    }
+
+    async fn next_event(&mut self, timeout: Duration) -> Result<Event, RadioError> {
+        EzspHost::next_event(self, timeout).await
+    }
+
     async fn start(&mut self) -> Result<String, RadioError> {
         self.journal.clear();
         self.reset().await?;

@@ -4,6 +4,9 @@
 
 pub mod ezsp;
 pub mod port;
+pub mod znp;
+
+use std::time::Duration;
 
 use hanrig_sep::Eui64;
 
@@ -66,6 +69,58 @@ pub struct NetworkInfo {
     pub channel: u8,
 }
 
+/// An APS data frame to or from the co-processor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApsMessage {
+    /// The other node's short address.
+    pub node: u16,
+    /// Profile.
+    pub profile: u16,
+    /// Cluster.
+    pub cluster: u16,
+    /// Source endpoint.
+    pub source_endpoint: u8,
+    /// Destination endpoint.
+    pub destination_endpoint: u8,
+    /// APS-secured with the link key.
+    pub aps_encryption: bool,
+    /// The payload (a ZCL frame).
+    pub payload: Vec<u8>,
+}
+
+/// What the co-processor reports about the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The trust centre admitted a device (trustCenterJoinHandler).
+    Joined {
+        /// Its short address.
+        short: u16,
+        /// Its EUI64.
+        eui: Eui64,
+    },
+    /// A message arrived (incomingMessageHandler).
+    Incoming(ApsMessage),
+}
+
+/// A network to form, as coordinator and trust centre.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormParams {
+    /// Extended PAN ID.
+    pub extended_pan_id: u64,
+    /// PAN ID.
+    pub pan_id: u16,
+    /// Channel, 11–26.
+    pub channel: u8,
+    /// Transmit power, dBm.
+    pub tx_power: i8,
+    /// The network key.
+    pub network_key: [u8; 16],
+    /// Admit devices without an install-code key under this global link key (a Home
+    /// Automation trust centre; ZigBeeAlliance09). `None`: install codes only, as Smart Energy
+    /// requires.
+    pub global_link_key: Option<[u8; 16]>,
+}
+
 /// One interface for every co-processor family.
 #[allow(async_fn_in_trait)]
 pub trait Radio {
@@ -78,4 +133,92 @@ pub trait Radio {
     async fn network_init(&mut self) -> Result<bool, RadioError>;
     /// The network it is on.
     async fn network_info(&mut self) -> Result<NetworkInfo, RadioError>;
+    /// Forms a network as coordinator and trust centre.
+    async fn form_network(&mut self, form: &FormParams) -> Result<(), RadioError>;
+    /// Loads the link key `eui` will join with (derived from its install code).
+    async fn add_link_key(&mut self, eui: Eui64, key: &[u8; 16]) -> Result<(), RadioError>;
+    /// Permits joining for `seconds` (0xFF: until closed; 0: closes).
+    async fn permit_joining(&mut self, seconds: u8) -> Result<(), RadioError>;
+    /// Sends an APS data frame to one node; returns the sequence or transaction number the
+    /// co-processor used.
+    async fn send_unicast(&mut self, message: &ApsMessage) -> Result<u8, RadioError>;
+    /// The next network event, waiting up to `timeout`.
+    async fn next_event(&mut self, timeout: Duration) -> Result<Event, RadioError>;
+}
+
+/// A co-processor of either family, chosen at run time.
+#[derive(Debug)]
+pub enum AnyRadio {
+    /// EZSP over ASH (Silicon Labs EmberZNet).
+    Ezsp(Box<ezsp::EzspHost>),
+    /// MT (TI Z-Stack ZNP).
+    Znp(Box<znp::ZnpHost>),
+}
+
+impl AnyRadio {
+    /// Opens `port` speaking `protocol` (`ezsp` or `znp`).
+    pub async fn open(
+        protocol: &str,
+        port: &str,
+        baud: u32,
+        flow: port::FlowControl,
+    ) -> Result<AnyRadio, RadioError> {
+        match protocol {
+            "ezsp" => Ok(AnyRadio::Ezsp(Box::new(
+                ezsp::EzspHost::open(port, baud, flow).await?,
+            ))),
+            "znp" => Ok(AnyRadio::Znp(Box::new(
+                znp::ZnpHost::open(port, baud, flow).await?,
+            ))),
+            other => Err(RadioError::Open {
+                port: port.to_string(),
+                reason: format!("protocol {other:?} is not ezsp or znp"),
+            }),
+        }
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $r:ident => $call:expr) => {
+        match $self {
+            AnyRadio::Ezsp($r) => {
+                let $r = $r.as_mut();
+                $call.await
+            }
+            AnyRadio::Znp($r) => {
+                let $r = $r.as_mut();
+                $call.await
+            }
+        }
+    };
+}
+
+impl Radio for AnyRadio {
+    async fn start(&mut self) -> Result<String, RadioError> {
+        delegate!(self, r => Radio::start(r))
+    }
+    async fn eui64(&mut self) -> Result<Eui64, RadioError> {
+        delegate!(self, r => Radio::eui64(r))
+    }
+    async fn network_init(&mut self) -> Result<bool, RadioError> {
+        delegate!(self, r => Radio::network_init(r))
+    }
+    async fn network_info(&mut self) -> Result<NetworkInfo, RadioError> {
+        delegate!(self, r => Radio::network_info(r))
+    }
+    async fn form_network(&mut self, form: &FormParams) -> Result<(), RadioError> {
+        delegate!(self, r => Radio::form_network(r, form))
+    }
+    async fn add_link_key(&mut self, eui: Eui64, key: &[u8; 16]) -> Result<(), RadioError> {
+        delegate!(self, r => Radio::add_link_key(r, eui, key))
+    }
+    async fn permit_joining(&mut self, seconds: u8) -> Result<(), RadioError> {
+        delegate!(self, r => Radio::permit_joining(r, seconds))
+    }
+    async fn send_unicast(&mut self, message: &ApsMessage) -> Result<u8, RadioError> {
+        delegate!(self, r => Radio::send_unicast(r, message))
+    }
+    async fn next_event(&mut self, timeout: Duration) -> Result<Event, RadioError> {
+        delegate!(self, r => Radio::next_event(r, timeout))
+    }
 }
