@@ -17,7 +17,8 @@
 //!
 //! With [`EzspNcp::with_simulation`] the medium is a scenario's, on virtual time that the host
 //! moves with the simulator's own customFrame ([`clock`]): the conformance runner's
-//! `sim-serial` rig. Not simulated: messageSentHandler, binding and address tables.
+//! `sim-serial` rig. Each sendUnicast is followed by its messageSentHandler. Not simulated:
+//! binding and address tables.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -63,6 +64,8 @@ pub mod frame_id {
     pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
     /// sendUnicast
     pub const SEND_UNICAST: u16 = 0x0034;
+    /// messageSentHandler (callback)
+    pub const MESSAGE_SENT_HANDLER: u16 = 0x003F;
     /// incomingMessageHandler (callback)
     pub const INCOMING_MESSAGE_HANDLER: u16 = 0x0045;
     /// customFrame
@@ -486,6 +489,11 @@ impl EzspNcp {
             }
             frame_id::SEND_UNICAST => match self.send_unicast(params) {
                 Some(aps_sequence) => {
+                    callbacks.push(Self::callback_frame(
+                        header.sequence,
+                        frame_id::MESSAGE_SENT_HANDLER,
+                        &self.message_sent(params),
+                    ));
                     let mut b = self.status(true, 0, 0);
                     b.push(aps_sequence);
                     b
@@ -664,6 +672,26 @@ impl EzspNcp {
         self.formed = true;
         Some(self.network_up_callback(sequence))
     }
+    /// messageSentHandler for a sendUnicast the coordinator put on the air (there are no MAC
+    /// acknowledgements on the simulated medium, so a frame sent to a member is delivered):
+    /// v13 `type, destination, APS frame, tag u8, status, LV message`; v14 `status u32, type,
+    /// destination, APS frame, tag u16, LV message`.
+    fn message_sent(&self, p: &[u8]) -> Vec<u8> {
+        let tag_len = if self.version >= 14 { 2 } else { 1 };
+        let head = p.get(..3 + 11 + tag_len).unwrap_or_default();
+        let message = p.get(3 + 11 + tag_len..).unwrap_or_default();
+        let mut b = Vec::new();
+        if self.version >= 14 {
+            b.extend_from_slice(&0u32.to_le_bytes());
+            b.extend_from_slice(head);
+        } else {
+            b.extend_from_slice(head);
+            b.push(0);
+        }
+        b.extend_from_slice(message);
+        b
+    }
+
     /// sendUnicast (direct): type, destination, EmberApsFrame, tag (u8; u16 in v14), LV
     /// message. Returns the APS sequence used.
     fn send_unicast(&mut self, p: &[u8]) -> Option<u8> {

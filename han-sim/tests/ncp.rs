@@ -157,11 +157,23 @@ fn trust_centre_commands_parse_bellows_frames() {
             "05 00 01 34 00 00 {destination} 09 01 02 07 01 01 40 01 00 00 10 {tag} 07 00 10 00 00 00 00 00"
         ))
     };
-    for (version, ok, refused) in [
-        (13, "05 80 01 34 00 00 02", "05 80 01 34 00 66 00"),
+    // After the response, messageSentHandler: v13 type, destination, APS frame, tag u8,
+    // status, message; v14 status u32 first, then the same with a u16 tag.
+    let aps_frame = "09 01 02 07 01 01 40 01 00 00 10";
+    let message = "07 00 10 00 00 00 00 00";
+    let sent_v13 = format!("05 90 01 3F 00 00 00 20 {aps_frame} 01 00 {message}");
+    let sent_v14 = format!("05 90 01 3F 00 00 00 00 00 00 00 20 {aps_frame} 01 00 {message}");
+    for (version, ok, sent, refused) in [
+        (
+            13,
+            "05 80 01 34 00 00 02",
+            sent_v13.as_str(),
+            "05 80 01 34 00 66 00",
+        ),
         (
             14,
             "05 80 01 34 00 00 00 00 00 02",
+            sent_v14.as_str(),
             "05 80 01 34 00 21 00 00 00 00",
         ),
     ] {
@@ -199,7 +211,7 @@ fn trust_centre_commands_parse_bellows_frames() {
         // key); to 0x1234, not in the network: refused, APS counter 0.
         assert_eq!(
             n.handle_ezsp(&unicast(version, "00 20")),
-            [unhex(ok)],
+            [unhex(ok), unhex(sent)],
             "v{version}"
         );
         assert_eq!(

@@ -247,6 +247,11 @@ async fn a_vanished_port_is_reported_and_the_driver_reconnects_where_it_left_off
     .unwrap();
 
     cut.store(true, Ordering::Relaxed);
+    // The server takes the flag back when it drops the connection.
+    while cut.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let e = host.eui64().await.unwrap_err().to_string();
     assert!(
         e.starts_with(&port) && e.contains("connection closed"),

@@ -49,6 +49,10 @@ pub mod frame_id {
     pub const CUSTOM_FRAME: u16 = 0x0047;
     /// echo
     pub const ECHO: u16 = 0x0081;
+    /// messageSentHandler
+    pub const MESSAGE_SENT_HANDLER: u16 = 0x003F;
+    /// addTransientLinkKey (v5–v12)
+    pub const ADD_TRANSIENT_LINK_KEY: u16 = 0x00AF;
     /// setPolicy
     pub const SET_POLICY: u16 = 0x0055;
     /// addEndpoint
@@ -103,6 +107,7 @@ pub struct EzspHost {
     callbacks: VecDeque<(u16, Vec<u8>)>,
     callbacks_heard: u64,
     responses: VecDeque<(Header, Vec<u8>)>,
+    tag: u8,
 }
 
 impl EzspHost {
@@ -129,6 +134,7 @@ impl EzspHost {
             callbacks: VecDeque::new(),
             callbacks_heard: 0,
             responses: VecDeque::new(),
+            tag: 0,
         }
     }
 
@@ -352,9 +358,23 @@ impl EzspHost {
         id: u16,
         timeout: Duration,
     ) -> Result<Vec<u8>, RadioError> {
+        self.wait_callback_where(id, timeout, |_| true).await
+    }
+
+    /// Waits for callback `id` whose parameters `accept` takes; returns them.
+    async fn wait_callback_where(
+        &mut self,
+        id: u16,
+        timeout: Duration,
+        accept: impl Fn(&[u8]) -> bool,
+    ) -> Result<Vec<u8>, RadioError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(i) = self.callbacks.iter().position(|(f, _)| *f == id) {
+            if let Some(i) = self
+                .callbacks
+                .iter()
+                .position(|(f, p)| *f == id && accept(p))
+            {
                 return Ok(self.callbacks.remove(i).map(|(_, p)| p).unwrap_or_default());
             }
             if Instant::now() > deadline {
@@ -376,6 +396,18 @@ impl EzspHost {
     ) -> Result<(), RadioError> {
         let mut params = eui.to_le_bytes().to_vec();
         params.extend_from_slice(key);
+        if self.version < 13 {
+            // v5–v12: addTransientLinkKey, answered with an EmberStatus.
+            let p = self
+                .command(frame_id::ADD_TRANSIENT_LINK_KEY, &params)
+                .await?;
+            if p.first() != Some(&0) {
+                return Err(
+                    self.protocol(format!("addTransientLinkKey for {eui} refused: {p:02x?}"))
+                );
+            }
+            return Ok(());
+        }
         params.push(0); // SecurityManagerContextFlags: none
         let p = self
             .command(frame_id::IMPORT_TRANSIENT_KEY, &params)
@@ -383,6 +415,32 @@ impl EzspHost {
         // sl_status in v13 and v14 alike.
         if p.get(..4) != Some(&[0, 0, 0, 0][..]) {
             return Err(self.protocol(format!("importTransientKey for {eui} refused: {p:02x?}")));
+        }
+        Ok(())
+    }
+
+    /// Registers an endpoint for `profile` with the given clusters (in and out).
+    pub async fn register_endpoint(
+        &mut self,
+        endpoint: u8,
+        profile: u16,
+        device_id: u16,
+        clusters: &[u16],
+    ) -> Result<(), RadioError> {
+        let mut p = vec![endpoint];
+        p.extend_from_slice(&profile.to_le_bytes());
+        p.extend_from_slice(&device_id.to_le_bytes());
+        p.push(0); // device version
+        let count = u8::try_from(clusters.len()).map_err(|_| self.protocol("too many clusters"))?;
+        p.extend_from_slice(&[count, count]);
+        for _ in 0..2 {
+            for c in clusters {
+                p.extend_from_slice(&c.to_le_bytes());
+            }
+        }
+        let r = self.command(frame_id::ADD_ENDPOINT, &p).await?;
+        if !self.status_ok(&r) {
+            return Err(self.protocol(format!("addEndpoint {endpoint} refused: {r:02x?}")));
         }
         Ok(())
     }
@@ -541,25 +599,44 @@ impl EzspHost {
         };
         p.extend_from_slice(&options.to_le_bytes());
         p.extend_from_slice(&[0, 0, 0]); // group, sequence (assigned by the stack)
-        self.push_tag(&mut p);
+        self.tag = self.tag.wrapping_add(1);
+        let tag = self.tag;
+        p.push(tag);
+        if self.version >= 14 {
+            p.push(0); // the tag is u16 from v14
+        }
         p.push(len);
         p.extend_from_slice(&message.payload);
         let r = self.command(frame_id::SEND_UNICAST, &p).await?;
-        match r.get(self.status_len()) {
-            Some(&aps_sequence) if self.status_ok(&r) => Ok(aps_sequence),
-            _ => Err(self.protocol(format!(
-                "sendUnicast to 0x{:04x} refused: {r:02x?}",
+        let aps_sequence = match r.get(self.status_len()) {
+            Some(&aps_sequence) if self.status_ok(&r) => aps_sequence,
+            _ => {
+                return Err(self.protocol(format!(
+                    "sendUnicast to 0x{:04x} refused: {r:02x?}",
+                    message.node
+                )));
+            }
+        };
+        // Delivery: messageSentHandler for this tag (v13: type, destination, APS frame, tag,
+        // status, message; v14: status u32 first, and a u16 tag).
+        let v14 = self.version >= 14;
+        let sent = self
+            .wait_callback_where(frame_id::MESSAGE_SENT_HANDLER, COMMAND_TIMEOUT, |p| {
+                p.get(if v14 { 18 } else { 14 }) == Some(&tag)
+            })
+            .await?;
+        let ok = if v14 {
+            sent.get(..4) == Some(&[0, 0, 0, 0][..])
+        } else {
+            sent.get(15) == Some(&0)
+        };
+        if !ok {
+            return Err(self.protocol(format!(
+                "message to 0x{:04x} not delivered: messageSentHandler {sent:02x?}",
                 message.node
-            ))),
+            )));
         }
-    }
-
-    /// The message tag: one byte before v14, two from v14.
-    fn push_tag(&self, p: &mut Vec<u8>) {
-        p.push(self.sequence);
-        if self.version >= 14 {
-            p.push(0);
-        }
+        Ok(aps_sequence)
     }
 
     /// The next network event, waiting up to `timeout`.
