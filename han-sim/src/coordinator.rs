@@ -1,7 +1,10 @@
-//! The radio side of a co-processor acting as coordinator and trust centre: it admits devices
-//! whose link key the host loaded (install-code keys) while joining is permitted, hands them
-//! the network key in an APS Transport Key, and passes every data frame to the host — the host
-//! (through EZSP) runs the application. Used by the simulated co-processor.
+//! The radio side of a co-processor. As coordinator and trust centre it admits devices whose
+//! link key the host loaded (install-code keys) while joining is permitted, hands them the
+//! network key in an APS Transport Key, and passes every data frame to the host — the host
+//! (through EZSP or MT) runs the application. Made a joiner ([`Coordinator::joiner`]), it
+//! joins an existing network as a device instead (associates, takes the network key under its
+//! install-code link key) and then carries its host's frames the same way. Used by the
+//! simulated co-processors.
 
 use std::collections::VecDeque;
 
@@ -47,6 +50,10 @@ pub enum HostEvent {
         /// The payload (a ZCL frame).
         payload: Vec<u8>,
     },
+    /// A joiner is in the network (it has the network key).
+    NetworkUp,
+    /// A joiner was refused (the MAC association status).
+    JoinFailed(u8),
 }
 
 /// The coordinator node.
@@ -71,6 +78,8 @@ pub struct Coordinator {
     pub global_link_key: Option<Key>,
     /// Events for the host, in order.
     pub events: VecDeque<HostEvent>,
+    /// As a joiner: its link key, and the network key once it has it.
+    joiner: Option<(Key, Option<Key>)>,
 }
 
 impl Coordinator {
@@ -90,6 +99,108 @@ impl Coordinator {
             max_children: None,
             global_link_key: None,
             events: VecDeque::new(),
+            joiner: None,
+        }
+    }
+
+    /// A co-processor joining the network of PAN `pan` on `channel` as a device, with the
+    /// link key from its install code; returns it and its Association Request to the
+    /// coordinator (0x0000).
+    pub fn joiner(
+        name: &str,
+        eui: Eui64,
+        (pan, channel): (u16, u8),
+        link_key: Key,
+    ) -> (Self, Vec<u8>) {
+        let mut node = Coordinator::new(name, eui, pan, channel, [0; 16]);
+        node.stack.short = None;
+        node.joiner = Some((link_key, None));
+        // Capability: allocate address (0x80); receiver on when idle (0x08).
+        let request = node.stack.mac_command(
+            mac::Address::Short(0x0000),
+            pan,
+            Some(crate::stack::BROADCAST_PAN),
+            &[mac::command::ASSOCIATION_REQUEST, 0x88],
+        );
+        (node, request)
+    }
+
+    /// A joiner's reception: the Association Response, the Transport Key, then data.
+    fn receive_as_joiner(
+        &mut self,
+        now: SimTime,
+        bytes: &[u8],
+        log: &mut Log,
+        (link_key, network_key): (Key, Option<Key>),
+    ) {
+        let network_keys: Vec<Key> = network_key.into_iter().collect();
+        let rx = match self.stack.receive(bytes, &network_keys, &[link_key]) {
+            Ok(rx) => rx,
+            // A Transport Key secured under another key: the trust centre does not hold our
+            // install code, and the key never comes (a real stack gives up after its key wait).
+            Err(crate::stack::Drop::Undecryptable(_))
+                if self.stack.short.is_some() && network_key.is_none() =>
+            {
+                log.push(now, &self.name, "transport_key_rejected", json!({}));
+                self.joiner = Some((link_key, None));
+                self.stack.short = None;
+                self.events.push_back(HostEvent::JoinFailed(0));
+                return;
+            }
+            Err(_) => return,
+        };
+        if rx.opened.mac.frame_type == mac::FrameType::Command {
+            if let &[mac::command::ASSOCIATION_RESPONSE, lo, hi, status] = &rx.payload[..]
+                && self.stack.short.is_none()
+            {
+                if status == 0 {
+                    self.stack.short = Some(u16::from_le_bytes([lo, hi]));
+                } else {
+                    log.push(
+                        now,
+                        &self.name,
+                        "association_refused",
+                        json!({"status": status}),
+                    );
+                    self.events.push_back(HostEvent::JoinFailed(status));
+                }
+            }
+            return;
+        }
+        let (Some(nwk), Some(aps)) = (rx.opened.nwk.as_ref(), rx.opened.aps.as_ref()) else {
+            return;
+        };
+        if aps.frame_type == hanrig_sep::aps::FrameType::Command {
+            if let Ok(hanrig_sep::aps::ApsCommand::TransportNetworkKey { key, .. }) =
+                hanrig_sep::aps::ApsCommand::parse(&rx.payload)
+                && network_key.is_none()
+            {
+                self.joiner = Some((link_key, Some(key)));
+                self.network_key = key;
+                log.push(
+                    now,
+                    &self.name,
+                    "joined",
+                    json!({"short": self.stack.short}),
+                );
+                self.events.push_back(HostEvent::NetworkUp);
+            }
+            return;
+        }
+        if let (Some(profile), Some(cluster), Some(src_ep), Some(dst_ep)) =
+            (aps.profile, aps.cluster, aps.src_endpoint, aps.dst_endpoint)
+        {
+            self.events.push_back(HostEvent::Incoming {
+                source: nwk.src,
+                source_eui: rx.source_eui().unwrap_or_default(),
+                profile,
+                cluster,
+                source_endpoint: src_ep,
+                destination_endpoint: dst_ep,
+                counter: aps.counter,
+                aps_secured: aps.security.is_some(),
+                payload: rx.payload.clone(),
+            });
         }
     }
 
@@ -120,6 +231,10 @@ impl Coordinator {
 
     /// Handles a frame heard on the channel; returns frames to send.
     pub fn receive(&mut self, now: SimTime, bytes: &[u8], log: &mut Log) -> Vec<Vec<u8>> {
+        if let Some(keys) = self.joiner {
+            self.receive_as_joiner(now, bytes, log, keys);
+            return Vec::new();
+        }
         let link_keys: Vec<Key> = self.members.iter().map(|m| m.link_key).collect();
         let Ok(rx) = self.stack.receive(bytes, &[self.network_key], &link_keys) else {
             return Vec::new();
@@ -224,13 +339,20 @@ impl Coordinator {
         aps_encryption: bool,
         payload: &[u8],
     ) -> Option<(Vec<u8>, u8)> {
-        let member = self
-            .members
-            .iter()
-            .find(|m| m.short == destination)?
-            .clone();
+        // A joiner talks to its trust centre (0x0000) under its own link key; a coordinator
+        // to its members under theirs.
+        let link_key = match self.joiner {
+            Some((key, Some(_))) if destination == 0x0000 => key,
+            Some(_) => return None,
+            None => {
+                self.members
+                    .iter()
+                    .find(|m| m.short == destination)?
+                    .link_key
+            }
+        };
         let aps = ApsHeader::data(destination_endpoint, cluster, profile, source_endpoint, 0);
-        let key = aps_encryption.then_some((KeyId::Data, &member.link_key));
+        let key = aps_encryption.then_some((KeyId::Data, &link_key));
         let frame =
             self.stack
                 .data_frame(destination, Some(&self.network_key), aps, key, payload)?;

@@ -88,6 +88,8 @@ pub mod frame_id {
     pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
     /// formNetwork
     pub const FORM_NETWORK: u16 = 0x001E;
+    /// joinNetwork
+    pub const JOIN_NETWORK: u16 = 0x001F;
     /// setInitialSecurityState
     pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
 }
@@ -155,6 +157,7 @@ pub struct EzspNcp {
 /// What setInitialSecurityState set.
 #[derive(Debug, Clone, Copy)]
 struct Security {
+    preconfigured_key: Option<Key>,
     network_key: Option<Key>,
     global_link_key: Option<Key>,
 }
@@ -238,6 +241,13 @@ impl EzspNcp {
         self.air.map(|a| a.sim)
     }
 
+    /// Puts the co-processor's radio on `air` (a medium of one's own making, e.g. with a
+    /// simulated meter to join).
+    pub fn with_air(mut self, air: Air) -> Self {
+        self.air = Some(air);
+        self
+    }
+
     /// The simulated devices' join states, by name.
     pub fn devices(&self) -> Vec<(String, JoinState)> {
         self.air.as_ref().map(Air::devices).unwrap_or_default()
@@ -259,7 +269,11 @@ impl EzspNcp {
         let Some(air) = self.air.as_mut() else {
             return Vec::new();
         };
-        air.take_events()
+        let events = air.take_events();
+        if events.contains(&HostEvent::NetworkUp) {
+            self.network_up = true;
+        }
+        events
             .iter()
             .map(|event| {
                 let (id, body) = callback(version, event);
@@ -449,6 +463,10 @@ impl EzspNcp {
                 let ok = self.set_initial_security_state(params);
                 self.status(ok, EMBER_INVALID_CALL, SL_INVALID_PARAMETER)
             }
+            frame_id::JOIN_NETWORK => {
+                let ok = self.join_network(params);
+                self.status(ok, EMBER_INVALID_CALL, SL_INVALID_PARAMETER)
+            }
             frame_id::FORM_NETWORK => match self.form_network(header.sequence, params) {
                 Some(up) => {
                     callbacks.push(up);
@@ -610,6 +628,35 @@ impl EzspNcp {
         Some((reply, callbacks))
     }
 
+    /// joinNetwork (node type, EmberNetworkParameters): the co-processor's radio joins the
+    /// network on that PAN and channel as a device, with the preconfigured key of the security
+    /// state set before (its install-code link key); stackStatusHandler follows when it has the
+    /// network key, or when it is refused. `false` without a preconfigured key or a medium.
+    fn join_network(&mut self, p: &[u8]) -> bool {
+        let Some(link_key) = self.security.and_then(|s| s.preconfigured_key) else {
+            return false;
+        };
+        let (Some(params), Some(air)) = (p.get(1..21), self.air.as_mut()) else {
+            return false;
+        };
+        let pan = u16::from_le_bytes([params[8], params[9]]);
+        let channel = params[11];
+        if !(11..=26).contains(&channel) {
+            return false;
+        }
+        let (joiner, request) = Coordinator::joiner("ncp", self.eui, (pan, channel), link_key);
+        let index = air.coordinator;
+        air.sim
+            .replace_node(index, Node::Coordinator(Box::new(joiner)));
+        air.sim.send_from(index, vec![request]);
+        self.network.pan_id = pan;
+        self.network.channel = channel;
+        self.network.extended_pan_id =
+            u64::from_le_bytes(params[0..8].try_into().unwrap_or_default());
+        self.network_up = false;
+        true
+    }
+
     /// setInitialSecurityState: the network key a formed network uses and, with
     /// TC_GLOBAL_LINK_KEY, the global link key for devices the host loads no key for.
     fn set_initial_security_state(&mut self, p: &[u8]) -> bool {
@@ -621,6 +668,7 @@ impl EzspNcp {
         let bitmask = u16::from_le_bytes([bitmask[0], bitmask[1]]);
         let key = |k: &[u8]| -> Key { k.try_into().unwrap_or_default() };
         self.security = Some(Security {
+            preconfigured_key: (bitmask & HAVE_PRECONFIGURED_KEY != 0).then(|| key(preconfigured)),
             network_key: (bitmask & HAVE_NETWORK_KEY != 0).then(|| key(network)),
             global_link_key: (bitmask & (TC_GLOBAL_LINK_KEY | HAVE_PRECONFIGURED_KEY)
                 == TC_GLOBAL_LINK_KEY | HAVE_PRECONFIGURED_KEY)
@@ -722,6 +770,17 @@ impl EzspNcp {
 fn callback(version: u8, event: &HostEvent) -> (u16, Vec<u8>) {
     let mut b = Vec::new();
     match event {
+        // stackStatusHandler: NETWORK_UP (v13 0x90, v14 sl_status 0x0015) or, for a refused
+        // join, JOIN_FAILED (v13 0x94; v14 SL_STATUS_NETWORK_DOWN 0x0016).
+        HostEvent::NetworkUp | HostEvent::JoinFailed(_) => {
+            let up = matches!(event, HostEvent::NetworkUp);
+            if version >= 14 {
+                b.extend_from_slice(&(if up { 0x15u32 } else { 0x16 }).to_le_bytes());
+            } else {
+                b.push(if up { 0x90 } else { 0x94 });
+            }
+            (frame_id::STACK_STATUS_HANDLER, b)
+        }
         HostEvent::Joined { eui, short } => {
             b.extend_from_slice(&short.to_le_bytes());
             b.extend_from_slice(&eui.to_le_bytes());

@@ -530,6 +530,11 @@ impl ZnpNcp {
         let Some(air) = &mut self.air else { return };
         for event in air.take_events() {
             match event {
+                HostEvent::NetworkUp => self.areq(subsystem::ZDO, 0xC0, &[0x06]), // DEV_END_DEVICE
+                HostEvent::JoinFailed(_) => {
+                    // Commissioning notification: network steering failed (no network).
+                    self.areq(subsystem::APP_CNF, 0x80, &[0x02, 0x02, 0x00]);
+                }
                 HostEvent::Joined { eui, short } => {
                     let mut b = short.to_le_bytes().to_vec();
                     b.extend_from_slice(&eui.to_le_bytes());

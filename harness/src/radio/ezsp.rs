@@ -41,6 +41,8 @@ pub mod frame_id {
     pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
     /// formNetwork
     pub const FORM_NETWORK: u16 = 0x001E;
+    /// joinNetwork
+    pub const JOIN_NETWORK: u16 = 0x001F;
     /// setInitialSecurityState
     pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
     /// setConfigurationValue
@@ -513,6 +515,49 @@ impl EzspHost {
         } else {
             status.first() == Some(&0x90)
         }
+    }
+
+    /// Joins the network on `pan_id` and `channel` as an end device, with `link_key` (from the
+    /// co-processor's install code) as the preconfigured key the trust centre sends the
+    /// network key under: setInitialSecurityState, joinNetwork, then the stack's status.
+    pub async fn join_network(
+        &mut self,
+        pan_id: u16,
+        channel: u8,
+        link_key: &[u8; 16],
+    ) -> Result<(), RadioError> {
+        // HAVE_PRECONFIGURED_KEY | REQUIRE_ENCRYPTED_KEY.
+        let mut security = (0x0100u16 | 0x0800).to_le_bytes().to_vec();
+        security.extend_from_slice(link_key);
+        security.extend_from_slice(&[0; 16]);
+        security.push(0);
+        security.extend_from_slice(&[0; 8]);
+        let p = self
+            .command(frame_id::SET_INITIAL_SECURITY_STATE, &security)
+            .await?;
+        if !self.status_ok(&p) {
+            return Err(self.protocol(format!("setInitialSecurityState refused: {p:02x?}")));
+        }
+        let mut params = vec![3]; // EMBER_END_DEVICE
+        params.extend_from_slice(&[0; 8]); // any extended PAN ID
+        params.extend_from_slice(&pan_id.to_le_bytes());
+        params.extend_from_slice(&[8, channel, 0]); // power, channel, MAC association
+        params.extend_from_slice(&0u16.to_le_bytes());
+        params.push(0);
+        params.extend_from_slice(&(1u32 << channel.min(31)).to_le_bytes());
+        let p = self.command(frame_id::JOIN_NETWORK, &params).await?;
+        if !self.status_ok(&p) {
+            return Err(self.protocol(format!("joinNetwork refused: {p:02x?}")));
+        }
+        let status = self
+            .wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
+            .await?;
+        if !self.network_up(&status) {
+            return Err(self.protocol(format!(
+                "joining PAN 0x{pan_id:04x} on channel {channel} failed (stack status {status:02x?})"
+            )));
+        }
+        Ok(())
     }
 
     /// Asks a simulated co-processor to run its medium up to `until` (µs since 1970; `None`
