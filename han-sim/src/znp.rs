@@ -11,7 +11,9 @@
 //! starts BDB formation. With devices ([`ZnpNcp::with_devices`]) its radio is a
 //! [`crate::coordinator::Coordinator`] on a simulated medium: APP_CNF_BDB_ADD_INSTALLCODE loads
 //! a joining device's key, ZDO_MGMT_PERMIT_JOIN_REQ opens joining, AF_DATA_REQUEST sends, and
-//! ZDO_TC_DEV_IND and AF_INCOMING_MSG report. Unknown commands get the RPC error real
+//! ZDO_TC_DEV_IND and AF_INCOMING_MSG report. With LOGICAL_TYPE an end device, BDB network
+//! steering joins an existing network instead, with the install code the host loaded for the
+//! co-processor itself. Unknown commands get the RPC error real
 //! firmware sends (`60 00 02 cmd0 cmd1`).
 
 use std::collections::btree_map::Entry;
@@ -92,6 +94,8 @@ pub const CAPABILITIES: u16 = 0x0659;
 pub const CODE_REVISION: u32 = 20_220_219;
 /// ZDO state: started as coordinator.
 const DEV_ZB_COORD: u8 = 0x09;
+/// ZDO state: joined as an end device.
+const DEV_END_DEVICE: u8 = 0x06;
 /// The network frame counter a formed network starts with.
 const FRAME_COUNTER: u32 = 2500;
 /// The largest value a single NV read returns.
@@ -134,6 +138,8 @@ pub struct ZnpNcp {
     to_host: VecDeque<Vec<u8>>,
     nv: BTreeMap<NvKey, Vec<u8>>,
     endpoints: Vec<(u8, u16)>,
+    /// Keys the host loaded with APP_CNF_BDB_ADD_INSTALLCODE, by device.
+    install_keys: Vec<(Eui64, Key)>,
     now_us: u64,
     air: Option<Air>,
 }
@@ -147,6 +153,7 @@ impl ZnpNcp {
             to_host: VecDeque::new(),
             nv: BTreeMap::new(),
             endpoints: Vec::new(),
+            install_keys: Vec::new(),
             now_us: 0,
             air: None,
         };
@@ -194,9 +201,21 @@ impl ZnpNcp {
         self
     }
 
+    /// Puts the co-processor's radio on `air` (a medium of one's own making, e.g. with a
+    /// simulated meter to join).
+    pub fn with_air(mut self, air: Air) -> Self {
+        self.air = Some(air);
+        self
+    }
+
     /// The simulated devices' join states, by name.
     pub fn devices(&self) -> Vec<(String, JoinState)> {
         self.air.as_ref().map(Air::devices).unwrap_or_default()
+    }
+
+    /// The simulation behind the radio (its log and capture), when there is one.
+    pub fn simulation(&self) -> Option<&crate::sim::Simulation> {
+        self.air.as_ref().map(|a| &a.sim)
     }
 
     /// An NV item's value (OSAL ID).
@@ -446,15 +465,27 @@ impl ZnpNcp {
                     2 => d.get(9..25)?.try_into().ok()?,
                     _ => return Some(vec![status::INVALID_PARAMETER]),
                 };
-                let ok = self
-                    .air
-                    .as_mut()
-                    .is_some_and(|a| a.add_transient_key(eui, key));
+                // Its own code is the key it joins with; others', keys for devices joining it.
+                self.install_keys.retain(|(e, _)| *e != eui);
+                self.install_keys.push((eui, key));
+                let ok = eui == self.eui
+                    || self
+                        .air
+                        .as_mut()
+                        .is_some_and(|a| a.add_transient_key(eui, key));
                 Some(vec![if ok { status::SUCCESS } else { status::FAILURE }])
             }
             // APP_CNF_BDB_START_COMMISSIONING: formation (0x04) forms (or restores) the network.
             (subsystem::APP_CNF, 0x05) => {
                 let mode = *d.first()?;
+                if mode & 0x02 != 0 && self.item(nv::LOGICAL_TYPE) != [0] {
+                    // Network steering as a device: join; the notification follows the join.
+                    let joining = self.steer();
+                    if !joining {
+                        self.areq(subsystem::APP_CNF, 0x80, &[0x02, mode, 0x00]);
+                    }
+                    return Some(vec![status::SUCCESS]);
+                }
                 if mode & 0x04 != 0 {
                     if self.item(nv::BDBNODEISONANETWORK) != [1] {
                         self.form();
@@ -468,6 +499,34 @@ impl ZnpNcp {
             (subsystem::APP_CNF, 0x06 | 0x08) => Some(vec![status::SUCCESS]),
             _ => None,
         }
+    }
+
+    /// BDB network steering as a device: the radio joins PANID on CHANLIST's channel with the
+    /// install-code key the host loaded for this co-processor. `false` when it cannot start.
+    fn steer(&mut self) -> bool {
+        let network = self.network();
+        let Some(key) = self
+            .install_keys
+            .iter()
+            .find(|(e, _)| *e == self.eui)
+            .map(|(_, k)| *k)
+        else {
+            return false;
+        };
+        let Some(air) = self.air.as_mut() else {
+            return false;
+        };
+        let (joiner, request) = crate::coordinator::Coordinator::joiner(
+            "znp",
+            self.eui,
+            (network.pan_id, network.channel),
+            key,
+        );
+        let index = air.coordinator;
+        air.sim
+            .replace_node(index, crate::sim::Node::Coordinator(Box::new(joiner)));
+        air.sim.send_from(index, vec![request]);
+        true
     }
 
     /// SYS_RESET_REQ: a reboot. RAM state (registered endpoints, loaded install-code keys, the
@@ -530,9 +589,13 @@ impl ZnpNcp {
         let Some(air) = &mut self.air else { return };
         for event in air.take_events() {
             match event {
-                HostEvent::NetworkUp => self.areq(subsystem::ZDO, 0xC0, &[0x06]), // DEV_END_DEVICE
+                HostEvent::NetworkUp => {
+                    self.nv.insert(osal(nv::BDBNODEISONANETWORK), vec![1]);
+                    self.areq(subsystem::ZDO, 0xC0, &[DEV_END_DEVICE]);
+                    self.areq(subsystem::APP_CNF, 0x80, &[0x00, 0x02, 0x00]);
+                }
                 HostEvent::JoinFailed(_) => {
-                    // Commissioning notification: network steering failed (no network).
+                    // Commissioning notification: network steering found no network to join.
                     self.areq(subsystem::APP_CNF, 0x80, &[0x02, 0x02, 0x00]);
                 }
                 HostEvent::Joined { eui, short } => {

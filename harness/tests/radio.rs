@@ -330,105 +330,131 @@ async fn over_a_pseudo_terminal_both_drivers_form_admit_and_read() {
     }
 }
 
-/// The rig as an in-home device for a meter under test: the co-processor joins a simulated
-/// meter's network with its install code (refused while the meter holds another code for it),
-/// then reads the meter's summation through it.
-#[tokio::test]
-async fn the_ezsp_driver_joins_a_meters_network_by_install_code_and_reads_the_meter() {
-    use hanrig_sep::clusters::metering;
-    use hanrig_sep::install_code::InstallCode;
-    use hanrig_sep::wire::Records;
-    use hanrig_sep::zcl::general::ReadAttributes;
-    use hanrig_sep::{Command, ZclFrame};
+/// A simulated meter (PAN 0x4C21, channel 20, summation 123.456 kWh) holding `code` for the
+/// co-processor `eui`, and the co-processor's own node, which is replaced when it joins.
+fn meter_air(eui: Eui64, code: &hanrig_sep::install_code::InstallCode) -> hanrig_sim::air::Air {
     use hanrig_sim::air::Air;
     use hanrig_sim::clock::SimTime;
     use hanrig_sim::coordinator::Coordinator;
     use hanrig_sim::esi::{Clusters, Esi, MeterModel};
     use hanrig_sim::sim::{MediumConfig, Node, Simulation};
+    let start = SimTime::from_unix_seconds(1_780_000_000);
+    let mut meter = Esi::new(
+        "meter",
+        Eui64(0x0013_A200_0000_0001),
+        0x4C21,
+        20,
+        [0x77; 16],
+        5,
+        MeterModel::new(vec![1500], 123_456, start),
+    );
+    meter.provision(eui, code, Clusters::default());
+    let nodes = vec![
+        Node::Coordinator(Box::new(Coordinator::new("ncp", eui, 0x4C21, 20, [0; 16]))),
+        Node::Esi(Box::new(meter)),
+    ];
+    Air {
+        sim: Simulation::new(nodes, MediumConfig::default(), 1, start),
+        start,
+        coordinator: 0,
+        join_on_permit: false,
+        virtual_clock: false,
+    }
+}
 
+/// The rig as an in-home device for a meter under test, through either driver: the
+/// co-processor joins a simulated meter's network with its install code (refused while the
+/// meter holds another code for it), then reads the meter's summation through it.
+#[tokio::test]
+async fn both_drivers_join_a_meters_network_by_install_code_and_read_the_meter() {
+    use hanrig_sep::clusters::metering;
+    use hanrig_sep::install_code::InstallCode;
+    use hanrig_sep::wire::Records;
+    use hanrig_sep::zcl::general::ReadAttributes;
+    use hanrig_sep::{Command, ZclFrame};
+
+    const TI: Eui64 = Eui64(0x0012_4B00_1CAA_AC5C);
     let ours: InstallCode = IC.parse().unwrap();
     let other: InstallCode = "83FED3407A939723A5C639B269161802AEBB".parse().unwrap();
-    for (provisioned, joins) in [(other, false), (ours.clone(), true)] {
-        let (tx, rx) = mpsc::channel();
-        let code = provisioned.clone();
-        // A fresh medium for each connection: the co-processor's own node (replaced when it
-        // joins) and the meter, which holds `provisioned` for the co-processor.
-        let make = move || {
-            let start = SimTime::from_unix_seconds(1_780_000_000);
-            let mut meter = Esi::new(
-                "meter",
-                Eui64(0x0013_A200_0000_0001),
-                0x4C21,
-                20,
-                [0x77; 16],
-                5,
-                MeterModel::new(vec![1500], 123_456, start),
-            );
-            meter.provision(EUI, &code, Clusters::default());
-            let nodes = vec![
-                Node::Coordinator(Box::new(Coordinator::new("ncp", EUI, 0x4C21, 20, [0; 16]))),
-                Node::Esi(Box::new(meter)),
-            ];
-            EzspNcp::new(13, EUI, NETWORK).with_air(Air {
-                sim: Simulation::new(nodes, MediumConfig::default(), 1, start),
-                start,
-                coordinator: 0,
-                join_on_permit: false,
-                virtual_clock: false,
-            })
-        };
-        std::thread::spawn(move || {
-            let _ = serve_tcp("127.0.0.1:0", make, |addr| tx.send(addr).unwrap());
-        });
-        let port = format!("socket://{}", rx.recv().unwrap());
-        let mut radio = EzspHost::open(&port, 115_200, FlowControl::None)
-            .await
-            .unwrap();
-        radio.start().await.unwrap();
-        let joined = radio.join_network(0x4C21, 20, &ours.link_key()).await;
-        if !joins {
-            let e = joined.unwrap_err().to_string();
-            assert!(e.contains("joining PAN 0x4c21 on channel 20 failed"), "{e}");
-            continue;
-        }
-        joined.unwrap();
-        let read = ZclFrame::new(
-            metering::CLUSTER_ID,
-            Command::ReadAttributes(ReadAttributes {
-                attributes: Records::from_items(
-                    [metering::attribute::CURRENT_SUMMATION_DELIVERED].iter(),
-                )
-                .unwrap(),
-            }),
-            7,
-        )
-        .unwrap();
-        let mut buf = [0u8; 64];
-        let len = read.emit(&mut buf).unwrap();
-        radio
-            .send_unicast(&ApsMessage {
-                node: 0x0000,
-                profile: 0x0109,
-                cluster: metering::CLUSTER_ID,
-                source_endpoint: 1,
-                destination_endpoint: 1,
-                aps_encryption: true,
-                payload: buf[..len].to_vec(),
-            })
-            .await
-            .unwrap();
-        let answer = loop {
-            if let Event::Incoming(m) = radio.next_event(Duration::from_secs(5)).await.unwrap()
-                && m.cluster == metering::CLUSTER_ID
-            {
-                assert!(m.aps_encryption, "the meter answers APS-secured");
-                break ZclFrame::parse(m.cluster, &m.payload).unwrap();
+    for protocol in ["ezsp", "znp"] {
+        for (provisioned, joins) in [(other.clone(), false), (ours.clone(), true)] {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let ready = |addr| tx.send(addr).unwrap();
+                let _ = if protocol == "ezsp" {
+                    serve_tcp(
+                        "127.0.0.1:0",
+                        move || {
+                            EzspNcp::new(13, EUI, NETWORK).with_air(meter_air(EUI, &provisioned))
+                        },
+                        ready,
+                    )
+                } else {
+                    serve_tcp(
+                        "127.0.0.1:0",
+                        move || {
+                            ZnpNcp::new(TI, NETWORK, [0; 16]).with_air(meter_air(TI, &provisioned))
+                        },
+                        ready,
+                    )
+                };
+            });
+            let port = format!("socket://{}", rx.recv().unwrap());
+            let mut radio = AnyRadio::open(protocol, &port, 115_200, FlowControl::None)
+                .await
+                .unwrap();
+            radio.start().await.unwrap();
+            let joined = radio.join_network(0x4C21, 20, &ours.link_key()).await;
+            if !joins {
+                let e = joined.unwrap_err().to_string();
+                assert!(
+                    e.contains("joining PAN 0x4c21 on channel 20 failed"),
+                    "{protocol}: {e}"
+                );
+                continue;
             }
-        };
-        let Command::ReadAttributesResponse(r) = answer.command else {
-            panic!("{answer:?}")
-        };
-        let record = r.records.iter().next().unwrap();
-        assert_eq!(record.value.unwrap().as_u64(), Some(123_456));
+            joined.unwrap();
+            let read = ZclFrame::new(
+                metering::CLUSTER_ID,
+                Command::ReadAttributes(ReadAttributes {
+                    attributes: Records::from_items(
+                        [metering::attribute::CURRENT_SUMMATION_DELIVERED].iter(),
+                    )
+                    .unwrap(),
+                }),
+                7,
+            )
+            .unwrap();
+            let mut buf = [0u8; 64];
+            let len = read.emit(&mut buf).unwrap();
+            radio
+                .send_unicast(&ApsMessage {
+                    node: 0x0000,
+                    profile: 0x0109,
+                    cluster: metering::CLUSTER_ID,
+                    source_endpoint: 1,
+                    destination_endpoint: 1,
+                    aps_encryption: true,
+                    payload: buf[..len].to_vec(),
+                })
+                .await
+                .unwrap();
+            let answer = loop {
+                if let Event::Incoming(m) = radio.next_event(Duration::from_secs(5)).await.unwrap()
+                    && m.cluster == metering::CLUSTER_ID
+                {
+                    assert!(
+                        m.aps_encryption,
+                        "{protocol}: the meter answers APS-secured"
+                    );
+                    break ZclFrame::parse(m.cluster, &m.payload).unwrap();
+                }
+            };
+            let Command::ReadAttributesResponse(r) = answer.command else {
+                panic!("{answer:?}")
+            };
+            let record = r.records.iter().next().unwrap();
+            assert_eq!(record.value.unwrap().as_u64(), Some(123_456), "{protocol}");
+        }
     }
 }

@@ -788,6 +788,15 @@ impl Radio for EzspHost {
         EzspHost::form_network(self, form).await
     }
 
+    async fn join_network(
+        &mut self,
+        pan_id: u16,
+        channel: u8,
+        link_key: &[u8; 16],
+    ) -> Result<(), RadioError> {
+        EzspHost::join_network(self, pan_id, channel, link_key).await
+    }
+
     async fn add_link_key(&mut self, eui: Eui64, key: &[u8; 16]) -> Result<(), RadioError> {
         self.import_transient_key(eui, key).await
     }

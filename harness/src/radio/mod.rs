@@ -135,6 +135,15 @@ pub trait Radio {
     async fn network_info(&mut self) -> Result<NetworkInfo, RadioError>;
     /// Forms a network as coordinator and trust centre.
     async fn form_network(&mut self, form: &FormParams) -> Result<(), RadioError>;
+    /// Joins the network on `pan_id` and `channel` as an end device, with `link_key` (from the
+    /// co-processor's own install code) as the key the trust centre sends the network key
+    /// under: the rig as an in-home device for a meter under test.
+    async fn join_network(
+        &mut self,
+        pan_id: u16,
+        channel: u8,
+        link_key: &[u8; 16],
+    ) -> Result<(), RadioError>;
     /// Loads the link key `eui` will join with (derived from its install code).
     async fn add_link_key(&mut self, eui: Eui64, key: &[u8; 16]) -> Result<(), RadioError>;
     /// Permits joining for `seconds` (0xFF: until closed; 0: closes).
@@ -208,6 +217,14 @@ impl Radio for AnyRadio {
     }
     async fn form_network(&mut self, form: &FormParams) -> Result<(), RadioError> {
         delegate!(self, r => Radio::form_network(r, form))
+    }
+    async fn join_network(
+        &mut self,
+        pan_id: u16,
+        channel: u8,
+        link_key: &[u8; 16],
+    ) -> Result<(), RadioError> {
+        delegate!(self, r => Radio::join_network(r, pan_id, channel, link_key))
     }
     async fn add_link_key(&mut self, eui: Eui64, key: &[u8; 16]) -> Result<(), RadioError> {
         delegate!(self, r => Radio::add_link_key(r, eui, key))

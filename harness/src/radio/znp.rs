@@ -31,6 +31,8 @@ mod nv {
 const CAP_APP_CNF: u16 = 0x0400;
 /// ZDO state: started as coordinator.
 const DEV_ZB_COORD: u8 = 0x09;
+/// ZDO state: joined as an end device.
+const DEV_END_DEVICE: u8 = 0x06;
 /// AF_DATA_REQUEST option: APS security.
 const AF_EN_SECURITY: u8 = 0x40;
 /// The Smart Energy profile, registered on endpoint 1.
@@ -177,21 +179,33 @@ impl ZnpHost {
         timeout: Duration,
         accept: impl Fn(&[u8]) -> bool,
     ) -> Result<Vec<u8>, RadioError> {
+        let what = format!("MT indication {subsystem:02x} {id:02x}");
+        self.indication_where(&what, timeout, |h, d| {
+            h.subsystem == subsystem && h.id == id && accept(d)
+        })
+        .await
+        .map(|(_, data)| data)
+    }
+
+    /// Waits for the first indication `accept` takes; returns its header and data.
+    async fn indication_where(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        accept: impl Fn(&Header, &[u8]) -> bool,
+    ) -> Result<(Header, Vec<u8>), RadioError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(i) = self.indications.iter().position(|f| {
-                f.header.subsystem == subsystem && f.header.id == id && accept(&f.data)
-            }) {
-                return Ok(self
-                    .indications
-                    .remove(i)
-                    .map(|f| f.data.to_vec())
-                    .unwrap_or_default());
+            if let Some(i) = self
+                .indications
+                .iter()
+                .position(|f| accept(&f.header, &f.data))
+                && let Some(f) = self.indications.remove(i)
+            {
+                return Ok((f.header, f.data.to_vec()));
             }
             if Instant::now() > deadline {
-                return Err(
-                    self.timeout(format!("MT indication {subsystem:02x} {id:02x}"), timeout)
-                );
+                return Err(self.timeout(what, timeout));
             }
             self.pump(Duration::from_millis(20)).await?;
         }
@@ -400,6 +414,58 @@ impl Radio for ZnpHost {
         self.register_endpoint(1, PROFILE_SMART_ENERGY, 0x0500, &ESI_CLUSTERS)
             .await?;
         self.commission().await
+    }
+
+    async fn join_network(
+        &mut self,
+        pan_id: u16,
+        channel: u8,
+        link_key: &[u8; 16],
+    ) -> Result<(), RadioError> {
+        if !(11..=26).contains(&channel) {
+            return Err(self.protocol(format!(
+                "channel {channel} is not a 2.4 GHz channel (11–26)"
+            )));
+        }
+        let eui = Radio::eui64(self).await?;
+        let mask = (1u32 << channel).to_le_bytes();
+        for (id, value) in [
+            (nv::LOGICAL_TYPE, &[2u8][..]), // end device
+            (nv::PANID, &pan_id.to_le_bytes()[..]),
+            (nv::CHANLIST, &mask[..]),
+            (nv::STARTUP_OPTION, &[0x02][..]),
+        ] {
+            self.nv_write(id, value).await?;
+        }
+        self.reset().await?;
+        let mut p = vec![1];
+        p.extend_from_slice(&mask);
+        let r = self.request(subsystem::APP_CNF, 0x08, &p).await?;
+        self.status("BDB set channel", &r)?;
+        // Join with the key from our own install code.
+        let r = self.request(subsystem::APP_CNF, 0x06, &[1]).await?;
+        self.status("BDB join uses install code key", &r)?;
+        self.add_link_key(eui, link_key).await?;
+        self.register_endpoint(1, PROFILE_SMART_ENERGY, 0x0507, &ESI_CLUSTERS)
+            .await?;
+        // Network steering; then either the device state or a failed notification.
+        let r = self.request(subsystem::APP_CNF, 0x05, &[0x02]).await?;
+        self.status("BDB network steering", &r)?;
+        let (header, data) = self
+            .indication_where("joining", START_TIMEOUT, |h, d| {
+                (h.subsystem == subsystem::ZDO
+                    && h.id == 0xC0
+                    && d.first() == Some(&DEV_END_DEVICE))
+                    || (h.subsystem == subsystem::APP_CNF && h.id == 0x80 && d.first() != Some(&0))
+            })
+            .await?;
+        if header.subsystem == subsystem::ZDO {
+            return Ok(());
+        }
+        Err(self.protocol(format!(
+            "joining PAN 0x{pan_id:04x} on channel {channel} failed (commissioning status {:02x?})",
+            data.first()
+        )))
     }
 
     async fn add_link_key(&mut self, eui: Eui64, key: &[u8; 16]) -> Result<(), RadioError> {
