@@ -90,6 +90,8 @@ pub mod frame_id {
     pub const FORM_NETWORK: u16 = 0x001E;
     /// joinNetwork
     pub const JOIN_NETWORK: u16 = 0x001F;
+    /// leaveNetwork (v14 adds an options byte)
+    pub const LEAVE_NETWORK: u16 = 0x0020;
     /// setInitialSecurityState
     pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
 }
@@ -462,6 +464,25 @@ impl EzspNcp {
             frame_id::SET_INITIAL_SECURITY_STATE => {
                 let ok = self.set_initial_security_state(params);
                 self.status(ok, EMBER_INVALID_CALL, SL_INVALID_PARAMETER)
+            }
+            frame_id::LEAVE_NETWORK => {
+                // The network goes down: stackStatusHandler(NETWORK_DOWN), nothing kept.
+                let ok = self.network_up;
+                if ok {
+                    self.network_up = false;
+                    self.formed = false;
+                    let down = if self.version >= 14 {
+                        0x16u32.to_le_bytes().to_vec()
+                    } else {
+                        vec![0x91]
+                    };
+                    callbacks.push(Self::callback_frame(
+                        header.sequence,
+                        frame_id::STACK_STATUS_HANDLER,
+                        &down,
+                    ));
+                }
+                self.status(ok, EMBER_INVALID_CALL, SL_NOT_JOINED)
             }
             frame_id::JOIN_NETWORK => {
                 let ok = self.join_network(params);

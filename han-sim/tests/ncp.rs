@@ -314,3 +314,28 @@ pan = 0x1a62
         vec![unhex("0A 80 01 17 00 93")]
     );
 }
+
+#[test]
+fn leave_network_takes_the_network_down() {
+    for (version, options, ok, down) in [
+        (13, "", "05 80 01 20 00 00", "05 90 01 19 00 91"),
+        (
+            14,
+            " 00",
+            "05 80 01 20 00 00 00 00 00",
+            "05 90 01 19 00 16 00 00 00",
+        ),
+    ] {
+        let mut n = ncp(version);
+        n.handle_ezsp(&unhex("04 00 01 17 00 00 00"));
+        assert_eq!(
+            n.handle_ezsp(&unhex(&format!("05 00 01 20 00{options}"))),
+            vec![unhex(ok), unhex(down)],
+            "v{version}"
+        );
+        assert_eq!(
+            n.handle_ezsp(&unhex("06 00 01 18 00")),
+            vec![unhex("06 80 01 18 00 00")]
+        );
+    }
+}

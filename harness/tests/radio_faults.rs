@@ -19,6 +19,7 @@ use hanrig::radio::ezsp::{CONFIG_MAX_END_DEVICE_CHILDREN, EzspHost, FormParams, 
 use hanrig::radio::port::{FlowControl, Port};
 use hanrig_sep::Eui64;
 use hanrig_sim::ncp::{EzspNcp, Network};
+use hanrig_sim::serve::Coprocessor;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 const EUI: Eui64 = Eui64(0x000D_6F00_0ABC_DEF0);
@@ -192,12 +193,15 @@ async fn on_a_line_damaging_1_percent_of_bytes_every_command_gets_its_own_answer
 /// Serves one co-processor to one host after another on a free TCP port, keeping its state
 /// from one connection to the next (a stick unplugged and plugged back in keeps its tokens);
 /// the connection in progress is cut when `cut` is set.
-fn serve_with_cut(cut: Arc<AtomicBool>) -> String {
+fn serve_with_cut<C: Coprocessor + Send + 'static>(
+    make: impl FnOnce() -> C + Send + 'static,
+    cut: Arc<AtomicBool>,
+) -> String {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        let mut ncp = ncp();
+        let mut ncp = make();
         let started = std::time::Instant::now();
         for stream in listener.incoming() {
             let mut stream = stream.unwrap();
@@ -227,7 +231,7 @@ fn serve_with_cut(cut: Arc<AtomicBool>) -> String {
 #[tokio::test]
 async fn a_vanished_port_is_reported_and_the_driver_reconnects_where_it_left_off() {
     let cut = Arc::new(AtomicBool::new(false));
-    let port = serve_with_cut(cut.clone());
+    let port = serve_with_cut(ncp, cut.clone());
     let mut host = EzspHost::open(&port, 115_200, FlowControl::None)
         .await
         .unwrap();
@@ -276,4 +280,42 @@ async fn a_vanished_port_is_reported_and_the_driver_reconnects_where_it_left_off
         [2],
         "network up again"
     );
+}
+
+#[tokio::test]
+async fn the_znp_driver_reconnects_too() {
+    use hanrig::radio::znp::ZnpHost;
+    let cut = Arc::new(AtomicBool::new(false));
+    let port = serve_with_cut(
+        || {
+            hanrig_sim::znp::ZnpNcp::new(
+                Eui64(0x0012_4B00_1CAA_AC5C),
+                Network {
+                    extended_pan_id: 7,
+                    pan_id: 0x3C4D,
+                    channel: 21,
+                    tx_power: 8,
+                },
+                [0x42; 16],
+            )
+        },
+        cut.clone(),
+    );
+    let mut host = ZnpHost::open(&port, 115_200, FlowControl::None)
+        .await
+        .unwrap();
+    host.start().await.unwrap();
+    cut.store(true, Ordering::Relaxed);
+    while cut.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let e = host.eui64().await.unwrap_err().to_string();
+    assert!(
+        e.starts_with(&port) && e.contains("connection closed"),
+        "{e}"
+    );
+    host.reconnect(115_200, FlowControl::None).await.unwrap();
+    let info = host.network_info().await.unwrap();
+    assert_eq!((info.pan_id, info.channel), (0x3C4D, 21));
 }

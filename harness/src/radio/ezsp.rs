@@ -43,6 +43,8 @@ pub mod frame_id {
     pub const FORM_NETWORK: u16 = 0x001E;
     /// joinNetwork
     pub const JOIN_NETWORK: u16 = 0x001F;
+    /// leaveNetwork
+    pub const LEAVE_NETWORK: u16 = 0x0020;
     /// setInitialSecurityState
     pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
     /// setConfigurationValue
@@ -558,6 +560,21 @@ impl EzspHost {
             )));
         }
         Ok(())
+    }
+
+    /// Leaves the network (v14 takes an options byte: none); waits for the stack to report it
+    /// down.
+    pub async fn leave_network(&mut self) -> Result<(), RadioError> {
+        let options: &[u8] = if self.version >= 14 { &[0] } else { &[] };
+        let p = self.command(frame_id::LEAVE_NETWORK, options).await?;
+        if !self.status_ok(&p) {
+            return Err(self.protocol(format!("leaveNetwork refused: {p:02x?}")));
+        }
+        self.journal
+            .retain(|(id, _)| *id != frame_id::NETWORK_INIT && *id != frame_id::PERMIT_JOINING);
+        self.wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
+            .await
+            .map(|_| ())
     }
 
     /// Asks a simulated co-processor to run its medium up to `until` (µs since 1970; `None`

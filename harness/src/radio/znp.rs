@@ -63,6 +63,17 @@ impl ZnpHost {
         Ok(ZnpHost::over(port, open(port, baud, flow).await?))
     }
 
+    /// Opens the port again (after the device vanished and came back) and registers the
+    /// endpoints again; the network itself is in the co-processor's NV.
+    pub async fn reconnect(&mut self, baud: u32, flow: FlowControl) -> Result<String, RadioError> {
+        self.port = open(&self.name, baud, flow).await?;
+        self.decoder = Decoder::new();
+        self.responses.clear();
+        self.indications.clear();
+        self.endpoints.clear();
+        Radio::start(self).await
+    }
+
     /// A host on a port already open (`name` names it in errors).
     pub fn over(name: &str, port: Port) -> ZnpHost {
         ZnpHost {
