@@ -22,7 +22,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use hanrig_radio::ezsp::{Format, Header};
+pub use hanrig_radio::ezsp::frame_id;
+use hanrig_radio::ezsp::{
+    APS_OPTION_ENCRYPTION, CONFIG_MAX_END_DEVICE_CHILDREN, Format, HAVE_NETWORK_KEY,
+    HAVE_PRECONFIGURED_KEY, Header, TC_GLOBAL_LINK_KEY,
+};
 use hanrig_radio::session::{Role, Session, State};
 use hanrig_sep::Eui64;
 use hanrig_sep::install_code::Key;
@@ -34,82 +38,10 @@ use crate::device::{JoinState, SimDevice};
 use crate::serve::Coprocessor;
 use crate::sim::{Node, Simulation};
 
-/// EZSP frame IDs the simulated co-processor answers.
-pub mod frame_id {
-    /// version
-    pub const VERSION: u16 = 0x0000;
-    /// addEndpoint
-    pub const ADD_ENDPOINT: u16 = 0x0002;
-    /// nop
-    pub const NOP: u16 = 0x0005;
-    /// echo
-    pub const ECHO: u16 = 0x0081;
-    /// getMfgToken
-    pub const GET_MFG_TOKEN: u16 = 0x000B;
-    /// networkInit
-    pub const NETWORK_INIT: u16 = 0x0017;
-    /// networkState
-    pub const NETWORK_STATE: u16 = 0x0018;
-    /// stackStatusHandler (callback)
-    pub const STACK_STATUS_HANDLER: u16 = 0x0019;
-    /// permitJoining
-    pub const PERMIT_JOINING: u16 = 0x0022;
-    /// trustCenterJoinHandler (callback)
-    pub const TRUST_CENTER_JOIN_HANDLER: u16 = 0x0024;
-    /// getEui64
-    pub const GET_EUI64: u16 = 0x0026;
-    /// getNodeId
-    pub const GET_NODE_ID: u16 = 0x0027;
-    /// getNetworkParameters
-    pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
-    /// sendUnicast
-    pub const SEND_UNICAST: u16 = 0x0034;
-    /// messageSentHandler (callback)
-    pub const MESSAGE_SENT_HANDLER: u16 = 0x003F;
-    /// incomingMessageHandler (callback)
-    pub const INCOMING_MESSAGE_HANDLER: u16 = 0x0045;
-    /// customFrame
-    pub const CUSTOM_FRAME: u16 = 0x0047;
-    /// getConfigurationValue
-    pub const GET_CONFIGURATION_VALUE: u16 = 0x0052;
-    /// setConfigurationValue
-    pub const SET_CONFIGURATION_VALUE: u16 = 0x0053;
-    /// setPolicy
-    pub const SET_POLICY: u16 = 0x0055;
-    /// invalidCommand (callback)
-    pub const INVALID_COMMAND: u16 = 0x0058;
-    /// getCurrentSecurityState
-    pub const GET_CURRENT_SECURITY_STATE: u16 = 0x0069;
-    /// getValue
-    pub const GET_VALUE: u16 = 0x00AA;
-    /// setValue
-    pub const SET_VALUE: u16 = 0x00AB;
-    /// importTransientKey (v13+)
-    pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
-    /// formNetwork
-    pub const FORM_NETWORK: u16 = 0x001E;
-    /// joinNetwork
-    pub const JOIN_NETWORK: u16 = 0x001F;
-    /// leaveNetwork (v14 adds an options byte)
-    pub const LEAVE_NETWORK: u16 = 0x0020;
-    /// setInitialSecurityState
-    pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
-}
-
-/// EzspConfigId MAX_END_DEVICE_CHILDREN: the coordinator's device limit.
-pub const CONFIG_MAX_END_DEVICE_CHILDREN: u8 = 0x11;
-/// EmberInitialSecurityState bitmask: TC_GLOBAL_LINK_KEY.
-pub const TC_GLOBAL_LINK_KEY: u16 = 0x0004;
-/// EmberInitialSecurityState bitmask: HAVE_PRECONFIGURED_KEY.
-pub const HAVE_PRECONFIGURED_KEY: u16 = 0x0100;
-/// EmberInitialSecurityState bitmask: HAVE_NETWORK_KEY.
-pub const HAVE_NETWORK_KEY: u16 = 0x0200;
 /// EmberStatus NOT_JOINED / sl_status NOT_JOINED.
 const EMBER_NOT_JOINED: u8 = 0x93;
 const SL_NOT_JOINED: u32 = 0x0C03;
 
-/// EmberApsOption ENCRYPTION: APS-secured with the link key.
-pub const APS_OPTION_ENCRYPTION: u16 = 0x0020;
 /// EmberStatus / sl_status for a destination that is not in the network.
 const EMBER_INVALID_DESTINATION: u8 = 0x66;
 const SL_INVALID_PARAMETER: u32 = 0x0021;

@@ -19,7 +19,9 @@
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
-use hanrig_radio::mt::{self, Decoder, Header, Kind, subsystem};
+use hanrig_radio::mt::{
+    self, Decoder, Header, Kind, af, app_cnf, ex, nv, subsystem, sys, util, zdo,
+};
 use hanrig_sep::Eui64;
 use hanrig_sep::install_code::{InstallCode, Key};
 
@@ -28,56 +30,6 @@ use crate::coordinator::HostEvent;
 use crate::device::{JoinState, SimDevice};
 use crate::ncp::Network;
 use crate::serve::Coprocessor;
-
-/// OSAL NV item IDs (Z-Stack's `ZCD_NV_*`).
-pub mod nv {
-    /// The coordinator's IEEE address.
-    pub const EXTADDR: u16 = 0x0001;
-    /// Startup options (bit 1 clears the network state).
-    pub const STARTUP_OPTION: u16 = 0x0003;
-    /// The network information base.
-    pub const NIB: u16 = 0x0021;
-    /// Active network key: sequence number and key.
-    pub const NWK_ACTIVE_KEY_INFO: u16 = 0x003A;
-    /// Alternate network key.
-    pub const NWK_ALTERN_KEY_INFO: u16 = 0x003B;
-    /// APS link key table (count, entries).
-    pub const APS_LINK_KEY_TABLE: u16 = 0x004C;
-    /// BDB: the node is on a network.
-    pub const BDBNODEISONANETWORK: u16 = 0x0055;
-    /// zigpy-znp's NV migration marker.
-    pub const ZIGPY_ZNP_MIGRATION_ID: u16 = 0x005F;
-    /// Z-Stack 3 configured marker (0x55).
-    pub const HAS_CONFIGURED_ZSTACK3: u16 = 0x0060;
-    /// Pre-configured network key.
-    pub const PRECFGKEY: u16 = 0x0062;
-    /// Extended PAN ID to form with.
-    pub const EXTENDED_PAN_ID: u16 = 0x002D;
-    /// Extended PAN ID used by APS.
-    pub const APS_USE_EXT_PANID: u16 = 0x0047;
-    /// PAN ID to form with.
-    pub const PANID: u16 = 0x0083;
-    /// Channels to form on (bit mask).
-    pub const CHANLIST: u16 = 0x0084;
-    /// Logical type: 0 coordinator, 1 router, 2 end device.
-    pub const LOGICAL_TYPE: u16 = 0x0087;
-    /// ZDO callbacks directly to the host.
-    pub const ZDO_DIRECT_CB: u16 = 0x008F;
-    /// Trust-centre link key seed.
-    pub const TCLK_SEED: u16 = 0x0101;
-}
-
-/// Extended NV item IDs (system 1, Z-Stack).
-pub mod ex {
-    /// Address manager table.
-    pub const ADDRMGR: u16 = 0x0001;
-    /// Trust-centre link key table.
-    pub const TCLK_TABLE: u16 = 0x0004;
-    /// APS key data table.
-    pub const APS_KEY_DATA_TABLE: u16 = 0x0006;
-    /// NWK security material (frame counter per extended PAN ID).
-    pub const NWK_SEC_MATERIAL_TABLE: u16 = 0x0007;
-}
 
 /// MT status codes.
 mod status {
@@ -92,10 +44,6 @@ mod status {
 pub const CAPABILITIES: u16 = 0x0659;
 /// CodeRevision in SYS_VERSION.
 pub const CODE_REVISION: u32 = 20_220_219;
-/// ZDO state: started as coordinator.
-const DEV_ZB_COORD: u8 = 0x09;
-/// ZDO state: joined as an end device.
-const DEV_END_DEVICE: u8 = 0x06;
 /// The network frame counter a formed network starts with.
 const FRAME_COUNTER: u32 = 2500;
 /// The largest value a single NV read returns.
@@ -311,21 +259,21 @@ impl ZnpNcp {
     fn answer(&mut self, header: Header, d: &[u8]) -> Option<Vec<u8>> {
         let u16_at = |i: usize| Some(u16::from_le_bytes([*d.get(i)?, *d.get(i + 1)?]));
         match (header.subsystem, header.id) {
-            (subsystem::SYS, 0x00) if header.kind == Kind::Areq => {
+            (subsystem::SYS, sys::RESET_REQ) if header.kind == Kind::Areq => {
                 self.reset();
                 None
             }
-            (subsystem::SYS, 0x01) => Some(CAPABILITIES.to_le_bytes().to_vec()),
-            (subsystem::SYS, 0x02) => {
+            (subsystem::SYS, sys::PING) => Some(CAPABILITIES.to_le_bytes().to_vec()),
+            (subsystem::SYS, sys::VERSION) => {
                 let mut b = vec![2, 1, 2, 7, 1];
                 b.extend_from_slice(&CODE_REVISION.to_le_bytes());
                 b.push(0);
                 b.extend_from_slice(&[0xFF; 4]);
                 Some(b)
             }
-            (subsystem::SYS, 0x04) => Some(self.eui.to_le_bytes().to_vec()),
+            (subsystem::SYS, sys::GET_EXTADDR) => Some(self.eui.to_le_bytes().to_vec()),
             // OSAL_NV_ITEM_INIT: id, item length, init length, init data.
-            (subsystem::SYS, 0x07) => {
+            (subsystem::SYS, sys::OSAL_NV_ITEM_INIT) => {
                 let (id, len) = (u16_at(0)?, usize::from(u16_at(2)?));
                 let init = d.get(5..5 + usize::from(*d.get(4)?))?;
                 let Entry::Vacant(e) = self.nv.entry(osal(id)) else {
@@ -337,9 +285,9 @@ impl ZnpNcp {
                 Some(vec![status::NV_ITEM_UNINIT])
             }
             // OSAL_NV_READ (u8 offset) and OSAL_NV_READ_EXT (u16 offset).
-            (subsystem::SYS, 0x08 | 0x1C) => {
+            (subsystem::SYS, sys::OSAL_NV_READ | sys::OSAL_NV_READ_EXT) => {
                 let id = u16_at(0)?;
-                let offset = if header.id == 0x08 {
+                let offset = if header.id == sys::OSAL_NV_READ {
                     usize::from(*d.get(2)?)
                 } else {
                     usize::from(u16_at(2)?)
@@ -352,9 +300,9 @@ impl ZnpNcp {
                 ))
             }
             // OSAL_NV_WRITE (u8 offset, u8 length) and OSAL_NV_WRITE_EXT (u16, u16).
-            (subsystem::SYS, 0x09 | 0x1D) => {
+            (subsystem::SYS, sys::OSAL_NV_WRITE | sys::OSAL_NV_WRITE_EXT) => {
                 let id = u16_at(0)?;
-                let (offset, value) = if header.id == 0x09 {
+                let (offset, value) = if header.id == sys::OSAL_NV_WRITE {
                     let len = usize::from(*d.get(3)?);
                     (usize::from(*d.get(2)?), d.get(4..4 + len)?)
                 } else {
@@ -368,23 +316,23 @@ impl ZnpNcp {
                     status::INVALID_PARAMETER,
                 )])
             }
-            (subsystem::SYS, 0x12) => {
+            (subsystem::SYS, sys::OSAL_NV_DELETE) => {
                 let id = u16_at(0)?;
                 Some(vec![match self.nv.remove(&osal(id)) {
                     Some(_) => status::SUCCESS,
                     None => status::INVALID_PARAMETER,
                 }])
             }
-            (subsystem::SYS, 0x13) => {
+            (subsystem::SYS, sys::OSAL_NV_LENGTH) => {
                 let len = self.nv.get(&osal(u16_at(0)?)).map_or(0, Vec::len);
                 Some((len as u16).to_le_bytes().to_vec())
             }
-            (subsystem::SYS, 0x14) => Some(vec![0]),
+            (subsystem::SYS, sys::SET_TX_POWER) => Some(vec![0]),
             // Extended NV: system, item, sub-ID, ...
-            (subsystem::SYS, 0x30..=0x34) => {
+            (subsystem::SYS, sys::NV_CREATE..=sys::NV_WRITE) => {
                 let key = (*d.first()?, u16_at(1)?, u16_at(3)?);
                 Some(match header.id {
-                    0x30 => {
+                    sys::NV_CREATE => {
                         let len = u32::from_le_bytes(d.get(5..9)?.try_into().ok()?) as usize;
                         match self.nv.entry(key) {
                             Entry::Occupied(_) => vec![status::SUCCESS],
@@ -394,14 +342,14 @@ impl ZnpNcp {
                             }
                         }
                     }
-                    0x31 => vec![match self.nv.remove(&key) {
+                    sys::NV_DELETE => vec![match self.nv.remove(&key) {
                         Some(_) => status::SUCCESS,
                         None => status::NV_OPER_FAILED,
                     }],
-                    0x32 => (self.nv.get(&key).map_or(0, Vec::len) as u32)
+                    sys::NV_LENGTH => (self.nv.get(&key).map_or(0, Vec::len) as u32)
                         .to_le_bytes()
                         .to_vec(),
-                    0x33 => {
+                    sys::NV_READ => {
                         let offset = usize::from(u16_at(5)?);
                         let len = usize::from(*d.get(7)?);
                         read(
@@ -423,24 +371,24 @@ impl ZnpNcp {
                     }
                 })
             }
-            (subsystem::UTIL, 0x00) => {
+            (subsystem::UTIL, util::GET_DEVICE_INFO) => {
                 let mut b = vec![status::SUCCESS];
                 b.extend_from_slice(&self.eui.to_le_bytes());
                 b.extend_from_slice(&0u16.to_le_bytes());
-                b.extend_from_slice(&[0x07, DEV_ZB_COORD, 0]);
+                b.extend_from_slice(&[0x07, zdo::DEV_ZB_COORD, 0]);
                 Some(b)
             }
-            (subsystem::UTIL, 0x0A) => Some(vec![status::SUCCESS]),
+            (subsystem::UTIL, util::LED_CONTROL) => Some(vec![status::SUCCESS]),
             // AssocFindDevice: an associated_devices_t, 36 bytes in the aligned layout.
-            (subsystem::UTIL, 0x49) => Some(vec![0xFF; 36]),
-            (subsystem::AF, 0x00) => {
+            (subsystem::UTIL, util::ASSOC_FIND_DEVICE) => Some(vec![0xFF; 36]),
+            (subsystem::AF, af::REGISTER) => {
                 let (endpoint, profile) = (*d.first()?, u16_at(1)?);
                 self.endpoints.retain(|(e, _)| *e != endpoint);
                 self.endpoints.push((endpoint, profile));
                 Some(vec![status::SUCCESS])
             }
-            (subsystem::AF, 0x01) => Some(vec![self.data_request(d)?]),
-            (subsystem::ZDO, 0x36) => {
+            (subsystem::AF, af::DATA_REQUEST) => Some(vec![self.data_request(d)?]),
+            (subsystem::ZDO, zdo::MGMT_PERMIT_JOIN_REQ) => {
                 let duration = *d.get(3)?;
                 let ok = self
                     .air
@@ -448,17 +396,21 @@ impl ZnpNcp {
                     .is_some_and(|a| a.permit_joining(duration));
                 if ok {
                     // ZDO_MGMT_PERMIT_JOIN_RSP from the coordinator.
-                    self.areq(subsystem::ZDO, 0xB6, &[0, 0, status::SUCCESS]);
+                    self.areq(
+                        subsystem::ZDO,
+                        zdo::MGMT_PERMIT_JOIN_RSP,
+                        &[0, 0, status::SUCCESS],
+                    );
                 }
                 Some(vec![if ok { status::SUCCESS } else { status::FAILURE }])
             }
-            (subsystem::ZDO, 0x3E) => Some(vec![status::SUCCESS]),
-            (subsystem::ZDO, 0x40) => {
-                self.areq(subsystem::ZDO, 0xC0, &[DEV_ZB_COORD]);
+            (subsystem::ZDO, zdo::MSG_CB_REGISTER) => Some(vec![status::SUCCESS]),
+            (subsystem::ZDO, zdo::STARTUP_FROM_APP) => {
+                self.areq(subsystem::ZDO, zdo::STATE_CHANGE_IND, &[zdo::DEV_ZB_COORD]);
                 Some(vec![0]) // restored
             }
             // APP_CNF_BDB_ADD_INSTALLCODE: format (1 code with CRC, 2 derived key), IEEE, data.
-            (subsystem::APP_CNF, 0x04) => {
+            (subsystem::APP_CNF, app_cnf::BDB_ADD_INSTALLCODE) => {
                 let eui = Eui64(u64::from_le_bytes(d.get(1..9)?.try_into().ok()?));
                 let key = match d.first()? {
                     1 => InstallCode::from_bytes(d.get(9..)?).ok()?.link_key(),
@@ -476,13 +428,17 @@ impl ZnpNcp {
                 Some(vec![if ok { status::SUCCESS } else { status::FAILURE }])
             }
             // APP_CNF_BDB_START_COMMISSIONING: formation (0x04) forms (or restores) the network.
-            (subsystem::APP_CNF, 0x05) => {
+            (subsystem::APP_CNF, app_cnf::BDB_START_COMMISSIONING) => {
                 let mode = *d.first()?;
                 if mode & 0x02 != 0 && self.item(nv::LOGICAL_TYPE) != [0] {
                     // Network steering as a device: join; the notification follows the join.
                     let joining = self.steer();
                     if !joining {
-                        self.areq(subsystem::APP_CNF, 0x80, &[0x02, mode, 0x00]);
+                        self.areq(
+                            subsystem::APP_CNF,
+                            app_cnf::BDB_COMMISSIONING_NOTIFICATION,
+                            &[0x02, mode, 0x00],
+                        );
                     }
                     return Some(vec![status::SUCCESS]);
                 }
@@ -490,13 +446,20 @@ impl ZnpNcp {
                     if self.item(nv::BDBNODEISONANETWORK) != [1] {
                         self.form();
                     }
-                    self.areq(subsystem::ZDO, 0xC0, &[DEV_ZB_COORD]);
+                    self.areq(subsystem::ZDO, zdo::STATE_CHANGE_IND, &[zdo::DEV_ZB_COORD]);
                 }
                 // Commissioning notification: success, the mode, nothing remaining.
-                self.areq(subsystem::APP_CNF, 0x80, &[0x00, mode, 0x00]);
+                self.areq(
+                    subsystem::APP_CNF,
+                    app_cnf::BDB_COMMISSIONING_NOTIFICATION,
+                    &[0x00, mode, 0x00],
+                );
                 Some(vec![status::SUCCESS])
             }
-            (subsystem::APP_CNF, 0x06 | 0x08) => Some(vec![status::SUCCESS]),
+            (
+                subsystem::APP_CNF,
+                app_cnf::BDB_SET_JOINUSESINSTALLCODEKEY | app_cnf::BDB_SET_CHANNEL,
+            ) => Some(vec![status::SUCCESS]),
             _ => None,
         }
     }
@@ -548,7 +511,7 @@ impl ZnpNcp {
             self.nv.insert(osal(nv::STARTUP_OPTION), vec![0]);
         }
         // Reason: power-up; transport 2, product 1, release 2.7.1.
-        self.areq(subsystem::SYS, 0x80, &[0x00, 2, 1, 2, 7, 1]);
+        self.areq(subsystem::SYS, sys::RESET_IND, &[0x00, 2, 1, 2, 7, 1]);
     }
 
     /// AF_DATA_REQUEST: destination, endpoints, cluster, transaction ID, options, radius,
@@ -580,7 +543,11 @@ impl ZnpNcp {
         } else {
             0xE9
         };
-        self.areq(subsystem::AF, 0x80, &[confirm, src_ep, transaction]);
+        self.areq(
+            subsystem::AF,
+            af::DATA_CONFIRM,
+            &[confirm, src_ep, transaction],
+        );
         Some(status::SUCCESS)
     }
 
@@ -591,18 +558,30 @@ impl ZnpNcp {
             match event {
                 HostEvent::NetworkUp => {
                     self.nv.insert(osal(nv::BDBNODEISONANETWORK), vec![1]);
-                    self.areq(subsystem::ZDO, 0xC0, &[DEV_END_DEVICE]);
-                    self.areq(subsystem::APP_CNF, 0x80, &[0x00, 0x02, 0x00]);
+                    self.areq(
+                        subsystem::ZDO,
+                        zdo::STATE_CHANGE_IND,
+                        &[zdo::DEV_END_DEVICE],
+                    );
+                    self.areq(
+                        subsystem::APP_CNF,
+                        app_cnf::BDB_COMMISSIONING_NOTIFICATION,
+                        &[0x00, 0x02, 0x00],
+                    );
                 }
                 HostEvent::JoinFailed(_) => {
                     // Commissioning notification: network steering found no network to join.
-                    self.areq(subsystem::APP_CNF, 0x80, &[0x02, 0x02, 0x00]);
+                    self.areq(
+                        subsystem::APP_CNF,
+                        app_cnf::BDB_COMMISSIONING_NOTIFICATION,
+                        &[0x02, 0x02, 0x00],
+                    );
                 }
                 HostEvent::Joined { eui, short } => {
                     let mut b = short.to_le_bytes().to_vec();
                     b.extend_from_slice(&eui.to_le_bytes());
                     b.extend_from_slice(&0u16.to_le_bytes()); // parent: the coordinator
-                    self.areq(subsystem::ZDO, 0xCA, &b);
+                    self.areq(subsystem::ZDO, zdo::TC_DEV_IND, &b);
                 }
                 HostEvent::Incoming {
                     source,
@@ -625,7 +604,7 @@ impl ZnpNcp {
                     b.extend_from_slice(&payload);
                     b.extend_from_slice(&source.to_le_bytes()); // MAC source: one hop
                     b.push(0); // radius
-                    self.areq(subsystem::AF, 0x81, &b);
+                    self.areq(subsystem::AF, af::INCOMING_MSG, &b);
                 }
             }
         }

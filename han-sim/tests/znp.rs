@@ -3,10 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
+use hanrig_radio::mt::nv;
 use hanrig_sep::Eui64;
 use hanrig_sim::ncp::Network;
 use hanrig_sim::serve::Coprocessor;
-use hanrig_sim::znp::{ZnpNcp, nib, nv};
+use hanrig_sim::znp::{ZnpNcp, nib};
 
 const NETWORK: Network = Network {
     extended_pan_id: 0x0011_2233_4455_6677,

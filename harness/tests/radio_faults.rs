@@ -228,6 +228,16 @@ fn serve_with_cut<C: Coprocessor + Send + 'static>(
     format!("socket://{address}")
 }
 
+/// Has the server drop the connection in progress, and waits until it has.
+async fn cut_connection(cut: &AtomicBool) {
+    cut.store(true, Ordering::Relaxed);
+    // The server takes the flag back when it drops the connection.
+    while cut.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+}
+
 #[tokio::test]
 async fn a_vanished_port_is_reported_and_the_driver_reconnects_where_it_left_off() {
     let cut = Arc::new(AtomicBool::new(false));
@@ -250,12 +260,7 @@ async fn a_vanished_port_is_reported_and_the_driver_reconnects_where_it_left_off
     .await
     .unwrap();
 
-    cut.store(true, Ordering::Relaxed);
-    // The server takes the flag back when it drops the connection.
-    while cut.load(Ordering::Relaxed) {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    cut_connection(&cut).await;
     let e = host.eui64().await.unwrap_err().to_string();
     assert!(
         e.starts_with(&port) && e.contains("connection closed"),
@@ -305,11 +310,7 @@ async fn the_znp_driver_reconnects_too() {
         .await
         .unwrap();
     host.start().await.unwrap();
-    cut.store(true, Ordering::Relaxed);
-    while cut.load(Ordering::Relaxed) {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    cut_connection(&cut).await;
     let e = host.eui64().await.unwrap_err().to_string();
     assert!(
         e.starts_with(&port) && e.contains("connection closed"),

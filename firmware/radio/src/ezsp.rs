@@ -8,6 +8,83 @@ pub const FC_ASYNC_CALLBACK: u8 = 0x90;
 /// FC_hi frame-format version of v8+.
 pub const FC_HI_V8: u8 = 0x01;
 
+/// EZSP frame IDs (bellows' command tables; the same in v13 and v14 unless noted).
+pub mod frame_id {
+    /// version
+    pub const VERSION: u16 = 0x0000;
+    /// addEndpoint
+    pub const ADD_ENDPOINT: u16 = 0x0002;
+    /// nop
+    pub const NOP: u16 = 0x0005;
+    /// getMfgToken
+    pub const GET_MFG_TOKEN: u16 = 0x000B;
+    /// networkInit
+    pub const NETWORK_INIT: u16 = 0x0017;
+    /// networkState
+    pub const NETWORK_STATE: u16 = 0x0018;
+    /// stackStatusHandler
+    pub const STACK_STATUS_HANDLER: u16 = 0x0019;
+    /// formNetwork
+    pub const FORM_NETWORK: u16 = 0x001E;
+    /// joinNetwork
+    pub const JOIN_NETWORK: u16 = 0x001F;
+    /// leaveNetwork
+    pub const LEAVE_NETWORK: u16 = 0x0020;
+    /// permitJoining
+    pub const PERMIT_JOINING: u16 = 0x0022;
+    /// trustCenterJoinHandler
+    pub const TRUST_CENTER_JOIN_HANDLER: u16 = 0x0024;
+    /// getEui64
+    pub const GET_EUI64: u16 = 0x0026;
+    /// getNodeId
+    pub const GET_NODE_ID: u16 = 0x0027;
+    /// getNetworkParameters
+    pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
+    /// sendUnicast
+    pub const SEND_UNICAST: u16 = 0x0034;
+    /// messageSentHandler
+    pub const MESSAGE_SENT_HANDLER: u16 = 0x003F;
+    /// incomingMessageHandler
+    pub const INCOMING_MESSAGE_HANDLER: u16 = 0x0045;
+    /// customFrame
+    pub const CUSTOM_FRAME: u16 = 0x0047;
+    /// getConfigurationValue
+    pub const GET_CONFIGURATION_VALUE: u16 = 0x0052;
+    /// setConfigurationValue
+    pub const SET_CONFIGURATION_VALUE: u16 = 0x0053;
+    /// setPolicy
+    pub const SET_POLICY: u16 = 0x0055;
+    /// invalidCommand
+    pub const INVALID_COMMAND: u16 = 0x0058;
+    /// setInitialSecurityState
+    pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
+    /// getCurrentSecurityState
+    pub const GET_CURRENT_SECURITY_STATE: u16 = 0x0069;
+    /// echo
+    pub const ECHO: u16 = 0x0081;
+    /// getValue
+    pub const GET_VALUE: u16 = 0x00AA;
+    /// setValue
+    pub const SET_VALUE: u16 = 0x00AB;
+    /// addTransientLinkKey (v5–v12)
+    pub const ADD_TRANSIENT_LINK_KEY: u16 = 0x00AF;
+    /// importTransientKey (v13+)
+    pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
+}
+
+/// EzspConfigId MAX_END_DEVICE_CHILDREN: the coordinator's device limit.
+pub const CONFIG_MAX_END_DEVICE_CHILDREN: u8 = 0x11;
+/// EmberInitialSecurityState bitmask: TC_GLOBAL_LINK_KEY.
+pub const TC_GLOBAL_LINK_KEY: u16 = 0x0004;
+/// EmberInitialSecurityState bitmask: HAVE_PRECONFIGURED_KEY.
+pub const HAVE_PRECONFIGURED_KEY: u16 = 0x0100;
+/// EmberInitialSecurityState bitmask: HAVE_NETWORK_KEY.
+pub const HAVE_NETWORK_KEY: u16 = 0x0200;
+/// EmberInitialSecurityState bitmask: REQUIRE_ENCRYPTED_KEY.
+pub const REQUIRE_ENCRYPTED_KEY: u16 = 0x0800;
+/// EmberApsOption ENCRYPTION: APS-secured with the link key.
+pub const APS_OPTION_ENCRYPTION: u16 = 0x0020;
+
 /// Header format, chosen by the negotiated protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

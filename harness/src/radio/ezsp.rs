@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use hanrig_radio::ezsp::{FC_HI_V8, Format, Header};
+pub use hanrig_radio::ezsp::CONFIG_MAX_END_DEVICE_CHILDREN;
+use hanrig_radio::ezsp::{
+    APS_OPTION_ENCRYPTION, FC_HI_V8, Format, HAVE_NETWORK_KEY, HAVE_PRECONFIGURED_KEY, Header,
+    REQUIRE_ENCRYPTED_KEY, TC_GLOBAL_LINK_KEY,
+};
 use hanrig_radio::session::{Role, Session, State};
 use hanrig_sep::Eui64;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,53 +19,7 @@ use super::port::{FlowControl, Port, open};
 pub use super::{ApsMessage, Event, FormParams};
 use super::{NetworkInfo, Radio, RadioError};
 
-/// EZSP frame IDs the driver uses.
-pub mod frame_id {
-    /// version
-    pub const VERSION: u16 = 0x0000;
-    /// networkInit
-    pub const NETWORK_INIT: u16 = 0x0017;
-    /// stackStatusHandler
-    pub const STACK_STATUS_HANDLER: u16 = 0x0019;
-    /// getEui64
-    pub const GET_EUI64: u16 = 0x0026;
-    /// getNetworkParameters
-    pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
-    /// invalidCommand
-    pub const INVALID_COMMAND: u16 = 0x0058;
-    /// permitJoining
-    pub const PERMIT_JOINING: u16 = 0x0022;
-    /// trustCenterJoinHandler
-    pub const TRUST_CENTER_JOIN_HANDLER: u16 = 0x0024;
-    /// sendUnicast
-    pub const SEND_UNICAST: u16 = 0x0034;
-    /// incomingMessageHandler
-    pub const INCOMING_MESSAGE_HANDLER: u16 = 0x0045;
-    /// importTransientKey (v13+)
-    pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
-    /// formNetwork
-    pub const FORM_NETWORK: u16 = 0x001E;
-    /// joinNetwork
-    pub const JOIN_NETWORK: u16 = 0x001F;
-    /// leaveNetwork
-    pub const LEAVE_NETWORK: u16 = 0x0020;
-    /// setInitialSecurityState
-    pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
-    /// setConfigurationValue
-    pub const SET_CONFIGURATION_VALUE: u16 = 0x0053;
-    /// customFrame
-    pub const CUSTOM_FRAME: u16 = 0x0047;
-    /// echo
-    pub const ECHO: u16 = 0x0081;
-    /// messageSentHandler
-    pub const MESSAGE_SENT_HANDLER: u16 = 0x003F;
-    /// addTransientLinkKey (v5–v12)
-    pub const ADD_TRANSIENT_LINK_KEY: u16 = 0x00AF;
-    /// setPolicy
-    pub const SET_POLICY: u16 = 0x0055;
-    /// addEndpoint
-    pub const ADD_ENDPOINT: u16 = 0x0002;
-}
+pub use hanrig_radio::ezsp::frame_id;
 
 /// Commands that set the co-processor's state: kept in the driver's journal and replayed, in
 /// order, after the co-processor restarts (formNetwork replays as networkInit: the network
@@ -79,14 +37,8 @@ const JOURNALED: [u16; 8] = [
 /// How often one command may restart the co-processor before its error stands.
 const RESTARTS_PER_COMMAND: u32 = 10;
 
-/// EzspConfigId MAX_END_DEVICE_CHILDREN.
-pub const CONFIG_MAX_END_DEVICE_CHILDREN: u8 = 0x11;
-
 /// The well-known global trust-centre link key of Home Automation networks.
 pub const ZIGBEE_ALLIANCE_09: [u8; 16] = *b"ZigBeeAlliance09";
-
-/// EmberApsOption ENCRYPTION.
-const APS_OPTION_ENCRYPTION: u16 = 0x0020;
 
 /// The newest EZSP version the driver asks for.
 pub const DESIRED_VERSION: u8 = 14;
@@ -467,11 +419,9 @@ impl EzspHost {
     /// Forms a network as coordinator and trust centre: setInitialSecurityState, then
     /// formNetwork, then waits for the stack to report the network up.
     pub async fn form_network(&mut self, form: &FormParams) -> Result<(), RadioError> {
-        // HAVE_NETWORK_KEY | REQUIRE_ENCRYPTED_KEY, and for a global link key
-        // TC_GLOBAL_LINK_KEY | HAVE_PRECONFIGURED_KEY.
-        let mut bitmask: u16 = 0x0200 | 0x0800;
+        let mut bitmask = HAVE_NETWORK_KEY | REQUIRE_ENCRYPTED_KEY;
         if form.global_link_key.is_some() {
-            bitmask |= 0x0004 | 0x0100;
+            bitmask |= TC_GLOBAL_LINK_KEY | HAVE_PRECONFIGURED_KEY;
         }
         let mut security = bitmask.to_le_bytes().to_vec();
         security.extend_from_slice(&form.global_link_key.unwrap_or([0; 16]));
@@ -528,8 +478,9 @@ impl EzspHost {
         channel: u8,
         link_key: &[u8; 16],
     ) -> Result<(), RadioError> {
-        // HAVE_PRECONFIGURED_KEY | REQUIRE_ENCRYPTED_KEY.
-        let mut security = (0x0100u16 | 0x0800).to_le_bytes().to_vec();
+        let mut security = (HAVE_PRECONFIGURED_KEY | REQUIRE_ENCRYPTED_KEY)
+            .to_le_bytes()
+            .to_vec();
         security.extend_from_slice(link_key);
         security.extend_from_slice(&[0; 16]);
         security.push(0);

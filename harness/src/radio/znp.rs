@@ -6,7 +6,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use hanrig_radio::mt::{self, Decoder, Frame, Header, Kind, subsystem};
+use hanrig_radio::mt::zdo::{DEV_END_DEVICE, DEV_ZB_COORD};
+use hanrig_radio::mt::{self, Decoder, Frame, Header, Kind, af, app_cnf, nv, subsystem, sys, zdo};
 use hanrig_sep::Eui64;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
@@ -14,25 +15,8 @@ use tokio::time::Instant;
 use super::port::{FlowControl, Port, open};
 use super::{ApsMessage, Event, FormParams, NetworkInfo, Radio, RadioError};
 
-/// OSAL NV items the driver reads and writes.
-mod nv {
-    pub const STARTUP_OPTION: u16 = 0x0003;
-    pub const NIB: u16 = 0x0021;
-    pub const EXTENDED_PAN_ID: u16 = 0x002D;
-    pub const APS_USE_EXT_PANID: u16 = 0x0047;
-    pub const BDBNODEISONANETWORK: u16 = 0x0055;
-    pub const PRECFGKEY: u16 = 0x0062;
-    pub const PANID: u16 = 0x0083;
-    pub const CHANLIST: u16 = 0x0084;
-    pub const LOGICAL_TYPE: u16 = 0x0087;
-}
-
 /// SYS_PING capability: APP_CNF (Z-Stack 3 BDB commissioning).
 const CAP_APP_CNF: u16 = 0x0400;
-/// ZDO state: started as coordinator.
-const DEV_ZB_COORD: u8 = 0x09;
-/// ZDO state: joined as an end device.
-const DEV_END_DEVICE: u8 = 0x06;
 /// AF_DATA_REQUEST option: APS security.
 const AF_EN_SECURITY: u8 = 0x40;
 /// The Smart Energy profile, registered on endpoint 1.
@@ -232,7 +216,7 @@ impl ZnpHost {
     /// Reads an OSAL NV item; `None` when it does not exist.
     pub async fn nv_read(&mut self, id: u16) -> Result<Option<Vec<u8>>, RadioError> {
         let len = self
-            .request(subsystem::SYS, 0x13, &id.to_le_bytes())
+            .request(subsystem::SYS, sys::OSAL_NV_LENGTH, &id.to_le_bytes())
             .await?;
         let len = usize::from(u16::from_le_bytes([
             *len.first().unwrap_or(&0),
@@ -245,7 +229,9 @@ impl ZnpHost {
         while value.len() < len {
             let mut p = id.to_le_bytes().to_vec();
             p.extend_from_slice(&(value.len() as u16).to_le_bytes());
-            let r = self.request(subsystem::SYS, 0x1C, &p).await?;
+            let r = self
+                .request(subsystem::SYS, sys::OSAL_NV_READ_EXT, &p)
+                .await?;
             self.status(&format!("reading NV item 0x{id:04x}"), &r)?;
             let chunk = r.get(2..).unwrap_or_default();
             if chunk.is_empty() {
@@ -259,14 +245,16 @@ impl ZnpHost {
     /// Writes an OSAL NV item, creating it when it does not exist.
     pub async fn nv_write(&mut self, id: u16, value: &[u8]) -> Result<(), RadioError> {
         let len = self
-            .request(subsystem::SYS, 0x13, &id.to_le_bytes())
+            .request(subsystem::SYS, sys::OSAL_NV_LENGTH, &id.to_le_bytes())
             .await?;
         if len.get(..2) == Some(&[0, 0]) {
             let mut p = id.to_le_bytes().to_vec();
             p.extend_from_slice(&(value.len() as u16).to_le_bytes());
             p.push(value.len() as u8);
             p.extend_from_slice(value);
-            let r = self.request(subsystem::SYS, 0x07, &p).await?;
+            let r = self
+                .request(subsystem::SYS, sys::OSAL_NV_ITEM_INIT, &p)
+                .await?;
             // 0x09: created with the value given.
             if r.first() != Some(&0x09) && r.first() != Some(&0x00) {
                 return Err(self.protocol(format!("creating NV item 0x{id:04x} failed: {r:02x?}")));
@@ -277,7 +265,9 @@ impl ZnpHost {
         p.extend_from_slice(&0u16.to_le_bytes());
         p.extend_from_slice(&(value.len() as u16).to_le_bytes());
         p.extend_from_slice(value);
-        let r = self.request(subsystem::SYS, 0x1D, &p).await?;
+        let r = self
+            .request(subsystem::SYS, sys::OSAL_NV_WRITE_EXT, &p)
+            .await?;
         self.status(&format!("writing NV item 0x{id:04x}"), &r)
     }
 
@@ -299,7 +289,7 @@ impl ZnpHost {
                 p.extend_from_slice(&c.to_le_bytes());
             }
         }
-        let r = self.request(subsystem::AF, 0x00, &p).await?;
+        let r = self.request(subsystem::AF, af::REGISTER, &p).await?;
         self.status(&format!("registering endpoint {endpoint}"), &r)?;
         self.endpoints.retain(|(e, _)| *e != endpoint);
         self.endpoints.push((endpoint, profile));
@@ -309,8 +299,9 @@ impl ZnpHost {
     /// SYS_RESET_REQ (soft), then SYS_RESET_IND.
     async fn reset(&mut self) -> Result<(), RadioError> {
         self.indications.clear();
-        self.write(Kind::Areq, subsystem::SYS, 0x00, &[1]).await?;
-        self.indication(subsystem::SYS, 0x80, START_TIMEOUT, |_| true)
+        self.write(Kind::Areq, subsystem::SYS, sys::RESET_REQ, &[1])
+            .await?;
+        self.indication(subsystem::SYS, sys::RESET_IND, START_TIMEOUT, |_| true)
             .await
             .map(|_| ())
     }
@@ -318,9 +309,15 @@ impl ZnpHost {
     /// BDB formation (which restores a network the co-processor already holds), until the
     /// co-processor says it started as coordinator.
     async fn commission(&mut self) -> Result<(), RadioError> {
-        let r = self.request(subsystem::APP_CNF, 0x05, &[0x04]).await?;
+        let r = self
+            .request(
+                subsystem::APP_CNF,
+                app_cnf::BDB_START_COMMISSIONING,
+                &[0x04],
+            )
+            .await?;
         self.status("BDB commissioning", &r)?;
-        self.indication(subsystem::ZDO, 0xC0, START_TIMEOUT, |d| {
+        self.indication(subsystem::ZDO, zdo::STATE_CHANGE_IND, START_TIMEOUT, |d| {
             d.first() == Some(&DEV_ZB_COORD)
         })
         .await
@@ -330,14 +327,14 @@ impl ZnpHost {
 
 impl Radio for ZnpHost {
     async fn start(&mut self) -> Result<String, RadioError> {
-        let caps = self.request(subsystem::SYS, 0x01, &[]).await?;
+        let caps = self.request(subsystem::SYS, sys::PING, &[]).await?;
         let caps = u16::from_le_bytes([*caps.first().unwrap_or(&0), *caps.get(1).unwrap_or(&0)]);
         if caps & CAP_APP_CNF == 0 {
             return Err(self.protocol(format!(
                 "capabilities 0x{caps:04x}: Z-Stack 1.2 (no BDB commissioning) is not supported"
             )));
         }
-        let v = self.request(subsystem::SYS, 0x02, &[]).await?;
+        let v = self.request(subsystem::SYS, sys::VERSION, &[]).await?;
         let [transport, product, major, minor, maint, ..] = v[..] else {
             return Err(self.protocol(format!("short SYS_VERSION answer: {v:02x?}")));
         };
@@ -353,7 +350,7 @@ impl Radio for ZnpHost {
     }
 
     async fn eui64(&mut self) -> Result<Eui64, RadioError> {
-        let r = self.request(subsystem::SYS, 0x04, &[]).await?;
+        let r = self.request(subsystem::SYS, sys::GET_EXTADDR, &[]).await?;
         let bytes: [u8; 8] = r
             .get(..8)
             .and_then(|b| b.try_into().ok())
@@ -419,7 +416,9 @@ impl Radio for ZnpHost {
         self.reset().await?;
         let mut p = vec![1]; // primary channel set
         p.extend_from_slice(&mask);
-        let r = self.request(subsystem::APP_CNF, 0x08, &p).await?;
+        let r = self
+            .request(subsystem::APP_CNF, app_cnf::BDB_SET_CHANNEL, &p)
+            .await?;
         self.status("BDB set channel", &r)?;
         // Endpoints are RAM state: register again after the reset.
         self.register_endpoint(1, PROFILE_SMART_ENERGY, 0x0500, &ESI_CLUSTERS)
@@ -451,23 +450,39 @@ impl Radio for ZnpHost {
         self.reset().await?;
         let mut p = vec![1];
         p.extend_from_slice(&mask);
-        let r = self.request(subsystem::APP_CNF, 0x08, &p).await?;
+        let r = self
+            .request(subsystem::APP_CNF, app_cnf::BDB_SET_CHANNEL, &p)
+            .await?;
         self.status("BDB set channel", &r)?;
         // Join with the key from our own install code.
-        let r = self.request(subsystem::APP_CNF, 0x06, &[1]).await?;
+        let r = self
+            .request(
+                subsystem::APP_CNF,
+                app_cnf::BDB_SET_JOINUSESINSTALLCODEKEY,
+                &[1],
+            )
+            .await?;
         self.status("BDB join uses install code key", &r)?;
         self.add_link_key(eui, link_key).await?;
         self.register_endpoint(1, PROFILE_SMART_ENERGY, 0x0507, &ESI_CLUSTERS)
             .await?;
         // Network steering; then either the device state or a failed notification.
-        let r = self.request(subsystem::APP_CNF, 0x05, &[0x02]).await?;
+        let r = self
+            .request(
+                subsystem::APP_CNF,
+                app_cnf::BDB_START_COMMISSIONING,
+                &[0x02],
+            )
+            .await?;
         self.status("BDB network steering", &r)?;
         let (header, data) = self
             .indication_where("joining", START_TIMEOUT, |h, d| {
                 (h.subsystem == subsystem::ZDO
-                    && h.id == 0xC0
+                    && h.id == zdo::STATE_CHANGE_IND
                     && d.first() == Some(&DEV_END_DEVICE))
-                    || (h.subsystem == subsystem::APP_CNF && h.id == 0x80 && d.first() != Some(&0))
+                    || (h.subsystem == subsystem::APP_CNF
+                        && h.id == app_cnf::BDB_COMMISSIONING_NOTIFICATION
+                        && d.first() != Some(&0))
             })
             .await?;
         if header.subsystem == subsystem::ZDO {
@@ -484,18 +499,29 @@ impl Radio for ZnpHost {
         let mut p = vec![2];
         p.extend_from_slice(&eui.to_le_bytes());
         p.extend_from_slice(key);
-        let r = self.request(subsystem::APP_CNF, 0x04, &p).await?;
+        let r = self
+            .request(subsystem::APP_CNF, app_cnf::BDB_ADD_INSTALLCODE, &p)
+            .await?;
         self.status(&format!("loading the install-code key of {eui}"), &r)
     }
 
     async fn permit_joining(&mut self, seconds: u8) -> Result<(), RadioError> {
         // To the coordinator itself (address mode 2, 0x0000), trust-centre significance.
         let r = self
-            .request(subsystem::ZDO, 0x36, &[0x02, 0x00, 0x00, seconds, 0x01])
+            .request(
+                subsystem::ZDO,
+                zdo::MGMT_PERMIT_JOIN_REQ,
+                &[0x02, 0x00, 0x00, seconds, 0x01],
+            )
             .await?;
         self.status("permit join", &r)?;
         let rsp = self
-            .indication(subsystem::ZDO, 0xB6, SREQ_TIMEOUT, |_| true)
+            .indication(
+                subsystem::ZDO,
+                zdo::MGMT_PERMIT_JOIN_RSP,
+                SREQ_TIMEOUT,
+                |_| true,
+            )
             .await?;
         match rsp.get(2) {
             Some(0) => Ok(()),
@@ -518,10 +544,10 @@ impl Radio for ZnpHost {
         };
         p.extend_from_slice(&[transaction, options, 30, len]);
         p.extend_from_slice(&message.payload);
-        let r = self.request(subsystem::AF, 0x01, &p).await?;
+        let r = self.request(subsystem::AF, af::DATA_REQUEST, &p).await?;
         self.status(&format!("AF data request to 0x{:04x}", message.node), &r)?;
         let confirm = self
-            .indication(subsystem::AF, 0x80, SREQ_TIMEOUT, |d| {
+            .indication(subsystem::AF, af::DATA_CONFIRM, SREQ_TIMEOUT, |d| {
                 d.get(2) == Some(&transaction)
             })
             .await?;
@@ -542,7 +568,7 @@ impl Radio for ZnpHost {
                 let u16_at = |i: usize| Some(u16::from_le_bytes([*d.get(i)?, *d.get(i + 1)?]));
                 match (frame.header.subsystem, frame.header.id) {
                     // ZDO_TC_DEV_IND: short, IEEE, parent.
-                    (subsystem::ZDO, 0xCA) => {
+                    (subsystem::ZDO, zdo::TC_DEV_IND) => {
                         if let (Some(short), Some(eui)) = (u16_at(0), d.get(2..10)) {
                             let eui = Eui64(u64::from_le_bytes(eui.try_into().unwrap_or_default()));
                             return Ok(Event::Joined { short, eui });
@@ -550,7 +576,7 @@ impl Radio for ZnpHost {
                     }
                     // AF_INCOMING_MSG: group, cluster, source, endpoints, broadcast, LQI,
                     // security, timestamp, sequence, LV data, MAC source, radius.
-                    (subsystem::AF, 0x81) => {
+                    (subsystem::AF, af::INCOMING_MSG) => {
                         let (Some(cluster), Some(source)) = (u16_at(2), u16_at(4)) else {
                             continue;
                         };
