@@ -56,6 +56,22 @@ pub enum HostEvent {
     JoinFailed(u8),
 }
 
+/// A data frame for the host, when it is one (NWK and APS data with endpoints).
+fn incoming(rx: &crate::stack::Received, source_eui: Eui64) -> Option<HostEvent> {
+    let (nwk, aps) = (rx.opened.nwk.as_ref()?, rx.opened.aps.as_ref()?);
+    Some(HostEvent::Incoming {
+        source: nwk.src,
+        source_eui,
+        profile: aps.profile?,
+        cluster: aps.cluster?,
+        source_endpoint: aps.src_endpoint?,
+        destination_endpoint: aps.dst_endpoint?,
+        counter: aps.counter,
+        aps_secured: aps.security.is_some(),
+        payload: rx.payload.clone(),
+    })
+}
+
 /// The coordinator node.
 #[derive(Debug)]
 pub struct Coordinator {
@@ -167,7 +183,7 @@ impl Coordinator {
             }
             return;
         }
-        let (Some(nwk), Some(aps)) = (rx.opened.nwk.as_ref(), rx.opened.aps.as_ref()) else {
+        let Some(aps) = rx.opened.aps.as_ref() else {
             return;
         };
         if aps.frame_type == hanrig_sep::aps::FrameType::Command {
@@ -187,21 +203,8 @@ impl Coordinator {
             }
             return;
         }
-        if let (Some(profile), Some(cluster), Some(src_ep), Some(dst_ep)) =
-            (aps.profile, aps.cluster, aps.src_endpoint, aps.dst_endpoint)
-        {
-            self.events.push_back(HostEvent::Incoming {
-                source: nwk.src,
-                source_eui: rx.source_eui().unwrap_or_default(),
-                profile,
-                cluster,
-                source_endpoint: src_ep,
-                destination_endpoint: dst_ep,
-                counter: aps.counter,
-                aps_secured: aps.security.is_some(),
-                payload: rx.payload.clone(),
-            });
-        }
+        let source_eui = rx.source_eui().unwrap_or_default();
+        self.events.extend(incoming(&rx, source_eui));
     }
 
     /// The PAN ID.
@@ -245,27 +248,14 @@ impl Coordinator {
         if rx.opened.mac.frame_type == mac::FrameType::Command {
             return Vec::new();
         }
-        let (Some(nwk), Some(aps)) = (rx.opened.nwk.as_ref(), rx.opened.aps.as_ref()) else {
+        let Some(nwk) = rx.opened.nwk.as_ref() else {
             return Vec::new();
         };
         let Some(member) = self.members.iter().find(|m| m.short == nwk.src) else {
             return Vec::new();
         };
-        if let (Some(profile), Some(cluster), Some(src_ep), Some(dst_ep)) =
-            (aps.profile, aps.cluster, aps.src_endpoint, aps.dst_endpoint)
-        {
-            self.events.push_back(HostEvent::Incoming {
-                source: nwk.src,
-                source_eui: member.eui,
-                profile,
-                cluster,
-                source_endpoint: src_ep,
-                destination_endpoint: dst_ep,
-                counter: aps.counter,
-                aps_secured: aps.security.is_some(),
-                payload: rx.payload.clone(),
-            });
-        }
+        let source_eui = member.eui;
+        self.events.extend(incoming(&rx, source_eui));
         Vec::new()
     }
 
