@@ -1,0 +1,649 @@
+//! # hanrig-gateway-store: the gateway's repository
+//!
+//! Devices and their history, HAN messages and their deliveries — one row per address, written
+//! in the same transaction as the message, before the API answers — and every report that comes
+//! back. SQLite is the embedded default (`sqlite://gateway.db?mode=rwc`); PostgreSQL
+//! (`postgres://…`) carries the same schema. The domain rules come from `hanrig-gateway`: a
+//! device request is admitted only if the meter has room, a delivery's status only moves
+//! forward.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), hanrig_gateway_store::StoreError> {
+//! let store = hanrig_gateway_store::Store::open("sqlite://gateway.db?mode=rwc").await?;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::str::FromStr;
+
+use hanrig_gateway::delivery::DeliveryStatus;
+use hanrig_gateway::device::{DeviceError, DeviceRequest, DeviceState, RemovalReason};
+use hanrig_gateway::esiid::Esiid;
+use hanrig_gateway::message::Address;
+use hanrig_gateway::routing::Tdsp;
+use hanrig_sep::Eui64;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Row};
+
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Rows one INSERT carries (well under SQLite's and PostgreSQL's parameter limits).
+const BATCH: usize = 500;
+
+/// What went wrong in the repository.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL names no supported database.
+    #[error("database URL {0:?}: use sqlite://FILE?mode=rwc or postgres://USER@HOST/DB")]
+    Url(String),
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("migrating the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A device request the domain rules refuse (recorded in the history all the same).
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// A row the gateway cannot read back.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// No such record.
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite (embedded).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The repository.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A device as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Row ID.
+    pub id: i64,
+    /// The meter.
+    pub esiid: Esiid,
+    /// The TDSP serving it.
+    pub tdsp: Tdsp,
+    /// The device.
+    pub eui64: Eui64,
+    /// Its install code, as given.
+    pub install_code: String,
+    /// Its type, as the API names it.
+    pub device_type: String,
+    /// Its description.
+    pub description: String,
+    /// Its state.
+    pub state: DeviceState,
+    /// Last change, Unix seconds.
+    pub updated_at: i64,
+}
+
+/// One line of a device's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// When, Unix seconds.
+    pub at: i64,
+    /// What: requested, refused, provisioned, failed, removed.
+    pub event: String,
+    /// Details (the reason).
+    pub detail: String,
+}
+
+/// A message to store with its deliveries.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    /// The sending company.
+    pub company: &'a str,
+    /// Its kind (`price`, `text`, `load-control`, …).
+    pub kind: &'a str,
+    /// The request as received, JSON.
+    pub request: &'a str,
+    /// The cluster of the SE command.
+    pub cluster: u16,
+    /// The SE command's ZCL frame, as every address receives it.
+    pub command: &'a [u8],
+}
+
+/// A delivery as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// Row ID.
+    pub id: i64,
+    /// The message.
+    pub message_id: i64,
+    /// The address: an ESIID or an EUI64.
+    pub address: String,
+    /// The TDSP it goes through.
+    pub tdsp: Tdsp,
+    /// Where it is.
+    pub status: DeliveryStatus,
+    /// The latest report's detail.
+    pub detail: String,
+}
+
+/// A message's deliveries, counted by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Addresses.
+    pub total: u64,
+    /// Queued.
+    pub queued: u64,
+    /// Sent.
+    pub sent: u64,
+    /// Delivered.
+    pub delivered: u64,
+    /// Device-acknowledged.
+    pub device_acknowledged: u64,
+    /// Failed.
+    pub failed: u64,
+}
+
+fn status_of(name: &str) -> Result<DeliveryStatus> {
+    use DeliveryStatus::*;
+    [Queued, Sent, Delivered, DeviceAcknowledged, Failed]
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| StoreError::Corrupt(format!("delivery status {name:?}")))
+}
+
+fn device_state(state: &str, reason: &str) -> Result<DeviceState> {
+    Ok(match state {
+        "pending" => DeviceState::Pending,
+        "provisioned" => DeviceState::Provisioned,
+        "failed" => DeviceState::Failed {
+            reason: reason.to_string(),
+        },
+        "removed" => DeviceState::Removed {
+            reason: removal_of(reason)?,
+        },
+        other => return Err(StoreError::Corrupt(format!("device state {other:?}"))),
+    })
+}
+
+const REMOVALS: [(RemovalReason, &str); 5] = [
+    (RemovalReason::CustomerRequest, "customer-request"),
+    (RemovalReason::DeviceReplaced, "device-replaced"),
+    (RemovalReason::DeviceFailed, "device-failed"),
+    (RemovalReason::MoveOut, "move-out"),
+    (RemovalReason::ServiceEnded, "service-ended"),
+];
+
+fn removal_name(reason: RemovalReason) -> &'static str {
+    REMOVALS
+        .iter()
+        .find(|(r, _)| *r == reason)
+        .map_or("customer-request", |(_, n)| n)
+}
+
+fn removal_of(name: &str) -> Result<RemovalReason> {
+    REMOVALS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(r, _)| *r)
+        .ok_or_else(|| StoreError::Corrupt(format!("removal reason {name:?}")))
+}
+
+fn state_columns(state: &DeviceState) -> (&'static str, String) {
+    match state {
+        DeviceState::Pending => ("pending", String::new()),
+        DeviceState::Provisioned => ("provisioned", String::new()),
+        DeviceState::Failed { reason } => ("failed", reason.clone()),
+        DeviceState::Removed { reason } => ("removed", removal_name(*reason).to_string()),
+    }
+}
+
+fn device_row(row: &AnyRow) -> Result<DeviceRecord> {
+    let text = |c: &str| -> Result<String> { Ok(row.try_get::<String, _>(c)?) };
+    let esiid = text("esiid")?;
+    let eui = text("eui64")?;
+    let tdsp = text("tdsp")?;
+    Ok(DeviceRecord {
+        id: row.try_get("id")?,
+        esiid: esiid
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
+        tdsp: Tdsp::from_str(&tdsp).map_err(|e| StoreError::Corrupt(format!("{e}")))?,
+        eui64: eui
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("EUI64 {eui:?}")))?,
+        install_code: text("install_code")?,
+        device_type: text("device_type")?,
+        description: text("description")?,
+        state: device_state(&text("state")?, &text("reason")?)?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn delivery_row(row: &AnyRow) -> Result<DeliveryRecord> {
+    let tdsp: String = row.try_get("tdsp")?;
+    Ok(DeliveryRecord {
+        id: row.try_get("id")?,
+        message_id: row.try_get("message_id")?,
+        address: row.try_get("address")?,
+        tdsp: Tdsp::from_str(&tdsp).map_err(|e| StoreError::Corrupt(format!("{e}")))?,
+        status: status_of(&row.try_get::<String, _>("status")?)?,
+        detail: row.try_get("detail")?,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// Opens the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Url(url.to_string()));
+        };
+        let pool = AnyPoolOptions::new()
+            // SQLite takes one writer at a time; a single connection keeps writes in order.
+            .max_connections(if backend == Backend::Sqlite { 1 } else { 8 })
+            .connect(url)
+            .await?;
+        match backend {
+            Backend::Sqlite => SQLITE.run(&pool).await?,
+            Backend::Postgres => POSTGRES.run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    /// Which database it is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn history(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        esiid: &str,
+        eui: &str,
+        at: i64,
+        event: &str,
+        detail: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO device_history (esiid, eui64, at, event, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(esiid)
+        .bind(eui)
+        .bind(at)
+        .bind(event)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Adds a device (pending, for `tdsp`'s head-end to provision) if the domain rules allow
+    /// it; a refused request is recorded in the history with its reason and returned as the
+    /// error.
+    pub async fn add_device(
+        &self,
+        request: &DeviceRequest,
+        device_type: &str,
+        tdsp: Tdsp,
+        now: i64,
+    ) -> Result<DeviceRecord> {
+        let mut tx = self.pool.begin().await?;
+        let (esiid, eui) = (request.esiid.to_string(), request.eui64.to_string());
+        let rows = sqlx::query(
+            "SELECT * FROM devices WHERE (esiid = $1 OR eui64 = $2) AND state IN ('pending', 'provisioned')",
+        )
+        .bind(&esiid)
+        .bind(&eui)
+        .fetch_all(&mut *tx)
+        .await?;
+        let known = rows.iter().map(device_row).collect::<Result<Vec<_>>>()?;
+        if let Err(e) = request.admissible(known.iter().map(|d| (&d.esiid, d.eui64, &d.state))) {
+            Self::history(&mut tx, &esiid, &eui, now, "refused", &e.to_string()).await?;
+            tx.commit().await?;
+            return Err(e.into());
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO devices (esiid, tdsp, eui64, install_code, device_type, description, state, reason, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', '', $7, $7) RETURNING id",
+        )
+        .bind(&esiid)
+        .bind(tdsp.name())
+        .bind(&eui)
+        .bind(hex(request.install_code.as_bytes()))
+        .bind(device_type)
+        .bind(&request.description)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        Self::history(&mut tx, &esiid, &eui, now, "requested", device_type).await?;
+        tx.commit().await?;
+        self.device(id).await
+    }
+
+    /// The device with row `id`.
+    pub async fn device(&self, id: i64) -> Result<DeviceRecord> {
+        let row = sqlx::query("SELECT * FROM devices WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("device {id}")))?;
+        device_row(&row)
+    }
+
+    /// Moves device `id` to `state` (provisioned, failed with the head-end's reason, removed
+    /// with a reason), recording it in the history.
+    pub async fn set_device_state(&self, id: i64, state: &DeviceState, now: i64) -> Result<()> {
+        let device = self.device(id).await?;
+        let (name, reason) = state_columns(state);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE devices SET state = $1, reason = $2, updated_at = $3 WHERE id = $4")
+            .bind(name)
+            .bind(&reason)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Self::history(
+            &mut tx,
+            device.esiid.as_str(),
+            &device.eui64.to_string(),
+            now,
+            name,
+            &reason,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The devices of a meter, in the order they were added.
+    pub async fn devices_of(&self, esiid: &Esiid) -> Result<Vec<DeviceRecord>> {
+        sqlx::query("SELECT * FROM devices WHERE esiid = $1 ORDER BY id")
+            .bind(esiid.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(device_row)
+            .collect()
+    }
+
+    /// A meter's device history, failed and refused requests included, oldest first.
+    pub async fn device_history(&self, esiid: &Esiid) -> Result<Vec<HistoryEntry>> {
+        sqlx::query("SELECT at, event, detail FROM device_history WHERE esiid = $1 ORDER BY id")
+            .bind(esiid.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(HistoryEntry {
+                    at: r.try_get("at")?,
+                    event: r.try_get("event")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores `message` and one queued delivery per address, in one transaction: when this
+    /// returns, every address is durably accepted. Returns the message's ID.
+    pub async fn accept_message(
+        &self,
+        message: &NewMessage<'_>,
+        deliveries: &[(Address, Tdsp)],
+        now: i64,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO messages (company, kind, request, cluster, command, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(message.company)
+        .bind(message.kind)
+        .bind(message.request)
+        .bind(i64::from(message.cluster))
+        .bind(hex(message.command))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        for chunk in deliveries.chunks(BATCH) {
+            // Parameters first appear in ascending order ($1 message, $2 time, then three per
+            // row), so SQLite numbers them as PostgreSQL does.
+            let mut sql = String::from(
+                "INSERT INTO deliveries (message_id, updated_at, address, tdsp, status, detail) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let p = 3 + i * 3;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("($1, $2, ${p}, ${}, ${}, '')", p + 1, p + 2));
+            }
+            let mut query = sqlx::query(&sql).bind(id).bind(now);
+            for (address, tdsp) in chunk {
+                let text = match address {
+                    Address::Esiid(e) => e.to_string(),
+                    Address::Device(d) => d.to_string(),
+                };
+                query = query
+                    .bind(text)
+                    .bind(tdsp.name())
+                    .bind(DeliveryStatus::Queued.name());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// A message's deliveries, by row.
+    pub async fn deliveries(&self, message_id: i64) -> Result<Vec<DeliveryRecord>> {
+        sqlx::query("SELECT * FROM deliveries WHERE message_id = $1 ORDER BY id")
+            .bind(message_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(delivery_row)
+            .collect()
+    }
+
+    /// Up to `limit` queued deliveries for `tdsp`'s connector, oldest first.
+    pub async fn queued(&self, tdsp: Tdsp, limit: i64) -> Result<Vec<DeliveryRecord>> {
+        sqlx::query(
+            "SELECT * FROM deliveries WHERE tdsp = $1 AND status = 'queued' ORDER BY id LIMIT $2",
+        )
+        .bind(tdsp.name())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(delivery_row)
+        .collect()
+    }
+
+    /// Records a report about delivery `id`: always kept as an event; the status moves only
+    /// forward (a late or repeated report changes nothing). Returns whether it moved.
+    pub async fn report(
+        &self,
+        id: i64,
+        status: DeliveryStatus,
+        report: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("SELECT status FROM deliveries WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("delivery {id}")))?;
+        let current = status_of(&row.try_get::<String, _>("status")?)?;
+        sqlx::query(
+            "INSERT INTO delivery_events (delivery_id, at, status, report) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(status.name())
+        .bind(report)
+        .execute(&mut *tx)
+        .await?;
+        let moved = current.advance(status);
+        if let Some(next) = moved {
+            sqlx::query(
+                "UPDATE deliveries SET status = $1, detail = $2, updated_at = $3 WHERE id = $4",
+            )
+            .bind(next.name())
+            .bind(report)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(moved.is_some())
+    }
+
+    /// Records many reports at once (a head-end's notification or a page of job results), in
+    /// one transaction: every report kept as an event, each status moved only forward.
+    /// Returns how many deliveries moved; an unknown delivery ID is an error and nothing is
+    /// recorded.
+    pub async fn report_batch(
+        &self,
+        reports: &[(i64, DeliveryStatus, &str)],
+        now: i64,
+    ) -> Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let mut moved = 0;
+        for chunk in reports.chunks(BATCH) {
+            // Current statuses of the chunk's deliveries.
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+            let sql = format!(
+                "SELECT id, status FROM deliveries WHERE id IN ({})",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (id, _, _) in chunk {
+                query = query.bind(*id);
+            }
+            let mut current = std::collections::HashMap::new();
+            for row in query.fetch_all(&mut *tx).await? {
+                let id: i64 = row.try_get("id")?;
+                current.insert(id, status_of(&row.try_get::<String, _>("status")?)?);
+            }
+            if let Some((id, _, _)) = chunk.iter().find(|(id, _, _)| !current.contains_key(id)) {
+                return Err(StoreError::NotFound(format!("delivery {id}")));
+            }
+            // Events, all of them.
+            let mut sql = String::from(
+                "INSERT INTO delivery_events (at, delivery_id, status, report) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let p = 2 + i * 3;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("($1, ${p}, ${}, ${})", p + 1, p + 2));
+            }
+            let mut query = sqlx::query(&sql).bind(now);
+            for (id, status, report) in chunk {
+                query = query.bind(*id).bind(status.name()).bind(*report);
+            }
+            query.execute(&mut *tx).await?;
+            // Each delivery's last forward move in the batch, in report order.
+            let mut last: std::collections::HashMap<i64, (DeliveryStatus, &str)> =
+                std::collections::HashMap::new();
+            for (id, status, report) in chunk {
+                let now_status = current
+                    .get_mut(id)
+                    .ok_or_else(|| StoreError::NotFound(format!("delivery {id}")))?;
+                if let Some(next) = now_status.advance(*status) {
+                    *now_status = next;
+                    last.insert(*id, (next, report));
+                }
+            }
+            // Written grouped by the status and detail they set.
+            let mut groups: std::collections::BTreeMap<(&str, &str), Vec<i64>> =
+                std::collections::BTreeMap::new();
+            for (id, (status, detail)) in last {
+                groups.entry((status.name(), detail)).or_default().push(id);
+            }
+            for ((status, detail), ids) in groups {
+                let list: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 4)).collect();
+                let sql = format!(
+                    "UPDATE deliveries SET status = $1, detail = $2, updated_at = $3 WHERE id IN ({})",
+                    list.join(", ")
+                );
+                let mut query = sqlx::query(&sql).bind(status).bind(detail).bind(now);
+                for id in &ids {
+                    query = query.bind(*id);
+                }
+                moved += query.execute(&mut *tx).await?.rows_affected() as usize;
+            }
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Every report about delivery `id`, oldest first: (time, status, report).
+    pub async fn delivery_events(&self, id: i64) -> Result<Vec<(i64, DeliveryStatus, String)>> {
+        sqlx::query(
+            "SELECT at, status, report FROM delivery_events WHERE delivery_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("at")?,
+                status_of(&r.try_get::<String, _>("status")?)?,
+                r.try_get("report")?,
+            ))
+        })
+        .collect()
+    }
+
+    /// A message's deliveries counted by status.
+    pub async fn summary(&self, message_id: i64) -> Result<Summary> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM deliveries WHERE message_id = $1 GROUP BY status",
+        )
+        .bind(message_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut s = Summary::default();
+        for row in rows {
+            let n = u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0);
+            s.total += n;
+            match status_of(&row.try_get::<String, _>("status")?)? {
+                DeliveryStatus::Queued => s.queued = n,
+                DeliveryStatus::Sent => s.sent = n,
+                DeliveryStatus::Delivered => s.delivered = n,
+                DeliveryStatus::DeviceAcknowledged => s.device_acknowledged = n,
+                DeliveryStatus::Failed => s.failed = n,
+            }
+        }
+        Ok(s)
+    }
+}
