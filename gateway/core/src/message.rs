@@ -16,6 +16,7 @@ use hanrig_sep::{Command, Eui64, UtcTime};
 use serde::{Deserialize, Serialize};
 
 use crate::esiid::{Esiid, EsiidError};
+use crate::routing::{Routing, Tdsp};
 
 /// Addresses one message may carry at most.
 pub const MAX_ADDRESSES: usize = 10_000;
@@ -367,5 +368,44 @@ pub fn cluster_of(command: &Command) -> Option<u16> {
         | Command::CancelLoadControlEvent(_)
         | Command::CancelAllLoadControlEvents(_) => Some(drlc::CLUSTER_ID),
         _ => None,
+    }
+}
+
+/// Addresses a message cannot be delivered to, each with the reason: the whole message is
+/// refused, so that nothing half-accepted needs undoing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} of the addresses cannot be delivered: {}", .0.len(), .0.iter().take(5).map(|(a, r)| format!("{a}: {r}")).collect::<Vec<_>>().join("; "))]
+pub struct Unroutable(pub Vec<(String, String)>);
+
+/// The deliveries of a message: each address with the TDSP whose head-end carries it. A device
+/// goes through the TDSP of the meter it is provisioned on (`meter_of`).
+pub fn plan(
+    addresses: &[Address],
+    routing: &Routing,
+    meter_of: impl Fn(Eui64) -> Option<Esiid>,
+) -> Result<Vec<(Address, Tdsp)>, Unroutable> {
+    let mut planned = Vec::with_capacity(addresses.len());
+    let mut refused = Vec::new();
+    for address in addresses {
+        let routed = match address {
+            Address::Esiid(e) => routing
+                .route(e)
+                .map_err(|err| (e.to_string(), err.to_string())),
+            Address::Device(d) => match meter_of(*d) {
+                Some(e) => routing
+                    .route(&e)
+                    .map_err(|err| (d.to_string(), err.to_string())),
+                None => Err((d.to_string(), "not provisioned on any meter".to_string())),
+            },
+        };
+        match routed {
+            Ok(tdsp) => planned.push((address.clone(), tdsp)),
+            Err(why) => refused.push(why),
+        }
+    }
+    if refused.is_empty() {
+        Ok(planned)
+    } else {
+        Err(Unroutable(refused))
     }
 }

@@ -7,7 +7,8 @@ use hanrig_gateway::delivery::DeliveryStatus;
 use hanrig_gateway::device::{DeviceError, DeviceRequest, DeviceState, DeviceType, RemovalReason};
 use hanrig_gateway::esiid::{Esiid, EsiidError};
 use hanrig_gateway::message::{
-    Address, LoadControlMessage, MessageError, PriceMessage, TextMessage, addresses, cluster_of,
+    Address, LoadControlMessage, MessageError, PriceMessage, TextMessage, Unroutable, addresses,
+    cluster_of, plan,
 };
 use hanrig_gateway::routing::{HeadEndStyle, Routing, RoutingError, Tdsp};
 use hanrig_sep::{Command, ZclFrame};
@@ -446,4 +447,44 @@ fn an_invitation_expires_after_30_days_may_be_resent_once_and_counts_against_fiv
     );
     assert!(ended.end(t0, EndReason::Terminated).is_err());
     assert!(accepted.in_force(t0) && !ended.in_force(t0));
+}
+
+#[test]
+fn a_message_is_planned_per_tdsp_or_refused_whole_with_every_reason() {
+    let routing = Routing::texas();
+    let ihd = hanrig_sep::Eui64(0x0012_4B00_0102_0304);
+    let stray = hanrig_sep::Eui64(0x0012_4B00_0000_0009);
+    let meter_of = |d: hanrig_sep::Eui64| (d == ihd).then(|| CENTERPOINT.parse().unwrap());
+    let list = addresses(&[ONCOR.into()], &[ihd.to_string()]).unwrap();
+    assert_eq!(
+        plan(&list, &routing, meter_of).unwrap(),
+        [
+            (Address::Esiid(ONCOR.parse().unwrap()), Tdsp::Oncor),
+            (Address::Device(ihd), Tdsp::Centerpoint),
+        ]
+    );
+    let list = addresses(
+        &[ONCOR.into(), "10999990001234567".into()],
+        &[stray.to_string()],
+    )
+    .unwrap();
+    let Err(Unroutable(refused)) = plan(&list, &routing, meter_of) else {
+        panic!("routed")
+    };
+    assert_eq!(refused.len(), 2);
+    assert!(
+        refused[0]
+            .1
+            .contains("no TDSP serves ESIID 10999990001234567"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused[1],
+        (stray.to_string(), "not provisioned on any meter".into())
+    );
+    let message = Unroutable(refused).to_string();
+    assert!(
+        message.starts_with("2 of the addresses cannot be delivered"),
+        "{message}"
+    );
 }
