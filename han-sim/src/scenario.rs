@@ -583,13 +583,9 @@ fn on_esi(index: usize, f: MeterStep) -> Act {
     })
 }
 
-/// A scenario whose meter is played by a host over a radio co-processor
+/// The host's part of a scenario whose meter a host plays over a radio co-processor
 /// ([`Scenario::build_remote`]).
 pub struct Remote {
-    /// The simulation with the co-processor's coordinator in the meter's place.
-    pub simulation: Simulation,
-    /// The coordinator's node index.
-    pub coordinator: usize,
     /// The meter's application, for the host to run.
     pub app: EsiApp,
     /// The install-code link keys the meter was provisioned with.
@@ -619,7 +615,7 @@ pub struct Remote {
 impl std::fmt::Debug for Remote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Remote")
-            .field("coordinator", &self.coordinator)
+            .field("app", &self.app)
             .field("steps", &self.steps.len())
             .field("end", &self.end)
             .finish()
@@ -831,10 +827,10 @@ impl Scenario {
     }
 
     /// Builds the scenario for a rig whose host plays the meter `meter` over a radio
-    /// co-processor: the simulation has the co-processor's [`Coordinator`] in the meter's
-    /// place, and the meter's application, its install-code keys and its timeline go to the
-    /// host.
-    pub fn build_remote(&self, meter: &str) -> Result<Remote, ScenarioError> {
+    /// co-processor: the simulation, with the co-processor's [`Coordinator`] in the meter's
+    /// place (at the index returned), for the co-processor; the meter's application, its
+    /// install-code keys and its timeline for the host.
+    pub fn build_remote(&self, meter: &str) -> Result<(Simulation, usize, Remote), ScenarioError> {
         let built = self.build()?;
         let Built {
             mut simulation,
@@ -889,9 +885,7 @@ impl Scenario {
                 app.provision(device, kind.clusters());
             }
         }
-        Ok(Remote {
-            simulation,
-            coordinator: index,
+        let remote = Remote {
             app,
             link_keys,
             global_key_fallback: spec.global_key_fallback,
@@ -904,7 +898,8 @@ impl Scenario {
             keys,
             start,
             end,
-        })
+        };
+        Ok((simulation, index, remote))
     }
 
     fn action(&self, sim: &Simulation, action: &Action) -> Result<Stimulus, ScenarioError> {

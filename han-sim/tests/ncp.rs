@@ -289,9 +289,9 @@ pan = 0x1a62
 "#,
     )
     .unwrap();
-    let remote = scenario.build_remote("m").unwrap();
+    let (simulation, coordinator, remote) = scenario.build_remote("m").unwrap();
     let start = remote.start.0;
-    let mut n = ncp(13).with_simulation(remote.simulation, remote.coordinator);
+    let mut n = ncp(13).with_simulation(simulation, coordinator);
     let mut expect = unhex("08 80 01 47 00 00 0A");
     expect.extend(start.to_le_bytes());
     expect.extend([0, 0]);

@@ -54,21 +54,16 @@ pub fn run(
     mutant: Option<Mutant>,
     radio: SerialRadio,
 ) -> Result<RunOutput, CaseError> {
-    let mut remote = scenario
+    let (mut simulation, coordinator, mut remote) = scenario
         .build_remote(RIG_METER)
         .map_err(|e| rig(format!("case scenario: {e}")))?;
     if let Some(mutant) = mutant
-        && let Some(Node::Device(dut)) = remote
-            .simulation
+        && let Some(Node::Device(dut)) = simulation
             .node_index("dut")
-            .map(|i| &mut remote.simulation.nodes[i])
+            .map(|i| &mut simulation.nodes[i])
     {
         dut.set_mutant(mutant);
     }
-    let simulation = std::mem::replace(
-        &mut remote.simulation,
-        hanrig_sim::sim::Simulation::new(Vec::new(), Default::default(), 0, SimTime::default()),
-    );
     let ncp = EzspNcp::new(
         radio.ezsp_version,
         remote.eui,
@@ -79,7 +74,7 @@ pub fn run(
             tx_power: 8,
         },
     )
-    .with_simulation(simulation, remote.coordinator);
+    .with_simulation(simulation, coordinator);
 
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
