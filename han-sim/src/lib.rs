@@ -11,7 +11,10 @@
 //! - [`sim::Simulation`] moves frames between them with seeded loss, latency and duplication,
 //!   keeps a capture, and runs a two-hour event in milliseconds;
 //! - [`scenario::Scenario`] reads a scenario file and writes `capture.pcapng`, `keys` and
-//!   `events.jsonl`.
+//!   `events.jsonl`;
+//! - [`headend::JobsHeadEnd`] is a TDSP head-end of the job style whose meters and devices
+//!   are simulated: a job's frame crosses each HAN after the TDSP's network latency, and its
+//!   results follow what the devices do.
 //!
 //! Not simulated: beacons and network discovery (devices know the PAN), MAC acknowledgements
 //! and retries, and Key Establishment (CBKE): devices keep the install-code link key as their
@@ -22,6 +25,7 @@ pub mod clock;
 pub mod coordinator;
 pub mod device;
 pub mod esi;
+pub mod headend;
 pub mod log;
 pub mod ncp;
 pub mod scenario;
