@@ -334,3 +334,65 @@ fn node_name(sim: &Simulation, index: usize) -> String {
         Node::Coordinator(c) => c.name.clone(),
     }
 }
+
+/// Maps wall time onto the simulation's: `start` when served, then `speed` times as fast
+/// (tests and demos shrink minutes of mesh latency to milliseconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// The virtual time at `since`.
+    pub start: SimTime,
+    /// The wall instant that corresponds to `start`.
+    pub since: std::time::Instant,
+    /// Virtual seconds per wall second.
+    pub speed: f64,
+}
+
+impl Clock {
+    /// Virtual time now.
+    pub fn now(&self) -> SimTime {
+        let elapsed = self.since.elapsed().as_secs_f64() * self.speed;
+        self.start.plus((elapsed * 1e6) as u64)
+    }
+}
+
+/// Serves `headend` over HTTP on `listener` until the task is dropped: `POST /jobs` (202 and
+/// a [`JobAccepted`], or 400 and a [`JobError`]) and `GET /jobs/{id}` (a [`Job`], or 404).
+pub async fn serve_jobs(
+    listener: tokio::net::TcpListener,
+    headend: JobsHeadEnd,
+    clock: Clock,
+) -> std::io::Result<()> {
+    use axum::Json;
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+    use std::sync::{Arc, Mutex};
+
+    type Shared = (Arc<Mutex<JobsHeadEnd>>, Clock);
+    async fn submit(State((h, clock)): State<Shared>, Json(request): Json<JobRequest>) -> Response {
+        let answer = match h.lock() {
+            Ok(mut h) => h.submit(&request, clock.now()),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+        match answer {
+            Ok(accepted) => (StatusCode::ACCEPTED, Json(accepted)).into_response(),
+            Err(e) => (StatusCode::BAD_REQUEST, Json(e)).into_response(),
+        }
+    }
+    async fn job(State((h, clock)): State<Shared>, Path(id): Path<String>) -> Response {
+        let answer = match h.lock() {
+            Ok(mut h) => h.job(&id, clock.now()),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+        match answer {
+            Some(job) => Json(job).into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let app = axum::Router::new()
+        .route("/jobs", post(submit))
+        .route("/jobs/{id}", get(job))
+        .with_state((Arc::new(Mutex::new(headend)), clock));
+    axum::serve(listener, app).await
+}

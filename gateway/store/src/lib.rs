@@ -139,6 +139,25 @@ pub struct DeliveryRecord {
     pub status: DeliveryStatus,
     /// The latest report's detail.
     pub detail: String,
+    /// The head-end job or transaction it went out in (empty until sent).
+    pub job: String,
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// Row ID.
+    pub id: i64,
+    /// The sending company.
+    pub company: String,
+    /// Its kind.
+    pub kind: String,
+    /// The SE command's cluster.
+    pub cluster: u16,
+    /// The SE command's ZCL frame.
+    pub command: Vec<u8>,
+    /// When it was accepted, Unix seconds.
+    pub created_at: i64,
 }
 
 /// A message's deliveries, counted by status.
@@ -243,7 +262,19 @@ fn delivery_row(row: &AnyRow) -> Result<DeliveryRecord> {
         tdsp: Tdsp::from_str(&tdsp).map_err(|e| StoreError::Corrupt(format!("{e}")))?,
         status: status_of(&row.try_get::<String, _>("status")?)?,
         detail: row.try_get("detail")?,
+        job: row.try_get("job")?,
     })
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("hex {text:?}")))
+        })
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -456,6 +487,69 @@ impl Store {
         }
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// The message with row `id`.
+    pub async fn message(&self, id: i64) -> Result<MessageRecord> {
+        let row = sqlx::query("SELECT * FROM messages WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("message {id}")))?;
+        Ok(MessageRecord {
+            id,
+            company: row.try_get("company")?,
+            kind: row.try_get("kind")?,
+            cluster: u16::try_from(row.try_get::<i64, _>("cluster")?)
+                .map_err(|_| StoreError::Corrupt("cluster".into()))?,
+            command: unhex(&row.try_get::<String, _>("command")?)?,
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    /// Marks deliveries as sent in head-end job `job` (recorded as a report each), in one
+    /// transaction; only queued ones move.
+    pub async fn mark_sent(&self, ids: &[i64], job: &str, now: i64) -> Result<usize> {
+        let detail = format!("accepted by the head-end as {job}");
+        let reports: Vec<(i64, DeliveryStatus, &str)> = ids
+            .iter()
+            .map(|id| (*id, DeliveryStatus::Sent, detail.as_str()))
+            .collect();
+        let mut tx = self.pool.begin().await?;
+        for chunk in ids.chunks(BATCH) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE deliveries SET job = $1 WHERE status = 'queued' AND id IN ({})",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(job);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.report_batch(&reports, now).await
+    }
+
+    /// The head-end jobs with deliveries still open (sent or delivered), and those
+    /// deliveries.
+    pub async fn open_jobs(&self, tdsp: Tdsp) -> Result<Vec<(String, Vec<DeliveryRecord>)>> {
+        let rows = sqlx::query(
+            "SELECT * FROM deliveries WHERE tdsp = $1 AND job <> '' AND status IN ('sent', 'delivered') ORDER BY job, id",
+        )
+        .bind(tdsp.name())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut jobs: Vec<(String, Vec<DeliveryRecord>)> = Vec::new();
+        for row in &rows {
+            let d = delivery_row(row)?;
+            match jobs.last_mut() {
+                Some((job, list)) if *job == d.job => list.push(d),
+                _ => jobs.push((d.job.clone(), vec![d])),
+            }
+        }
+        Ok(jobs)
     }
 
     /// A message's deliveries, by row.

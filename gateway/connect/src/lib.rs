@@ -1,0 +1,176 @@
+//! # hanrig-gateway-connect: head-end connectors
+//!
+//! The job-style connector ([`JobsClient`]: `POST /jobs`, `GET /jobs/{id}`) and the
+//! dispatcher that drives it from the repository: [`dispatch`] sends each message's queued
+//! deliveries for a TDSP as jobs of at most the style's batch size, with an idempotency key
+//! per batch (a re-sent batch after a crash is the same job at the head-end), and marks them
+//! sent; [`collect`] polls the open jobs and records every result, statuses only forward.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::collections::BTreeMap;
+
+use hanrig_gateway::routing::Tdsp;
+use hanrig_gateway_store::{DeliveryRecord, Store, StoreError};
+use hanrig_headend::jobs::{Job, JobAccepted, JobError, JobKind, JobRequest};
+use hanrig_headend::limits::Limits;
+
+/// What went wrong talking to a head-end.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The head-end could not be reached or answered garbage.
+    #[error("head-end {url}: {reason}")]
+    Transport {
+        /// Where.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The head-end refused the request.
+    #[error("head-end {url} refused the job: {}", .error.error)]
+    Refused {
+        /// Where.
+        url: String,
+        /// Its answer.
+        error: JobError,
+    },
+    /// The repository.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A client of one job-style head-end.
+#[derive(Debug, Clone)]
+pub struct JobsClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl JobsClient {
+    /// A client of the head-end at `base` (`http://127.0.0.1:8081`).
+    pub fn new(base: &str) -> JobsClient {
+        JobsClient {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn transport(&self, e: impl std::fmt::Display) -> ConnectError {
+        ConnectError::Transport {
+            url: self.base.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Submits a job; returns its ID.
+    pub async fn submit(&self, request: &JobRequest) -> Result<String, ConnectError> {
+        let response = self
+            .http
+            .post(format!("{}/jobs", self.base))
+            .json(request)
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.transport(e))?;
+        if status.is_success() {
+            let accepted: JobAccepted =
+                serde_json::from_slice(&body).map_err(|e| self.transport(e))?;
+            return Ok(accepted.job_id);
+        }
+        match serde_json::from_slice::<JobError>(&body) {
+            Ok(error) if status.is_client_error() => Err(ConnectError::Refused {
+                url: self.base.clone(),
+                error,
+            }),
+            _ => Err(self.transport(format!("HTTP {status}"))),
+        }
+    }
+
+    /// A job's results.
+    pub async fn job(&self, id: &str) -> Result<Job, ConnectError> {
+        let response = self
+            .http
+            .get(format!("{}/jobs/{id}", self.base))
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        if !response.status().is_success() {
+            return Err(self.transport(format!("HTTP {} for job {id}", response.status())));
+        }
+        response.json().await.map_err(|e| self.transport(e))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Sends `tdsp`'s queued deliveries (up to `limit` of them) as jobs of at most
+/// `limits.batch` targets, one message per job; returns how many were sent.
+pub async fn dispatch(
+    store: &Store,
+    tdsp: Tdsp,
+    client: &JobsClient,
+    limits: &Limits,
+    limit: i64,
+    now: i64,
+) -> Result<usize, ConnectError> {
+    let queued = store.queued(tdsp, limit).await?;
+    let mut by_message: BTreeMap<i64, Vec<DeliveryRecord>> = BTreeMap::new();
+    for d in queued {
+        by_message.entry(d.message_id).or_default().push(d);
+    }
+    let mut sent = 0;
+    for (message_id, deliveries) in by_message {
+        let message = store.message(message_id).await?;
+        for batch in deliveries.chunks(limits.batch.max(1)) {
+            // The key names the batch by its rows: the same rows re-sent after a crash are the
+            // same job at the head-end.
+            let (first, last) = (batch[0].id, batch[batch.len() - 1].id);
+            let request = JobRequest {
+                idempotency_key: format!("m{message_id}-{tdsp}-{first}-{last}"),
+                kind: JobKind::Deliver {
+                    cluster: message.cluster,
+                    zcl: hex(&message.command),
+                },
+                targets: batch.iter().map(|d| d.address.clone()).collect(),
+                expires_at: u64::try_from(now).unwrap_or(0) + limits.expiry_seconds,
+                callback: None,
+            };
+            let job = client.submit(&request).await?;
+            let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
+            sent += store.mark_sent(&ids, &job, now).await?;
+        }
+    }
+    Ok(sent)
+}
+
+/// Polls `tdsp`'s open jobs and records every target's result; returns how many deliveries
+/// moved.
+pub async fn collect(
+    store: &Store,
+    tdsp: Tdsp,
+    client: &JobsClient,
+    now: i64,
+) -> Result<usize, ConnectError> {
+    let mut moved = 0;
+    for (job_id, deliveries) in store.open_jobs(tdsp).await? {
+        let job = client.job(&job_id).await?;
+        let by_target: BTreeMap<&str, &DeliveryRecord> =
+            deliveries.iter().map(|d| (d.address.as_str(), d)).collect();
+        // Only what changed: polling again must not repeat the same report.
+        let reports: Vec<(i64, _, &str)> = job
+            .results
+            .iter()
+            .filter_map(|r| {
+                let d = by_target.get(r.target.as_str())?;
+                let status = r.state.delivery();
+                (status != d.status).then_some((d.id, status, r.detail.as_str()))
+            })
+            .collect();
+        moved += store.report_batch(&reports, now).await?;
+    }
+    Ok(moved)
+}
