@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use hanrig_gateway::routing::Tdsp;
-use hanrig_gateway_store::{DeliveryRecord, Store, StoreError};
+use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store, StoreError};
 use hanrig_headend::jobs::{Job, JobAccepted, JobError, JobKind, JobRequest};
 use hanrig_headend::limits::Limits;
 
@@ -107,6 +107,56 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The job that carries `batch` (deliveries of `message` through `tdsp`). Its idempotency key
+/// names the batch by its first and last rows, so the same rows re-sent after a crash are the
+/// same job at the head-end.
+pub fn job_request(
+    message: &MessageRecord,
+    tdsp: Tdsp,
+    batch: &[DeliveryRecord],
+    limits: &Limits,
+    now: i64,
+) -> JobRequest {
+    let (first, last) = (
+        batch.first().map_or(0, |d| d.id),
+        batch.last().map_or(0, |d| d.id),
+    );
+    JobRequest {
+        idempotency_key: format!("m{}-{tdsp}-{first}-{last}", message.id),
+        kind: JobKind::Deliver {
+            cluster: message.cluster,
+            zcl: hex(&message.command),
+        },
+        targets: batch.iter().map(|d| d.address.clone()).collect(),
+        expires_at: u64::try_from(now).unwrap_or(0) + limits.expiry_seconds,
+        callback: None,
+    }
+}
+
+/// [`dispatch`], tried again after `backoff` (doubling, at most `attempts` times) while the
+/// head-end cannot be reached; a refusal or a repository error stops at once.
+pub async fn dispatch_retrying(
+    store: &Store,
+    tdsp: Tdsp,
+    client: &JobsClient,
+    limits: &Limits,
+    now: i64,
+    attempts: u32,
+    mut backoff: std::time::Duration,
+) -> Result<usize, ConnectError> {
+    let mut tries = 0;
+    loop {
+        match dispatch(store, tdsp, client, limits, i64::MAX, now).await {
+            Err(ConnectError::Transport { .. }) if tries + 1 < attempts => {
+                tries += 1;
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Sends `tdsp`'s queued deliveries (up to `limit` of them) as jobs of at most
 /// `limits.batch` targets, one message per job; returns how many were sent.
 pub async fn dispatch(
@@ -126,19 +176,7 @@ pub async fn dispatch(
     for (message_id, deliveries) in by_message {
         let message = store.message(message_id).await?;
         for batch in deliveries.chunks(limits.batch.max(1)) {
-            // The key names the batch by its rows: the same rows re-sent after a crash are the
-            // same job at the head-end.
-            let (first, last) = (batch[0].id, batch[batch.len() - 1].id);
-            let request = JobRequest {
-                idempotency_key: format!("m{message_id}-{tdsp}-{first}-{last}"),
-                kind: JobKind::Deliver {
-                    cluster: message.cluster,
-                    zcl: hex(&message.command),
-                },
-                targets: batch.iter().map(|d| d.address.clone()).collect(),
-                expires_at: u64::try_from(now).unwrap_or(0) + limits.expiry_seconds,
-                callback: None,
-            };
+            let request = job_request(&message, tdsp, batch, limits, now);
             let job = client.submit(&request).await?;
             let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
             sent += store.mark_sent(&ids, &job, now).await?;

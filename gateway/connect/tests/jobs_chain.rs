@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use hanrig_gateway::message::{LoadControlMessage, addresses, cluster_of, plan};
 use hanrig_gateway::routing::{Routing, Tdsp};
-use hanrig_gateway_connect::{JobsClient, collect, dispatch};
+use hanrig_gateway_connect::{JobsClient, collect, dispatch, dispatch_retrying, job_request};
 use hanrig_gateway_store::{NewMessage, Store};
 use hanrig_headend::limits::{self, Limits};
 use hanrig_sep::ZclFrame;
@@ -146,4 +146,141 @@ async fn a_load_control_event_reaches_every_thermostat_and_every_report_comes_ba
         rows[0]
     );
     assert!(store.open_jobs(Tdsp::Centerpoint).await.unwrap().is_empty());
+}
+
+/// A head-end for `n` CenterPoint thermostats served on `listener`, 200× fast.
+fn serve(listener: tokio::net::TcpListener, esiids: &[String]) {
+    let fleet: Vec<(String, DeviceKind)> = esiids
+        .iter()
+        .map(|e| (e.clone(), DeviceKind::Thermostat))
+        .collect();
+    let start = SimTime::from_unix_seconds(T0);
+    let latency = Latency {
+        min_us: 1_000_000,
+        max_us: 2_000_000,
+        loss: 0.0,
+    };
+    let headend = JobsHeadEnd::new(&fleet, latency, 5, start);
+    let clock = Clock {
+        start,
+        since: Instant::now(),
+        speed: 200.0,
+    };
+    tokio::spawn(serve_jobs(listener, headend, clock));
+}
+
+/// A fresh store holding one load-control message to `esiids`; returns it and the message.
+async fn store_with_message(name: &str, esiids: &[String]) -> (Store, i64) {
+    let dir = std::env::temp_dir().join(format!("hanrig-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _ = std::fs::remove_file(dir.join("gw.db"));
+    let store = Store::open(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("gw.db").display()
+    ))
+    .await
+    .unwrap();
+    let command = LoadControlMessage::cancel_all(false);
+    let cluster = cluster_of(&command).unwrap();
+    let mut frame = [0u8; 127];
+    let len = ZclFrame::new(cluster, command, 1)
+        .unwrap()
+        .emit(&mut frame)
+        .unwrap();
+    let deliveries = plan(&addresses(esiids, &[]).unwrap(), &Routing::texas(), |_| {
+        None
+    })
+    .unwrap();
+    let id = store
+        .accept_message(
+            &NewMessage {
+                company: "demo-rep",
+                kind: "load-control-cancel-all",
+                request: "{}",
+                cluster,
+                command: &frame[..len],
+            },
+            &deliveries,
+            T0 as i64,
+        )
+        .await
+        .unwrap();
+    (store, id)
+}
+
+#[tokio::test]
+async fn a_gateway_that_crashed_after_submitting_sends_the_same_job_again_not_a_second_one() {
+    let esiids: Vec<String> = (0..20u64).map(|i| format!("1008901{i:015}")).collect();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = JobsClient::new(&format!("http://{}", listener.local_addr().unwrap()));
+    serve(listener, &esiids);
+    let (store, id) = store_with_message("crash", &esiids).await;
+    let limits = limits::of(Tdsp::Centerpoint.style());
+    // Before the crash: the batch went to the head-end, but the gateway died before recording
+    // it, so the deliveries are still queued.
+    let queued = store.queued(Tdsp::Centerpoint, 100).await.unwrap();
+    let message = store.message(id).await.unwrap();
+    let first = client
+        .submit(&job_request(
+            &message,
+            Tdsp::Centerpoint,
+            &queued,
+            &limits,
+            T0 as i64,
+        ))
+        .await
+        .unwrap();
+    // After the restart: the dispatcher sends the same rows again.
+    let sent = dispatch(&store, Tdsp::Centerpoint, &client, &limits, 100, T0 as i64)
+        .await
+        .unwrap();
+    assert_eq!(sent, 20);
+    let jobs = store.open_jobs(Tdsp::Centerpoint).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0].0, first,
+        "the head-end answered the first job again"
+    );
+    assert!(client.job("job-2").await.is_err(), "no second job exists");
+}
+
+#[tokio::test]
+async fn a_head_end_that_is_down_is_retried_until_it_recovers() {
+    let esiids: Vec<String> = (0..10u64).map(|i| format!("1008901{i:015}")).collect();
+    // A port with nothing behind it yet.
+    let address = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let client = JobsClient::new(&format!("http://{address}"));
+    let (store, id) = store_with_message("down", &esiids).await;
+    let limits = limits::of(Tdsp::Centerpoint.style());
+    let e = dispatch(&store, Tdsp::Centerpoint, &client, &limits, 100, T0 as i64)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with(&format!("head-end http://{address}")),
+        "{e}"
+    );
+    assert_eq!(store.summary(id).await.unwrap().queued, 10, "nothing lost");
+    // The head-end comes back 150 ms later.
+    let fleet = esiids.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+        serve(listener, &fleet);
+    });
+    let sent = dispatch_retrying(
+        &store,
+        Tdsp::Centerpoint,
+        &client,
+        &limits,
+        T0 as i64,
+        10,
+        Duration::from_millis(20),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, 10);
 }
