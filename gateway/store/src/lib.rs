@@ -152,6 +152,8 @@ pub struct MessageRecord {
     pub company: String,
     /// Its kind.
     pub kind: String,
+    /// The request as stored (JSON).
+    pub request: String,
     /// The SE command's cluster.
     pub cluster: u16,
     /// The SE command's ZCL frame.
@@ -421,6 +423,31 @@ impl Store {
             .collect()
     }
 
+    /// The meters the given devices are active on (pending or provisioned); devices on none
+    /// are left out.
+    pub async fn meters_of(
+        &self,
+        devices: &[Eui64],
+    ) -> Result<std::collections::HashMap<Eui64, Esiid>> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in devices.chunks(BATCH) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+            let sql = format!(
+                "SELECT * FROM devices WHERE state IN ('pending', 'provisioned') AND eui64 IN ({})",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for d in chunk {
+                query = query.bind(d.to_string());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let d = device_row(&row)?;
+                found.insert(d.eui64, d.esiid);
+            }
+        }
+        Ok(found)
+    }
+
     /// A meter's device history, failed and refused requests included, oldest first.
     pub async fn device_history(&self, esiid: &Esiid) -> Result<Vec<HistoryEntry>> {
         sqlx::query("SELECT at, event, detail FROM device_history WHERE esiid = $1 ORDER BY id")
@@ -500,6 +527,7 @@ impl Store {
             id,
             company: row.try_get("company")?,
             kind: row.try_get("kind")?,
+            request: row.try_get("request")?,
             cluster: u16::try_from(row.try_get::<i64, _>("cluster")?)
                 .map_err(|_| StoreError::Corrupt("cluster".into()))?,
             command: unhex(&row.try_get::<String, _>("command")?)?,
