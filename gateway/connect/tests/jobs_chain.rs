@@ -19,39 +19,11 @@ const T0: u64 = 1_782_914_400;
 
 #[tokio::test]
 async fn a_load_control_event_reaches_every_thermostat_and_every_report_comes_back() {
-    // 250 CenterPoint meters, each with a thermostat; the mesh takes 1–5 s, run 200× fast.
+    // 250 CenterPoint meters, each with a thermostat.
     let esiids: Vec<String> = (0..250u64).map(|i| format!("1008901{i:015}")).collect();
-    let fleet: Vec<(String, DeviceKind)> = esiids
-        .iter()
-        .map(|e| (e.clone(), DeviceKind::Thermostat))
-        .collect();
-    let start = SimTime::from_unix_seconds(T0);
-    let latency = Latency {
-        min_us: 1_000_000,
-        max_us: 5_000_000,
-        loss: 0.0,
-    };
-    let headend = JobsHeadEnd::new(&fleet, latency, 3, start);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let clock = Clock {
-        start,
-        since: Instant::now(),
-        speed: 200.0,
-    };
-    tokio::spawn(serve_jobs(listener, headend, clock));
-
-    let dir = std::env::temp_dir().join(format!("hanrig-chain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let _ = std::fs::remove_file(dir.join("gw.db"));
-    let store = Store::open(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.join("gw.db").display()
-    ))
-    .await
-    .unwrap();
-
-    // The message, planned and accepted as the API will do it.
+    serve(listener, &esiids);
     let event = LoadControlMessage {
         device_class: 0x0001,
         enrollment_group: 0,
@@ -67,30 +39,7 @@ async fn a_load_control_event_reaches_every_thermostat_and_every_report_comes_ba
         randomize_start: false,
         randomize_end: false,
     };
-    let command = event.command(501).unwrap();
-    let cluster = cluster_of(&command).unwrap();
-    let mut frame = [0u8; 127];
-    let len = ZclFrame::new(cluster, command, 1)
-        .unwrap()
-        .emit(&mut frame)
-        .unwrap();
-    let targets = addresses(&esiids, &[]).unwrap();
-    let deliveries = plan(&targets, &Routing::texas(), |_| None).unwrap();
-    assert!(deliveries.iter().all(|(_, t)| *t == Tdsp::Centerpoint));
-    let id = store
-        .accept_message(
-            &NewMessage {
-                company: "demo-rep",
-                kind: "load-control",
-                request: "{}",
-                cluster,
-                command: &frame[..len],
-            },
-            &deliveries,
-            T0 as i64,
-        )
-        .await
-        .unwrap();
+    let (store, id) = store_with_message("chain", &esiids, event.command(501).unwrap()).await;
 
     // Batches of 100: three jobs.
     let client = JobsClient::new(&url);
@@ -148,7 +97,8 @@ async fn a_load_control_event_reaches_every_thermostat_and_every_report_comes_ba
     assert!(store.open_jobs(Tdsp::Centerpoint).await.unwrap().is_empty());
 }
 
-/// A head-end for `n` CenterPoint thermostats served on `listener`, 200× fast.
+/// A head-end for CenterPoint meters with thermostats, served on `listener`: the mesh takes
+/// 1–5 s, run 200× fast.
 fn serve(listener: tokio::net::TcpListener, esiids: &[String]) {
     let fleet: Vec<(String, DeviceKind)> = esiids
         .iter()
@@ -157,7 +107,7 @@ fn serve(listener: tokio::net::TcpListener, esiids: &[String]) {
     let start = SimTime::from_unix_seconds(T0);
     let latency = Latency {
         min_us: 1_000_000,
-        max_us: 2_000_000,
+        max_us: 5_000_000,
         loss: 0.0,
     };
     let headend = JobsHeadEnd::new(&fleet, latency, 5, start);
@@ -169,8 +119,13 @@ fn serve(listener: tokio::net::TcpListener, esiids: &[String]) {
     tokio::spawn(serve_jobs(listener, headend, clock));
 }
 
-/// A fresh store holding one load-control message to `esiids`; returns it and the message.
-async fn store_with_message(name: &str, esiids: &[String]) -> (Store, i64) {
+/// A fresh store holding `command` to `esiids`, planned and accepted as the API does it;
+/// returns it and the message.
+async fn store_with_message(
+    name: &str,
+    esiids: &[String],
+    command: hanrig_sep::Command,
+) -> (Store, i64) {
     let dir = std::env::temp_dir().join(format!("hanrig-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let _ = std::fs::remove_file(dir.join("gw.db"));
@@ -180,7 +135,6 @@ async fn store_with_message(name: &str, esiids: &[String]) -> (Store, i64) {
     ))
     .await
     .unwrap();
-    let command = LoadControlMessage::cancel_all(false);
     let cluster = cluster_of(&command).unwrap();
     let mut frame = [0u8; 127];
     let len = ZclFrame::new(cluster, command, 1)
@@ -214,7 +168,8 @@ async fn a_gateway_that_crashed_after_submitting_sends_the_same_job_again_not_a_
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let client = JobsClient::new(&format!("http://{}", listener.local_addr().unwrap()));
     serve(listener, &esiids);
-    let (store, id) = store_with_message("crash", &esiids).await;
+    let (store, id) =
+        store_with_message("crash", &esiids, LoadControlMessage::cancel_all(false)).await;
     let limits = limits::of(Tdsp::Centerpoint.style());
     // Before the crash: the batch went to the head-end, but the gateway died before recording
     // it, so the deliveries are still queued.
@@ -253,7 +208,8 @@ async fn a_head_end_that_is_down_is_retried_until_it_recovers() {
         probe.local_addr().unwrap()
     };
     let client = JobsClient::new(&format!("http://{address}"));
-    let (store, id) = store_with_message("down", &esiids).await;
+    let (store, id) =
+        store_with_message("down", &esiids, LoadControlMessage::cancel_all(false)).await;
     let limits = limits::of(Tdsp::Centerpoint.style());
     let e = dispatch(&store, Tdsp::Centerpoint, &client, &limits, 100, T0 as i64)
         .await
