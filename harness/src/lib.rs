@@ -1,8 +1,10 @@
 //! hanrig's command-line tool as a library: the ZCL and capture tools, the simulator front end,
-//! and the conformance harness (cases, runner, reports).
+//! the conformance harness (cases, runner, reports), and the gateway's admin and serve
+//! commands.
 
 pub mod capture;
 pub mod conformance;
+pub mod gateway;
 pub mod lab;
 pub mod radio;
 pub mod sim;

@@ -78,12 +78,29 @@ enum Top {
         /// What to do.
         action: hanrig::lab::LabAction,
     },
+    /// The HAN gateway: administer its companies, users and certificates, or serve its API.
+    #[command(subcommand)]
+    Gateway(GatewayCommand),
     /// Check an install code and derive the link key it gives.
     InstallCode {
         /// The code: hex digits (6, 8, 12 or 16 bytes plus the 2-byte CRC), optionally
         /// separated by spaces, '-' or ':'.
         code: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum GatewayCommand {
+    /// Companies, users, the lab CA and client certificates.
+    Admin {
+        /// The repository: sqlite://FILE?mode=rwc or postgres://USER@HOST/DB.
+        #[arg(long, default_value = hanrig::gateway::DEFAULT_DATABASE)]
+        database_url: String,
+        #[command(subcommand)]
+        command: hanrig::gateway::Admin,
+    },
+    /// Serve the API over mutual TLS until interrupted.
+    Serve(hanrig::gateway::Serve),
 }
 
 /// Where the co-processor is.
@@ -270,6 +287,11 @@ fn run(command: Top) -> Result<String, String> {
             zcl::encode(&text)
         }
         Top::Zcl(ZclCommand::List) => Ok(zcl::list()),
+        Top::Gateway(GatewayCommand::Admin {
+            database_url,
+            command,
+        }) => hanrig::gateway::admin(&database_url, command),
+        Top::Gateway(GatewayCommand::Serve(options)) => hanrig::gateway::serve(&options),
         Top::InstallCode { code } => zcl::install_code(&code),
         Top::Lab { rig, action } => hanrig::lab::operate(&rig, action),
         Top::Sim {

@@ -7,13 +7,22 @@
 //! its summary and the status of every address. Bad input gets a `4xx` naming the field and
 //! what is wrong, and nothing is stored.
 //!
-//! Who calls is an input: the TLS and credential layer in front of the router puts a
-//! [`Caller`] in the request's extensions (the company from the client certificate, the user
-//! from HTTP Basic); a request without one is `401`, and a company reads only its own messages.
+//! Who calls: [`tls::serve_tls`] serves the API over mutual TLS, and the credential layer
+//! ([`auth`]) maps the client certificate onto a company and the HTTP Basic credentials onto
+//! one of its users, putting a [`Caller`] in the request's extensions; a request without one
+//! is `401`, one whose user lacks the permission (Table 6) is `403`, and a company reads only
+//! its own messages. [`pki`] is the lab CA that issues the certificates; [`client`] calls the
+//! API the same way a third party does.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod client;
+pub mod pki;
+pub mod tls;
+
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -22,6 +31,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use hanrig_gateway::access::{CompanyKind, Permission};
 use hanrig_gateway::message::{
     Address, LoadControlMessage, PriceMessage, TextMessage, addresses, cluster_of, plan,
 };
@@ -36,8 +46,12 @@ use serde_json::json;
 pub struct Caller {
     /// The company (from its client certificate).
     pub company: String,
+    /// What kind of company it is.
+    pub kind: CompanyKind,
     /// The user (from HTTP Basic credentials).
     pub user: String,
+    /// What the user may do.
+    pub permissions: BTreeSet<Permission>,
 }
 
 /// The API's shared state.
@@ -77,7 +91,16 @@ impl Api {
         }
     }
 
-    /// The router: every route needs a [`Caller`] extension.
+    /// The router behind the credential layer: what [`tls::serve_tls`] serves.
+    pub fn secured(self) -> Router {
+        let auth = auth::Authenticator::new(self.store.clone());
+        self.router().layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::authenticate,
+        ))
+    }
+
+    /// The router: every route needs a [`Caller`] extension (see [`Api::secured`]).
     pub fn router(self) -> Router {
         Router::new()
             .route("/v1/messages/text", post(text))
@@ -119,13 +142,29 @@ fn bad(message: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::UNPROCESSABLE_ENTITY, message.to_string())
 }
 
-fn caller(c: Option<Extension<Caller>>) -> Result<Caller, ApiError> {
-    c.map(|Extension(c)| c).ok_or_else(|| {
+/// The caller, if it holds `permission`: `401` without a caller, `403` without the permission.
+fn caller(c: Option<Extension<Caller>>, permission: Permission) -> Result<Caller, ApiError> {
+    let caller = c.map(|Extension(c)| c).ok_or_else(|| {
         ApiError(
             StatusCode::UNAUTHORIZED,
             "no caller: a client certificate and user credentials are required".into(),
         )
-    })
+    })?;
+    if !caller.permissions.contains(&permission) {
+        let why = if caller.kind.allows(permission) {
+            "ask an administrator of the company to grant it"
+        } else {
+            "SMT Table 6 does not give it to this kind of company"
+        };
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "user {:?} of {} {:?} lacks the {permission} permission: {why}",
+                caller.user, caller.kind, caller.company
+            ),
+        ));
+    }
+    Ok(caller)
 }
 
 /// Where a message goes.
@@ -248,7 +287,7 @@ async fn text(
     c: Option<Extension<Caller>>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c)?;
+    let caller = caller(c, Permission::SendMessages)?;
     let r: Request<TextMessage> = parse(&body)?;
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
     let id = api.next_id();
@@ -261,7 +300,7 @@ async fn price(
     c: Option<Extension<Caller>>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c)?;
+    let caller = caller(c, Permission::SendMessages)?;
     let r: Request<PriceMessage> = parse(&body)?;
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
     let id = api.next_id();
@@ -274,7 +313,7 @@ async fn load_control(
     c: Option<Extension<Caller>>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c)?;
+    let caller = caller(c, Permission::SendMessages)?;
     let r: Request<LoadControlMessage> = parse(&body)?;
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
     let id = api.next_id();
@@ -288,7 +327,7 @@ async fn cancel_text(
     c: Option<Extension<Caller>>,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c)?;
+    let caller = caller(c, Permission::SendMessages)?;
     let (kind, se_id, to) = api.own(&caller, id).await?;
     if kind != "text" {
         return Err(bad(format!("message {id} is a {kind} message, not text")));
@@ -323,7 +362,7 @@ async fn cancel_load_control(
     Path(id): Path<i64>,
     body: Option<Json<serde_json::Value>>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c)?;
+    let caller = caller(c, Permission::SendMessages)?;
     let options: CancelEvent = match &body {
         Some(Json(v)) => {
             serde_json::from_value(v.clone()).map_err(|e| bad(format!("request body: {e}")))?
@@ -354,7 +393,7 @@ async fn cancel_all(
     c: Option<Extension<Caller>>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c)?;
+    let caller = caller(c, Permission::SendMessages)?;
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct All {
@@ -383,7 +422,7 @@ async fn message(
     c: Option<Extension<Caller>>,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c)?;
+    let caller = caller(c, Permission::ViewMessages)?;
     let m = api.store.message(id).await?;
     if m.company != caller.company {
         return Err(ApiError(

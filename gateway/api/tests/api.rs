@@ -6,6 +6,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use hanrig_gateway::access::CompanyKind;
 use hanrig_gateway::device::{DeviceRequest, DeviceType};
 use hanrig_gateway::routing::{Routing, Tdsp};
 use hanrig_gateway_api::{Api, Caller};
@@ -54,7 +55,9 @@ async fn call(
     if let Some(company) = company {
         request.extensions_mut().insert(Caller {
             company: company.into(),
+            kind: CompanyKind::ThirdParty,
             user: "ops".into(),
+            permissions: CompanyKind::ThirdParty.permissions(),
         });
     }
     let response = app.clone().oneshot(request).await.unwrap();

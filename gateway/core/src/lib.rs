@@ -3,6 +3,8 @@
 //! What the gateway knows, with no I/O and no clock of its own (times are arguments): the
 //! repository, the head-end connectors and the HTTP API are shells around it.
 //!
+//! - [`access`]: companies (third party, REP, TDSP, regulator), their users and what each may
+//!   do (Table 6);
 //! - [`esiid`]: Texas ESIIDs, checked; [`routing`]: which TDSP serves an ESIID, by prefix, from
 //!   configuration, and which head-end style each TDSP speaks;
 //! - [`device`]: a device to provision (ESIID, EUI64, install code with its CRC checked, type)
@@ -25,6 +27,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod agreement;
 pub mod delivery;
 pub mod device;

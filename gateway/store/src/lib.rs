@@ -28,6 +28,9 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 
+mod access;
+pub use access::{CompanyRecord, UserRecord};
+
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -62,6 +65,12 @@ pub enum StoreError {
     /// No such record.
     #[error("{0} not found")]
     NotFound(String),
+    /// A record that exists already.
+    #[error("{0} exists already")]
+    Exists(String),
+    /// A name or grant the access rules refuse.
+    #[error(transparent)]
+    Access(#[from] hanrig_gateway::access::AccessError),
 }
 
 type Result<T> = std::result::Result<T, StoreError>;

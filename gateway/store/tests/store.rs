@@ -411,3 +411,80 @@ async fn a_batch_of_reports_is_recorded_in_one_go_and_still_only_moves_forward()
         assert_eq!(store.summary(id).await.unwrap().failed, 0, "{what}");
     }
 }
+
+#[tokio::test]
+async fn companies_users_and_certificates_follow_table_6_and_refuse_duplicates() {
+    use hanrig_gateway::access::{CompanyKind, Permission};
+    for store in stores().await {
+        let acme = store
+            .add_company("Acme Energy", CompanyKind::ThirdParty, 1)
+            .await
+            .unwrap();
+        store
+            .add_company("Oncor", CompanyKind::Tdsp, 1)
+            .await
+            .unwrap();
+        let again = store.add_company("Acme Energy", CompanyKind::Rep, 2).await;
+        assert!(matches!(again, Err(StoreError::Exists(_))), "{again:?}");
+        assert!(matches!(
+            store.add_company(" padded", CompanyKind::Rep, 2).await,
+            Err(StoreError::Access(_))
+        ));
+
+        // An administrator holds what the kind allows; a user what was asked, if allowed.
+        let alice = store
+            .add_user("Acme Energy", "alice", "$argon2id$x", true, &[], 3)
+            .await
+            .unwrap();
+        assert!(alice.admin && alice.company == acme);
+        assert_eq!(alice.permissions, CompanyKind::ThirdParty.permissions());
+        assert!(!alice.permissions.contains(&Permission::Statistics));
+        let ops = store
+            .add_user("Oncor", "ops", "h", false, &[Permission::Devices], 3)
+            .await
+            .unwrap();
+        assert_eq!(
+            ops.permissions.iter().collect::<Vec<_>>(),
+            [&Permission::Devices]
+        );
+        let refused = store
+            .add_user("Oncor", "ops2", "h", false, &[Permission::SendMessages], 3)
+            .await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("Table 6")),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            store.add_user("Oncor", "alice", "h", false, &[], 3).await,
+            Err(StoreError::Exists(_))
+        ));
+        assert!(matches!(
+            store
+                .add_user("Oncor", "bad:name", "h", false, &[], 3)
+                .await,
+            Err(StoreError::Access(_))
+        ));
+        assert!(matches!(
+            store.add_user("Initech", "bob", "h", false, &[], 3).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.users("Oncor").await.unwrap(), [ops]);
+        assert_eq!(store.user("alice").await.unwrap(), alice);
+
+        // A certificate names its company until it is revoked.
+        store
+            .add_certificate("Acme Energy", "ab12", "Acme Energy", 4)
+            .await
+            .unwrap();
+        assert_eq!(store.certificate_company("ab12").await.unwrap(), Some(acme));
+        assert_eq!(store.certificate_company("cd34").await.unwrap(), None);
+        store.revoke_certificate("ab12", 5).await.unwrap();
+        assert_eq!(store.certificate_company("ab12").await.unwrap(), None);
+        assert!(matches!(
+            store.revoke_certificate("ab12", 6).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+}

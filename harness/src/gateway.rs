@@ -1,0 +1,296 @@
+//! `hanrig gateway …`: administer and serve the HAN gateway.
+//!
+//! `admin` keeps the gateway's companies, users and client certificates (issued by a lab CA
+//! kept in a directory); `serve` runs the API over mutual TLS.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use hanrig_gateway::access::{CompanyKind, Permission};
+use hanrig_gateway_api::auth::hash_password;
+use hanrig_gateway_api::pki::{LabCa, write};
+use hanrig_gateway_store::Store;
+
+/// The repository when none is named: an SQLite file in the working directory.
+pub const DEFAULT_DATABASE: &str = "sqlite://gateway.db?mode=rwc";
+
+/// `hanrig gateway admin …`.
+#[derive(Debug, Subcommand)]
+pub enum Admin {
+    /// Create a lab CA in a directory (ca.pem, ca.key) with a server certificate for the
+    /// gateway (server.pem, server.key).
+    CaInit {
+        /// The directory (created if missing; an existing CA there is refused).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Names the server certificate is valid for (DNS names or IP addresses).
+        #[arg(long, value_delimiter = ',', default_value = "localhost,127.0.0.1")]
+        names: Vec<String>,
+    },
+    /// Add a company: third-party, rep, tdsp or regulatory.
+    CompanyAdd {
+        /// Its name.
+        name: String,
+        /// Its kind.
+        #[arg(long)]
+        kind: String,
+    },
+    /// List the companies.
+    Companies,
+    /// Add a user to a company, reading the password from standard input (one line).
+    UserAdd {
+        /// The company.
+        #[arg(long)]
+        company: String,
+        /// The user name (the HTTP Basic user).
+        #[arg(long)]
+        user: String,
+        /// An administrator: every permission the company's kind allows.
+        #[arg(long)]
+        admin: bool,
+        /// A permission (repeatable): agreements, devices, view-devices, send-messages,
+        /// view-messages, statistics.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+    },
+    /// List a company's users.
+    Users {
+        /// The company.
+        #[arg(long)]
+        company: String,
+    },
+    /// Issue a client certificate to a company from the lab CA; writes client.pem and
+    /// client.key into the output directory.
+    CertIssue {
+        /// The company.
+        #[arg(long)]
+        company: String,
+        /// The lab CA's directory.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// Where to write client.pem and client.key.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Revoke a client certificate by its SHA-256 fingerprint (hex).
+    CertRevoke {
+        /// The fingerprint `cert-issue` printed.
+        fingerprint: String,
+    },
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// Creates a CA in `dir` and a server certificate for `names`.
+pub fn ca_init(dir: &Path, names: &[&str]) -> Result<String, String> {
+    if dir.join("ca.key").exists() {
+        return Err(format!(
+            "{} holds a CA already (ca.key): use another directory",
+            dir.display()
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let ca = LabCa::create().map_err(|e| e.to_string())?;
+    ca.save(dir).map_err(|e| e.to_string())?;
+    let server = ca.issue_server(names).map_err(|e| e.to_string())?;
+    write(&dir.join("server.pem"), &server.cert_pem, false).map_err(|e| e.to_string())?;
+    write(&dir.join("server.key"), &server.key_pem, true).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "lab CA in {dir}: ca.pem, ca.key; server certificate for {names} in server.pem, server.key\n",
+        dir = dir.display(),
+        names = names.join(", ")
+    ))
+}
+
+/// Issues a client certificate to `company`, records it, and writes it into `out`.
+pub async fn issue(
+    store: &Store,
+    company: &str,
+    ca_dir: &Path,
+    out: &Path,
+) -> Result<String, String> {
+    store.company(company).await.map_err(|e| e.to_string())?;
+    let ca = LabCa::load(ca_dir).map_err(|e| e.to_string())?;
+    let cert = ca.issue_client(company).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    write(&out.join("client.pem"), &cert.cert_pem, false).map_err(|e| e.to_string())?;
+    write(&out.join("client.key"), &cert.key_pem, true).map_err(|e| e.to_string())?;
+    store
+        .add_certificate(company, &cert.fingerprint, &cert.subject, now())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "client certificate for {company:?} in {out}/client.pem, client.key\nfingerprint {}\n",
+        cert.fingerprint,
+        out = out.display()
+    ))
+}
+
+/// Runs one admin command against the repository at `database`.
+pub fn admin(database: &str, command: Admin) -> Result<String, String> {
+    if let Admin::CaInit { dir, names } = &command {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        return ca_init(dir, &names);
+    }
+    let password = if matches!(command, Admin::UserAdd { .. }) {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the password from standard input: {e}"))?;
+        let password = line.trim_end_matches(['\r', '\n']).to_string();
+        if password.len() < 8 {
+            return Err(
+                "the password (read from standard input) must have at least 8 characters".into(),
+            );
+        }
+        password
+    } else {
+        String::new()
+    };
+    runtime()?.block_on(async {
+        let store = Store::open(database).await.map_err(|e| e.to_string())?;
+        match command {
+            Admin::CaInit { .. } => unreachable!("handled above"),
+            Admin::CompanyAdd { name, kind } => {
+                let kind: CompanyKind = kind
+                    .parse()
+                    .map_err(|e: hanrig_gateway::access::AccessError| e.to_string())?;
+                let c = store
+                    .add_company(&name, kind, now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!("company {:?} ({})\n", c.name, c.kind))
+            }
+            Admin::Companies => Ok(store
+                .companies()
+                .await
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(|c| format!("{}\t{}\n", c.name, c.kind))
+                .collect()),
+            Admin::UserAdd {
+                company,
+                user,
+                admin,
+                permissions,
+            } => {
+                let permissions = permissions
+                    .iter()
+                    .map(|p| p.parse::<Permission>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())?;
+                let hash = hash_password(&password)?;
+                let u = store
+                    .add_user(&company, &user, &hash, admin, &permissions, now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "user {:?} of {:?}{}: {}\n",
+                    u.username,
+                    u.company.name,
+                    if u.admin { " (administrator)" } else { "" },
+                    hanrig_gateway::access::join(&u.permissions)
+                ))
+            }
+            Admin::Users { company } => Ok(store
+                .users(&company)
+                .await
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{}\t{}\t{}\n",
+                        u.username,
+                        if u.admin { "admin" } else { "user" },
+                        hanrig_gateway::access::join(&u.permissions)
+                    )
+                })
+                .collect()),
+            Admin::CertIssue {
+                company,
+                ca_dir,
+                out,
+            } => issue(&store, &company, &ca_dir, &out).await,
+            Admin::CertRevoke { fingerprint } => {
+                store
+                    .revoke_certificate(&fingerprint, now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!("certificate {fingerprint} revoked\n"))
+            }
+        }
+    })
+}
+
+/// `hanrig gateway serve` options.
+#[derive(Debug, clap::Args)]
+pub struct Serve {
+    /// The repository: sqlite://FILE?mode=rwc or postgres://USER@HOST/DB.
+    #[arg(long, default_value = DEFAULT_DATABASE)]
+    pub database_url: String,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// The lab CA's directory: ca.pem (clients must chain to it), server.pem, server.key.
+    #[arg(long)]
+    pub tls_dir: PathBuf,
+    /// The ESIID prefix → TDSP table (TOML, like gateway/routing.toml); the built-in Texas
+    /// table when absent.
+    #[arg(long)]
+    pub routing: Option<PathBuf>,
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The routing table of `path`, or the built-in one.
+pub fn routing(path: Option<&Path>) -> Result<hanrig_gateway::routing::Routing, String> {
+    match path {
+        Some(path) => hanrig_gateway::routing::Routing::from_toml(&read(path)?)
+            .map_err(|e| format!("{}: {e}", path.display())),
+        None => Ok(hanrig_gateway::routing::Routing::texas()),
+    }
+}
+
+/// Serves the API until interrupted.
+pub fn serve(options: &Serve) -> Result<String, String> {
+    let routing = routing(options.routing.as_deref())?;
+    let dir = &options.tls_dir;
+    let config = hanrig_gateway_api::tls::server_config(
+        &read(&dir.join("ca.pem"))?,
+        &read(&dir.join("server.pem"))?,
+        &read(&dir.join("server.key"))?,
+    )
+    .map_err(|e| e.to_string())?;
+    runtime()?.block_on(async {
+        let store = Store::open(&options.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(&options.listen)
+            .await
+            .map_err(|e| format!("listening on {}: {e}", options.listen))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let app = hanrig_gateway_api::Api::new(store, routing, now).secured();
+        eprintln!("hanrig gateway: API on https://{address} (mutual TLS); Ctrl-C stops it");
+        tokio::select! {
+            served = hanrig_gateway_api::tls::serve_tls(listener, app, config) => {
+                served.map_err(|e| e.to_string())?;
+            }
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        Ok("hanrig gateway: stopped\n".to_string())
+    })
+}

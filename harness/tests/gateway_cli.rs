@@ -1,0 +1,193 @@
+//! `hanrig gateway admin` and `hanrig gateway serve`, as an operator runs them: a lab CA, a
+//! company, a user whose password comes on standard input, a client certificate; then the
+//! served API answers that user over mutual TLS, and refuses what it should.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use hanrig_gateway_api::client::ApiClient;
+
+fn hanrig(db: &str, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hanrig"))
+        .args(["gateway", "admin", "--database-url", db])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[test]
+fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
+    let dir = std::env::temp_dir().join(format!("hanrig-gateway-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}?mode=rwc", dir.join("gw.db").display());
+    let (ca, acme) = (dir.join("ca"), dir.join("acme"));
+    let ca_dir = ca.to_str().unwrap();
+
+    let (ok, out) = hanrig(&db, &["ca-init", "--dir", ca_dir], "");
+    assert!(ok, "{out}");
+    let (ok, out) = hanrig(&db, &["ca-init", "--dir", ca_dir], "");
+    assert!(!ok && out.contains("holds a CA already"), "{out}");
+
+    let (ok, out) = hanrig(
+        &db,
+        &["company-add", "Acme Energy", "--kind", "third-party"],
+        "",
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &["company-add", "Acme Energy", "--kind", "third-party"],
+        "",
+    );
+    assert!(!ok && out.contains("exists already"), "{out}");
+    let (ok, out) = hanrig(&db, &["company-add", "Nobody", "--kind", "utility"], "");
+    assert!(!ok && out.contains("unknown company kind"), "{out}");
+    let (ok, out) = hanrig(&db, &["company-add", "Oncor", "--kind", "tdsp"], "");
+    assert!(ok, "{out}");
+
+    let (ok, out) = hanrig(
+        &db,
+        &[
+            "user-add",
+            "--company",
+            "Acme Energy",
+            "--user",
+            "alice",
+            "--admin",
+        ],
+        "correct horse\n",
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("send-messages"), "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &[
+            "user-add",
+            "--company",
+            "Oncor",
+            "--user",
+            "ops",
+            "--permission",
+            "send-messages",
+        ],
+        "correct horse\n",
+    );
+    assert!(!ok && out.contains("Table 6"), "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &[
+            "user-add",
+            "--company",
+            "Oncor",
+            "--user",
+            "ops",
+            "--permission",
+            "devices",
+        ],
+        "short\n",
+    );
+    assert!(!ok && out.contains("at least 8"), "{out}");
+    let (ok, out) = hanrig(&db, &["users", "--company", "Acme Energy"], "");
+    assert!(ok && out.starts_with("alice\tadmin\t"), "{out}");
+
+    let (ok, out) = hanrig(
+        &db,
+        &[
+            "cert-issue",
+            "--company",
+            "Acme Energy",
+            "--ca-dir",
+            ca_dir,
+            "--out",
+            acme.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &[
+            "cert-issue",
+            "--company",
+            "Initech",
+            "--ca-dir",
+            ca_dir,
+            "--out",
+            acme.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        !ok && out.contains("company \"Initech\" not found"),
+        "{out}"
+    );
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_hanrig"))
+        .args([
+            "gateway",
+            "serve",
+            "--database-url",
+            &db,
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-dir",
+            ca_dir,
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .split("https://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let url = format!("https://localhost:{port}");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (cert, key, ca_pem) = (
+        read(&acme.join("client.pem")),
+        read(&acme.join("client.key")),
+        read(&ca.join("ca.pem")),
+    );
+    let alice = ApiClient::new(&url, &ca_pem, &cert, &key, "alice", "correct horse").unwrap();
+    let body = serde_json::json!({"esiids": ["10443720001234567"], "message": {"text": "Hello", "duration_minutes": 5}});
+    let (status, answer) = runtime
+        .block_on(alice.post("/v1/messages/text", &body))
+        .unwrap();
+    let wrong = ApiClient::new(&url, &ca_pem, &cert, &key, "alice", "incorrect horse").unwrap();
+    let (refused, _) = runtime
+        .block_on(wrong.post("/v1/messages/text", &body))
+        .unwrap();
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(refused, 401);
+}
