@@ -294,3 +294,19 @@ pub fn serve(options: &Serve) -> Result<String, String> {
         Ok("hanrig gateway: stopped\n".to_string())
     })
 }
+
+/// The API's OpenAPI document, pretty JSON.
+pub fn openapi() -> Result<String, String> {
+    runtime()?.block_on(async {
+        // The document does not depend on the data: an in-memory repository serves to build it.
+        let store = Store::open("sqlite::memory:")
+            .await
+            .map_err(|e| e.to_string())?;
+        let doc =
+            hanrig_gateway_api::Api::new(store, hanrig_gateway::routing::Routing::texas(), now)
+                .openapi();
+        doc.to_pretty_json()
+            .map(|j| j + "\n")
+            .map_err(|e| e.to_string())
+    })
+}

@@ -101,6 +101,8 @@ enum GatewayCommand {
     },
     /// Serve the API over mutual TLS until interrupted.
     Serve(hanrig::gateway::Serve),
+    /// Print the API's OpenAPI 3.1 document (what `GET /openapi.json` serves).
+    Openapi,
 }
 
 /// Where the co-processor is.
@@ -292,6 +294,7 @@ fn run(command: Top) -> Result<String, String> {
             command,
         }) => hanrig::gateway::admin(&database_url, command),
         Top::Gateway(GatewayCommand::Serve(options)) => hanrig::gateway::serve(&options),
+        Top::Gateway(GatewayCommand::Openapi) => hanrig::gateway::openapi(),
         Top::InstallCode { code } => zcl::install_code(&code),
         Top::Lab { rig, action } => hanrig::lab::operate(&rig, action),
         Top::Sim {

@@ -34,6 +34,9 @@ status=$("${curl_tls[@]}" -u "alice:correct horse" -o "$work/message.json" -w '%
 [ "$status" = 200 ] || { echo "curl: GET message: $status"; exit 1; }
 grep -q '"address":"10443720001234567"' "$work/message.json"
 
+# The OpenAPI document: the client certificate suffices.
+"${curl_tls[@]}" -f "https://localhost:$port/openapi.json" | grep -q '"/v1/messages/text"'
+
 status=$("${curl_tls[@]}" -u "alice:wrong" -o /dev/null -w '%{http_code}' "https://localhost:$port/v1/messages/$id")
 [ "$status" = 401 ] || { echo "curl: wrong password gave $status, not 401"; exit 1; }
 

@@ -304,3 +304,78 @@ async fn load_control_cancels_and_device_addresses_go_through_their_meter() {
         (StatusCode::ACCEPTED, Some(2))
     );
 }
+
+/// Every operation the OpenAPI document names is served, every request body has an example,
+/// and every example is accepted as the document says (cancels refer to the messages the
+/// examples created).
+#[tokio::test]
+async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
+    let (app, store) = api("openapi").await;
+    let request = DeviceRequest::new(
+        ONCOR,
+        "00:0d:6f:00:00:00:00:01",
+        "83FED3407A939723A5C639B26916D505C3B5",
+        DeviceType::InHomeDisplay,
+        "kitchen",
+    )
+    .unwrap();
+    store
+        .add_device(&request, "in-home-display", Tdsp::Oncor, now())
+        .await
+        .unwrap();
+
+    // Served without a caller.
+    let (status, doc) = call(&app, "GET", "/openapi.json", None, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{doc}");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["client_certificate"]["type"],
+        "mutualTLS"
+    );
+
+    let mut operations: Vec<(String, String, Value)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations.push((method.to_uppercase(), path.clone(), op.clone()));
+        }
+    }
+    assert!(operations.len() >= 7, "{operations:?}");
+    // Messages first, then what refers to them.
+    operations.sort_by_key(|(method, path, _)| (path.contains('{'), method == "GET", path.clone()));
+    let mut sent: std::collections::HashMap<String, i64> = Default::default();
+    for (method, path, op) in operations {
+        let body = &op["requestBody"]["content"]["application/json"];
+        if !op["requestBody"].is_null() {
+            assert!(!body["example"].is_null(), "{method} {path} has no example");
+        }
+        let uri = if path.contains("{id}") {
+            let kind = if path.contains("load-control") {
+                "/v1/messages/load-control"
+            } else {
+                "/v1/messages/text"
+            };
+            path.replace("{id}", &sent[kind].to_string())
+        } else {
+            path.clone()
+        };
+        let documented: u16 = op["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter_map(|k| k.parse().ok())
+            .find(|&code: &u16| (200..300).contains(&code))
+            .unwrap();
+        let (status, answer) = call(
+            &app,
+            &method,
+            &uri,
+            Some("demo-rep"),
+            body["example"].clone(),
+        )
+        .await;
+        assert_eq!(status.as_u16(), documented, "{method} {uri}: {answer}");
+        if let Some(id) = answer["id"].as_i64() {
+            sent.entry(path.clone()).or_insert(id);
+        }
+    }
+}

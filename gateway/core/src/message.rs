@@ -102,6 +102,7 @@ fn utc(unix: Option<u64>, name: &'static str) -> Result<UtcTime, MessageError> {
 
 /// A text message for in-home displays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TextMessage {
     /// The text, 1 to 80 characters.
@@ -172,6 +173,7 @@ impl TextMessage {
 
 /// A price signal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriceMessage {
     /// The commodity provider (the REP).
@@ -243,6 +245,7 @@ impl PriceMessage {
 
 /// A load-control (demand response) event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoadControlMessage {
     /// Device classes (SE DRLC bits: 0x0001 HVAC, 0x0004 water heater, 0x0008 pool pump, …).

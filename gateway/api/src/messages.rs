@@ -1,0 +1,485 @@
+//! HAN messages: price, text, load control, their cancels, and their status per address.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use hanrig_gateway::access::Permission;
+use hanrig_gateway::message::{
+    Address, LoadControlMessage, PriceMessage, TextMessage, addresses, cluster_of, plan,
+};
+use hanrig_gateway_store::NewMessage;
+use hanrig_sep::{Command, Eui64, ZclFrame};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::{Api, ApiError, Caller, ErrorBody, bad, caller};
+
+/// Where a message goes: at most 10,000 addresses in all, after de-duplication.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Addressing {
+    /// ESIIDs: every device on each meter.
+    #[serde(default)]
+    pub esiids: Vec<String>,
+    /// Devices by EUI64.
+    #[serde(default)]
+    pub devices: Vec<String>,
+}
+
+/// A message request: addresses and the message.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request<M> {
+    #[serde(flatten)]
+    to: Addressing,
+    message: M,
+}
+
+/// `POST /v1/messages/text`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TextRequest {
+    /// Where it goes.
+    #[serde(flatten)]
+    pub to: Addressing,
+    /// The text message.
+    pub message: TextMessage,
+}
+
+/// `POST /v1/messages/price`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PriceRequest {
+    /// Where it goes.
+    #[serde(flatten)]
+    pub to: Addressing,
+    /// The price signal.
+    pub message: PriceMessage,
+}
+
+/// `POST /v1/messages/load-control`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LoadControlRequest {
+    /// Where it goes.
+    #[serde(flatten)]
+    pub to: Addressing,
+    /// The load-control event.
+    pub message: LoadControlMessage,
+}
+
+/// `POST /v1/messages/load-control/cancel-all`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelAllRequest {
+    /// Where it goes.
+    #[serde(flatten)]
+    pub to: Addressing,
+    /// Devices end their events with the events' randomisation.
+    #[serde(default)]
+    pub randomize_end: bool,
+}
+
+/// `POST /v1/messages/load-control/{id}/cancel`; the body may be absent.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelEvent {
+    /// When the cancel takes effect (Unix seconds); now when absent.
+    #[serde(default)]
+    pub effective: Option<u64>,
+    /// End with the event's randomisation.
+    #[serde(default)]
+    pub randomize_end: bool,
+}
+
+/// A message's deliveries, counted by status.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SummaryView {
+    /// Addresses.
+    pub total: u64,
+    /// Not yet handed to the head-end.
+    pub queued: u64,
+    /// Accepted by the head-end.
+    pub sent: u64,
+    /// Received by the device.
+    pub delivered: u64,
+    /// Answered by the device (Report Event Status, Message Confirmation, Price Acknowledgement).
+    #[serde(rename = "device-acknowledged")]
+    pub device_acknowledged: u64,
+    /// Failed or expired.
+    pub failed: u64,
+}
+
+/// One address of a message and where its delivery is.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AddressStatus {
+    /// The ESIID or device EUI64.
+    pub address: String,
+    /// The TDSP it goes through.
+    pub tdsp: String,
+    /// queued, sent, delivered, device-acknowledged or failed.
+    pub status: String,
+    /// The latest report's detail.
+    pub detail: String,
+}
+
+/// `GET /v1/messages/{id}`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MessageView {
+    /// The message.
+    pub id: i64,
+    /// text, price, load-control, text-cancel, load-control-cancel or load-control-cancel-all.
+    pub kind: String,
+    /// When it was accepted, Unix seconds.
+    pub created_at: i64,
+    /// Its deliveries by status.
+    pub summary: SummaryView,
+    /// Every address.
+    pub addresses: Vec<AddressStatus>,
+}
+
+/// `202 Accepted`: stored with one delivery per address.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// The message, for `GET /v1/messages/{id}`.
+    pub id: i64,
+    /// The SE message ID or issuer event ID devices see.
+    pub se_id: u32,
+    /// Addresses accepted (after de-duplication).
+    pub addresses: usize,
+}
+
+impl Api {
+    /// Plans, encodes and stores a message; the common path of every send.
+    async fn accept(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        request: serde_json::Value,
+        to: &[Address],
+        command: Command,
+        se_id: u32,
+    ) -> Result<Response, ApiError> {
+        let devices: Vec<Eui64> = to
+            .iter()
+            .filter_map(|a| match a {
+                Address::Device(d) => Some(*d),
+                Address::Esiid(_) => None,
+            })
+            .collect();
+        let meters = self.store.meters_of(&devices).await?;
+        let deliveries = plan(to, &self.routing, |d| meters.get(&d).cloned()).map_err(bad)?;
+        let cluster = cluster_of(&command).ok_or_else(|| bad("not a HAN command"))?;
+        let mut frame = [0u8; 127];
+        let len = ZclFrame::new(cluster, command, 0)
+            .ok_or_else(|| bad("not a HAN command"))?
+            .emit(&mut frame)
+            .map_err(|e| bad(format!("the message does not fit one frame: {e:?}")))?;
+        let body = json!({ "se_id": se_id, "request": request }).to_string();
+        let id = self
+            .store
+            .accept_message(
+                &NewMessage {
+                    company: &caller.company,
+                    kind,
+                    request: &body,
+                    cluster,
+                    command: &frame[..len],
+                },
+                &deliveries,
+                (self.clock)(),
+            )
+            .await?;
+        Ok((
+            StatusCode::ACCEPTED,
+            Json(Accepted {
+                id,
+                se_id,
+                addresses: deliveries.len(),
+            }),
+        )
+            .into_response())
+    }
+
+    /// The message `id`, if the caller's company sent it: its kind, SE ID and addresses.
+    async fn own(&self, caller: &Caller, id: i64) -> Result<(String, u32, Vec<Address>), ApiError> {
+        let m = self.store.message(id).await?;
+        if m.company != caller.company {
+            return Err(ApiError(
+                StatusCode::NOT_FOUND,
+                format!("message {id} not found"),
+            ));
+        }
+        let body: serde_json::Value = serde_json::from_str(&m.request)
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let se_id = body["se_id"].as_u64().unwrap_or(0) as u32;
+        let mut to = Vec::new();
+        for d in self.store.deliveries(id).await? {
+            to.push(match d.address.parse::<Eui64>() {
+                Ok(eui) if d.address.contains(':') => Address::Device(eui),
+                _ => Address::Esiid(
+                    d.address
+                        .parse()
+                        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, format!("{e}")))?,
+                ),
+            });
+        }
+        Ok((m.kind, se_id, to))
+    }
+}
+
+fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Request<M>, ApiError> {
+    serde_json::from_value(body.clone()).map_err(|e| bad(format!("request body: {e}")))
+}
+
+/// Send a text message (SE Messaging: Display Message) to ESIIDs and devices.
+#[utoipa::path(
+    post,
+    path = "/v1/messages/text",
+    tag = "messages",
+    request_body(content = TextRequest, example = json!({
+        "esiids": ["10443720001234567"],
+        "devices": ["00:0d:6f:00:00:00:00:01"],
+        "message": {"text": "Peak pricing 2-6pm today", "confirmation_required": true, "duration_minutes": 240}
+    })),
+    responses(
+        (status = 202, body = Accepted, description = "Stored with one delivery per address"),
+        (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
+        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission"),
+        (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
+    )
+)]
+pub async fn text(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let caller = caller(c, Permission::SendMessages)?;
+    let r: Request<TextMessage> = parse(&body)?;
+    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let id = api.next_id();
+    let command = r.message.command(id).map_err(bad)?;
+    api.accept(&caller, "text", body, &to, command, id).await
+}
+
+/// Send a price signal (SE Price: Publish Price) to ESIIDs and devices.
+#[utoipa::path(
+    post,
+    path = "/v1/messages/price",
+    tag = "messages",
+    request_body(content = PriceRequest, example = json!({
+        "esiids": ["10443720001234567", "1008901000140000000000"],
+        "message": {"provider_id": 1001, "rate_label": "Peak", "price": 2150, "trailing_digits": 4, "tier": 2, "duration_minutes": 240, "acknowledge": true}
+    })),
+    responses(
+        (status = 202, body = Accepted, description = "Stored with one delivery per address"),
+        (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
+        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission"),
+        (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
+    )
+)]
+pub async fn price(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let caller = caller(c, Permission::SendMessages)?;
+    let r: Request<PriceMessage> = parse(&body)?;
+    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let id = api.next_id();
+    let command = r.message.command(id).map_err(bad)?;
+    api.accept(&caller, "price", body, &to, command, id).await
+}
+
+/// Send a load-control event (SE DRLC: Load Control Event) to ESIIDs and devices.
+#[utoipa::path(
+    post,
+    path = "/v1/messages/load-control",
+    tag = "messages",
+    request_body(content = LoadControlRequest, example = json!({
+        "esiids": ["10032780001234567"],
+        "message": {"device_class": 1, "duration_minutes": 120, "criticality": 3, "cooling_offset": 20, "randomize_start": true}
+    })),
+    responses(
+        (status = 202, body = Accepted, description = "Stored with one delivery per address"),
+        (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
+        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission"),
+        (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
+    )
+)]
+pub async fn load_control(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let caller = caller(c, Permission::SendMessages)?;
+    let r: Request<LoadControlMessage> = parse(&body)?;
+    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let id = api.next_id();
+    let command = r.message.command(id).map_err(bad)?;
+    api.accept(&caller, "load-control", body, &to, command, id)
+        .await
+}
+
+/// Cancel a text message (SE Messaging: Cancel Message) at every address it went to.
+#[utoipa::path(
+    post,
+    path = "/v1/messages/text/{id}/cancel",
+    tag = "messages",
+    params(("id" = i64, Path, description = "The text message, as its 202 named it")),
+    responses(
+        (status = 202, body = Accepted, description = "The cancel, stored with one delivery per address"),
+        (status = 404, body = ErrorBody, description = "No such message of the caller's company"),
+        (status = 422, body = ErrorBody, description = "The message is not a text message"),
+    )
+)]
+pub async fn cancel_text(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let caller = caller(c, Permission::SendMessages)?;
+    let (kind, se_id, to) = api.own(&caller, id).await?;
+    if kind != "text" {
+        return Err(bad(format!("message {id} is a {kind} message, not text")));
+    }
+    let body = json!({ "cancel": id });
+    api.accept(
+        &caller,
+        "text-cancel",
+        body,
+        &to,
+        TextMessage::cancel(se_id),
+        se_id,
+    )
+    .await
+}
+
+/// Cancel a load-control event (SE DRLC: Cancel Load Control Event) at every address.
+#[utoipa::path(
+    post,
+    path = "/v1/messages/load-control/{id}/cancel",
+    tag = "messages",
+    params(("id" = i64, Path, description = "The load-control event, as its 202 named it")),
+    request_body(content = CancelEvent, description = "Optional", example = json!({"randomize_end": true})),
+    responses(
+        (status = 202, body = Accepted, description = "The cancel, stored with one delivery per address"),
+        (status = 404, body = ErrorBody, description = "No such message of the caller's company"),
+        (status = 422, body = ErrorBody, description = "The message is not a load-control event, or bad input"),
+    )
+)]
+pub async fn cancel_load_control(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Path(id): Path<i64>,
+    body: Option<Json<serde_json::Value>>,
+) -> Result<Response, ApiError> {
+    let caller = caller(c, Permission::SendMessages)?;
+    let options: CancelEvent = match &body {
+        Some(Json(v)) => {
+            serde_json::from_value(v.clone()).map_err(|e| bad(format!("request body: {e}")))?
+        }
+        None => CancelEvent::default(),
+    };
+    let (kind, se_id, to) = api.own(&caller, id).await?;
+    if kind != "load-control" {
+        return Err(bad(format!(
+            "message {id} is a {kind} message, not load control"
+        )));
+    }
+    let original: serde_json::Value =
+        serde_json::from_str(&api.store.message(id).await?.request)
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let event: Request<LoadControlMessage> = parse(&original["request"])?;
+    let command = event
+        .message
+        .cancel(se_id, options.effective, options.randomize_end)
+        .map_err(bad)?;
+    let record = json!({ "cancel": id, "effective": options.effective, "randomize_end": options.randomize_end });
+    api.accept(&caller, "load-control-cancel", record, &to, command, se_id)
+        .await
+}
+
+/// Cancel every load-control event at the addresses (SE DRLC: Cancel All Load Control Events).
+#[utoipa::path(
+    post,
+    path = "/v1/messages/load-control/cancel-all",
+    tag = "messages",
+    request_body(content = CancelAllRequest, example = json!({"esiids": ["10032780001234567"], "randomize_end": false})),
+    responses(
+        (status = 202, body = Accepted, description = "Stored with one delivery per address"),
+        (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
+    )
+)]
+pub async fn cancel_all(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<Response, ApiError> {
+    let caller = caller(c, Permission::SendMessages)?;
+    let r: CancelAllRequest =
+        serde_json::from_value(body.clone()).map_err(|e| bad(format!("request body: {e}")))?;
+    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let id = api.next_id();
+    api.accept(
+        &caller,
+        "load-control-cancel-all",
+        body,
+        &to,
+        LoadControlMessage::cancel_all(r.randomize_end),
+        id,
+    )
+    .await
+}
+
+/// A message: its summary and the status of every address.
+#[utoipa::path(
+    get,
+    path = "/v1/messages/{id}",
+    tag = "messages",
+    params(("id" = i64, Path, description = "The message, as its 202 named it")),
+    responses(
+        (status = 200, body = MessageView),
+        (status = 403, body = ErrorBody, description = "The user lacks the view-messages permission"),
+        (status = 404, body = ErrorBody, description = "No such message of the caller's company"),
+    )
+)]
+pub async fn message(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Path(id): Path<i64>,
+) -> Result<Json<MessageView>, ApiError> {
+    let caller = caller(c, Permission::ViewMessages)?;
+    let m = api.store.message(id).await?;
+    if m.company != caller.company {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("message {id} not found"),
+        ));
+    }
+    let s = api.store.summary(id).await?;
+    let addresses = api
+        .store
+        .deliveries(id)
+        .await?
+        .into_iter()
+        .map(|d| AddressStatus {
+            address: d.address,
+            tdsp: d.tdsp.name().to_string(),
+            status: d.status.name().to_string(),
+            detail: d.detail,
+        })
+        .collect();
+    Ok(Json(MessageView {
+        id,
+        kind: m.kind,
+        created_at: m.created_at,
+        summary: SummaryView {
+            total: s.total,
+            queued: s.queued,
+            sent: s.sent,
+            delivered: s.delivered,
+            device_acknowledged: s.device_acknowledged,
+            failed: s.failed,
+        },
+        addresses,
+    }))
+}
