@@ -72,6 +72,20 @@ pub enum Admin {
         #[arg(long)]
         out: PathBuf,
     },
+    /// List a meter's open invitations with their secrets: what the customer's e-mail would
+    /// carry (the lab has no mail).
+    Invitations {
+        /// The meter.
+        #[arg(long)]
+        esiid: String,
+    },
+    /// Answer an invitation as the customer does through the e-mail's links.
+    InvitationAnswer {
+        /// The invitation's secret.
+        token: String,
+        /// `accept` or `reject`.
+        answer: String,
+    },
     /// Revoke a client certificate by its SHA-256 fingerprint (hex).
     CertRevoke {
         /// The fingerprint `cert-issue` printed.
@@ -223,6 +237,58 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                 ca_dir,
                 out,
             } => issue(&store, &company, &ca_dir, &out).await,
+            Admin::Invitations { esiid } => {
+                let esiid: hanrig_gateway::esiid::Esiid =
+                    esiid.parse().map_err(|e| format!("{e}"))?;
+                let mut out = String::new();
+                for company in store.companies().await.map_err(|e| e.to_string())? {
+                    for a in store
+                        .agreements(&company.name, Some(&esiid))
+                        .await
+                        .map_err(|e| e.to_string())?
+                    {
+                        if let hanrig_gateway::agreement::AgreementState::Invited { .. } =
+                            a.state.at(now() as u64)
+                        {
+                            out += &format!(
+                                "{}\t{}\t{:?}\t{}\t{}\n",
+                                a.token,
+                                a.company,
+                                a.kind,
+                                a.device.map(|d| d.to_string()).unwrap_or_default(),
+                                a.customer_email
+                            );
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Admin::InvitationAnswer { token, answer } => {
+                let a = store
+                    .agreement_by_token(&token)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let a = match answer.as_str() {
+                    "accept" => {
+                        store
+                            .step_agreement(a.id, now(), |s, now| s.accept(now))
+                            .await
+                    }
+                    "reject" => {
+                        store
+                            .step_agreement(a.id, now(), |s, now| s.reject(now))
+                            .await
+                    }
+                    other => return Err(format!("answer {other:?}: accept or reject")),
+                }
+                .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "agreement {} with {:?}: {}\n",
+                    a.id,
+                    a.company,
+                    a.state.name()
+                ))
+            }
             Admin::CertRevoke { fingerprint } => {
                 store
                     .revoke_certificate(&fingerprint, now())

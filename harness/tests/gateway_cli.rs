@@ -179,6 +179,21 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
     );
     let alice = ApiClient::new(&url, &ca_pem, &cert, &key, "alice", "correct horse").unwrap();
     let body = serde_json::json!({"esiids": ["10443720001234567"], "message": {"text": "Hello", "duration_minutes": 5}});
+    let (refused_first, _) = runtime
+        .block_on(alice.post("/v1/messages/text", &body))
+        .unwrap();
+    let invite = serde_json::json!({"kind": "in-home-device-services", "esiid": "10443720001234567",
+        "device": "00:0d:6f:00:00:00:00:01", "customer_email": "pat@example.com", "message_types": {"text": true}});
+    let (invited, agreement) = runtime
+        .block_on(alice.post("/v1/agreements", &invite))
+        .unwrap();
+    let (ok, listed) = hanrig(&db, &["invitations", "--esiid", "10443720001234567"], "");
+    assert!(ok, "{listed}");
+    let token = listed.split('\t').next().unwrap();
+    let (ok, out) = hanrig(&db, &["invitation-answer", token, "maybe"], "");
+    assert!(!ok && out.contains("accept or reject"), "{out}");
+    let (ok, out) = hanrig(&db, &["invitation-answer", token, "accept"], "");
+    assert!(ok && out.contains("accepted"), "{out}");
     let (status, answer) = runtime
         .block_on(alice.post("/v1/messages/text", &body))
         .unwrap();
@@ -188,6 +203,8 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
         .unwrap();
     server.kill().unwrap();
     let _ = server.wait();
+    assert_eq!(refused_first, 403, "no agreement yet");
+    assert_eq!(invited, 201, "{agreement}");
     assert_eq!(status, 202, "{answer}");
     assert_eq!(refused, 401);
 }

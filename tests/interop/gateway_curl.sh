@@ -25,6 +25,15 @@ server=$!
 for _ in $(seq 50); do grep -q "API on" "$work/serve.log" && break; sleep 0.1; done
 
 curl_tls=(curl -sS --cacert "$work/ca/ca.pem" --cert "$work/acme/client.pem" --key "$work/acme/client.key")
+# Without an agreement the message is refused (403); the third party invites the customer,
+# the customer accepts through the invitation's secret (the admin command stands in for the
+# e-mail link), and the message goes.
+agreement='{"kind": "in-home-device-services", "esiid": "10443720001234567", "device": "00:0d:6f:00:00:00:00:01", "customer_email": "pat@example.com", "message_types": {"text": true}}'
+status=$("${curl_tls[@]}" -u "alice:correct horse" -o "$work/agreement.json" -w '%{http_code}' \
+    -H 'content-type: application/json' -d "$agreement" "https://localhost:$port/v1/agreements")
+[ "$status" = 201 ] || { echo "curl: invitation: expected 201, got $status: $(cat "$work/agreement.json")"; exit 1; }
+token=$(admin invitations --esiid 10443720001234567 | cut -f1)
+admin invitation-answer "$token" accept | grep -q accepted
 body='{"esiids": ["10443720001234567"], "message": {"text": "Peak pricing 2-6pm", "duration_minutes": 60}}'
 status=$("${curl_tls[@]}" -u "alice:correct horse" -o "$work/answer.json" -w '%{http_code}' \
     -H 'content-type: application/json' -d "$body" "https://localhost:$port/v1/messages/text")

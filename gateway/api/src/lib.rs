@@ -17,8 +17,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod agreements;
 pub mod auth;
 pub mod client;
+pub mod devices;
 pub mod messages;
 pub mod pki;
 pub mod tls;
@@ -113,6 +115,13 @@ impl Api {
             .routes(routes!(messages::cancel_load_control))
             .routes(routes!(messages::cancel_all))
             .routes(routes!(messages::message))
+            .routes(routes!(agreements::invite, agreements::agreements))
+            .routes(routes!(agreements::agreement))
+            .routes(routes!(agreements::resend))
+            .routes(routes!(agreements::terminate))
+            .routes(routes!(devices::add, devices::devices))
+            .routes(routes!(devices::device))
+            .routes(routes!(devices::remove))
             .with_state(self)
             .split_for_parts()
     }
@@ -153,6 +162,8 @@ fn with_document(router: Router, doc: utoipa::openapi::OpenApi) -> Router {
     modifiers(&Security),
     tags(
         (name = "messages", description = "HAN messages: price, text, load control, their cancels and their status"),
+        (name = "agreements", description = "In-Home Device and In-Home Device Services agreements, by invitation"),
+        (name = "devices", description = "In-home devices: add (provisioned through the TDSP's head-end), read, remove"),
     )
 )]
 struct Doc;

@@ -167,6 +167,7 @@ impl Api {
             .collect();
         let meters = self.store.meters_of(&devices).await?;
         let deliveries = plan(to, &self.routing, |d| meters.get(&d).cloned()).map_err(bad)?;
+        self.agreed(caller, kind, to).await?;
         let cluster = cluster_of(&command).ok_or_else(|| bad("not a HAN command"))?;
         let mut frame = [0u8; 127];
         let len = ZclFrame::new(cluster, command, 0)
@@ -197,6 +198,51 @@ impl Api {
             }),
         )
             .into_response())
+    }
+
+    /// Refuses the message unless an In-Home Device Services Agreement in force allows its
+    /// type at every address: for a device, one for that device; for an ESIID, one for a
+    /// device on that meter.
+    async fn agreed(&self, caller: &Caller, kind: &str, to: &[Address]) -> Result<(), ApiError> {
+        let family = kind.split('-').next().unwrap_or(kind);
+        let family = if family == "load" {
+            "load-control"
+        } else {
+            family
+        };
+        let (meters, devices) = self
+            .store
+            .permitted(&caller.company, family, (self.clock)())
+            .await?;
+        let missing: Vec<String> = to
+            .iter()
+            .filter(|a| match a {
+                Address::Esiid(e) => !meters.contains(e),
+                Address::Device(d) => !devices.contains(d),
+            })
+            .map(|a| match a {
+                Address::Esiid(e) => e.to_string(),
+                Address::Device(d) => d.to_string(),
+            })
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "no In-Home Device Services Agreement in force allows {family} messages from {:?} to {} of the addresses: {}{}",
+                caller.company,
+                missing.len(),
+                missing
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if missing.len() > 5 { ", …" } else { "" }
+            ),
+        ))
     }
 
     /// The message `id`, if the caller's company sent it: its kind, SE ID and addresses.
@@ -243,7 +289,7 @@ fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Reque
     responses(
         (status = 202, body = Accepted, description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
-        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission"),
+        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
     )
 )]
@@ -272,7 +318,7 @@ pub async fn text(
     responses(
         (status = 202, body = Accepted, description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
-        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission"),
+        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
     )
 )]
@@ -301,7 +347,7 @@ pub async fn price(
     responses(
         (status = 202, body = Accepted, description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
-        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission"),
+        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
     )
 )]

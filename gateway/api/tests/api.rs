@@ -7,10 +7,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use hanrig_gateway::access::CompanyKind;
+use hanrig_gateway::agreement::{AgreementKind, MessageTypes};
 use hanrig_gateway::device::{DeviceRequest, DeviceType};
+use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::routing::{Routing, Tdsp};
 use hanrig_gateway_api::{Api, Caller};
-use hanrig_gateway_store::Store;
+use hanrig_gateway_store::{Invitation, Store};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -33,10 +35,54 @@ async fn api(name: &str) -> (Router, Store) {
     ))
     .await
     .unwrap();
+    for company in ["demo-rep", "other"] {
+        store
+            .add_company(company, CompanyKind::ThirdParty, now())
+            .await
+            .unwrap();
+    }
+    // demo-rep may send every message type to a device on each test meter, and to the
+    // devices the tests add.
+    for (esiid, device) in [
+        (ONCOR, "00:0d:6f:00:00:00:00:01"),
+        (CENTERPOINT, "00:12:4b:00:01:02:03:04"),
+        (AEP, "00:0d:6f:00:00:00:00:03"),
+    ] {
+        agree(&store, "demo-rep", esiid, device).await;
+    }
     (
         Api::new(store.clone(), Routing::texas(), now).router(),
         store,
     )
+}
+
+/// An In-Home Device Services Agreement for every message type, accepted by the customer.
+async fn agree(store: &Store, company: &str, esiid: &str, device: &str) -> i64 {
+    let esiid: Esiid = esiid.parse().unwrap();
+    let a = store
+        .invite(
+            &Invitation {
+                company,
+                kind: AgreementKind::InHomeDeviceServices,
+                esiid: &esiid,
+                device: Some(device.parse().unwrap()),
+                message_types: MessageTypes {
+                    text: true,
+                    price: true,
+                    load_control: true,
+                },
+                customer_email: "customer@example.com",
+                token: &format!("token-{company}-{esiid}-{device}"),
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    store
+        .step_agreement(a.id, now(), |s, now| s.accept(now))
+        .await
+        .unwrap()
+        .id
 }
 
 async fn call(
@@ -324,6 +370,27 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
         .await
         .unwrap();
 
+    // The examples add a device on the Oncor meter: demo-rep may.
+    let ihd = store
+        .invite(
+            &Invitation {
+                company: "demo-rep",
+                kind: AgreementKind::InHomeDevice,
+                esiid: &ONCOR.parse().unwrap(),
+                device: None,
+                message_types: MessageTypes::default(),
+                customer_email: "customer@example.com",
+                token: "ihd",
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    store
+        .step_agreement(ihd.id, now(), |s, now| s.accept(now))
+        .await
+        .unwrap();
+
     // Served without a caller.
     let (status, doc) = call(&app, "GET", "/openapi.json", None, Value::Null).await;
     assert_eq!(status, StatusCode::OK);
@@ -348,16 +415,33 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
         if !op["requestBody"].is_null() {
             assert!(!body["example"].is_null(), "{method} {path} has no example");
         }
-        let uri = if path.contains("{id}") {
-            let kind = if path.contains("load-control") {
-                "/v1/messages/load-control"
-            } else {
-                "/v1/messages/text"
-            };
-            path.replace("{id}", &sent[kind].to_string())
-        } else {
-            path.clone()
-        };
+        let id_of = |prefix: &str| sent.get(prefix).map(i64::to_string).unwrap_or_default();
+        let mut uri = path
+            .replace(
+                "{id}",
+                &if path.starts_with("/v1/agreements") {
+                    id_of("/v1/agreements")
+                } else if path.contains("load-control") {
+                    id_of("/v1/messages/load-control")
+                } else {
+                    id_of("/v1/messages/text")
+                },
+            )
+            .replace("{eui64}", "00:0d:6f:00:00:00:00:02");
+        let required: Vec<&str> = op["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        for (i, name) in required.iter().enumerate() {
+            assert_eq!(
+                *name, "esiid",
+                "{method} {path}: a query parameter the test cannot fill"
+            );
+            uri += &format!("{}esiid={ONCOR}", if i == 0 { '?' } else { '&' });
+        }
         let documented: u16 = op["responses"]
             .as_object()
             .unwrap()
@@ -377,5 +461,266 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
         if let Some(id) = answer["id"].as_i64() {
             sent.entry(path.clone()).or_insert(id);
         }
+    }
+}
+
+#[tokio::test]
+async fn agreements_govern_devices_and_messages() {
+    let (app, store) = api("agreements").await;
+    const TNMP: &str = "10400510000000001";
+    let post = |uri: &'static str, body: Value| {
+        let app = app.clone();
+        async move { call(&app, "POST", uri, Some("demo-rep"), body).await }
+    };
+
+    // No agreement on the TNMP meter: refused, naming it, and nothing stored.
+    let (status, answer) = post("/v1/messages/text", text(&[ONCOR, TNMP], "hi")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("1 of the addresses: 10400510000000001"),
+        "{error}"
+    );
+    assert!(store.message(1).await.is_err());
+
+    // An In-Home Device Agreement by invitation; devices wait for the customer's acceptance.
+    let (status, ihd) = post(
+        "/v1/agreements",
+        json!({"kind": "in-home-device", "esiid": TNMP, "customer_email": "pat@example.com"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ihd}");
+    assert_eq!(ihd["state"], "invited");
+    assert_eq!(
+        ihd["expires_at"].as_u64(),
+        Some(now() as u64 + 30 * 24 * 3600)
+    );
+    assert!(
+        ihd.get("token").is_none(),
+        "the customer's secret stays with the customer"
+    );
+    let thermostat = json!({
+        "esiid": TNMP, "eui64": "00:0d:6f:00:00:00:00:42",
+        "install_code": "83FED3407A939723A5C639B26916D505C3B5",
+        "device_type": "thermostat", "description": "hall"
+    });
+    let (status, answer) = post("/v1/devices", thermostat.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    let id = ihd["id"].as_i64().unwrap();
+    let token = store.agreement(id).await.unwrap().token;
+    let accepted = store.agreement_by_token(&token).await.unwrap();
+    store
+        .step_agreement(accepted.id, now(), |s, now| s.accept(now))
+        .await
+        .unwrap();
+
+    let mut bad_crc = thermostat.clone();
+    bad_crc["install_code"] = json!("83FED3407A939723A5C639B26916D505C3B6");
+    let (status, answer) = post("/v1/devices", bad_crc).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("install code"),
+        "{answer}"
+    );
+    let (status, device) = post("/v1/devices", thermostat.clone()).await;
+    assert_eq!(
+        (status, device["state"].as_str()),
+        (StatusCode::ACCEPTED, Some("pending")),
+        "{device}"
+    );
+    let (status, answer) = post("/v1/devices", thermostat.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    let (_, read) = call(
+        &app,
+        "GET",
+        "/v1/devices/00:0d:6f:00:00:00:00:42",
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    let events: Vec<&str> = read["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["requested", "refused"], "{read}");
+    let (status, _) = call(
+        &app,
+        "GET",
+        "/v1/devices/00:0d:6f:00:00:00:00:42",
+        Some("other"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A services agreement for text only: text goes, load control does not.
+    let (status, services) = post(
+        "/v1/agreements",
+        json!({"kind": "in-home-device-services", "esiid": TNMP, "device": "00:0d:6f:00:00:00:00:42",
+               "customer_email": "pat@example.com", "message_types": {"text": true}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{services}");
+    let sid = services["id"].as_i64().unwrap();
+    store
+        .step_agreement(sid, now(), |s, now| s.accept(now))
+        .await
+        .unwrap();
+    let (status, answer) = post("/v1/messages/text", text(&[TNMP], "hi")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let lce = json!({"esiids": [TNMP], "message": {"device_class": 1, "duration_minutes": 30, "criticality": 2}});
+    let (status, answer) = post("/v1/messages/load-control", lce).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("load-control messages"),
+        "{answer}"
+    );
+
+    // Removing the device ends both agreements; its messages stop.
+    let (status, removed) = call(
+        &app,
+        "POST",
+        "/v1/devices/00:0d:6f:00:00:00:00:42/remove",
+        Some("demo-rep"),
+        json!({"reason": "device-replaced"}),
+    )
+    .await;
+    assert_eq!(
+        (status, removed["reason"].as_str()),
+        (StatusCode::OK, Some("device-replaced")),
+        "{removed}"
+    );
+    for agreement in [id, sid] {
+        let (_, a) = call(
+            &app,
+            "GET",
+            &format!("/v1/agreements/{agreement}"),
+            Some("demo-rep"),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(
+            (a["state"].as_str(), a["end_reason"].as_str()),
+            (Some("ended"), Some("device-removed")),
+            "{a}"
+        );
+    }
+    let (status, _) = post("/v1/messages/text", text(&[TNMP], "hi")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, answer) = call(
+        &app,
+        "POST",
+        "/v1/devices/00:0d:6f:00:00:00:00:42/remove",
+        Some("demo-rep"),
+        json!({"reason": "lost"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+
+    // Five agreements of a kind per meter; one reminder; another company sees none of it.
+    let invite =
+        json!({"kind": "in-home-device", "esiid": AEP, "customer_email": "lee@example.com"});
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let (status, a) = post("/v1/agreements", invite.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{a}");
+        ids.push(a["id"].as_i64().unwrap());
+    }
+    let (status, answer) = post("/v1/agreements", invite.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("5 agreements"),
+        "{answer}"
+    );
+    let resend = format!("/v1/agreements/{}/resend", ids[0]);
+    let (status, a) = call(&app, "POST", &resend, Some("demo-rep"), Value::Null).await;
+    assert_eq!(
+        (status, a["resent"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{a}"
+    );
+    let (status, _) = call(&app, "POST", &resend, Some("demo-rep"), Value::Null).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = call(&app, "POST", &resend, Some("other"), Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, a) = call(
+        &app,
+        "POST",
+        &format!("/v1/agreements/{}/terminate", ids[1]),
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, a["end_reason"].as_str()),
+        (StatusCode::OK, Some("terminated")),
+        "{a}"
+    );
+    let (status, _) = post("/v1/agreements", invite.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "a terminated agreement frees its place"
+    );
+
+    // An invitation nobody answers expires after 30 days.
+    let old = store
+        .invite(
+            &Invitation {
+                company: "demo-rep",
+                kind: AgreementKind::InHomeDevice,
+                esiid: &CENTERPOINT.parse().unwrap(),
+                device: None,
+                message_types: MessageTypes::default(),
+                customer_email: "kim@example.com",
+                token: "old",
+            },
+            now() - 31 * 24 * 3600,
+        )
+        .await
+        .unwrap();
+    let (_, a) = call(
+        &app,
+        "GET",
+        &format!("/v1/agreements/{}", old.id),
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(a["state"], "expired", "{a}");
+
+    for (body, says) in [
+        (
+            json!({"kind": "in-home-device-services", "esiid": AEP, "customer_email": "a@b.co"}),
+            "device",
+        ),
+        (
+            json!({"kind": "in-home-device-services", "esiid": AEP, "device": "00:0d:6f:00:00:00:00:03", "customer_email": "a@b.co", "message_types": {}}),
+            "message_types",
+        ),
+        (
+            json!({"kind": "in-home-device", "esiid": AEP, "customer_email": "nobody"}),
+            "customer_email",
+        ),
+        (
+            json!({"kind": "in-home-device", "esiid": "10999990001234567", "customer_email": "a@b.co"}),
+            "no TDSP",
+        ),
+        (
+            json!({"kind": "energy-data", "esiid": AEP, "customer_email": "a@b.co"}),
+            "unknown variant",
+        ),
+    ] {
+        let (status, answer) = post("/v1/agreements", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(says),
+            "{answer} should say {says}"
+        );
     }
 }

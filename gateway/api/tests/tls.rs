@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use hanrig_gateway::access::{CompanyKind, Permission};
+use hanrig_gateway::agreement::{AgreementKind, MessageTypes};
 use hanrig_gateway::routing::Routing;
 use hanrig_gateway_api::auth::hash_password;
 use hanrig_gateway_api::client::ApiClient;
 use hanrig_gateway_api::pki::{Issued, LabCa};
 use hanrig_gateway_api::{Api, tls};
-use hanrig_gateway_store::Store;
+use hanrig_gateway_store::{Invitation, Store};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -93,6 +94,30 @@ async fn a_third_partys_user_sends_and_reads_over_mutual_tls() {
     let acme = lab.company("Acme Energy", CompanyKind::ThirdParty).await;
     lab.user("Acme Energy", "alice", true, &[]).await;
     let alice = lab.client(&acme, "alice", "alice-secret");
+    let esiid = ONCOR.parse().unwrap();
+    let a = lab
+        .store
+        .invite(
+            &Invitation {
+                company: "Acme Energy",
+                kind: AgreementKind::InHomeDeviceServices,
+                esiid: &esiid,
+                device: Some("00:0d:6f:00:00:00:00:01".parse().unwrap()),
+                message_types: MessageTypes {
+                    text: true,
+                    ..MessageTypes::default()
+                },
+                customer_email: "pat@example.com",
+                token: "secret",
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    lab.store
+        .step_agreement(a.id, now(), |s, now| s.accept(now))
+        .await
+        .unwrap();
 
     let (status, accepted) = alice.post("/v1/messages/text", &text()).await.unwrap();
     assert_eq!(status, 202, "{accepted}");

@@ -9,11 +9,16 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
+use hanrig_gateway::access::CompanyKind;
+use hanrig_gateway::agreement::{AgreementKind, MessageTypes};
+use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::routing::{Routing, Tdsp};
 use hanrig_gateway_api::{Api, Caller};
 use hanrig_gateway_connect::{JobsClient, collect, dispatch};
+use hanrig_gateway_store::Invitation;
 use hanrig_gateway_store::Store;
 use hanrig_headend::limits;
+use hanrig_sep::Eui64;
 use hanrig_sim::clock::SimTime;
 use hanrig_sim::device::DeviceKind;
 use hanrig_sim::headend::{Clock, JobsHeadEnd, Latency, serve_jobs};
@@ -60,6 +65,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "10,000 simulated meters and thermostats built and joined in {:.1} s",
         built.elapsed().as_secs_f64()
     );
+    // The third party and its customers' In-Home Device Services Agreements (not timed).
+    let agreed = Instant::now();
+    store
+        .add_company("bench", CompanyKind::ThirdParty, now())
+        .await?;
+    for (i, esiid) in esiids.iter().enumerate() {
+        let esiid: Esiid = esiid.parse()?;
+        let a = store
+            .invite(
+                &Invitation {
+                    company: "bench",
+                    kind: AgreementKind::InHomeDeviceServices,
+                    esiid: &esiid,
+                    device: Some(Eui64(0x000d_6f00_0000_0000 + i as u64)),
+                    message_types: MessageTypes {
+                        load_control: true,
+                        ..MessageTypes::default()
+                    },
+                    customer_email: "customer@example.com",
+                    token: &format!("bench-{i}"),
+                },
+                now(),
+            )
+            .await?;
+        store
+            .step_agreement(a.id, now(), |s, now| s.accept(now))
+            .await?;
+    }
+    println!(
+        "10,000 agreements accepted in {:.1} s",
+        agreed.elapsed().as_secs_f64()
+    );
 
     let t = Instant::now();
     let body = serde_json::json!({
@@ -73,7 +110,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .body(Body::from(body.to_string()))?;
     request.extensions_mut().insert(Caller {
         company: "bench".into(),
+        kind: CompanyKind::ThirdParty,
         user: "bench".into(),
+        permissions: CompanyKind::ThirdParty.permissions(),
     });
     let response = app.oneshot(request).await?;
     let accepted_status = response.status();

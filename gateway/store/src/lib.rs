@@ -29,7 +29,9 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 
 mod access;
+mod agreements;
 pub use access::{CompanyRecord, UserRecord};
+pub use agreements::{AgreementRecord, Invitation};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -68,6 +70,9 @@ pub enum StoreError {
     /// A record that exists already.
     #[error("{0} exists already")]
     Exists(String),
+    /// An agreement step the rules refuse.
+    #[error(transparent)]
+    Agreement(#[from] hanrig_gateway::agreement::AgreementError),
     /// A name or grant the access rules refuse.
     #[error(transparent)]
     Access(#[from] hanrig_gateway::access::AccessError),
@@ -112,6 +117,8 @@ pub struct DeviceRecord {
     pub state: DeviceState,
     /// Last change, Unix seconds.
     pub updated_at: i64,
+    /// The company that asked for it ('' if none was recorded).
+    pub company: String,
 }
 
 /// One line of a device's history.
@@ -268,6 +275,7 @@ fn device_row(row: &AnyRow) -> Result<DeviceRecord> {
         description: text("description")?,
         state: device_state(&text("state")?, &text("reason")?)?,
         updated_at: row.try_get("updated_at")?,
+        company: text("company")?,
     })
 }
 
@@ -358,6 +366,19 @@ impl Store {
         tdsp: Tdsp,
         now: i64,
     ) -> Result<DeviceRecord> {
+        self.add_device_for("", request, device_type, tdsp, now)
+            .await
+    }
+
+    /// [`Store::add_device`] on behalf of `company` (the third party or TDSP that asked).
+    pub async fn add_device_for(
+        &self,
+        company: &str,
+        request: &DeviceRequest,
+        device_type: &str,
+        tdsp: Tdsp,
+        now: i64,
+    ) -> Result<DeviceRecord> {
         let mut tx = self.pool.begin().await?;
         let (esiid, eui) = (request.esiid.to_string(), request.eui64.to_string());
         let rows = sqlx::query(
@@ -374,8 +395,8 @@ impl Store {
             return Err(e.into());
         }
         let id: i64 = sqlx::query(
-            "INSERT INTO devices (esiid, tdsp, eui64, install_code, device_type, description, state, reason, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', '', $7, $7) RETURNING id",
+            "INSERT INTO devices (esiid, tdsp, eui64, install_code, device_type, description, state, reason, created_at, updated_at, company) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', '', $7, $7, $8) RETURNING id",
         )
         .bind(&esiid)
         .bind(tdsp.name())
@@ -384,6 +405,7 @@ impl Store {
         .bind(device_type)
         .bind(&request.description)
         .bind(now)
+        .bind(company)
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
@@ -462,6 +484,44 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// The latest record of the device `eui64` (it may have been removed and added again).
+    pub async fn device_by_eui(&self, eui64: Eui64) -> Result<DeviceRecord> {
+        let row = sqlx::query("SELECT * FROM devices WHERE eui64 = $1 ORDER BY id DESC LIMIT 1")
+            .bind(eui64.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("device {eui64}")))?;
+        device_row(&row)
+    }
+
+    /// `tdsp`'s devices waiting to be provisioned through its head-end, oldest first.
+    pub async fn pending_devices(&self, tdsp: Tdsp) -> Result<Vec<DeviceRecord>> {
+        sqlx::query("SELECT * FROM devices WHERE tdsp = $1 AND state = 'pending' ORDER BY id")
+            .bind(tdsp.name())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(device_row)
+            .collect()
+    }
+
+    /// One device's history, refused requests included, oldest first.
+    pub async fn device_history_of(&self, eui64: Eui64) -> Result<Vec<HistoryEntry>> {
+        sqlx::query("SELECT at, event, detail FROM device_history WHERE eui64 = $1 ORDER BY id")
+            .bind(eui64.to_string())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(HistoryEntry {
+                    at: r.try_get("at")?,
+                    event: r.try_get("event")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
     }
 
     /// A meter's device history, failed and refused requests included, oldest first.

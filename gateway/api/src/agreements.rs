@@ -1,0 +1,341 @@
+//! Agreements (SMT overview Table 5): a third party invites a customer to an In-Home Device
+//! Agreement (it may add and remove devices on the meter) or an In-Home Device Services
+//! Agreement (it may send the chosen message types to one device). The customer accepts or
+//! rejects through the invitation's links — which carry a secret the third party never sees —
+//! or lets it expire after 30 days; the third party may resend it once, and may terminate it.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use hanrig_gateway::access::Permission;
+use hanrig_gateway::agreement::{AgreementKind, AgreementState, EndReason, MessageTypes};
+use hanrig_gateway::esiid::Esiid;
+use hanrig_gateway_store::{AgreementRecord, Invitation};
+use hanrig_sep::Eui64;
+use serde::{Deserialize, Serialize};
+
+use crate::{Api, ApiError, Caller, ErrorBody, bad, caller};
+
+/// `POST /v1/agreements`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgreementRequest {
+    /// `in-home-device` or `in-home-device-services`.
+    #[schema(value_type = String, example = "in-home-device-services")]
+    pub kind: AgreementKind,
+    /// The customer's meter.
+    pub esiid: String,
+    /// The device (EUI64), for a services agreement.
+    #[serde(default)]
+    pub device: Option<String>,
+    /// Where the invitation goes.
+    pub customer_email: String,
+    /// For a services agreement: which messages it allows (at least one).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub message_types: Option<MessageTypes>,
+}
+
+/// An agreement as the third party sees it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AgreementView {
+    /// The agreement.
+    pub id: i64,
+    /// `in-home-device` or `in-home-device-services`.
+    pub kind: String,
+    /// The meter.
+    pub esiid: String,
+    /// The device, for a services agreement.
+    pub device: Option<String>,
+    /// Message types a services agreement allows: `text`, `price`, `load-control`.
+    pub message_types: Vec<String>,
+    /// `invited`, `accepted`, `rejected`, `expired` or `ended`.
+    pub state: String,
+    /// Whether the one reminder has been sent (invitations).
+    pub resent: bool,
+    /// When an open invitation expires, Unix seconds.
+    pub expires_at: Option<u64>,
+    /// Why it ended: `terminated`, `device-removed` or `move-out`.
+    pub end_reason: Option<String>,
+    /// When it was created, Unix seconds.
+    pub created_at: i64,
+}
+
+fn kind_name(kind: AgreementKind) -> &'static str {
+    match kind {
+        AgreementKind::InHomeDevice => "in-home-device",
+        AgreementKind::InHomeDeviceServices => "in-home-device-services",
+    }
+}
+
+impl AgreementView {
+    /// The view of `a` at `now`.
+    pub fn of(a: &AgreementRecord, now: i64) -> AgreementView {
+        let state = a.state.at(now as u64);
+        let t = a.message_types;
+        AgreementView {
+            id: a.id,
+            kind: kind_name(a.kind).into(),
+            esiid: a.esiid.to_string(),
+            device: a.device.map(|d| d.to_string()),
+            message_types: [
+                (t.text, "text"),
+                (t.price, "price"),
+                (t.load_control, "load-control"),
+            ]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| n.to_string())
+            .collect(),
+            state: state.name().into(),
+            resent: matches!(state, AgreementState::Invited { resent: true, .. }),
+            expires_at: match state {
+                AgreementState::Invited { sent, .. } => {
+                    Some(sent + hanrig_gateway::agreement::INVITATION_SECONDS)
+                }
+                _ => None,
+            },
+            end_reason: match state {
+                AgreementState::Ended { reason } => Some(
+                    match reason {
+                        EndReason::Terminated => "terminated",
+                        EndReason::DeviceRemoved => "device-removed",
+                        EndReason::MoveOut => "move-out",
+                    }
+                    .into(),
+                ),
+                _ => None,
+            },
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// A fresh invitation secret: 128 random bits, hex.
+fn token() -> Result<String, ApiError> {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn conflict(e: hanrig_gateway_store::StoreError) -> ApiError {
+    match e {
+        hanrig_gateway_store::StoreError::Agreement(a) => {
+            ApiError(StatusCode::CONFLICT, a.to_string())
+        }
+        other => other.into(),
+    }
+}
+
+/// Invite a customer to an agreement.
+#[utoipa::path(
+    post,
+    path = "/v1/agreements",
+    tag = "agreements",
+    request_body(content = AgreementRequest, example = json!({
+        "kind": "in-home-device-services",
+        "esiid": "10443720001234567",
+        "device": "00:0d:6f:00:00:00:00:01",
+        "customer_email": "customer@example.com",
+        "message_types": {"text": true, "price": true, "load_control": false}
+    })),
+    responses(
+        (status = 201, body = AgreementView, description = "Invited; the customer has 30 days to answer"),
+        (status = 403, body = ErrorBody, description = "The user lacks the agreements permission"),
+        (status = 409, body = ErrorBody, description = "The meter has five agreements of this kind already"),
+        (status = 422, body = ErrorBody, description = "Bad input, named precisely"),
+    )
+)]
+pub async fn invite(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Json(body): Json<serde_json::Value>,
+) -> Result<(StatusCode, Json<AgreementView>), ApiError> {
+    let caller = caller(c, Permission::Agreements)?;
+    let r: AgreementRequest =
+        serde_json::from_value(body).map_err(|e| bad(format!("request body: {e}")))?;
+    let esiid: Esiid = r.esiid.parse().map_err(|e| bad(format!("esiid: {e}")))?;
+    api.routing
+        .route(&esiid)
+        .map_err(|e| bad(format!("esiid: {e}")))?;
+    let email = r.customer_email.trim();
+    if !(email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.')))
+    {
+        return Err(bad(format!(
+            "customer_email {email:?}: not an e-mail address"
+        )));
+    }
+    let (device, types) = match r.kind {
+        AgreementKind::InHomeDevice => {
+            if r.device.is_some() || r.message_types.is_some() {
+                return Err(bad(
+                    "an In-Home Device Agreement covers the meter: give neither device nor message_types",
+                ));
+            }
+            (None, MessageTypes::default())
+        }
+        AgreementKind::InHomeDeviceServices => {
+            let device = r.device.as_deref().ok_or_else(|| {
+                bad("device: an In-Home Device Services Agreement is for one device")
+            })?;
+            let eui: Eui64 = device.parse().map_err(|_| {
+                bad(format!(
+                    "device {device:?}: 16 hex digits, optionally separated by ':' or '-'"
+                ))
+            })?;
+            let types = r
+                .message_types
+                .unwrap_or_default()
+                .check()
+                .map_err(|e| bad(format!("message_types: {e}")))?;
+            (Some(eui), types)
+        }
+    };
+    let now = (api.clock)();
+    let a = api
+        .store
+        .invite(
+            &Invitation {
+                company: &caller.company,
+                kind: r.kind,
+                esiid: &esiid,
+                device,
+                message_types: types,
+                customer_email: email,
+                token: &token()?,
+            },
+            now,
+        )
+        .await
+        .map_err(conflict)?;
+    Ok((StatusCode::CREATED, Json(AgreementView::of(&a, now))))
+}
+
+async fn own(api: &Api, caller: &Caller, id: i64) -> Result<AgreementRecord, ApiError> {
+    let a = api.store.agreement(id).await?;
+    if a.company != caller.company {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("agreement {id} not found"),
+        ));
+    }
+    Ok(a)
+}
+
+/// An agreement of the caller's company.
+#[utoipa::path(
+    get,
+    path = "/v1/agreements/{id}",
+    tag = "agreements",
+    params(("id" = i64, Path, description = "The agreement")),
+    responses(
+        (status = 200, body = AgreementView),
+        (status = 404, body = ErrorBody, description = "No such agreement of the caller's company"),
+    )
+)]
+pub async fn agreement(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Path(id): Path<i64>,
+) -> Result<Json<AgreementView>, ApiError> {
+    let caller = caller(c, Permission::Agreements)?;
+    let a = own(&api, &caller, id).await?;
+    Ok(Json(AgreementView::of(&a, (api.clock)())))
+}
+
+/// Which agreements to list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AgreementQuery {
+    /// Only this meter's.
+    pub esiid: Option<String>,
+}
+
+/// The caller's company's agreements.
+#[utoipa::path(
+    get,
+    path = "/v1/agreements",
+    tag = "agreements",
+    params(AgreementQuery),
+    responses((status = 200, body = Vec<AgreementView>), (status = 422, body = ErrorBody))
+)]
+pub async fn agreements(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Query(q): Query<AgreementQuery>,
+) -> Result<Json<Vec<AgreementView>>, ApiError> {
+    let caller = caller(c, Permission::Agreements)?;
+    let esiid = q
+        .esiid
+        .map(|e| e.parse::<Esiid>().map_err(|e| bad(format!("esiid: {e}"))))
+        .transpose()?;
+    let now = (api.clock)();
+    Ok(Json(
+        api.store
+            .agreements(&caller.company, esiid.as_ref())
+            .await?
+            .iter()
+            .map(|a| AgreementView::of(a, now))
+            .collect(),
+    ))
+}
+
+/// Resend an open invitation, once, as a reminder (the 30 days do not restart).
+#[utoipa::path(
+    post,
+    path = "/v1/agreements/{id}/resend",
+    tag = "agreements",
+    params(("id" = i64, Path, description = "The agreement")),
+    responses(
+        (status = 200, body = AgreementView),
+        (status = 409, body = ErrorBody, description = "Not an open invitation, or resent already"),
+    )
+)]
+pub async fn resend(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Path(id): Path<i64>,
+) -> Result<Json<AgreementView>, ApiError> {
+    let caller = caller(c, Permission::Agreements)?;
+    own(&api, &caller, id).await?;
+    let now = (api.clock)();
+    let a = api
+        .store
+        .step_agreement(id, now, |s, now| s.resend(now))
+        .await
+        .map_err(conflict)?;
+    Ok(Json(AgreementView::of(&a, now)))
+}
+
+/// Terminate an agreement in force, or withdraw an open invitation.
+#[utoipa::path(
+    post,
+    path = "/v1/agreements/{id}/terminate",
+    tag = "agreements",
+    params(("id" = i64, Path, description = "The agreement")),
+    responses(
+        (status = 200, body = AgreementView),
+        (status = 409, body = ErrorBody, description = "Already rejected, expired or ended"),
+    )
+)]
+pub async fn terminate(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    Path(id): Path<i64>,
+) -> Result<Json<AgreementView>, ApiError> {
+    let caller = caller(c, Permission::Agreements)?;
+    own(&api, &caller, id).await?;
+    let now = (api.clock)();
+    let a = api
+        .store
+        .step_agreement(id, now, |s, now| s.end(now, EndReason::Terminated))
+        .await
+        .map_err(conflict)?;
+    Ok(Json(AgreementView::of(&a, now)))
+}

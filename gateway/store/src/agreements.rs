@@ -1,0 +1,296 @@
+//! In-Home Device and In-Home Device Services agreements: invitations, the customer's answer,
+//! their end, and what they allow.
+
+use std::collections::HashSet;
+
+use hanrig_gateway::agreement::{
+    AgreementError, AgreementKind, AgreementState, EndReason, MessageTypes,
+};
+use hanrig_gateway::esiid::Esiid;
+use hanrig_sep::Eui64;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Result, Store, StoreError};
+
+/// An agreement as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementRecord {
+    /// Row ID.
+    pub id: i64,
+    /// The third party.
+    pub company: String,
+    /// What it allows.
+    pub kind: AgreementKind,
+    /// The meter.
+    pub esiid: Esiid,
+    /// The device, for a services agreement.
+    pub device: Option<Eui64>,
+    /// The message types a services agreement allows.
+    pub message_types: MessageTypes,
+    /// Where the invitation went.
+    pub customer_email: String,
+    /// The invitation's secret (the customer's accept/reject links carry it).
+    pub token: String,
+    /// The state as stored (an invitation's expiry is [`AgreementState::at`] the time read).
+    pub state: AgreementState,
+    /// When it was created, Unix seconds.
+    pub created_at: i64,
+}
+
+fn kind_name(kind: AgreementKind) -> &'static str {
+    match kind {
+        AgreementKind::InHomeDevice => "in-home-device",
+        AgreementKind::InHomeDeviceServices => "in-home-device-services",
+    }
+}
+
+fn types_text(t: MessageTypes) -> String {
+    [
+        (t.text, "text"),
+        (t.price, "price"),
+        (t.load_control, "load-control"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, n)| *n)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+fn corrupt(what: &str, text: &str) -> StoreError {
+    StoreError::Corrupt(format!("agreement {what} {text:?}"))
+}
+
+fn agreement_row(row: &AnyRow) -> Result<AgreementRecord> {
+    let kind: String = row.try_get("kind")?;
+    let esiid: String = row.try_get("esiid")?;
+    let eui: String = row.try_get("eui64")?;
+    let types: String = row.try_get("message_types")?;
+    let state: String = row.try_get("state")?;
+    Ok(AgreementRecord {
+        id: row.try_get("id")?,
+        company: row.try_get("company")?,
+        kind: match kind.as_str() {
+            "in-home-device" => AgreementKind::InHomeDevice,
+            "in-home-device-services" => AgreementKind::InHomeDeviceServices,
+            _ => return Err(corrupt("kind", &kind)),
+        },
+        esiid: esiid.parse().map_err(|_| corrupt("ESIID", &esiid))?,
+        device: if eui.is_empty() {
+            None
+        } else {
+            Some(eui.parse().map_err(|_| corrupt("EUI64", &eui))?)
+        },
+        message_types: MessageTypes {
+            text: types.split(',').any(|t| t == "text"),
+            price: types.split(',').any(|t| t == "price"),
+            load_control: types.split(',').any(|t| t == "load-control"),
+        },
+        customer_email: row.try_get("customer_email")?,
+        token: row.try_get("token")?,
+        state: serde_json::from_str(&state).map_err(|_| corrupt("state", &state))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const SELECT: &str =
+    "SELECT a.*, c.name AS company FROM agreements a JOIN companies c ON c.id = a.company_id";
+
+/// A new agreement's terms.
+#[derive(Debug, Clone)]
+pub struct Invitation<'a> {
+    /// The inviting third party.
+    pub company: &'a str,
+    /// What it asks for.
+    pub kind: AgreementKind,
+    /// The meter.
+    pub esiid: &'a Esiid,
+    /// The device (services agreements).
+    pub device: Option<Eui64>,
+    /// The message types (services agreements).
+    pub message_types: MessageTypes,
+    /// Where the invitation goes.
+    pub customer_email: &'a str,
+    /// The invitation's secret.
+    pub token: &'a str,
+}
+
+impl Store {
+    /// Records an invitation if the meter has room for one more agreement of its kind (five,
+    /// counting open invitations and agreements in force, of any third party).
+    pub async fn invite(&self, invitation: &Invitation<'_>, now: i64) -> Result<AgreementRecord> {
+        let company = self.company(invitation.company).await?;
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(&format!("{SELECT} WHERE a.esiid = $1 AND a.kind = $2"))
+            .bind(invitation.esiid.as_str())
+            .bind(kind_name(invitation.kind))
+            .fetch_all(&mut *tx)
+            .await?;
+        let others = rows.iter().map(agreement_row).collect::<Result<Vec<_>>>()?;
+        let state = AgreementState::invite(now as u64, others.iter().map(|a| a.state))?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO agreements (company_id, kind, esiid, eui64, message_types, customer_email, token, state, state_name, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        )
+        .bind(company.id)
+        .bind(kind_name(invitation.kind))
+        .bind(invitation.esiid.as_str())
+        .bind(invitation.device.map(|d| d.to_string()).unwrap_or_default())
+        .bind(types_text(invitation.message_types))
+        .bind(invitation.customer_email)
+        .bind(invitation.token)
+        .bind(serde_json::to_string(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(state.name())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        tx.commit().await?;
+        self.agreement(id).await
+    }
+
+    /// The agreement with row `id`.
+    pub async fn agreement(&self, id: i64) -> Result<AgreementRecord> {
+        let row = sqlx::query(&format!("{SELECT} WHERE a.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("agreement {id}")))?;
+        agreement_row(&row)
+    }
+
+    /// The agreement whose invitation carries `token`.
+    pub async fn agreement_by_token(&self, token: &str) -> Result<AgreementRecord> {
+        let row = sqlx::query(&format!("{SELECT} WHERE a.token = $1"))
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("invitation".into()))?;
+        agreement_row(&row)
+    }
+
+    /// `company`'s agreements, on `esiid` only if given, oldest first.
+    pub async fn agreements(
+        &self,
+        company: &str,
+        esiid: Option<&Esiid>,
+    ) -> Result<Vec<AgreementRecord>> {
+        let rows = match esiid {
+            Some(e) => {
+                sqlx::query(&format!(
+                    "{SELECT} WHERE c.name = $1 AND a.esiid = $2 ORDER BY a.id"
+                ))
+                .bind(company)
+                .bind(e.as_str())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!("{SELECT} WHERE c.name = $1 ORDER BY a.id"))
+                    .bind(company)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(agreement_row).collect()
+    }
+
+    /// Moves agreement `id` by `step` (resend, accept, reject, end) at `now`.
+    pub async fn step_agreement(
+        &self,
+        id: i64,
+        now: i64,
+        step: impl FnOnce(AgreementState, u64) -> std::result::Result<AgreementState, AgreementError>,
+    ) -> Result<AgreementRecord> {
+        let record = self.agreement(id).await?;
+        let state = step(record.state, now as u64)?;
+        self.set_agreement_state(id, state, now).await?;
+        self.agreement(id).await
+    }
+
+    async fn set_agreement_state(&self, id: i64, state: AgreementState, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE agreements SET state = $1, state_name = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(serde_json::to_string(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        .bind(state.name())
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends every open invitation and agreement in force on `device` (it was removed), or on
+    /// the whole meter when `device` is `None` (the customer moved out); returns how many.
+    pub async fn end_agreements(
+        &self,
+        esiid: &Esiid,
+        device: Option<Eui64>,
+        reason: EndReason,
+        now: i64,
+    ) -> Result<usize> {
+        let rows = sqlx::query(&format!(
+            "{SELECT} WHERE a.esiid = $1 AND a.state_name IN ('invited', 'accepted')"
+        ))
+        .bind(esiid.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ended = 0;
+        for a in rows.iter().map(agreement_row) {
+            let a = a?;
+            // A device's removal ends its services agreements and the meter's In-Home Device
+            // agreements that concern it are kept: they are about the HAN, not the device.
+            if device.is_some() && a.device != device {
+                continue;
+            }
+            if let Ok(state) = a.state.end(now as u64, reason) {
+                self.set_agreement_state(a.id, state, now).await?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// What `company`'s services agreements in force allow for `kind` of message
+    /// (`text`, `price`, `load-control`): the meters and the devices.
+    pub async fn permitted(
+        &self,
+        company: &str,
+        kind: &str,
+        now: i64,
+    ) -> Result<(HashSet<Esiid>, HashSet<Eui64>)> {
+        let rows = sqlx::query(&format!(
+            "{SELECT} WHERE c.name = $1 AND a.kind = 'in-home-device-services' AND a.state_name = 'accepted'"
+        ))
+        .bind(company)
+        .fetch_all(&self.pool)
+        .await?;
+        let (mut meters, mut devices) = (HashSet::new(), HashSet::new());
+        for a in rows.iter().map(agreement_row) {
+            let a = a?;
+            let t = a.message_types;
+            let allows = match kind {
+                "text" => t.text,
+                "price" => t.price,
+                "load-control" => t.load_control,
+                _ => false,
+            };
+            if allows && a.state.in_force(now as u64) {
+                meters.insert(a.esiid.clone());
+                devices.extend(a.device);
+            }
+        }
+        Ok((meters, devices))
+    }
+
+    /// Whether `company` holds an In-Home Device Agreement in force on `esiid`.
+    pub async fn may_manage_devices(&self, company: &str, esiid: &Esiid, now: i64) -> Result<bool> {
+        Ok(self
+            .agreements(company, Some(esiid))
+            .await?
+            .iter()
+            .any(|a| a.kind == AgreementKind::InHomeDevice && a.state.in_force(now as u64)))
+    }
+}
