@@ -117,6 +117,48 @@ pub mod event {
     pub const REGISTERED: &str = "0.10.73.50";
     /// Pairing failed.
     pub const REGISTRATION_FAILED: &str = "0.10.73.85";
+    /// The event a head-end reports when a target of a control carrying an SE frame of
+    /// `cluster` reaches `state` (the job vocabulary, which the simulated head-ends share),
+    /// with the device's Report Event Status if it sent one: `None` when the stage is not
+    /// reported (queued, on its way to the meter). A Report Event Status of
+    /// `CommandReceived` reports the event scheduled (225, delivered); `Started` and the
+    /// other in-event statuses `EventStarted` (287), `Completed` and the ends
+    /// `EventStopped` (288), opt-out/in `OptedOut` (81), rejections `ScheduleFailed` (301).
+    pub fn result_event(
+        cluster: u16,
+        state: crate::jobs::TargetState,
+        event_status: Option<hanrig_sep::clusters::drlc::EventStatus>,
+    ) -> Option<&'static str> {
+        use crate::jobs::TargetState as T;
+        use hanrig_sep::clusters::drlc::EventStatus as S;
+        Some(match (cluster, state) {
+            (_, T::Queued | T::Sent) => return None,
+            (_, T::Expired) => expired(cluster),
+            (0x0703, T::Delivered) => TEXT_DISPLAYED,
+            (0x0703, T::Acknowledged) => TEXT_CONFIRMED,
+            (0x0703, T::Failed) => TEXT_DISPLAY_FAILED,
+            (0x0700, T::Delivered) => PRICE_SCHEDULED,
+            (0x0700, T::Acknowledged) => PRICE_ACKNOWLEDGED,
+            (0x0700, T::Failed) => PRICE_FAILED,
+            (_, T::Delivered) => LCE_SCHEDULED,
+            (_, T::Failed) => LCE_SCHEDULE_FAILED,
+            (_, T::Acknowledged) => match event_status {
+                Some(S::CommandReceived) => LCE_SCHEDULED,
+                Some(
+                    S::Completed
+                    | S::Cancelled
+                    | S::Superseded
+                    | S::PartiallyCompletedWithOptOut
+                    | S::PartiallyCompletedWithOptIn
+                    | S::CompletedNoParticipation,
+                ) => LCE_STOPPED,
+                Some(S::UserOptedOut | S::UserOptedIn) => LCE_OPTED_OUT,
+                Some(S::Started) | None => LCE_STARTED,
+                Some(_) => LCE_SCHEDULE_FAILED,
+            },
+        })
+    }
+
     /// Nothing reached the device before the control's end.
     pub fn expired(cluster: u16) -> &'static str {
         match cluster {

@@ -85,6 +85,35 @@ pub fn pricing_status(status: &str) -> Option<DeliveryStatus> {
     })
 }
 
+/// The status word a head-end's notification gives a target of a request carrying an SE
+/// frame of `cluster` at `state` (the job vocabulary the simulated head-ends share), with the
+/// device's Report Event Status if any: `None` when the stage is not notified (queued, on its
+/// way to the meter). Texts: `Displayed` once delivered; MultiSpeak's `IHDMessageStatus` has
+/// no word for a Message Confirmation, so a confirmed text is notified as `Other` (recorded,
+/// moving nothing). Load control: `Delivered`, then the device's own status
+/// ([`event_status_name`]). Prices: see [`pricing_status`].
+pub fn result_status(
+    cluster: u16,
+    state: crate::jobs::TargetState,
+    event_status: Option<hanrig_sep::clusters::drlc::EventStatus>,
+) -> Option<&'static str> {
+    use crate::jobs::TargetState as T;
+    Some(match (cluster, state) {
+        (_, T::Queued | T::Sent) => return None,
+        (_, T::Failed) => "Failed",
+        (_, T::Expired) => "Expired",
+        (0x0703, T::Delivered) => "Displayed",
+        (0x0703, T::Acknowledged) => "Other",
+        (0x0700, T::Delivered) => "Delivered",
+        (0x0700, T::Acknowledged) => "Acknowledged",
+        (_, T::Delivered) => "Delivered",
+        (_, T::Acknowledged) => match event_status {
+            Some(s) => event_status_name(s),
+            None => "CommandReceived",
+        },
+    })
+}
+
 pub use wire::*;
 
 /// MultiSpeak 4.1 SOAP 1.1 documents: [`Request`] (`Initiate*`/`Cancel*` with responseURL,

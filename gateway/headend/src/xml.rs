@@ -355,6 +355,32 @@ pub(crate) fn open_envelope(xml: &str) -> Result<(Option<Element>, Element), Xml
     Ok((header, body))
 }
 
+/// A SOAP 1.1 Fault: `faultcode` `soap:Client` (the request was wrong) or `soap:Server`,
+/// and `faultstring` saying why.
+pub fn fault(client: bool, reason: &str) -> String {
+    envelope(
+        None,
+        El::new("soap:Fault")
+            .leaf(
+                "faultcode",
+                if client { "soap:Client" } else { "soap:Server" },
+            )
+            .leaf("faultstring", reason),
+    )
+}
+
+/// The `faultstring` of a SOAP 1.1 Fault, if `xml` is one.
+pub fn read_fault(xml: &str) -> Option<String> {
+    let (_, body) = open_envelope(xml).ok()?;
+    let fault = body.child("Fault")?;
+    (fault.ns == SOAP_NS).then(|| {
+        fault
+            .opt_text("faultstring")
+            .unwrap_or_default()
+            .to_string()
+    })
+}
+
 /// `unix` seconds as xsd:dateTime in UTC (`2026-07-01T14:00:00Z`).
 pub fn datetime(unix: u64) -> String {
     let days = (unix / 86_400) as i64;
@@ -511,5 +537,10 @@ mod tests {
         assert_eq!(e.req("c").unwrap_err().to_string(), "a/c is missing");
         assert!(matches!(parse("<a><b></a>"), Err(XmlError::Malformed(_))));
         assert!(matches!(parse("<a>"), Err(XmlError::Malformed(_))));
+        assert_eq!(
+            read_fault(&fault(true, "bad <thing>")).as_deref(),
+            Some("bad <thing>")
+        );
+        assert_eq!(read_fault(&envelope(None, El::new("x"))), None);
     }
 }
