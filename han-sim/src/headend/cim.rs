@@ -191,11 +191,9 @@ impl CimHeadEnd {
                 request.controls.iter().map(|c| (c.1, c.2)).collect();
             let progress = self.han.progress(&batches, now);
             let mut events = Vec::new();
-            let mut done = true;
             let mut changes = Vec::new();
             for (i, (targets, (cluster, _))) in progress.iter().zip(&clusters).enumerate() {
                 for p in targets {
-                    done &= p.is_final();
                     let Some(code) = cim::event::result_event(*cluster, p.state, p.event_status)
                     else {
                         continue;
@@ -229,8 +227,9 @@ impl CimHeadEnd {
             let Some(request) = self.requests.get_mut(&correlation) else {
                 continue;
             };
-            // Past the end (and a minute's grace) nothing more is reported.
-            request.done = done || now > expires_at.plus(60 * SimTime::SECOND);
+            // Devices go on answering (an event's end) after their first answer: reported
+            // until the control's end, and a minute's grace.
+            request.done = now > expires_at.plus(60 * SimTime::SECOND);
             if !events.is_empty() {
                 out.push(Outgoing {
                     url: request.reply_address.clone(),

@@ -183,9 +183,9 @@ impl MultiSpeakHeadEnd {
                     changed.push((p.target.clone(), word));
                 }
             }
-            // Past expTime (and a minute's grace) nothing more is notified.
-            request.done = targets.iter().all(super::Progress::is_final)
-                || now > request.expires_at.plus(60 * SimTime::SECOND);
+            // Devices go on answering (an event's end) after their first answer: notified
+            // until expTime, and a minute's grace.
+            request.done = now > request.expires_at.plus(60 * SimTime::SECOND);
             if changed.is_empty() {
                 continue;
             }
