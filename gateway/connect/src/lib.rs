@@ -2,7 +2,8 @@
 //!
 //! One connector per head-end style: [`cim`] (IEC 61968-9 EndDeviceControls, results as
 //! EndDeviceEvents to a callback listener), [`multispeak`] (MultiSpeak 4.1 `Initiate*`,
-//! notifications to a callback listener), and the job style here.
+//! notifications to a callback listener), and the job style here; [`run`] drives any of
+//! them for one TDSP until shut down.
 //!
 //! The job-style connector ([`JobsClient`]: `POST /jobs`, `GET /jobs/{id}`) and the
 //! dispatcher that drives it from the repository: [`dispatch`] sends each message's queued
@@ -22,8 +23,10 @@ use hanrig_headend::limits::Limits;
 
 pub mod cim;
 pub mod multispeak;
+pub mod run;
 mod soap;
 
+pub use run::{Connector, Pace, run, unix_now};
 pub use soap::{message_of, request_id};
 
 /// What went wrong talking to a head-end.
