@@ -206,3 +206,52 @@ async fn a_cim_head_end_that_is_down_is_retried_until_it_recovers() {
     assert_eq!(sent, 10);
     until(&store, id, |s| s.device_acknowledged == 10).await;
 }
+
+/// The simulated displays show the text; a Message Confirmation needs a person to press a
+/// button, which nobody does here, so each delivery ends displayed (delivered).
+#[tokio::test]
+async fn a_text_reaches_every_aep_display_and_each_reports_it_displayed() {
+    use hanrig_gateway::message::TextMessage;
+    use hanrig_sim::device::DeviceKind;
+    let meters = esiids(20);
+    let text = TextMessage {
+        text: "Conserve 4-6 pm today".into(),
+        confirmation_required: true,
+        importance: 2,
+        start: None,
+        duration_minutes: Some(60),
+    };
+    let (store, id) = store_with_message("cim-text", &meters, text.command(12).unwrap()).await;
+    let (callbacks, reply_address) = listener().await;
+    tokio::spawn(serve_callbacks(callbacks, store.clone()));
+    let (l, endpoint) = listener().await;
+    let displays: Vec<(String, DeviceKind)> = meters
+        .iter()
+        .map(|m| (m.clone(), DeviceKind::InHomeDisplay))
+        .collect();
+    let start = SimTime::from_unix_seconds(T0);
+    tokio::spawn(serve_cim(
+        l,
+        CimHeadEnd::new(&displays, MESH, 5, start),
+        clock(),
+    ));
+    let client = CimClient::new(&endpoint, &reply_address);
+    let sent = dispatch(
+        &store,
+        TDSP,
+        &client,
+        &limits::of(TDSP.style()),
+        100,
+        T0 as i64,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent, 20);
+    until(&store, id, |s| s.delivered == 20).await;
+    for row in store.deliveries(id).await.unwrap() {
+        assert_eq!(
+            row.detail,
+            format!("delivered to the device ({})", event::TEXT_DISPLAYED)
+        );
+    }
+}
