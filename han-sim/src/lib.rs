@@ -12,9 +12,12 @@
 //!   keeps a capture, and runs a two-hour event in milliseconds;
 //! - [`scenario::Scenario`] reads a scenario file and writes `capture.pcapng`, `keys` and
 //!   `events.jsonl`;
-//! - [`headend::JobsHeadEnd`] is a TDSP head-end of the job style whose meters and devices
-//!   are simulated: a job's frame crosses each HAN after the TDSP's network latency, and its
-//!   results follow what the devices do.
+//! - [`headend`] holds simulated TDSP head-ends of the three styles — [`headend::JobsHeadEnd`]
+//!   (submit, poll), [`headend::CimHeadEnd`] (61968-9 EndDeviceControls, EndDeviceEvents to
+//!   the reply address) and [`headend::MultiSpeakHeadEnd`] (MultiSpeak 4.1 `Initiate*`,
+//!   notifications to the response URL) — over one shared HAN core, [`headend::Han`], whose
+//!   meters and devices are simulated: a request's frame crosses each HAN after the TDSP's
+//!   network latency, and the results follow what the devices do.
 //!
 //! Not simulated: beacons and network discovery (devices know the PAN), MAC acknowledgements
 //! and retries, and Key Establishment (CBKE): devices keep the install-code link key as their

@@ -1,5 +1,10 @@
 //! # hanrig-gateway-connect: head-end connectors
 //!
+//! One connector per head-end style: [`cim`] (IEC 61968-9 EndDeviceControls, results as
+//! EndDeviceEvents to a callback listener), [`multispeak`] (MultiSpeak 4.1 `Initiate*`,
+//! notifications to a callback listener), and the job style here; [`run`] drives any of
+//! them for one TDSP until shut down.
+//!
 //! The job-style connector ([`JobsClient`]: `POST /jobs`, `GET /jobs/{id}`) and the
 //! dispatcher that drives it from the repository: [`dispatch`] sends each message's queued
 //! deliveries for a TDSP as jobs of at most the style's batch size, with an idempotency key
@@ -15,6 +20,14 @@ use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store, StoreError};
 use hanrig_headend::jobs::{Job, JobAccepted, JobError, JobKind, JobRequest};
 use hanrig_headend::limits::Limits;
+
+pub mod cim;
+pub mod multispeak;
+pub mod run;
+mod soap;
+
+pub use run::{Connector, Pace, run, unix_now};
+pub use soap::{message_of, request_id};
 
 /// What went wrong talking to a head-end.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +48,18 @@ pub enum ConnectError {
         /// Its answer.
         error: JobError,
     },
+    /// The head-end could not read the request (a SOAP Fault): a gateway bug or a
+    /// head-end that speaks another version; the deliveries stay queued.
+    #[error("head-end {url} faulted the request: {reason}")]
+    Fault {
+        /// Where.
+        url: String,
+        /// Its `faultstring`.
+        reason: String,
+    },
+    /// A message this style cannot carry (an SE command with no request of the style).
+    #[error("cannot send: {0}")]
+    Unsupported(String),
     /// The repository.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -117,12 +142,8 @@ pub fn job_request(
     limits: &Limits,
     now: i64,
 ) -> JobRequest {
-    let (first, last) = (
-        batch.first().map_or(0, |d| d.id),
-        batch.last().map_or(0, |d| d.id),
-    );
     JobRequest {
-        idempotency_key: format!("m{}-{tdsp}-{first}-{last}", message.id),
+        idempotency_key: request_id(message, tdsp, batch),
         kind: JobKind::Deliver {
             cluster: message.cluster,
             zcl: hex(&message.command),
@@ -167,14 +188,8 @@ pub async fn dispatch(
     limit: i64,
     now: i64,
 ) -> Result<usize, ConnectError> {
-    let queued = store.queued(tdsp, limit).await?;
-    let mut by_message: BTreeMap<i64, Vec<DeliveryRecord>> = BTreeMap::new();
-    for d in queued {
-        by_message.entry(d.message_id).or_default().push(d);
-    }
     let mut sent = 0;
-    for (message_id, deliveries) in by_message {
-        let message = store.message(message_id).await?;
+    for (message, deliveries) in queued_by_message(store, tdsp, limit).await? {
         for batch in deliveries.chunks(limits.batch.max(1)) {
             let request = job_request(&message, tdsp, batch, limits, now);
             let job = client.submit(&request).await?;
@@ -183,6 +198,23 @@ pub async fn dispatch(
         }
     }
     Ok(sent)
+}
+
+/// `tdsp`'s queued deliveries (up to `limit`), grouped by message, oldest first.
+pub(crate) async fn queued_by_message(
+    store: &Store,
+    tdsp: Tdsp,
+    limit: i64,
+) -> Result<Vec<(MessageRecord, Vec<DeliveryRecord>)>, ConnectError> {
+    let mut by_message: BTreeMap<i64, Vec<DeliveryRecord>> = BTreeMap::new();
+    for d in store.queued(tdsp, limit).await? {
+        by_message.entry(d.message_id).or_default().push(d);
+    }
+    let mut out = Vec::with_capacity(by_message.len());
+    for (id, deliveries) in by_message {
+        out.push((store.message(id).await?, deliveries));
+    }
+    Ok(out)
 }
 
 /// Polls `tdsp`'s open jobs and records every target's result; returns how many deliveries

@@ -1,0 +1,266 @@
+//! The IEC 61968-9 CIM connector (AEP Texas): each batch of a message's queued deliveries
+//! goes as one `create EndDeviceControls` RequestMessage (asynchronous, results to the
+//! gateway's ReplyAddress) whose CorrelationID is the batch's [`request_id`]; the head-end's
+//! `created EndDeviceEvents` come back to [`serve_callbacks`] and are recorded.
+
+use std::time::Duration;
+
+use hanrig_gateway::delivery::DeliveryStatus;
+use hanrig_gateway::routing::Tdsp;
+use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store};
+use hanrig_headend::cim::{
+    self, EndDevice, EndDeviceControl, EventMessage, Header, NOUN_CONTROLS, NOUN_EVENTS, Reply,
+    ReplyError, ReplyResult, RequestMessage, ResponseMessage,
+};
+use hanrig_headend::limits::Limits;
+
+use crate::ConnectError;
+use crate::soap::{HeadEndResult, SoapEndpoint, not_yet_sent, record, request_id, retrying};
+
+/// A client of one CIM head-end.
+#[derive(Debug, Clone)]
+pub struct CimClient {
+    endpoint: SoapEndpoint,
+    reply_address: String,
+}
+
+impl CimClient {
+    /// A client of the head-end at `endpoint` (`http://127.0.0.1:8082/`), asking for results
+    /// at `reply_address` (where [`serve_callbacks`] listens).
+    pub fn new(endpoint: &str, reply_address: &str) -> CimClient {
+        CimClient {
+            endpoint: SoapEndpoint::new(endpoint),
+            reply_address: reply_address.to_string(),
+        }
+    }
+
+    /// Where this client asks for results.
+    pub fn reply_address(&self) -> &str {
+        &self.reply_address
+    }
+
+    /// Sends `request`; the head-end's reply. A reply whose CorrelationID is not the
+    /// request's is a transport error (the answer is not to this request).
+    pub async fn create(&self, request: &RequestMessage) -> Result<ResponseMessage, ConnectError> {
+        let answer = self
+            .endpoint
+            .post("create EndDeviceControls", request.to_xml())
+            .await?;
+        let reply = ResponseMessage::from_xml(&answer).map_err(|e| self.endpoint.transport(e))?;
+        if reply.header.correlation_id != request.header.correlation_id {
+            return Err(self.endpoint.transport(format!(
+                "the reply's CorrelationID {:?} is not the request's {:?}",
+                reply.header.correlation_id, request.header.correlation_id
+            )));
+        }
+        Ok(reply)
+    }
+}
+
+/// The RequestMessage that carries `batch` (deliveries of `message` through `tdsp`): one
+/// control with the message's SE frame to every address, released now, ending after the
+/// style's expiry; CorrelationID and MessageID are the batch's [`request_id`].
+pub fn cim_request(
+    message: &MessageRecord,
+    tdsp: Tdsp,
+    batch: &[DeliveryRecord],
+    limits: &Limits,
+    reply_address: &str,
+    now: i64,
+) -> Result<RequestMessage, ConnectError> {
+    let id = request_id(message, tdsp, batch);
+    let now = u64::try_from(now).unwrap_or(0);
+    let control = EndDeviceControl::deliver(
+        message.cluster,
+        &message.command,
+        now,
+        now + limits.expiry_seconds,
+        batch.iter().map(|d| EndDevice::named(&d.address)).collect(),
+    )
+    .map_err(|e| ConnectError::Unsupported(format!("message {}: {e}", message.id)))?;
+    Ok(RequestMessage {
+        header: Header::new("create", NOUN_CONTROLS, now, &id, &id).replying_to(reply_address),
+        controls: vec![control],
+    })
+}
+
+/// Sends `tdsp`'s queued deliveries (up to `limit`) as requests of at most `limits.batch`
+/// addresses, one message per request, and records each: every delivery of an accepted
+/// request is marked sent with the CorrelationID as its job; those the reply refuses (an
+/// Error naming the address, or a FAILED reply naming none) are recorded failed with the
+/// head-end's reason. Returns how many were marked sent.
+pub async fn dispatch(
+    store: &Store,
+    tdsp: Tdsp,
+    client: &CimClient,
+    limits: &Limits,
+    limit: i64,
+    now: i64,
+) -> Result<usize, ConnectError> {
+    let mut sent = 0;
+    for (message, deliveries) in crate::queued_by_message(store, tdsp, limit).await? {
+        for batch in deliveries.chunks(limits.batch.max(1)) {
+            let request = cim_request(&message, tdsp, batch, limits, &client.reply_address, now)?;
+            let reply = client.create(&request).await?;
+            let id = request_id(&message, tdsp, batch);
+            let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
+            sent += store.mark_sent(&ids, &id, now).await?;
+            let refused = refusals(&reply.reply, batch);
+            let reports: Vec<(i64, DeliveryStatus, &str)> = refused
+                .iter()
+                .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
+                .collect();
+            store.report_batch(&reports, now).await?;
+        }
+    }
+    Ok(sent)
+}
+
+/// The deliveries of `batch` a reply refuses, with why.
+fn refusals(reply: &Reply, batch: &[DeliveryRecord]) -> Vec<(i64, String)> {
+    let words = |e: &ReplyError| format!("refused by the head-end: {} ({})", e.reason, e.code);
+    let mut out: Vec<(i64, String)> = reply
+        .errors
+        .iter()
+        .filter_map(|e| {
+            let id = e.id.as_deref()?;
+            let d = batch.iter().find(|d| d.address == id)?;
+            Some((d.id, words(e)))
+        })
+        .collect();
+    if reply.result == ReplyResult::Failed && out.is_empty() {
+        let why = reply
+            .errors
+            .iter()
+            .map(words)
+            .collect::<Vec<_>>()
+            .join("; ");
+        out = batch
+            .iter()
+            .map(|d| (d.id, format!("FAILED: {why}")))
+            .collect();
+    }
+    out
+}
+
+/// [`dispatch`], tried again after `backoff` (doubling, at most `attempts` times) while the
+/// head-end cannot be reached; any other error stops at once.
+pub async fn dispatch_retrying(
+    store: &Store,
+    tdsp: Tdsp,
+    client: &CimClient,
+    limits: &Limits,
+    now: i64,
+    attempts: u32,
+    backoff: Duration,
+) -> Result<usize, ConnectError> {
+    retrying(attempts, backoff, || {
+        dispatch(store, tdsp, client, limits, i64::MAX, now)
+    })
+    .await
+}
+
+/// Records an EventMessage's EndDeviceEvents: each is kept as a report of the delivery its
+/// CorrelationID and end device name, at the event's time; an event type that says nothing
+/// about delivery ([`cim::event_status`]) moves nothing. Returns the reply to give the
+/// head-end: OK, or PARTIAL with an Error per end device that matches no delivery; `None`
+/// (nothing recorded) while the request's deliveries are not yet marked sent.
+pub async fn record_events(
+    store: &Store,
+    events: &EventMessage,
+) -> Result<Option<ResponseMessage>, ConnectError> {
+    let correlation = events.header.correlation_id.clone().unwrap_or_default();
+    let mut errors = Vec::new();
+    let mut by_time: std::collections::BTreeMap<u64, Vec<HeadEndResult>> = Default::default();
+    for e in &events.events {
+        let report = if e.reason.is_empty() {
+            e.event_type.clone()
+        } else {
+            format!("{} ({})", e.reason, e.event_type)
+        };
+        by_time.entry(e.created).or_default().push(HeadEndResult {
+            address: e.end_device.clone(),
+            status: cim::event_status(&e.event_type),
+            report,
+        });
+    }
+    for (at, results) in by_time {
+        let Some(unknown) = record(
+            store,
+            &correlation,
+            &results,
+            i64::try_from(at).unwrap_or(0),
+        )
+        .await?
+        else {
+            return Ok(None);
+        };
+        for unknown in unknown {
+            errors.push(ReplyError {
+                code: cim::ERROR_NO_SUCH_DEVICE.into(),
+                level: cim::ErrorLevel::Warning,
+                reason: format!("no delivery of {correlation} to this end device"),
+                id: Some(unknown),
+            });
+        }
+    }
+    let now = events.header.timestamp.unwrap_or(0);
+    Ok(Some(ResponseMessage {
+        header: Header::new(
+            "reply",
+            NOUN_EVENTS,
+            now,
+            &format!("{correlation}-ack"),
+            &correlation,
+        ),
+        reply: Reply {
+            result: if errors.is_empty() {
+                ReplyResult::Ok
+            } else {
+                ReplyResult::Partial
+            },
+            errors,
+        },
+    }))
+}
+
+/// Serves the ReplyAddress on `listener` until the task is dropped: `POST /` with a
+/// `created EndDeviceEvents` EventMessage is recorded ([`record_events`]) and answered 200
+/// with a ResponseMessage; a document it cannot read gets 500 and a SOAP Fault naming what is
+/// wrong; results of a request not yet marked sent, and a repository failure, get 503 (the
+/// head-end posts again later).
+pub async fn serve_callbacks(
+    listener: tokio::net::TcpListener,
+    store: Store,
+) -> std::io::Result<()> {
+    use axum::extract::State;
+    use axum::http::{StatusCode, header};
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+
+    async fn events(State(store): State<Store>, body: String) -> Response {
+        let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
+        let message = match EventMessage::from_xml(&body) {
+            Ok(m) => m,
+            Err(e) => {
+                let fault = hanrig_headend::xml::fault(true, &e.to_string());
+                return (StatusCode::INTERNAL_SERVER_ERROR, xml, fault).into_response();
+            }
+        };
+        match record_events(&store, &message).await {
+            Ok(Some(reply)) => (StatusCode::OK, xml, reply.to_xml()).into_response(),
+            Ok(None) => {
+                let id = message.header.correlation_id.unwrap_or_default();
+                (StatusCode::SERVICE_UNAVAILABLE, xml, not_yet_sent(&id)).into_response()
+            }
+            Err(e) => {
+                let fault = hanrig_headend::xml::fault(false, &e.to_string());
+                (StatusCode::SERVICE_UNAVAILABLE, xml, fault).into_response()
+            }
+        }
+    }
+    let app = axum::Router::new()
+        .route("/", post(events))
+        .with_state(store);
+    axum::serve(listener, app).await
+}

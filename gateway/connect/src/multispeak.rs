@@ -1,0 +1,257 @@
+//! The MultiSpeak 4.1 connector (Oncor): each batch of a message's queued deliveries goes as
+//! one `Initiate*`/`Cancel*` request (the SE command's MultiSpeak object plus its frame)
+//! whose transactionID is the batch's [`request_id`]; the head-end's notifications come back
+//! to [`serve_callbacks`] at the responseURL and are recorded.
+
+use std::time::Duration;
+
+use hanrig_gateway::delivery::DeliveryStatus;
+use hanrig_gateway::routing::Tdsp;
+use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store};
+use hanrig_headend::limits::Limits;
+use hanrig_headend::multispeak::{
+    self, Call, ErrorObject, ExpTime, MsgHeader, Notification, NotificationMessage, Request,
+    Response, SeFrame, TimeUnits,
+};
+use hanrig_sep::ZclFrame;
+
+use crate::ConnectError;
+use crate::soap::{HeadEndResult, SoapEndpoint, not_yet_sent, record, request_id, retrying};
+
+/// A client of one MultiSpeak head-end.
+#[derive(Debug, Clone)]
+pub struct MultiSpeakClient {
+    endpoint: SoapEndpoint,
+    response_url: String,
+    header: MsgHeader,
+}
+
+impl MultiSpeakClient {
+    /// A client of the head-end at `endpoint`, asking for notifications at `response_url`
+    /// (where [`serve_callbacks`] listens), identifying itself with `header` (UserID, Pwd,
+    /// AppName, Company, Context; MessageID and TimeStamp are set per request).
+    pub fn new(endpoint: &str, response_url: &str, header: MsgHeader) -> MultiSpeakClient {
+        MultiSpeakClient {
+            endpoint: SoapEndpoint::new(endpoint),
+            response_url: response_url.to_string(),
+            header,
+        }
+    }
+
+    /// Sends `request`; the head-end's response (its `errorObject`s; none: accepted).
+    pub async fn initiate(&self, request: &Request) -> Result<Response, ConnectError> {
+        let action = format!("{}/{}", multispeak::NS, request.call.name());
+        let answer = self.endpoint.post(&action, request.to_xml()).await?;
+        Response::from_xml(&answer).map_err(|e| self.endpoint.transport(e))
+    }
+}
+
+/// The request that carries `batch` (deliveries of `message` through `tdsp`): the SE
+/// command's MultiSpeak call to every address with its frame, transactionID and MessageID
+/// the batch's [`request_id`], expTime the style's expiry (in minutes when whole).
+pub fn multispeak_request(
+    message: &MessageRecord,
+    tdsp: Tdsp,
+    batch: &[DeliveryRecord],
+    limits: &Limits,
+    client: &MultiSpeakClient,
+    now: i64,
+) -> Result<Request, ConnectError> {
+    let unsupported =
+        |why: String| ConnectError::Unsupported(format!("message {}: {why}", message.id));
+    let frame = ZclFrame::parse(message.cluster, &message.command)
+        .map_err(|e| unsupported(format!("its SE frame does not parse: {e:?}")))?;
+    let call = Call::from_se(&frame, batch.iter().map(|d| d.address.clone()).collect())
+        .map_err(|e| unsupported(e.to_string()))?;
+    let id = request_id(message, tdsp, batch);
+    let exp_time = if limits.expiry_seconds.is_multiple_of(60) {
+        ExpTime {
+            value: limits.expiry_seconds / 60,
+            units: TimeUnits::Minutes,
+        }
+    } else {
+        ExpTime {
+            value: limits.expiry_seconds,
+            units: TimeUnits::Seconds,
+        }
+    };
+    Ok(Request {
+        header: MsgHeader {
+            message_id: id.clone(),
+            time_stamp: u64::try_from(now).unwrap_or(0),
+            ..client.header.clone()
+        },
+        call,
+        se_frame: Some(SeFrame {
+            cluster: message.cluster,
+            zcl: message.command.clone(),
+        }),
+        response_url: client.response_url.clone(),
+        transaction_id: id,
+        exp_time,
+    })
+}
+
+/// Sends `tdsp`'s queued deliveries (up to `limit`) as requests of at most `limits.batch`
+/// addresses, one message per request: every delivery is marked sent with the
+/// transactionID as its job, then those an `errorObject` names (or all, for an
+/// `errorObject` about the whole transaction) are recorded failed with the head-end's words.
+/// Returns how many were marked sent.
+pub async fn dispatch(
+    store: &Store,
+    tdsp: Tdsp,
+    client: &MultiSpeakClient,
+    limits: &Limits,
+    limit: i64,
+    now: i64,
+) -> Result<usize, ConnectError> {
+    let mut sent = 0;
+    for (message, deliveries) in crate::queued_by_message(store, tdsp, limit).await? {
+        for batch in deliveries.chunks(limits.batch.max(1)) {
+            let request = multispeak_request(&message, tdsp, batch, limits, client, now)?;
+            let response = client.initiate(&request).await?;
+            let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
+            sent += store.mark_sent(&ids, &request.transaction_id, now).await?;
+            let refused = refusals(&response.errors, &request.transaction_id, batch);
+            let reports: Vec<(i64, DeliveryStatus, &str)> = refused
+                .iter()
+                .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
+                .collect();
+            store.report_batch(&reports, now).await?;
+        }
+    }
+    Ok(sent)
+}
+
+fn refusals(
+    errors: &[ErrorObject],
+    transaction: &str,
+    batch: &[DeliveryRecord],
+) -> Vec<(i64, String)> {
+    let words = |e: &ErrorObject| format!("refused by the head-end: {}", e.error_string);
+    let mut out = Vec::new();
+    for e in errors {
+        if e.object_id == transaction {
+            out.extend(batch.iter().map(|d| (d.id, words(e))));
+        } else if let Some(d) = batch.iter().find(|d| d.address == e.object_id) {
+            out.push((d.id, words(e)));
+        }
+    }
+    out
+}
+
+/// [`dispatch`], tried again after `backoff` (doubling, at most `attempts` times) while the
+/// head-end cannot be reached; any other error stops at once.
+pub async fn dispatch_retrying(
+    store: &Store,
+    tdsp: Tdsp,
+    client: &MultiSpeakClient,
+    limits: &Limits,
+    now: i64,
+    attempts: u32,
+    backoff: Duration,
+) -> Result<usize, ConnectError> {
+    retrying(attempts, backoff, || {
+        dispatch(store, tdsp, client, limits, i64::MAX, now)
+    })
+    .await
+}
+
+/// Records a notification: each entry is kept as a report of the delivery its transactionID
+/// and device name, at the notification's TimeStamp; a status that says nothing about
+/// delivery moves nothing. Returns the `…Response` to give the head-end, with an
+/// `errorObject` per device that matches no delivery; `None` (nothing recorded) while the
+/// request's deliveries are not yet marked sent.
+pub async fn record_notification(
+    store: &Store,
+    n: &NotificationMessage,
+) -> Result<Option<Response>, ConnectError> {
+    let name = n.notification.name();
+    let status = |word: &str| match &n.notification {
+        Notification::DemandResponseEvent(_) => multispeak::demand_response_status(word),
+        Notification::IhdMessageStatus(_) => multispeak::ihd_message_status(word),
+        Notification::PricingTiersChanged(_) => multispeak::pricing_status(word),
+        Notification::HanRegistration(_) => None,
+    };
+    let results: Vec<HeadEndResult> = n
+        .notification
+        .entries()
+        .into_iter()
+        .map(|(device, word)| HeadEndResult {
+            address: device.to_string(),
+            status: status(word),
+            report: format!("{name}: {word}"),
+        })
+        .collect();
+    let stamp = n.header.time_stamp;
+    let Some(unknown) = record(
+        store,
+        &n.transaction_id,
+        &results,
+        i64::try_from(stamp).unwrap_or(0),
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Response {
+        header: MsgHeader {
+            message_id: format!("{}-ack", n.header.message_id),
+            ..n.header.clone()
+        },
+        operation: name.to_string(),
+        errors: unknown
+            .into_iter()
+            .map(|object_id| ErrorObject {
+                object_id,
+                error_string: format!("no delivery of {} to this device", n.transaction_id),
+                noun_type: "HANDevice".into(),
+                event_time: Some(stamp),
+                text: String::new(),
+            })
+            .collect(),
+    }))
+}
+
+/// Serves the responseURL on `listener` until the task is dropped: `POST /` with a
+/// notification is recorded ([`record_notification`]) and answered 200 with its `…Response`;
+/// a document it cannot read gets 500 and a SOAP Fault naming what is wrong; a notification
+/// of a request not yet marked sent, and a repository failure, get 503 (the head-end posts
+/// again later).
+pub async fn serve_callbacks(
+    listener: tokio::net::TcpListener,
+    store: Store,
+) -> std::io::Result<()> {
+    use axum::extract::State;
+    use axum::http::{StatusCode, header};
+    use axum::response::{IntoResponse, Response as HttpResponse};
+    use axum::routing::post;
+
+    async fn notify(State(store): State<Store>, body: String) -> HttpResponse {
+        let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
+        let n = match NotificationMessage::from_xml(&body) {
+            Ok(n) => n,
+            Err(e) => {
+                let fault = hanrig_headend::xml::fault(true, &e.to_string());
+                return (StatusCode::INTERNAL_SERVER_ERROR, xml, fault).into_response();
+            }
+        };
+        match record_notification(&store, &n).await {
+            Ok(Some(r)) => (StatusCode::OK, xml, r.to_xml()).into_response(),
+            Ok(None) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                xml,
+                not_yet_sent(&n.transaction_id),
+            )
+                .into_response(),
+            Err(e) => {
+                let fault = hanrig_headend::xml::fault(false, &e.to_string());
+                (StatusCode::SERVICE_UNAVAILABLE, xml, fault).into_response()
+            }
+        }
+    }
+    let app = axum::Router::new()
+        .route("/", post(notify))
+        .with_state(store);
+    axum::serve(listener, app).await
+}

@@ -1,0 +1,171 @@
+//! One loop per TDSP: [`run`] drives that TDSP's [`Connector`] forever — sends what is
+//! queued, collects results (polling the job style; the SOAP styles' callback listener runs
+//! alongside), and backs off while the head-end is down — until shut down. A
+//! `hanrig gateway serve` command starts one per TDSP of the routing table, each with the
+//! connector of [`Tdsp::style`](hanrig_gateway::routing::Tdsp::style).
+
+use std::future::Future;
+use std::time::Duration;
+
+use hanrig_gateway::routing::{HeadEndStyle, Tdsp};
+use hanrig_gateway_store::Store;
+use hanrig_headend::limits::Limits;
+
+use crate::cim::CimClient;
+use crate::multispeak::MultiSpeakClient;
+use crate::{ConnectError, JobsClient};
+
+/// A TDSP's connector, of its head-end's style.
+#[derive(Debug)]
+pub enum Connector {
+    /// The job style: submit, poll.
+    Jobs(JobsClient),
+    /// CIM: requests to the head-end, EndDeviceEvents to the listener (at the client's
+    /// reply address).
+    Cim(CimClient, tokio::net::TcpListener),
+    /// MultiSpeak: requests to the head-end, notifications to the listener (at the
+    /// client's responseURL).
+    MultiSpeak(MultiSpeakClient, tokio::net::TcpListener),
+}
+
+impl Connector {
+    /// The style it speaks.
+    pub fn style(&self) -> HeadEndStyle {
+        match self {
+            Connector::Jobs(_) => HeadEndStyle::Jobs,
+            Connector::Cim(..) => HeadEndStyle::Cim,
+            Connector::MultiSpeak(..) => HeadEndStyle::MultiSpeak,
+        }
+    }
+}
+
+/// How [`run`] paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The style's limits (batch size, poll interval).
+    pub limits: Limits,
+    /// Deliveries taken from the queue per round.
+    pub per_round: i64,
+    /// Pause between rounds when all is well.
+    pub idle: Duration,
+    /// First pause after the head-end could not be reached (doubling from there).
+    pub backoff: Duration,
+    /// Longest pause while it stays unreachable.
+    pub max_backoff: Duration,
+}
+
+impl Pace {
+    /// The pace for `limits`: 10 batches a round, rounds every second (or the style's poll
+    /// interval if longer), backoff from 1 s to 5 minutes.
+    pub fn of(limits: Limits) -> Pace {
+        Pace {
+            limits,
+            per_round: i64::try_from(limits.batch.saturating_mul(10)).unwrap_or(i64::MAX),
+            idle: Duration::from_secs(limits.poll_seconds.max(1)),
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Unix seconds now, from the system clock.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Runs `tdsp`'s `connector` against `store` until `shutdown` completes (then `Ok`): each
+/// round sends up to `pace.per_round` queued deliveries and, for the job style, polls the
+/// open jobs; the SOAP styles' callback listener serves throughout. While the head-end
+/// cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and tries
+/// again; anything else — a refusal or fault of a whole request, a message the style cannot
+/// carry, the repository, the callback listener failing — stops it with that error (its
+/// deliveries stay queued, nothing is lost), for the caller to report and restart.
+/// `now` gives the time recorded with what is sent.
+pub async fn run(
+    store: Store,
+    tdsp: Tdsp,
+    connector: Connector,
+    pace: Pace,
+    now: impl Fn() -> i64,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ConnectError> {
+    let (client, callbacks) = match connector {
+        Connector::Jobs(c) => (Client::Jobs(c), None),
+        Connector::Cim(c, l) => (
+            Client::Cim(c),
+            Some(Box::pin(crate::cim::serve_callbacks(l, store.clone()))
+                as std::pin::Pin<
+                    Box<dyn Future<Output = std::io::Result<()>> + Send>,
+                >),
+        ),
+        Connector::MultiSpeak(c, l) => (
+            Client::MultiSpeak(c),
+            Some(Box::pin(crate::multispeak::serve_callbacks(l, store.clone())) as _),
+        ),
+    };
+    let rounds = rounds(&store, tdsp, &client, pace, now);
+    let listener = async {
+        match callbacks {
+            Some(serve) => serve.await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown => Ok(()),
+        r = rounds => r,
+        r = listener => Err(ConnectError::Transport {
+            url: "callback listener".into(),
+            reason: match r {
+                Ok(()) => "stopped".into(),
+                Err(e) => e.to_string(),
+            },
+        }),
+    }
+}
+
+enum Client {
+    Jobs(JobsClient),
+    Cim(CimClient),
+    MultiSpeak(MultiSpeakClient),
+}
+
+async fn rounds(
+    store: &Store,
+    tdsp: Tdsp,
+    client: &Client,
+    pace: Pace,
+    now: impl Fn() -> i64,
+) -> Result<(), ConnectError> {
+    let mut backoff = pace.backoff;
+    loop {
+        let t = now();
+        let round = async {
+            match client {
+                Client::Jobs(c) => {
+                    crate::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t).await?;
+                    crate::collect(store, tdsp, c, t).await
+                }
+                Client::Cim(c) => {
+                    crate::cim::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t).await
+                }
+                Client::MultiSpeak(c) => {
+                    crate::multispeak::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t)
+                        .await
+                }
+            }
+        };
+        match round.await {
+            Ok(_) => {
+                backoff = pace.backoff;
+                tokio::time::sleep(pace.idle).await;
+            }
+            Err(ConnectError::Transport { .. }) => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(pace.max_backoff);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+}

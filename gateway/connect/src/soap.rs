@@ -1,0 +1,164 @@
+//! What the two SOAP connectors share: posting a document, retrying while the head-end is
+//! down, the deterministic request ID of a batch, and finding a batch's deliveries again
+//! when its results come back.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use hanrig_gateway::delivery::DeliveryStatus;
+use hanrig_gateway::routing::Tdsp;
+use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store};
+
+use crate::ConnectError;
+
+/// A SOAP 1.1 endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct SoapEndpoint {
+    pub url: String,
+    http: reqwest::Client,
+}
+
+impl SoapEndpoint {
+    pub fn new(url: &str) -> SoapEndpoint {
+        SoapEndpoint {
+            url: url.to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn transport(&self, e: impl std::fmt::Display) -> ConnectError {
+        ConnectError::Transport {
+            url: self.url.clone(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Posts `body`; the answer's body when the head-end answered 2xx, a
+    /// [`ConnectError::Fault`] for a SOAP Fault, a transport error otherwise.
+    pub async fn post(&self, action: &str, body: String) -> Result<String, ConnectError> {
+        let response = self
+            .http
+            .post(&self.url)
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header("SOAPAction", format!("\"{action}\""))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| self.transport(e))?;
+        if status.is_success() {
+            return Ok(text);
+        }
+        match hanrig_headend::xml::read_fault(&text) {
+            Some(reason) => Err(ConnectError::Fault {
+                url: self.url.clone(),
+                reason,
+            }),
+            None => Err(self.transport(format!("HTTP {status}"))),
+        }
+    }
+}
+
+/// The request ID of `batch` (deliveries of `message` through `tdsp`): the message and the
+/// batch's first and last rows, so the same rows re-sent after a crash carry the same ID and
+/// the head-end answers the first request again. [`message_of`] reads the message back.
+pub fn request_id(message: &MessageRecord, tdsp: Tdsp, batch: &[DeliveryRecord]) -> String {
+    let (first, last) = (
+        batch.first().map_or(0, |d| d.id),
+        batch.last().map_or(0, |d| d.id),
+    );
+    format!("m{}-{tdsp}-{first}-{last}", message.id)
+}
+
+/// The message ID in a request ID made by [`request_id`].
+pub fn message_of(request_id: &str) -> Option<i64> {
+    request_id
+        .strip_prefix('m')?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Runs `attempt` until it succeeds or fails other than by transport, at most `attempts`
+/// times, sleeping `backoff` (doubling) between tries.
+pub(crate) async fn retrying<T, F, Fut>(
+    attempts: u32,
+    mut backoff: Duration,
+    mut attempt: F,
+) -> Result<T, ConnectError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ConnectError>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(ConnectError::Transport { .. }) if tries + 1 < attempts => {
+                tries += 1;
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One result a head-end reported: the address as requested, the delivery status it means
+/// (`None`: it says nothing about delivery), and the words to record.
+pub(crate) struct HeadEndResult {
+    pub address: String,
+    pub status: Option<DeliveryStatus>,
+    pub report: String,
+}
+
+/// Records `results` of request `request_id` in one batch: each is kept as a report of its
+/// delivery; one saying nothing about delivery is kept at the delivery's current status.
+/// Returns the addresses that match no delivery of the request (the rest are recorded), or
+/// `None` — recording nothing — while the request's deliveries are not yet marked sent (the
+/// results overtook the gateway's own record of sending, or it crashed before making it):
+/// the head-end is to post them again later, when the dispatcher has marked them.
+pub(crate) async fn record(
+    store: &Store,
+    request_id: &str,
+    results: &[HeadEndResult],
+    now: i64,
+) -> Result<Option<Vec<String>>, ConnectError> {
+    let Some(message) = message_of(request_id) else {
+        return Ok(Some(results.iter().map(|r| r.address.clone()).collect()));
+    };
+    let deliveries = match store.deliveries(message).await {
+        Ok(d) => d,
+        Err(hanrig_gateway_store::StoreError::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let by_address: HashMap<&str, &DeliveryRecord> = deliveries
+        .iter()
+        .filter(|d| d.job == request_id || (d.job.is_empty() && d.status == DeliveryStatus::Queued))
+        .map(|d| (d.address.as_str(), d))
+        .collect();
+    let mut unknown = Vec::new();
+    let mut reports = Vec::new();
+    for r in results {
+        match by_address.get(r.address.as_str()) {
+            Some(d) if d.job.is_empty() => return Ok(None),
+            Some(d) => reports.push((d.id, r.status.unwrap_or(d.status), r.report.as_str())),
+            None => unknown.push(r.address.clone()),
+        }
+    }
+    store.report_batch(&reports, now).await?;
+    Ok(Some(unknown))
+}
+
+/// The SOAP Fault and status for results that came before their request was marked sent.
+pub(crate) fn not_yet_sent(request_id: &str) -> String {
+    hanrig_headend::xml::fault(
+        false,
+        &format!("{request_id}: not yet recorded as sent by the gateway; post again later"),
+    )
+}

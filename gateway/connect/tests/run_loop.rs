@@ -1,0 +1,152 @@
+//! [`run`]: one loop per TDSP, of any style, sends what is queued and records what comes
+//! back until shut down; it waits out a head-end that is down and stops on a refusal.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use hanrig_gateway::routing::Tdsp;
+use hanrig_gateway_connect::cim::CimClient;
+use hanrig_gateway_connect::multispeak::MultiSpeakClient;
+use hanrig_gateway_connect::{ConnectError, Connector, JobsClient, Pace, run};
+use hanrig_headend::limits;
+use hanrig_headend::multispeak::MsgHeader;
+use hanrig_sim::clock::SimTime;
+use hanrig_sim::headend::{
+    CimHeadEnd, JobsHeadEnd, MultiSpeakHeadEnd, serve_cim, serve_jobs, serve_multispeak,
+};
+
+fn pace(tdsp: Tdsp) -> Pace {
+    Pace {
+        idle: Duration::from_millis(20),
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        ..Pace::of(limits::of(tdsp.style()))
+    }
+}
+
+/// Runs `connector` for `tdsp` until message `id` has `n` device answers, then shuts it down
+/// and returns what `run` returned.
+async fn run_until_acknowledged(
+    store: &hanrig_gateway_store::Store,
+    tdsp: Tdsp,
+    connector: Connector,
+    id: i64,
+    n: u64,
+) -> Result<(), ConnectError> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn(run(
+        store.clone(),
+        tdsp,
+        connector,
+        pace(tdsp),
+        || T0 as i64,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let s = until(store, id, |s| s.device_acknowledged + s.failed == n).await;
+    assert_eq!((s.device_acknowledged, s.failed), (n, 0), "{s:?}");
+    stop.send(()).unwrap();
+    runner.await.unwrap()
+}
+
+#[tokio::test]
+async fn a_job_style_loop_submits_and_polls_until_every_report_is_in() {
+    let meters: Vec<String> = (0..30u64).map(|i| format!("1008901{i:015}")).collect();
+    let (store, id) = store_with_message("run-jobs", &meters, lce()).await;
+    let (l, url) = listener().await;
+    let start = SimTime::from_unix_seconds(T0);
+    tokio::spawn(serve_jobs(
+        l,
+        JobsHeadEnd::new(&fleet(&meters), MESH, 5, start),
+        clock(),
+    ));
+    let connector = Connector::Jobs(JobsClient::new(url.trim_end_matches('/')));
+    run_until_acknowledged(&store, Tdsp::Centerpoint, connector, id, 30)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_cim_loop_waits_out_a_head_end_that_is_down_then_records_every_event() {
+    let meters: Vec<String> = (0..30u64).map(|i| format!("1003278{i:015}")).collect();
+    let (store, id) = store_with_message("run-cim", &meters, lce()).await;
+    let (callbacks, reply_address) = listener().await;
+    let address = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let fleet = fleet(&meters);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let l = tokio::net::TcpListener::bind(address).await.unwrap();
+        let start = SimTime::from_unix_seconds(T0);
+        serve_cim(l, CimHeadEnd::new(&fleet, MESH, 5, start), clock()).await
+    });
+    let connector = Connector::Cim(
+        CimClient::new(&format!("http://{address}/"), &reply_address),
+        callbacks,
+    );
+    run_until_acknowledged(&store, Tdsp::AepTexasCentral, connector, id, 30)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_multispeak_loop_records_every_notification_until_shut_down() {
+    let meters: Vec<String> = (0..30u64).map(|i| format!("1044372{i:010}")).collect();
+    let (store, id) = store_with_message("run-ms", &meters, lce()).await;
+    let (callbacks, response_url) = listener().await;
+    let (l, endpoint) = listener().await;
+    let start = SimTime::from_unix_seconds(T0);
+    tokio::spawn(serve_multispeak(
+        l,
+        MultiSpeakHeadEnd::new(&fleet(&meters), MESH, 5, start),
+        clock(),
+    ));
+    let connector = Connector::MultiSpeak(
+        MultiSpeakClient::new(
+            &endpoint,
+            &response_url,
+            MsgHeader::new("hanrig", "SMT", "", 0),
+        ),
+        callbacks,
+    );
+    run_until_acknowledged(&store, Tdsp::Oncor, connector, id, 30)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_loop_stops_with_the_head_ends_refusal_and_loses_nothing() {
+    // A head-end that knows none of the meters refuses the whole job.
+    let meters: Vec<String> = (0..3u64).map(|i| format!("1008901{i:015}")).collect();
+    let (store, id) = store_with_message("run-refused", &meters, lce()).await;
+    let (l, url) = listener().await;
+    let start = SimTime::from_unix_seconds(T0);
+    let others: Vec<String> = vec!["1008901999999999999999".into()];
+    tokio::spawn(serve_jobs(
+        l,
+        JobsHeadEnd::new(&fleet(&others), MESH, 5, start),
+        clock(),
+    ));
+    let e = run(
+        store.clone(),
+        Tdsp::Centerpoint,
+        Connector::Jobs(JobsClient::new(url.trim_end_matches('/'))),
+        pace(Tdsp::Centerpoint),
+        || T0 as i64,
+        std::future::pending(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&e, ConnectError::Refused { error, .. } if error.targets.len() == 3),
+        "{e}"
+    );
+    assert_eq!(store.summary(id).await.unwrap().queued, 3);
+}

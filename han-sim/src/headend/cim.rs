@@ -1,0 +1,266 @@
+//! The IEC 61968-9 CIM front ([`hanrig_headend::cim`]): `create EndDeviceControls` answered
+//! at once with a `ResponseMessage`, results posted later as `created EndDeviceEvents` to the
+//! request's ReplyAddress, as a head-end does it (facts §1.2: asynchronous only, CorrelationID
+//! and ReplyAddress required).
+
+use std::collections::{BTreeMap, HashMap};
+
+use hanrig_headend::cim::{
+    self, ERROR_BAD_REQUEST, ERROR_NO_SUCH_DEVICE, EndDeviceEvent, ErrorLevel, EventMessage,
+    Header, NOUN_CONTROLS, NOUN_EVENTS, Reply, ReplyError, ReplyResult, RequestMessage,
+    ResponseMessage,
+};
+
+use super::http::{Outgoing, SoapFront};
+use super::{BatchId, Han, Latency};
+use crate::clock::SimTime;
+use crate::device::DeviceKind;
+
+#[derive(Debug)]
+struct Accepted {
+    reply_address: String,
+    response: ResponseMessage,
+    /// Each accepted control's batch, cluster and end.
+    controls: Vec<(BatchId, u16, SimTime)>,
+    /// What was last reported per (control, target): event type and reason.
+    reported: HashMap<(usize, String), (&'static str, String)>,
+    done: bool,
+}
+
+/// The simulated CIM head-end and the HAN behind it.
+#[derive(Debug)]
+pub struct CimHeadEnd {
+    han: Han,
+    requests: BTreeMap<String, Accepted>,
+    messages: u64,
+    events: u64,
+}
+
+fn error(code: &str, level: ErrorLevel, reason: String, id: Option<String>) -> ReplyError {
+    ReplyError {
+        code: code.into(),
+        level,
+        reason,
+        id,
+    }
+}
+
+impl CimHeadEnd {
+    /// A head-end for `meters` (ESIID and the kind of its one device); see [`Han::new`].
+    pub fn new(
+        meters: &[(String, DeviceKind)],
+        latency: Latency,
+        seed: u64,
+        start: SimTime,
+    ) -> Self {
+        CimHeadEnd {
+            han: Han::new(meters, latency, seed, start),
+            requests: BTreeMap::new(),
+            messages: 0,
+            events: 0,
+        }
+    }
+
+    fn header(
+        &mut self,
+        verb: &str,
+        noun: &str,
+        now: SimTime,
+        correlation: Option<&str>,
+    ) -> Header {
+        self.messages += 1;
+        Header {
+            verb: verb.into(),
+            noun: noun.into(),
+            timestamp: Some(now.0 / SimTime::SECOND),
+            async_reply_flag: None,
+            reply_address: None,
+            message_id: Some(format!("he-{}", self.messages)),
+            correlation_id: correlation.map(str::to_string),
+        }
+    }
+
+    /// `create EndDeviceControls`: starts each control's known end devices on the HAN and
+    /// answers OK, PARTIAL (an Error per unknown device, code `2.4`, or per control it cannot
+    /// read, `2.5`) or FAILED. The same CorrelationID again answers the first reply and
+    /// starts nothing.
+    pub fn create(&mut self, request: &RequestMessage, now: SimTime) -> ResponseMessage {
+        let correlation = request.header.correlation_id.clone();
+        if let Some(done) = correlation.as_ref().and_then(|c| self.requests.get(c)) {
+            return done.response.clone();
+        }
+        let failed = |this: &mut Self, reason: &str| ResponseMessage {
+            header: this.header("reply", NOUN_CONTROLS, now, correlation.as_deref()),
+            reply: Reply {
+                result: ReplyResult::Failed,
+                errors: vec![error(
+                    ERROR_BAD_REQUEST,
+                    ErrorLevel::Fatal,
+                    reason.into(),
+                    None,
+                )],
+            },
+        };
+        let Some(correlation_id) = correlation.clone() else {
+            return failed(self, "Header/CorrelationID is required");
+        };
+        if request.header.async_reply_flag != Some(true) {
+            return failed(
+                self,
+                "SYNC_MODE_NOT_SUPPORTED: EndDeviceControls are asynchronous only (AsyncReplyFlag=true)",
+            );
+        }
+        let Some(reply_address) = request.header.reply_address.clone() else {
+            return failed(
+                self,
+                "Header/ReplyAddress is required for asynchronous results",
+            );
+        };
+        let mut errors = Vec::new();
+        let mut controls = Vec::new();
+        for control in &request.controls {
+            let (cluster, zcl) = match control.zcl() {
+                Ok(z) => z,
+                Err(reason) => {
+                    errors.push(error(ERROR_BAD_REQUEST, ErrorLevel::Fatal, reason, None));
+                    continue;
+                }
+            };
+            let mut known = Vec::new();
+            for device in &control.end_devices {
+                if self.han.knows(&device.name) {
+                    known.push(device.name.clone());
+                } else {
+                    errors.push(error(
+                        ERROR_NO_SUCH_DEVICE,
+                        ErrorLevel::Warning,
+                        "no such meter or device at this head-end".into(),
+                        Some(device.name.clone()),
+                    ));
+                }
+            }
+            if known.is_empty() {
+                continue;
+            }
+            let end = SimTime::from_unix_seconds(control.end);
+            match self.han.send(cluster, &zcl, &known, end, now) {
+                Ok(batch) => controls.push((batch, cluster, end)),
+                Err(reason) => {
+                    errors.push(error(ERROR_BAD_REQUEST, ErrorLevel::Fatal, reason, None))
+                }
+            }
+        }
+        let result = match (controls.is_empty(), errors.is_empty()) {
+            (false, true) => ReplyResult::Ok,
+            (false, false) => ReplyResult::Partial,
+            (true, _) => ReplyResult::Failed,
+        };
+        let response = ResponseMessage {
+            header: self.header("reply", NOUN_CONTROLS, now, Some(&correlation_id)),
+            reply: Reply { result, errors },
+        };
+        self.requests.insert(
+            correlation_id,
+            Accepted {
+                reply_address,
+                response: response.clone(),
+                done: controls.is_empty(),
+                controls,
+                reported: HashMap::new(),
+            },
+        );
+        response
+    }
+
+    /// The EndDeviceEvents to post at `now` (the HAN runs up to then): one EventMessage per
+    /// request whose targets moved since the last poll, to its ReplyAddress.
+    pub fn poll(&mut self, now: SimTime) -> Vec<Outgoing> {
+        let open: Vec<String> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| !r.done)
+            .map(|(c, _)| c.clone())
+            .collect();
+        let mut out = Vec::new();
+        for correlation in open {
+            let Some(request) = self.requests.get(&correlation) else {
+                continue;
+            };
+            let batches: Vec<BatchId> = request.controls.iter().map(|c| c.0).collect();
+            let clusters: Vec<(u16, SimTime)> =
+                request.controls.iter().map(|c| (c.1, c.2)).collect();
+            let progress = self.han.progress(&batches, now);
+            let mut events = Vec::new();
+            let mut changes = Vec::new();
+            for (i, (targets, (cluster, _))) in progress.iter().zip(&clusters).enumerate() {
+                for p in targets {
+                    let Some(code) = cim::event::result_event(*cluster, p.state, p.event_status)
+                    else {
+                        continue;
+                    };
+                    let key = (i, p.target.clone());
+                    let now_reported = (code, p.detail.clone());
+                    if request.reported.get(&key) != Some(&now_reported) {
+                        changes.push((key, now_reported));
+                    }
+                }
+            }
+            for ((i, target), (code, detail)) in changes {
+                self.events += 1;
+                events.push(EndDeviceEvent {
+                    mrid: format!("ev-{}", self.events),
+                    created: now.0 / SimTime::SECOND,
+                    event_type: code.into(),
+                    end_device: target.clone(),
+                    reason: if detail.is_empty() {
+                        state_words(code)
+                    } else {
+                        detail.clone()
+                    },
+                });
+                if let Some(r) = self.requests.get_mut(&correlation) {
+                    r.reported.insert((i, target), (code, detail));
+                }
+            }
+            let expires_at = clusters.iter().map(|c| c.1).max().unwrap_or(now);
+            let header = self.header("created", NOUN_EVENTS, now, Some(&correlation));
+            let Some(request) = self.requests.get_mut(&correlation) else {
+                continue;
+            };
+            // Devices go on answering (an event's end) after their first answer: reported
+            // until the control's end, and a minute's grace.
+            request.done = now > expires_at.plus(60 * SimTime::SECOND);
+            if !events.is_empty() {
+                out.push(Outgoing {
+                    url: request.reply_address.clone(),
+                    soap_action: "created EndDeviceEvents".into(),
+                    body: EventMessage { header, events }.to_xml(),
+                    // Results of a control are worth posting a while past its end: the
+                    // expiry itself is one of them.
+                    expires_at: expires_at.max(now).plus(60 * SimTime::SECOND),
+                });
+            }
+        }
+        out
+    }
+}
+
+fn state_words(code: &str) -> String {
+    match cim::event_status(code) {
+        Some(s) => s.name().into(),
+        None => String::new(),
+    }
+}
+
+impl SoapFront for CimHeadEnd {
+    fn handle(&mut self, body: &str, now: SimTime) -> (u16, String) {
+        match RequestMessage::from_xml(body) {
+            Ok(request) => (200, self.create(&request, now).to_xml()),
+            Err(e) => (500, hanrig_headend::xml::fault(true, &e.to_string())),
+        }
+    }
+
+    fn poll(&mut self, now: SimTime) -> Vec<Outgoing> {
+        CimHeadEnd::poll(self, now)
+    }
+}

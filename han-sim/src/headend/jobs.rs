@@ -1,0 +1,142 @@
+//! The job-style front ([`hanrig_headend::jobs`]): `POST /jobs`, `GET /jobs/{id}`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use hanrig_headend::jobs::{Job, JobAccepted, JobError, JobKind, JobRequest, TargetResult};
+use hanrig_headend::xml::unhex;
+
+use super::{BatchId, Clock, Han, Latency};
+use crate::clock::SimTime;
+use crate::device::DeviceKind;
+
+/// The simulated job-style head-end and the HAN behind it.
+#[derive(Debug)]
+pub struct JobsHeadEnd {
+    han: Han,
+    jobs: BTreeMap<String, BatchId>,
+    by_key: HashMap<String, String>,
+}
+
+impl JobsHeadEnd {
+    /// A head-end for `meters` (ESIID and the kind of its one device), each on a PAN of its
+    /// own, devices joined by install code before `start`.
+    pub fn new(
+        meters: &[(String, DeviceKind)],
+        latency: Latency,
+        seed: u64,
+        start: SimTime,
+    ) -> Self {
+        JobsHeadEnd {
+            han: Han::new(meters, latency, seed, start),
+            jobs: BTreeMap::new(),
+            by_key: HashMap::new(),
+        }
+    }
+
+    /// `POST /jobs`: accepts a delivery job (a second submit with the same idempotency key
+    /// answers the first job), or refuses it naming every bad target.
+    pub fn submit(&mut self, request: &JobRequest, now: SimTime) -> Result<JobAccepted, JobError> {
+        if let Some(id) = self.by_key.get(&request.idempotency_key) {
+            return Ok(JobAccepted { job_id: id.clone() });
+        }
+        let refuse = |error: String| JobError {
+            error,
+            targets: Vec::new(),
+        };
+        let JobKind::Deliver { cluster, zcl } = &request.kind else {
+            return Err(refuse("this head-end simulates delivery jobs only".into()));
+        };
+        let bytes = unhex(zcl).ok_or_else(|| refuse(format!("zcl {zcl:?} is not hex")))?;
+        if request.targets.is_empty() {
+            return Err(refuse("no targets".into()));
+        }
+        let unknown: Vec<(String, String)> = request
+            .targets
+            .iter()
+            .filter(|t| !self.han.knows(t))
+            .map(|t| (t.clone(), "no such meter at this head-end".into()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(JobError {
+                error: format!("{} unknown targets", unknown.len()),
+                targets: unknown,
+            });
+        }
+        let batch = self
+            .han
+            .send(
+                *cluster,
+                &bytes,
+                &request.targets,
+                SimTime::from_unix_seconds(request.expires_at),
+                now,
+            )
+            .map_err(refuse)?;
+        let job_id = format!("job-{}", self.jobs.len() + 1);
+        self.jobs.insert(job_id.clone(), batch);
+        self.by_key
+            .insert(request.idempotency_key.clone(), job_id.clone());
+        Ok(JobAccepted { job_id })
+    }
+
+    /// `GET /jobs/{id}` at `now` (the HAN runs up to then).
+    pub fn job(&mut self, job_id: &str, now: SimTime) -> Option<Job> {
+        let batch = *self.jobs.get(job_id)?;
+        let progress = self.han.progress(&[batch], now).pop()?;
+        let done = progress.iter().all(super::Progress::is_final);
+        Some(Job {
+            job_id: job_id.to_string(),
+            done,
+            results: progress
+                .into_iter()
+                .map(|p| TargetResult {
+                    target: p.target,
+                    state: p.state,
+                    detail: p.detail,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Serves `headend` over HTTP on `listener` until the task is dropped: `POST /jobs` (202 and
+/// a [`JobAccepted`], or 400 and a [`JobError`]) and `GET /jobs/{id}` (a [`Job`], or 404).
+pub async fn serve_jobs(
+    listener: tokio::net::TcpListener,
+    headend: JobsHeadEnd,
+    clock: Clock,
+) -> std::io::Result<()> {
+    use axum::Json;
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::{get, post};
+    use std::sync::{Arc, Mutex};
+
+    type Shared = (Arc<Mutex<JobsHeadEnd>>, Clock);
+    async fn submit(State((h, clock)): State<Shared>, Json(request): Json<JobRequest>) -> Response {
+        let answer = match h.lock() {
+            Ok(mut h) => h.submit(&request, clock.now()),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+        match answer {
+            Ok(accepted) => (StatusCode::ACCEPTED, Json(accepted)).into_response(),
+            Err(e) => (StatusCode::BAD_REQUEST, Json(e)).into_response(),
+        }
+    }
+    async fn job(State((h, clock)): State<Shared>, Path(id): Path<String>) -> Response {
+        let answer = match h.lock() {
+            Ok(mut h) => h.job(&id, clock.now()),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        };
+        match answer {
+            Some(job) => Json(job).into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+    let app = axum::Router::new()
+        .route("/jobs", post(submit))
+        .route("/jobs/{id}", get(job))
+        .with_state((Arc::new(Mutex::new(headend)), clock));
+    axum::serve(listener, app).await
+}

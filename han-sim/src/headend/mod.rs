@@ -1,0 +1,411 @@
+//! Simulated TDSP head-ends wired to simulated meters and in-home devices, one front per
+//! head-end style ([`hanrig_headend`]) over one shared HAN core, [`Han`]: a request's ZCL
+//! frame goes, after the TDSP's network latency, from each target meter's ESI to its device
+//! over the simulated HAN, and each target's progress follows what happens there — sent,
+//! delivered (the device received it), acknowledged (the device answered: Report Event
+//! Status, Message Confirmation, Price Acknowledgement), failed (the mesh lost it) or expired.
+//!
+//! - [`JobsHeadEnd`]: the job style (submit, poll), served by [`serve_jobs`];
+//! - [`CimHeadEnd`]: IEC 61968-9 `create EndDeviceControls` answered with a `ResponseMessage`,
+//!   results posted as `created EndDeviceEvents` to the ReplyAddress, served by [`serve_cim`];
+//! - [`MultiSpeakHeadEnd`]: MultiSpeak 4.1 `Initiate*` answered with `errorObject`s,
+//!   notifications posted to the responseURL, served by [`serve_multispeak`].
+//!
+//! Sans-IO: time is an argument; HTTP shells serve them on a sped-up [`Clock`].
+
+use std::collections::HashMap;
+
+use hanrig_device::Rng;
+use hanrig_device::drlc::DrlcConfig;
+use hanrig_headend::jobs::TargetState;
+use hanrig_sep::clusters::drlc::{DeviceClass, EventStatus};
+use hanrig_sep::install_code::InstallCode;
+use hanrig_sep::{Eui64, ZclFrame};
+
+use crate::clock::SimTime;
+use crate::device::{DeviceKind, SimDevice};
+use crate::esi::{Esi, MeterModel};
+use crate::sim::{Happening, MediumConfig, Node, Simulation};
+
+mod cim;
+mod http;
+mod jobs;
+mod multispeak;
+
+pub use cim::CimHeadEnd;
+pub use http::{Outgoing, serve_cim, serve_multispeak};
+pub use jobs::{JobsHeadEnd, serve_jobs};
+pub use multispeak::MultiSpeakHeadEnd;
+
+/// How the TDSP's network delays and loses downlink traffic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latency {
+    /// Shortest head-end → meter delay, µs.
+    pub min_us: u64,
+    /// Longest, µs (delays are drawn evenly between the two).
+    pub max_us: u64,
+    /// Share of targets the network never reaches.
+    pub loss: f64,
+}
+
+impl Latency {
+    /// An RF mesh (Landis+Gyr, Itron): 5–90 s, 1 % lost.
+    pub const RF_MESH: Latency = Latency {
+        min_us: 5_000_000,
+        max_us: 90_000_000,
+        loss: 0.01,
+    };
+    /// Cellular meters: 30–180 s, 2 % lost.
+    pub const CELLULAR: Latency = Latency {
+        min_us: 30_000_000,
+        max_us: 180_000_000,
+        loss: 0.02,
+    };
+}
+
+#[derive(Debug)]
+struct Target {
+    target: String,
+    /// The meter's ESI and its device.
+    nodes: (usize, usize),
+    /// When the ESI sends it (None: lost in the network).
+    sends_at: Option<SimTime>,
+}
+
+#[derive(Debug)]
+struct Batch {
+    targets: Vec<Target>,
+    expires_at: SimTime,
+    /// The frame's cluster and command ID, to recognise it and its answers.
+    cluster: u16,
+    command_id: u8,
+}
+
+/// A batch of deliveries started on the HAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchId(usize);
+
+/// Where one target of a batch is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The target as requested (ESIID or device EUI64).
+    pub target: String,
+    /// Its stage, in the job vocabulary every front maps from.
+    pub state: TargetState,
+    /// The head-end's or device's words (e.g. `Report Event Status: Started`).
+    pub detail: String,
+    /// The device's last Report Event Status, if it sent one.
+    pub event_status: Option<EventStatus>,
+}
+
+impl Progress {
+    /// Whether nothing follows.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self.state,
+            TargetState::Acknowledged | TargetState::Failed | TargetState::Expired
+        )
+    }
+}
+
+/// The HAN behind a simulated head-end, shared by every front: meters and their devices,
+/// network latency and loss per TDSP, and each batch's progress as the HAN makes it.
+#[derive(Debug)]
+pub struct Han {
+    sim: Simulation,
+    /// ESIIDs and device EUI64s (as `Eui64` displays them) → (ESI, device) nodes.
+    targets: HashMap<String, (usize, usize)>,
+    batches: Vec<Batch>,
+    latency: Latency,
+    rng: Rng,
+}
+
+const INSTALL_CODE: [u8; 16] = [
+    0x83, 0xFE, 0xD3, 0x40, 0x7A, 0x93, 0x97, 0x23, 0xA5, 0xC6, 0x39, 0xB2, 0x69, 0x16, 0xD5, 0x05,
+];
+
+/// The EUI64 of the device on the `i`th meter of a simulated head-end.
+pub fn device_eui(i: usize) -> Eui64 {
+    Eui64(0x0012_4B00_0000_0000 | i as u64)
+}
+
+impl Han {
+    /// A HAN of `meters` (ESIID and the kind of its one device), each on a PAN of its own,
+    /// devices joined by install code before `start`. Targets are the ESIIDs and the
+    /// devices' EUI64s ([`device_eui`]).
+    pub fn new(
+        meters: &[(String, DeviceKind)],
+        latency: Latency,
+        seed: u64,
+        start: SimTime,
+    ) -> Han {
+        let code = InstallCode::from_body(&INSTALL_CODE).ok();
+        let mut nodes = Vec::with_capacity(2 * meters.len());
+        let mut index = HashMap::new();
+        for (i, (esiid, kind)) in meters.iter().enumerate() {
+            let pan = (i % 0xFFF0) as u16 + 1;
+            let channel = 11 + ((i / 0xFFF0) % 16) as u8;
+            let mut esi = Esi::new(
+                esiid,
+                Eui64(0x000D_6F00_0000_0000 | i as u64),
+                pan,
+                channel,
+                [0x5A; 16],
+                5,
+                MeterModel::new(vec![1000], 0, start),
+            );
+            let eui = device_eui(i);
+            let Some(code) = &code else { break };
+            esi.provision(eui, code, kind.clusters());
+            let device = SimDevice::new(
+                &format!("{esiid}-device"),
+                *kind,
+                eui,
+                code,
+                (pan, channel),
+                DrlcConfig {
+                    device_class: DeviceClass(0xFFFF),
+                    utility_enrollment_group: 0,
+                    start_randomization_minutes: 0,
+                    duration_randomization_minutes: 0,
+                },
+                seed ^ i as u64,
+            );
+            let pair = (nodes.len(), nodes.len() + 1);
+            index.insert(esiid.clone(), pair);
+            index.insert(eui.to_string(), pair);
+            nodes.push(Node::Esi(Box::new(esi)));
+            nodes.push(Node::Device(Box::new(device)));
+        }
+        let joined_by = SimTime(start.0.saturating_sub(60 * SimTime::SECOND));
+        let mut sim = Simulation::new(nodes, MediumConfig::default(), seed, joined_by);
+        sim.keep_capture = false;
+        sim.log.discard = false;
+        let mut devices: Vec<usize> = index.values().map(|&(_, d)| d).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        for device in devices {
+            sim.schedule(
+                joined_by,
+                Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[device] {
+                    Node::Device(d) => vec![(device, d.start_join(now, log))],
+                    _ => Vec::new(),
+                })),
+            );
+        }
+        sim.run_until(start);
+        Han {
+            sim,
+            targets: index,
+            batches: Vec::new(),
+            latency,
+            rng: Rng::new(seed),
+        }
+    }
+
+    /// Whether `target` (an ESIID or device EUI64) is a meter or device of this head-end.
+    pub fn knows(&self, target: &str) -> bool {
+        self.targets.contains_key(target)
+    }
+
+    /// The HAN's time.
+    pub fn now(&self) -> SimTime {
+        self.sim.now()
+    }
+
+    /// Starts delivering ZCL frame `zcl` of `cluster` to every one of `targets` (all known:
+    /// see [`Han::knows`]); undelivered targets expire after `expires_at`. Refuses a frame
+    /// that does not parse, or an unknown target, saying which.
+    pub fn send(
+        &mut self,
+        cluster: u16,
+        zcl: &[u8],
+        targets: &[String],
+        expires_at: SimTime,
+        now: SimTime,
+    ) -> Result<BatchId, String> {
+        let frame =
+            ZclFrame::parse(cluster, zcl).map_err(|e| format!("zcl does not parse: {e:?}"))?;
+        if targets.is_empty() {
+            return Err("no targets".into());
+        }
+        if let Some(unknown) = targets.iter().find(|t| !self.knows(t)) {
+            return Err(format!(
+                "{unknown}: no such meter or device at this head-end"
+            ));
+        }
+        self.sim.run_until(now.max(self.sim.now()));
+        let mut list = Vec::with_capacity(targets.len());
+        for target in targets {
+            let Some(&(esi, device)) = self.targets.get(target) else {
+                continue;
+            };
+            let lost = (self.rng.next_u64() as f64 / u64::MAX as f64) < self.latency.loss;
+            let span = self.latency.max_us.saturating_sub(self.latency.min_us);
+            let delay = self.latency.min_us
+                + if span > 0 {
+                    self.rng.next_u64() % span
+                } else {
+                    0
+                };
+            let sends_at = (!lost).then(|| now.plus(delay));
+            if let Some(at) = sends_at {
+                let command = frame.command.clone();
+                self.sim.schedule(
+                    at,
+                    Happening::Act(Box::new(move |now, nodes, log| {
+                        let eui = match &nodes[device] {
+                            Node::Device(d) => d.eui(),
+                            _ => return Vec::new(),
+                        };
+                        match &mut nodes[esi] {
+                            Node::Esi(e) => {
+                                let out = e.app.send_zcl(now, eui, cluster, command, log);
+                                vec![(esi, e.transmit(out))]
+                            }
+                            _ => Vec::new(),
+                        }
+                    })),
+                );
+            }
+            list.push(Target {
+                target: target.clone(),
+                nodes: (esi, device),
+                sends_at,
+            });
+        }
+        self.batches.push(Batch {
+            targets: list,
+            expires_at,
+            cluster,
+            command_id: frame.header.command_id,
+        });
+        Ok(BatchId(self.batches.len() - 1))
+    }
+
+    /// Each batch's targets' progress at `now` (the HAN runs up to then), in the order of
+    /// `batches`; an unknown batch has none.
+    pub fn progress(&mut self, batches: &[BatchId], now: SimTime) -> Vec<Vec<Progress>> {
+        self.sim.run_until(now.max(self.sim.now()));
+        // One pass over the log: each node's answers (ESIs) and receptions (devices).
+        let mut events: HashMap<&str, Vec<&serde_json::Value>> = HashMap::new();
+        for e in &self.sim.log.events {
+            let relevant = matches!(
+                e["event"].as_str(),
+                Some(
+                    "report_event_status"
+                        | "message_confirmation"
+                        | "price_acknowledgement"
+                        | "zcl_received"
+                )
+            );
+            if let (true, Some(node)) = (relevant, e["node"].as_str()) {
+                events.entry(node).or_default().push(e);
+            }
+        }
+        batches
+            .iter()
+            .map(|id| match self.batches.get(id.0) {
+                Some(batch) => batch
+                    .targets
+                    .iter()
+                    .map(|t| target_progress(&self.sim, &events, batch, t, now))
+                    .collect(),
+                None => Vec::new(),
+            })
+            .collect()
+    }
+}
+
+fn target_progress(
+    sim: &Simulation,
+    events: &HashMap<&str, Vec<&serde_json::Value>>,
+    batch: &Batch,
+    t: &Target,
+    now: SimTime,
+) -> Progress {
+    let (esi, device) = t.nodes;
+    let progress = |state, detail: &str, event_status| Progress {
+        target: t.target.clone(),
+        state,
+        detail: detail.to_string(),
+        event_status,
+    };
+    let Some(at) = t.sends_at else {
+        return progress(TargetState::Failed, "no route to meter", None);
+    };
+    if at > now {
+        return if now > batch.expires_at {
+            progress(TargetState::Expired, "not delivered before expiry", None)
+        } else {
+            progress(TargetState::Queued, "on its way to the meter", None)
+        };
+    }
+    let of = |index: usize| -> Vec<&serde_json::Value> {
+        events
+            .get(node_name(sim, index).as_str())
+            .map(|v| {
+                v.iter()
+                    .filter(|e| e["t_us"].as_u64().unwrap_or(0) >= at.0)
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let answered = of(esi).into_iter().rfind(|e| e["event"] != "zcl_received");
+    let received = of(device).iter().any(|e| {
+        e["event"] == "zcl_received"
+            && e["frame"]["cluster"] == batch.cluster
+            && e["frame"]["header"]["command_id"] == batch.command_id
+    });
+    match (answered, received) {
+        (Some(a), _) => {
+            let status = a["event_status"]
+                .as_u64()
+                .and_then(|s| u8::try_from(s).ok())
+                .map(EventStatus::from);
+            let detail = match a["event"].as_str() {
+                Some("report_event_status") => format!(
+                    "Report Event Status: {}",
+                    a["event_status_name"].as_str().unwrap_or("?")
+                ),
+                Some(other) => other.replace('_', " "),
+                None => String::new(),
+            };
+            progress(TargetState::Acknowledged, &detail, status)
+        }
+        (None, true) => progress(TargetState::Delivered, "delivered to the device", None),
+        (None, false) if now > batch.expires_at => {
+            progress(TargetState::Expired, "not delivered before expiry", None)
+        }
+        (None, false) => progress(TargetState::Sent, "sent to the meter", None),
+    }
+}
+
+fn node_name(sim: &Simulation, index: usize) -> String {
+    match &sim.nodes[index] {
+        Node::Esi(e) => e.name.clone(),
+        Node::Device(d) => d.name.clone(),
+        Node::Coordinator(c) => c.name.clone(),
+    }
+}
+
+/// Maps wall time onto the simulation's: `start` when served, then `speed` times as fast
+/// (tests and demos shrink minutes of mesh latency to milliseconds).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// The virtual time at `since`.
+    pub start: SimTime,
+    /// The wall instant that corresponds to `start`.
+    pub since: std::time::Instant,
+    /// Virtual seconds per wall second.
+    pub speed: f64,
+}
+
+impl Clock {
+    /// Virtual time now.
+    pub fn now(&self) -> SimTime {
+        let elapsed = self.since.elapsed().as_secs_f64() * self.speed;
+        self.start.plus((elapsed * 1e6) as u64)
+    }
+}
