@@ -173,3 +173,53 @@ fn lost_expired_and_unknown_targets_are_said_so() {
     assert_eq!(e.targets.len(), 1);
     assert_eq!(e.targets[0].0, "1008901999999999999999");
 }
+
+#[test]
+fn a_devices_answer_acknowledges_only_the_command_it_answers() {
+    // A thermostat running a load-control event reports on it; a text sent to it afterwards is
+    // delivered, not acknowledged by that report. The event's own job is acknowledged.
+    let start = SimTime::from_unix_seconds(T0);
+    let fleet = meters(2);
+    let thermostat = vec![fleet[0].0.clone()];
+    let latency = Latency {
+        min_us: 1_000_000,
+        max_us: 2_000_000,
+        loss: 0.0,
+    };
+    let mut headend = JobsHeadEnd::new(&fleet, latency, 7, start);
+    let event = job(
+        lce().command(T0 as u32).unwrap(),
+        "lce",
+        thermostat.clone(),
+        T0 + 3600,
+    );
+    let lce_job = headend.submit(&event, start).unwrap().job_id;
+    let text = TextMessage {
+        text: "hello".into(),
+        confirmation_required: false,
+        importance: 0,
+        start: None,
+        duration_minutes: Some(5),
+    };
+    let later = start.plus(10_000_000);
+    let text_job = job(
+        text.command(T0 as u32 + 1).unwrap(),
+        "text",
+        thermostat,
+        T0 + 3600,
+    );
+    let text_job = headend.submit(&text_job, later).unwrap().job_id;
+    let end = start.plus(40 * 60 * 1_000_000);
+    let lce_result = &headend.job(&lce_job, end).unwrap().results[0];
+    assert_eq!(
+        lce_result.state,
+        TargetState::Acknowledged,
+        "{lce_result:?}"
+    );
+    let text_result = &headend.job(&text_job, end).unwrap().results[0];
+    assert_ne!(
+        text_result.state,
+        TargetState::Acknowledged,
+        "{text_result:?}"
+    );
+}

@@ -102,7 +102,7 @@ fn cim_head_end_answers_partial_naming_unknown_devices_and_posts_each_devices_ev
     let mut h = CimHeadEnd::new(&fleet, FAST, 3, start);
     // Meter 2's thermostat by its EUI64, the others by ESIID.
     let mut names: Vec<String> = fleet.iter().map(|m| m.0.clone()).collect();
-    names[2] = device_eui(2).to_string();
+    names[2] = device_eui(&fleet[2].0).to_string();
     names.push("10032789999999999999999".into());
     let request = cim_request("corr-1", &names);
     let reply = h.create(&request, start);
@@ -143,7 +143,7 @@ fn cim_head_end_answers_partial_naming_unknown_devices_and_posts_each_devices_ev
     assert!(
         events
             .iter()
-            .any(|e| e.end_device == device_eui(2).to_string()
+            .any(|e| e.end_device == device_eui(&fleet[2].0).to_string()
                 && e.event_type == cim::event::LCE_STARTED),
         "a device addressed by EUI64 reports too"
     );

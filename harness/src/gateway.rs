@@ -93,7 +93,8 @@ pub enum Admin {
     },
 }
 
-fn now() -> i64 {
+/// Unix seconds now, from the system clock.
+pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)

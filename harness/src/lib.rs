@@ -6,6 +6,7 @@ pub mod capture;
 pub mod conformance;
 pub mod gateway;
 pub mod lab;
+pub mod lab_up;
 pub mod radio;
 pub mod sim;
 pub mod zcl;

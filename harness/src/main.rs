@@ -71,12 +71,19 @@ enum Top {
     },
     /// Drive a lab rig's hardware DUT: its power, reset and join-button lines on Raspberry Pi
     /// GPIO (`--features gpio`), or flash it with a debug probe (`--features flash`).
+    ///
+    /// `hanrig lab up --dir D` instead brings the whole gateway system up on this machine:
+    /// the API, a connector and simulated head-end per TDSP, and a simulated HAN.
+    #[command(args_conflicts_with_subcommands = true)]
     Lab {
+        /// Bring the simulated system up.
+        #[command(subcommand)]
+        up: Option<LabUp>,
         /// The lab rig file (rigs/example-lab.toml shows one).
         #[arg(long)]
-        rig: PathBuf,
+        rig: Option<PathBuf>,
         /// What to do.
-        action: hanrig::lab::LabAction,
+        action: Option<hanrig::lab::LabAction>,
     },
     /// The HAN gateway: administer its companies, users and certificates, or serve its API.
     #[command(subcommand)]
@@ -87,6 +94,15 @@ enum Top {
         /// separated by spaces, '-' or ':'.
         code: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum LabUp {
+    /// The gateway's API, one connector and simulated head-end per TDSP, a simulated HAN of
+    /// N meters with an in-home device each, a demo third party with agreements; writes
+    /// ca.pem, client.pem, client.key and lab.json into the directory and runs until
+    /// interrupted.
+    Up(hanrig::lab_up::LabOptions),
 }
 
 #[derive(Debug, Subcommand)]
@@ -296,7 +312,18 @@ fn run(command: Top) -> Result<String, String> {
         Top::Gateway(GatewayCommand::Serve(options)) => hanrig::gateway::serve(&options),
         Top::Gateway(GatewayCommand::Openapi) => hanrig::gateway::openapi(),
         Top::InstallCode { code } => zcl::install_code(&code),
-        Top::Lab { rig, action } => hanrig::lab::operate(&rig, action),
+        Top::Lab {
+            up: Some(LabUp::Up(options)),
+            ..
+        } => hanrig::lab_up::up(&options),
+        Top::Lab {
+            rig: Some(rig),
+            action: Some(action),
+            ..
+        } => hanrig::lab::operate(&rig, action),
+        Top::Lab { .. } => {
+            Err("hanrig lab needs `up --dir DIR`, or --rig FILE and an action".into())
+        }
         Top::Sim {
             radio:
                 Some(SimRadio::Radio {

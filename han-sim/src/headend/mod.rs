@@ -20,7 +20,7 @@ use hanrig_device::drlc::DrlcConfig;
 use hanrig_headend::jobs::TargetState;
 use hanrig_sep::clusters::drlc::{DeviceClass, EventStatus};
 use hanrig_sep::install_code::InstallCode;
-use hanrig_sep::{Eui64, ZclFrame};
+use hanrig_sep::{Command, Eui64, ZclFrame};
 
 use crate::clock::SimTime;
 use crate::device::{DeviceKind, SimDevice};
@@ -79,6 +79,35 @@ struct Batch {
     /// The frame's cluster and command ID, to recognise it and its answers.
     cluster: u16,
     command_id: u8,
+    /// The device's answer that acknowledges it: its log event and the SE ID it carries
+    /// (`None` for Cancel All, which any Report Event Status answers).
+    answer: Option<(&'static str, &'static str, Option<u32>)>,
+}
+
+/// The answer that acknowledges `command`: Report Event Status for a load-control event or
+/// its cancel (same issuer event ID), Message Confirmation for a text (same message ID),
+/// Price Acknowledgement for a price (same issuer event ID). Other commands have none.
+fn answer_to(command: &Command) -> Option<(&'static str, &'static str, Option<u32>)> {
+    Some(match command {
+        Command::LoadControlEvent(e) => (
+            "report_event_status",
+            "issuer_event_id",
+            Some(e.issuer_event_id),
+        ),
+        Command::CancelLoadControlEvent(c) => (
+            "report_event_status",
+            "issuer_event_id",
+            Some(c.issuer_event_id),
+        ),
+        Command::CancelAllLoadControlEvents(_) => ("report_event_status", "issuer_event_id", None),
+        Command::DisplayMessage(m) => ("message_confirmation", "message_id", Some(m.message_id)),
+        Command::PublishPrice(p) => (
+            "price_acknowledgement",
+            "issuer_event_id",
+            Some(p.issuer_event_id),
+        ),
+        _ => return None,
+    })
 }
 
 /// A batch of deliveries started on the HAN.
@@ -124,9 +153,14 @@ const INSTALL_CODE: [u8; 16] = [
     0x83, 0xFE, 0xD3, 0x40, 0x7A, 0x93, 0x97, 0x23, 0xA5, 0xC6, 0x39, 0xB2, 0x69, 0x16, 0xD5, 0x05,
 ];
 
-/// The EUI64 of the device on the `i`th meter of a simulated head-end.
-pub fn device_eui(i: usize) -> Eui64 {
-    Eui64(0x0012_4B00_0000_0000 | i as u64)
+/// The EUI64 of the device on the meter `esiid` of a simulated head-end: TI's OUI and 40 bits
+/// of the ESIID's FNV-1a hash, so that the devices of several head-ends (one per TDSP) are
+/// told apart as they are in the field.
+pub fn device_eui(esiid: &str) -> Eui64 {
+    let hash = esiid.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    Eui64(0x0012_4B00_0000_0000 | (hash & 0xFF_FFFF_FFFF))
 }
 
 impl Han {
@@ -154,7 +188,7 @@ impl Han {
                 5,
                 MeterModel::new(vec![1000], 0, start),
             );
-            let eui = device_eui(i);
+            let eui = device_eui(esiid);
             let Some(code) = &code else { break };
             esi.provision(eui, code, kind.clusters());
             let device = SimDevice::new(
@@ -279,6 +313,7 @@ impl Han {
             expires_at,
             cluster,
             command_id: frame.header.command_id,
+            answer: answer_to(&frame.command),
         });
         Ok(BatchId(self.batches.len() - 1))
     }
@@ -352,7 +387,21 @@ fn target_progress(
             })
             .unwrap_or_default()
     };
-    let answered = of(esi).into_iter().rfind(|e| e["event"] != "zcl_received");
+    // Only the device's answer to this command (a thermostat's Report Event Status about an
+    // earlier event does not acknowledge a text), and only from this target's device.
+    let device_eui = match &sim.nodes[device] {
+        Node::Device(d) => d.eui().to_string(),
+        _ => String::new(),
+    };
+    let answered = batch.answer.and_then(|(event, id_field, id)| {
+        of(esi).into_iter().rfind(|e| {
+            e["event"] == event
+                && e["device"]
+                    .as_str()
+                    .is_none_or(|d| d.eq_ignore_ascii_case(&device_eui))
+                && id.is_none_or(|id| e[id_field].as_u64() == Some(u64::from(id)))
+        })
+    });
     let received = of(device).iter().any(|e| {
         e["event"] == "zcl_received"
             && e["frame"]["cluster"] == batch.cluster
