@@ -63,11 +63,15 @@ async fn every_tdsps_chain_carries_messages_to_devices_and_their_answers_back() 
         .map(|d| {
             (
                 d["esiid"].as_str().unwrap().to_string(),
-                (d["tdsp"].as_str().unwrap().to_string(), d["device_type"].as_str().unwrap().to_string()),
+                (
+                    d["tdsp"].as_str().unwrap().to_string(),
+                    d["device_type"].as_str().unwrap().to_string(),
+                ),
             )
         })
         .collect();
-    let tdsps: std::collections::BTreeSet<&str> = devices.values().map(|(t, _)| t.as_str()).collect();
+    let tdsps: std::collections::BTreeSet<&str> =
+        devices.values().map(|(t, _)| t.as_str()).collect();
     assert_eq!(tdsps.len(), 5, "every TDSP has meters: {tdsps:?}");
 
     // A load-control event to every meter.
@@ -87,18 +91,40 @@ async fn every_tdsps_chain_carries_messages_to_devices_and_their_answers_back() 
         assert_eq!(a["tdsp"], tdsp.as_str());
         // Thermostats and load-control devices run the event and report it; displays only
         // receive it.
-        let expected = if device_type == "in-home-display" { "delivered" } else { "device-acknowledged" };
-        assert_eq!(a["status"], expected, "{esiid} ({tdsp}, {device_type}): {a}");
+        let expected = if device_type == "in-home-display" {
+            "delivered"
+        } else {
+            "device-acknowledged"
+        };
+        assert_eq!(
+            a["status"], expected,
+            "{esiid} ({tdsp}, {device_type}): {a}"
+        );
         if expected == "device-acknowledged" {
             acknowledged_by_style.insert(tdsp.clone(), a["detail"].as_str().unwrap().to_string());
         }
     }
     // Each head-end style's own vocabulary came back.
-    assert!(acknowledged_by_style["oncor"].starts_with("DemandResponseEventNotification"), "{acknowledged_by_style:?}");
-    assert!(acknowledged_by_style["aep-texas-central"].contains("(0.15.43.28"), "{acknowledged_by_style:?}");
-    assert!(acknowledged_by_style["aep-texas-north"].contains("(0.15.43.28"), "{acknowledged_by_style:?}");
-    assert!(acknowledged_by_style["centerpoint"].starts_with("Report Event Status"), "{acknowledged_by_style:?}");
-    assert!(acknowledged_by_style["tnmp"].starts_with("Report Event Status"), "{acknowledged_by_style:?}");
+    assert!(
+        acknowledged_by_style["oncor"].starts_with("DemandResponseEventNotification"),
+        "{acknowledged_by_style:?}"
+    );
+    assert!(
+        acknowledged_by_style["aep-texas-central"].contains("(0.15.43.28"),
+        "{acknowledged_by_style:?}"
+    );
+    assert!(
+        acknowledged_by_style["aep-texas-north"].contains("(0.15.43.28"),
+        "{acknowledged_by_style:?}"
+    );
+    assert!(
+        acknowledged_by_style["centerpoint"].starts_with("Report Event Status"),
+        "{acknowledged_by_style:?}"
+    );
+    assert!(
+        acknowledged_by_style["tnmp"].starts_with("Report Event Status"),
+        "{acknowledged_by_style:?}"
+    );
 
     // A text to every display, by device address: each one shows it.
     let displays: Vec<Value> = info["devices"]
@@ -109,7 +135,10 @@ async fn every_tdsps_chain_carries_messages_to_devices_and_their_answers_back() 
         .map(|d| d["eui64"].clone())
         .collect();
     let (status, accepted) = client
-        .post("/v1/messages/text", &json!({"devices": displays, "message": {"text": "Peak pricing 2-6pm"}}))
+        .post(
+            "/v1/messages/text",
+            &json!({"devices": displays, "message": {"text": "Peak pricing 2-6pm"}}),
+        )
         .await
         .unwrap();
     assert_eq!(status, 202, "{accepted}");

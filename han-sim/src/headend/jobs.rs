@@ -99,11 +99,34 @@ impl JobsHeadEnd {
     }
 }
 
+impl JobsHeadEnd {
+    /// How many frames of `cluster` and `command_id` the device of `target` (an ESIID or
+    /// device EUI64) has received by `now`: what "delivered exactly once" is checked against.
+    pub fn received(&mut self, target: &str, cluster: u16, command_id: u8, now: SimTime) -> usize {
+        self.han.received(target, cluster, command_id, now)
+    }
+}
+
 /// Serves `headend` over HTTP on `listener` until the task is dropped: `POST /jobs` (202 and
 /// a [`JobAccepted`], or 400 and a [`JobError`]) and `GET /jobs/{id}` (a [`Job`], or 404).
 pub async fn serve_jobs(
     listener: tokio::net::TcpListener,
     headend: JobsHeadEnd,
+    clock: Clock,
+) -> std::io::Result<()> {
+    serve_jobs_shared(
+        listener,
+        std::sync::Arc::new(std::sync::Mutex::new(headend)),
+        clock,
+    )
+    .await
+}
+
+/// [`serve_jobs`] with a head-end the caller keeps a handle on, to look at its HAN while it
+/// serves (see [`JobsHeadEnd::received`]).
+pub async fn serve_jobs_shared(
+    listener: tokio::net::TcpListener,
+    headend: std::sync::Arc<std::sync::Mutex<JobsHeadEnd>>,
     clock: Clock,
 ) -> std::io::Result<()> {
     use axum::Json;
@@ -137,6 +160,6 @@ pub async fn serve_jobs(
     let app = axum::Router::new()
         .route("/jobs", post(submit))
         .route("/jobs/{id}", get(job))
-        .with_state((Arc::new(Mutex::new(headend)), clock));
+        .with_state((headend, clock));
     axum::serve(listener, app).await
 }

@@ -34,7 +34,7 @@ mod multispeak;
 
 pub use cim::CimHeadEnd;
 pub use http::{Outgoing, serve_cim, serve_multispeak};
-pub use jobs::{JobsHeadEnd, serve_jobs};
+pub use jobs::{JobsHeadEnd, serve_jobs, serve_jobs_shared};
 pub use multispeak::MultiSpeakHeadEnd;
 
 /// How the TDSP's network delays and loses downlink traffic.
@@ -235,6 +235,27 @@ impl Han {
             latency,
             rng: Rng::new(seed),
         }
+    }
+
+    /// How many frames of `cluster` and `command_id` the device of `target` has received by
+    /// `now` (0 for an unknown target).
+    pub fn received(&mut self, target: &str, cluster: u16, command_id: u8, now: SimTime) -> usize {
+        self.sim.run_until(now.max(self.sim.now()));
+        let Some(&(_, device)) = self.targets.get(target) else {
+            return 0;
+        };
+        let name = node_name(&self.sim, device);
+        self.sim
+            .log
+            .events
+            .iter()
+            .filter(|e| {
+                e["event"] == "zcl_received"
+                    && e["node"] == name.as_str()
+                    && e["frame"]["cluster"] == cluster
+                    && e["frame"]["header"]["command_id"] == command_id
+            })
+            .count()
     }
 
     /// Whether `target` (an ESIID or device EUI64) is a meter or device of this head-end.
