@@ -115,6 +115,8 @@ impl Api {
             .routes(routes!(messages::cancel_load_control))
             .routes(routes!(messages::cancel_all))
             .routes(routes!(messages::message))
+            .routes(routes!(messages::history))
+            .routes(routes!(messages::message_log))
             .routes(routes!(agreements::invite, agreements::agreements))
             .routes(routes!(agreements::agreement))
             .routes(routes!(agreements::resend))

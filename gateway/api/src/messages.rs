@@ -518,14 +518,143 @@ pub async fn message(
         id,
         kind: m.kind,
         created_at: m.created_at,
-        summary: SummaryView {
-            total: s.total,
-            queued: s.queued,
-            sent: s.sent,
-            delivered: s.delivered,
-            device_acknowledged: s.device_acknowledged,
-            failed: s.failed,
-        },
+        summary: summary_view(s),
         addresses,
     }))
+}
+
+/// Which messages: accepted from `from` to before `until` (Unix seconds; all when absent).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Period {
+    /// From (Unix seconds, inclusive).
+    pub from: Option<i64>,
+    /// Until (Unix seconds, exclusive).
+    pub until: Option<i64>,
+}
+
+impl Period {
+    fn bounds(&self) -> Result<(i64, i64), ApiError> {
+        let (from, until) = (self.from.unwrap_or(0), self.until.unwrap_or(i64::MAX));
+        if from >= until {
+            return Err(bad(format!("from ({from}) must be before until ({until})")));
+        }
+        Ok((from, until))
+    }
+}
+
+/// One message of the history.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MessageLine {
+    /// The message.
+    pub id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// When it was accepted, Unix seconds.
+    pub created_at: i64,
+    /// Its deliveries by status.
+    pub summary: SummaryView,
+}
+
+fn summary_view(s: hanrig_gateway_store::Summary) -> SummaryView {
+    SummaryView {
+        total: s.total,
+        queued: s.queued,
+        sent: s.sent,
+        delivered: s.delivered,
+        device_acknowledged: s.device_acknowledged,
+        failed: s.failed,
+    }
+}
+
+/// The caller's company's HAN message history.
+#[utoipa::path(
+    get,
+    path = "/v1/messages",
+    tag = "messages",
+    params(Period),
+    responses(
+        (status = 200, body = Vec<MessageLine>),
+        (status = 403, body = ErrorBody, description = "The user lacks the view-messages permission"),
+        (status = 422, body = ErrorBody, description = "from is not before until"),
+    )
+)]
+pub async fn history(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    axum::extract::Query(period): axum::extract::Query<Period>,
+) -> Result<Json<Vec<MessageLine>>, ApiError> {
+    let caller = caller(c, Permission::ViewMessages)?;
+    let (from, until) = period.bounds()?;
+    let mut lines = Vec::new();
+    for m in api.store.messages_of(&caller.company, from, until).await? {
+        lines.push(MessageLine {
+            id: m.id,
+            kind: m.kind,
+            created_at: m.created_at,
+            summary: summary_view(api.store.summary(m.id).await?),
+        });
+    }
+    Ok(Json(lines))
+}
+
+/// The HAN message log report (SMT Table 6): every address of every message of the period,
+/// with its status, the latest report and when it last changed; CSV.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/message-log",
+    tag = "messages",
+    params(Period),
+    responses(
+        (status = 200, content_type = "text/csv", body = String,
+         description = "message_id,kind,created_at,address,tdsp,status,detail,job,updated_at"),
+        (status = 403, body = ErrorBody, description = "The user lacks the view-messages permission"),
+        (status = 422, body = ErrorBody, description = "from is not before until"),
+    )
+)]
+pub async fn message_log(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    axum::extract::Query(period): axum::extract::Query<Period>,
+) -> Result<Response, ApiError> {
+    let caller = caller(c, Permission::ViewMessages)?;
+    let (from, until) = period.bounds()?;
+    let internal = |e: csv::Error| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "message_id",
+        "kind",
+        "created_at",
+        "address",
+        "tdsp",
+        "status",
+        "detail",
+        "job",
+        "updated_at",
+    ])
+    .map_err(internal)?;
+    for m in api.store.messages_of(&caller.company, from, until).await? {
+        for d in api.store.deliveries(m.id).await? {
+            out.write_record([
+                m.id.to_string().as_str(),
+                &m.kind,
+                &m.created_at.to_string(),
+                &d.address,
+                d.tdsp.name(),
+                d.status.name(),
+                &d.detail,
+                &d.job,
+                &d.updated_at.to_string(),
+            ])
+            .map_err(internal)?;
+        }
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+        bytes,
+    )
+        .into_response())
 }

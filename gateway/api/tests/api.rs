@@ -189,6 +189,61 @@ async fn a_text_message_is_accepted_with_a_delivery_per_address_and_its_status_i
         (body["addresses"].as_u64(), body["se_id"].as_u64()),
         (Some(3), Some(first_se))
     );
+    // The history: the message and its cancel; the log report: a CSV line per address.
+    let (status, history) = call(&app, "GET", "/v1/messages", Some("demo-rep"), Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    let kinds: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["text", "text-cancel"]);
+    assert_eq!(history[0]["summary"]["total"], 3);
+    let (_, none) = call(&app, "GET", "/v1/messages", Some("other"), Value::Null).await;
+    assert_eq!(none, json!([]));
+    let (status, wrong) = call(
+        &app,
+        "GET",
+        "/v1/messages?from=10&until=10",
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}");
+    let request = Request::builder()
+        .uri(format!("/v1/reports/message-log?from={}", now()))
+        .extension(Caller {
+            company: "demo-rep".into(),
+            kind: CompanyKind::ThirdParty,
+            user: "ops".into(),
+            permissions: CompanyKind::ThirdParty.permissions(),
+        })
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let csv = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 3 + 3, "{csv}");
+    assert!(lines[0].starts_with("message_id,kind,created_at,address,tdsp,status"));
+    assert!(
+        lines[1].starts_with(&format!("{id},text,{},1003278", now())),
+        "{csv}"
+    );
+
     // The next message gets a larger ID.
     let (_, body) = call(
         &app,

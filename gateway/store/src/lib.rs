@@ -164,6 +164,8 @@ pub struct DeliveryRecord {
     pub detail: String,
     /// The head-end job or transaction it went out in (empty until sent).
     pub job: String,
+    /// Its last change, Unix seconds.
+    pub updated_at: i64,
 }
 
 /// A message as stored.
@@ -289,6 +291,7 @@ fn delivery_row(row: &AnyRow) -> Result<DeliveryRecord> {
         status: status_of(&row.try_get::<String, _>("status")?)?,
         detail: row.try_get("detail")?,
         job: row.try_get("job")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }
 
@@ -665,6 +668,32 @@ impl Store {
             .iter()
             .map(delivery_row)
             .collect()
+    }
+
+    /// `company`'s messages accepted from `from` to before `until` (Unix seconds), oldest
+    /// first.
+    pub async fn messages_of(
+        &self,
+        company: &str,
+        from: i64,
+        until: i64,
+    ) -> Result<Vec<MessageRecord>> {
+        let ids: Vec<i64> = sqlx::query(
+            "SELECT id FROM messages WHERE company = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id",
+        )
+        .bind(company)
+        .bind(from)
+        .bind(until)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<std::result::Result<_, _>>()?;
+        let mut messages = Vec::with_capacity(ids.len());
+        for id in ids {
+            messages.push(self.message(id).await?);
+        }
+        Ok(messages)
     }
 
     /// Up to `limit` queued deliveries for `tdsp`'s connector, oldest first.

@@ -22,3 +22,6 @@ CREATE INDEX agreements_company ON agreements (company_id, state_name);
 
 -- The company that asked for a device ('' for devices added before companies existed).
 ALTER TABLE devices ADD COLUMN company TEXT NOT NULL DEFAULT '';
+
+-- Message history and the message-log report read a company's messages by time.
+CREATE INDEX messages_company ON messages (company, created_at);
