@@ -43,7 +43,7 @@ enum Top {
     Radio(RadioCommand),
     /// List the conformance cases (or the simulated mutants).
     List {
-        /// Only this suite: device or meter.
+        /// Only this suite: device, meter or e2e.
         #[arg(long)]
         suite: Option<String>,
         /// List the deliberately broken simulated devices instead.
@@ -56,7 +56,7 @@ enum Top {
         /// The rig file (rigs/sim.toml runs everything simulated).
         #[arg(long)]
         rig: PathBuf,
-        /// Only this suite: device or meter.
+        /// Only this suite: device, meter or e2e.
         #[arg(long)]
         suite: Option<String>,
         /// Only these cases (repeatable).

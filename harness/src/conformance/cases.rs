@@ -7,6 +7,7 @@
 //! case numbers are not public, so IDs are hanrig's.
 
 use super::ctx::*;
+use super::e2e::*;
 use super::model::{DutKind, Suite};
 use serde_json::Value;
 
@@ -1652,6 +1653,9 @@ fn met_gen_001(ctx: &mut Ctx) -> Outcome {
     )
 }
 
+/// The e2e suite's precondition.
+const LAB: &str = "hanrig lab up: 15 meters over the five TDSP routes (a display, a thermostat and a load-control device on each), the demo third party's agreements in force, lossless networks at 400x";
+
 macro_rules! case {
     ($id:literal, $suite:ident, $dut:ident, $title:literal, $clause:expr, $pre:expr, [$($step:literal),*], $expected:literal, $f:ident) => {
         Case { id: $id, suite: Suite::$suite, dut: DutKind::$dut, title: $title, clause: $clause, preconditions: $pre, steps: &[$($step),*], expected: $expected, run: $f }
@@ -2547,5 +2551,114 @@ pub static CASES: &[Case] = &[
         ["Get Scheduled Events", "Message Confirmation"],
         "No error Default Response",
         met_gen_001
+    ),
+    case!(
+        "E2E-LCE-ONCOR",
+        E2e,
+        Gateway,
+        "A load-control event through Oncor's MultiSpeak head-end, and each device's answer back",
+        "SMT §5.6, §7 HAN APIs, Appendix A; MultiSpeak 4.1 InitiateDemandResponseEvent / DemandResponseEventNotification",
+        LAB,
+        [
+            "POST /v1/messages/load-control to Oncor's demo meters",
+            "Wait for every address to settle"
+        ],
+        "Thermostats and load-control devices device-acknowledged (DemandResponseEventNotification), displays delivered",
+        lce_oncor
+    ),
+    case!(
+        "E2E-LCE-CNP",
+        E2e,
+        Gateway,
+        "A load-control event through CenterPoint's job head-end, and each device's answer back",
+        "SMT §5.6, §7 HAN APIs; job API submit / poll",
+        LAB,
+        [
+            "POST /v1/messages/load-control to CenterPoint's demo meters",
+            "Wait for every address to settle"
+        ],
+        "Thermostats and load-control devices device-acknowledged (Report Event Status), displays delivered",
+        lce_centerpoint
+    ),
+    case!(
+        "E2E-LCE-AEPC",
+        E2e,
+        Gateway,
+        "A load-control event through AEP Texas Central's CIM head-end, and each device's answer back",
+        "SMT §5.6, §7 HAN APIs; IEC 61968-9 create EndDeviceControls 0.15.43.300 / EndDeviceEvents",
+        LAB,
+        [
+            "POST /v1/messages/load-control to AEP Texas Central's demo meters",
+            "Wait for every address to settle"
+        ],
+        "Thermostats and load-control devices device-acknowledged (EndDeviceEvent 0.15.43.287/288), displays delivered",
+        lce_aep_central
+    ),
+    case!(
+        "E2E-LCE-AEPN",
+        E2e,
+        Gateway,
+        "A load-control event through AEP Texas North's CIM head-end, and each device's answer back",
+        "SMT §5.6, §7 HAN APIs; IEC 61968-9 create EndDeviceControls 0.15.43.300 / EndDeviceEvents",
+        LAB,
+        [
+            "POST /v1/messages/load-control to AEP Texas North's demo meters",
+            "Wait for every address to settle"
+        ],
+        "Thermostats and load-control devices device-acknowledged (EndDeviceEvent 0.15.43.287/288), displays delivered",
+        lce_aep_north
+    ),
+    case!(
+        "E2E-LCE-TNMP",
+        E2e,
+        Gateway,
+        "A load-control event through TNMP's job head-end over cellular, and each device's answer back",
+        "SMT §5.6, §7 HAN APIs; job API submit / poll",
+        LAB,
+        [
+            "POST /v1/messages/load-control to TNMP's demo meters",
+            "Wait for every address to settle"
+        ],
+        "Thermostats and load-control devices device-acknowledged (Report Event Status), displays delivered",
+        lce_tnmp
+    ),
+    case!(
+        "E2E-TEXT-001",
+        E2e,
+        Gateway,
+        "A text to every display, addressed by device, through every TDSP",
+        "SMT §5.6 Send Simple Text; SE 1.0 Messaging Display Message",
+        LAB,
+        [
+            "POST /v1/messages/text to every demo display's EUI64",
+            "Wait for every address to settle"
+        ],
+        "Every display delivered",
+        text_to_displays
+    ),
+    case!(
+        "E2E-CANCEL-001",
+        E2e,
+        Gateway,
+        "A load-control event's cancel reaches every device that runs it",
+        "SMT §5.6 Cancel Load Control Event; SE 1.0 DRLC Cancel Load Control Event",
+        LAB,
+        [
+            "POST a 10-hour load-control event to every thermostat and load-control device",
+            "POST its cancel"
+        ],
+        "The cancel device-acknowledged (Report Event Status) at every address",
+        cancel_event
+    ),
+    case!(
+        "E2E-AGREE-001",
+        E2e,
+        Gateway,
+        "No message without an In-Home Device Services Agreement",
+        "SMT §5.5.4 Table 5, §5.6 (Third Parties need an agreement in force)",
+        LAB,
+        ["POST a text to a demo meter and to a meter without an agreement"],
+        "403 naming only the meter without an agreement; nothing accepted",
+        no_agreement
     ),
 ];

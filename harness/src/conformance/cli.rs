@@ -113,7 +113,7 @@ pub fn run(
         count(Verdict::RigError),
     );
     println!("\nsuite    pass  fail  n/a  rig");
-    for s in ["device", "meter"] {
+    for s in ["device", "meter", "e2e"] {
         let of = |v: Verdict| {
             results
                 .iter()

@@ -12,6 +12,8 @@ pub enum Suite {
     Device,
     /// The DUT is a meter; the rig plays in-home devices.
     Meter,
+    /// The whole chain: API, gateway, connector, head-end, ESI, device and back.
+    E2e,
 }
 
 impl Suite {
@@ -20,6 +22,7 @@ impl Suite {
         match self {
             Suite::Device => "device",
             Suite::Meter => "meter",
+            Suite::E2e => "e2e",
         }
     }
 }
@@ -36,6 +39,8 @@ pub enum DutKind {
     LoadControl,
     /// A meter's ESI.
     Meter,
+    /// The gateway system (simulated head-ends and HAN behind it).
+    Gateway,
 }
 
 /// A verdict.

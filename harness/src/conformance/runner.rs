@@ -103,6 +103,7 @@ fn kind_of(name: &str) -> Option<DutKind> {
         "thermostat" => DutKind::Thermostat,
         "load-control" => DutKind::LoadControl,
         "meter" => DutKind::Meter,
+        "gateway" => DutKind::Gateway,
         _ => return None,
     })
 }
@@ -117,7 +118,7 @@ impl Rig {
             .dut
             .kinds
             .iter()
-            .map(|k| kind_of(k).ok_or_else(|| format!("rig {}: DUT kind {k:?} is not in-home-display, thermostat, load-control or meter", path.display())))
+            .map(|k| kind_of(k).ok_or_else(|| format!("rig {}: DUT kind {k:?} is not in-home-display, thermostat, load-control, meter or gateway", path.display())))
             .collect::<Result<Vec<_>, _>>()?;
         let radio = match file.rig.kind.as_str() {
             "sim" => None,
@@ -200,9 +201,9 @@ fn sim_serial_radio(path: &Path, file: &RigFile, kinds: &[DutKind]) -> Result<Se
 /// Cases selected by suite and IDs (all when none given); unknown IDs are an error.
 pub fn select(suite: Option<&str>, ids: &[String]) -> Result<Vec<&'static Case>, String> {
     if let Some(s) = suite
-        && !matches!(s, "device" | "meter")
+        && !matches!(s, "device" | "meter" | "e2e")
     {
-        return Err(format!("suite {s:?} is not device or meter"));
+        return Err(format!("suite {s:?} is not device, meter or e2e"));
     }
     for id in ids {
         if !CASES.iter().any(|c| c.id.eq_ignore_ascii_case(id)) {

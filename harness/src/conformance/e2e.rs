@@ -1,0 +1,301 @@
+//! The `e2e` suite, ZigFest's second stage: the whole chain — the third party's API call, the
+//! gateway, the TDSP's connector and head-end, the meter's ESI, the in-home device, and the
+//! device's answer back into the message's status — for each TDSP and head-end style. Each
+//! case brings up the system the way `hanrig lab up` does (15 meters, three per TDSP route,
+//! one of each device kind; lossless networks at 400× speed) and talks to it only through the
+//! API over mutual TLS with the files the lab writes.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use hanrig_gateway::routing::Tdsp;
+use hanrig_gateway_api::client::ApiClient;
+use serde_json::{Value, json};
+
+use super::ctx::{CaseError, Outcome, check, fail};
+use crate::lab_up::{LabOptions, start};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// The lab a case talks to: its API client and `lab.json`.
+struct Lab {
+    client: ApiClient,
+    info: Value,
+}
+
+impl Lab {
+    /// The demo devices of `tdsp`: (ESIID, EUI64, device type).
+    fn devices(&self, tdsp: Option<Tdsp>) -> Vec<(String, String, String)> {
+        self.info["devices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| tdsp.is_none_or(|t| d["tdsp"] == t.name()))
+            .map(|d| {
+                let s = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+                (s("esiid"), s("eui64"), s("device_type"))
+            })
+            .collect()
+    }
+
+    /// Sends `body` to `path`; the message's ID, or the refusal as a failure.
+    async fn send(&self, path: &str, body: &Value) -> Result<i64, CaseError> {
+        let (status, answer) = self.client.post(path, body).await.map_err(rig)?;
+        match (status, answer["id"].as_i64()) {
+            (202, Some(id)) => Ok(id),
+            _ => Err(fail(
+                "the gateway refused a message the lab's agreements allow",
+                format!("202 Accepted for POST {path}"),
+                format!("{status} {answer}"),
+            )),
+        }
+    }
+
+    /// Message `id` once no address is queued or sent any more (the chain has answered).
+    async fn settled(&self, id: i64) -> Result<Value, CaseError> {
+        let mut last = Value::Null;
+        for _ in 0..600 {
+            let (status, m) = self
+                .client
+                .get(&format!("/v1/messages/{id}"))
+                .await
+                .map_err(rig)?;
+            if status != 200 {
+                return Err(rig(format!("GET /v1/messages/{id}: {status} {m}")));
+            }
+            if m["summary"]["queued"] == 0 && m["summary"]["sent"] == 0 {
+                return Ok(m);
+            }
+            last = m;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(fail(
+            "deliveries never settled: the chain did not answer",
+            "every address delivered, acknowledged or failed",
+            last["summary"].to_string(),
+        ))
+    }
+}
+
+fn rig(e: impl std::fmt::Display) -> CaseError {
+    CaseError::Rig(e.to_string())
+}
+
+/// Runs `body` against a fresh lab.
+fn with_lab<F, Fut>(body: F) -> Outcome
+where
+    F: FnOnce(Lab) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(rig)?;
+    runtime.block_on(async {
+        let dir = std::env::temp_dir().join(format!(
+            "hanrig-e2e-case-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let options = LabOptions {
+            dir: dir.clone(),
+            meters: 15,
+            speed: 400.0,
+            listen: "127.0.0.1:0".into(),
+            lossless: true,
+        };
+        let lab = start(&options).await.map_err(rig)?;
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(rig);
+        let info: Value = serde_json::from_str(&read("lab.json")?).map_err(rig)?;
+        let client = ApiClient::new(
+            info["api_url"].as_str().unwrap_or_default(),
+            &read("ca.pem")?,
+            &read("client.pem")?,
+            &read("client.key")?,
+            info["username"].as_str().unwrap_or_default(),
+            info["password"].as_str().unwrap_or_default(),
+        )
+        .map_err(rig)?;
+        let outcome = body(Lab { client, info }).await;
+        lab.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        outcome
+    })
+}
+
+/// The status and detail every address of `m` ended with, by address.
+fn statuses(m: &Value) -> Vec<(String, String, String)> {
+    m["addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap_or_default().to_string();
+            (s("address"), s("status"), s("detail"))
+        })
+        .collect()
+}
+
+/// A load-control event to `tdsp`'s meters: thermostats and load-control devices run it and
+/// report (`device-acknowledged`, in the head-end style's words `vocabulary`), displays only
+/// receive it.
+fn load_control_through(tdsp: Tdsp, vocabulary: &'static str) -> Outcome {
+    with_lab(|lab| async move {
+        let devices = lab.devices(Some(tdsp));
+        let esiids: Vec<&String> = devices.iter().map(|d| &d.0).collect();
+        let id = lab
+            .send(
+                "/v1/messages/load-control",
+                &json!({"esiids": esiids, "message": {"device_class": 65535, "duration_minutes": 1, "criticality": 2}}),
+            )
+            .await?;
+        let m = lab.settled(id).await?;
+        for (address, status, detail) in statuses(&m) {
+            let kind = devices
+                .iter()
+                .find(|d| d.0 == address)
+                .map(|d| d.2.as_str())
+                .unwrap_or_default();
+            let want = if kind == "in-home-display" {
+                "delivered"
+            } else {
+                "device-acknowledged"
+            };
+            check(
+                status == want,
+                &format!("{address} ({kind}) through {tdsp}"),
+                want,
+                format!("{status}: {detail}"),
+            )?;
+            if want == "device-acknowledged" {
+                check(
+                    detail.contains(vocabulary),
+                    &format!("{address}: the head-end's own words"),
+                    format!("a report carrying {vocabulary:?}"),
+                    detail,
+                )?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// E2E-LCE-ONCOR.
+pub fn lce_oncor(_: &mut super::ctx::Ctx) -> Outcome {
+    load_control_through(Tdsp::Oncor, "DemandResponseEventNotification")
+}
+
+/// E2E-LCE-CNP.
+pub fn lce_centerpoint(_: &mut super::ctx::Ctx) -> Outcome {
+    load_control_through(Tdsp::Centerpoint, "Report Event Status")
+}
+
+/// E2E-LCE-AEPC.
+pub fn lce_aep_central(_: &mut super::ctx::Ctx) -> Outcome {
+    load_control_through(Tdsp::AepTexasCentral, "(0.15.43.28")
+}
+
+/// E2E-LCE-AEPN.
+pub fn lce_aep_north(_: &mut super::ctx::Ctx) -> Outcome {
+    load_control_through(Tdsp::AepTexasNorth, "(0.15.43.28")
+}
+
+/// E2E-LCE-TNMP.
+pub fn lce_tnmp(_: &mut super::ctx::Ctx) -> Outcome {
+    load_control_through(Tdsp::Tnmp, "Report Event Status")
+}
+
+/// E2E-TEXT-001: a text to every display, addressed by device, through every TDSP.
+pub fn text_to_displays(_: &mut super::ctx::Ctx) -> Outcome {
+    with_lab(|lab| async move {
+        let displays: Vec<String> = lab
+            .devices(None)
+            .into_iter()
+            .filter(|d| d.2 == "in-home-display")
+            .map(|d| d.1)
+            .collect();
+        let id = lab
+            .send(
+                "/v1/messages/text",
+                &json!({"devices": displays, "message": {"text": "Peak pricing 2-6pm today"}}),
+            )
+            .await?;
+        let m = lab.settled(id).await?;
+        let got = statuses(&m);
+        check(
+            got.len() == displays.len() && got.iter().all(|(_, s, _)| s == "delivered"),
+            "every display received the text",
+            format!("{} addresses delivered", displays.len()),
+            format!("{got:?}"),
+        )
+    })
+}
+
+/// E2E-CANCEL-001: a load-control event and its cancel; every thermostat and load-control
+/// device reports the cancel with a Report Event Status of its own.
+pub fn cancel_event(_: &mut super::ctx::Ctx) -> Outcome {
+    with_lab(|lab| async move {
+        let runners: Vec<String> = lab
+            .devices(None)
+            .into_iter()
+            .filter(|d| d.2 != "in-home-display")
+            .map(|d| d.0)
+            .collect();
+        let id = lab
+            .send(
+                "/v1/messages/load-control",
+                &json!({"esiids": runners, "message": {"device_class": 65535, "duration_minutes": 600, "criticality": 2}}),
+            )
+            .await?;
+        lab.settled(id).await?;
+        let cancel = lab
+            .send(
+                &format!("/v1/messages/load-control/{id}/cancel"),
+                &json!({}),
+            )
+            .await?;
+        let m = lab.settled(cancel).await?;
+        let got = statuses(&m);
+        check(
+            got.len() == runners.len() && got.iter().all(|(_, s, _)| s == "device-acknowledged"),
+            "every device that ran the event reported its cancel",
+            format!("{} addresses device-acknowledged", runners.len()),
+            format!("{got:?}"),
+        )
+    })
+}
+
+/// E2E-AGREE-001: a meter without an agreement is refused by name and nothing is sent.
+pub fn no_agreement(_: &mut super::ctx::Ctx) -> Outcome {
+    with_lab(|lab| async move {
+        let stranger = "10443720009999999";
+        let known = lab
+            .devices(None)
+            .first()
+            .map(|d| d.0.clone())
+            .unwrap_or_default();
+        let body = json!({"esiids": [known, stranger], "message": {"text": "hello"}});
+        let (status, answer) = lab
+            .client
+            .post("/v1/messages/text", &body)
+            .await
+            .map_err(rig)?;
+        let error = answer["error"].as_str().unwrap_or_default().to_string();
+        check(
+            status == 403 && error.contains(stranger) && !error.contains(&known),
+            "the message is refused, naming the meter without an agreement",
+            format!("403 naming {stranger} only"),
+            format!("{status} {answer}"),
+        )?;
+        let (_, history) = lab.client.get("/v1/messages").await.map_err(rig)?;
+        check(
+            history == json!([]),
+            "nothing was accepted",
+            "an empty message history",
+            history.to_string(),
+        )
+    })
+}
