@@ -8,7 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hanrig_gateway::access::Permission;
-use hanrig_gateway::agreement::{AgreementKind, AgreementState, EndReason, MessageTypes};
+use hanrig_gateway::agreement::{
+    AgreementError, AgreementKind, AgreementState, EndReason, MessageTypes,
+};
 use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway_store::{AgreementRecord, Invitation};
 use hanrig_sep::Eui64;
@@ -228,6 +230,25 @@ async fn own(api: &Api, caller: &Caller, id: i64) -> Result<AgreementRecord, Api
     Ok(a)
 }
 
+/// Moves the caller's company's agreement `id` by `f`; a step its state does not allow is
+/// `409`.
+async fn step(
+    api: &Api,
+    c: Option<Extension<Caller>>,
+    id: i64,
+    f: impl FnOnce(AgreementState, u64) -> Result<AgreementState, AgreementError>,
+) -> Result<Json<AgreementView>, ApiError> {
+    let caller = caller(c, Permission::Agreements)?;
+    own(api, &caller, id).await?;
+    let now = (api.clock)();
+    let a = api
+        .store
+        .step_agreement(id, now, f)
+        .await
+        .map_err(conflict)?;
+    Ok(Json(AgreementView::of(&a, now)))
+}
+
 /// An agreement of the caller's company.
 #[utoipa::path(
     get,
@@ -302,15 +323,7 @@ pub async fn resend(
     c: Option<Extension<Caller>>,
     Path(id): Path<i64>,
 ) -> Result<Json<AgreementView>, ApiError> {
-    let caller = caller(c, Permission::Agreements)?;
-    own(&api, &caller, id).await?;
-    let now = (api.clock)();
-    let a = api
-        .store
-        .step_agreement(id, now, |s, now| s.resend(now))
-        .await
-        .map_err(conflict)?;
-    Ok(Json(AgreementView::of(&a, now)))
+    step(&api, c, id, |s, now| s.resend(now)).await
 }
 
 /// Terminate an agreement in force, or withdraw an open invitation.
@@ -329,13 +342,5 @@ pub async fn terminate(
     c: Option<Extension<Caller>>,
     Path(id): Path<i64>,
 ) -> Result<Json<AgreementView>, ApiError> {
-    let caller = caller(c, Permission::Agreements)?;
-    own(&api, &caller, id).await?;
-    let now = (api.clock)();
-    let a = api
-        .store
-        .step_agreement(id, now, |s, now| s.end(now, EndReason::Terminated))
-        .await
-        .map_err(conflict)?;
-    Ok(Json(AgreementView::of(&a, now)))
+    step(&api, c, id, |s, now| s.end(now, EndReason::Terminated)).await
 }

@@ -512,36 +512,31 @@ impl Store {
 
     /// One device's history, refused requests included, oldest first.
     pub async fn device_history_of(&self, eui64: Eui64) -> Result<Vec<HistoryEntry>> {
-        sqlx::query("SELECT at, event, detail FROM device_history WHERE eui64 = $1 ORDER BY id")
-            .bind(eui64.to_string())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(HistoryEntry {
-                    at: r.try_get("at")?,
-                    event: r.try_get("event")?,
-                    detail: r.try_get("detail")?,
-                })
+        self.history_where("eui64", &eui64.to_string()).await
+    }
+
+    /// History lines whose `column` (`esiid` or `eui64`) is `value`, oldest first.
+    async fn history_where(&self, column: &str, value: &str) -> Result<Vec<HistoryEntry>> {
+        sqlx::query(&format!(
+            "SELECT at, event, detail FROM device_history WHERE {column} = $1 ORDER BY id"
+        ))
+        .bind(value)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                at: r.try_get("at")?,
+                event: r.try_get("event")?,
+                detail: r.try_get("detail")?,
             })
-            .collect()
+        })
+        .collect()
     }
 
     /// A meter's device history, failed and refused requests included, oldest first.
     pub async fn device_history(&self, esiid: &Esiid) -> Result<Vec<HistoryEntry>> {
-        sqlx::query("SELECT at, event, detail FROM device_history WHERE esiid = $1 ORDER BY id")
-            .bind(esiid.as_str())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(HistoryEntry {
-                    at: r.try_get("at")?,
-                    event: r.try_get("event")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        self.history_where("esiid", esiid.as_str()).await
     }
 
     /// Stores `message` and one queued delivery per address, in one transaction: when this
