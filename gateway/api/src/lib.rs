@@ -23,6 +23,7 @@ pub mod client;
 pub mod devices;
 pub mod messages;
 pub mod pki;
+pub mod reports;
 pub mod tls;
 
 use std::collections::BTreeSet;
@@ -117,6 +118,7 @@ impl Api {
             .routes(routes!(messages::message))
             .routes(routes!(messages::history))
             .routes(routes!(messages::message_log))
+            .routes(routes!(reports::statistics))
             .routes(routes!(agreements::invite, agreements::agreements))
             .routes(routes!(agreements::agreement))
             .routes(routes!(agreements::resend))
@@ -166,6 +168,7 @@ fn with_document(router: Router, doc: utoipa::openapi::OpenApi) -> Router {
         (name = "messages", description = "HAN messages: price, text, load control, their cancels and their status"),
         (name = "agreements", description = "In-Home Device and In-Home Device Services agreements, by invitation"),
         (name = "devices", description = "In-home devices: add (provisioned through the TDSP's head-end), read, remove"),
+        (name = "reports", description = "Counts for TDSPs and the regulator"),
     )
 )]
 struct Doc;

@@ -99,11 +99,17 @@ async fn call(
         .body(Body::from(body.to_string()))
         .unwrap();
     if let Some(company) = company {
+        // "puct" stands for the regulator; every other company is a third party.
+        let kind = if company == "puct" {
+            CompanyKind::Regulatory
+        } else {
+            CompanyKind::ThirdParty
+        };
         request.extensions_mut().insert(Caller {
             company: company.into(),
-            kind: CompanyKind::ThirdParty,
+            kind,
             user: "ops".into(),
-            permissions: CompanyKind::ThirdParty.permissions(),
+            permissions: kind.permissions(),
         });
     }
     let response = app.clone().oneshot(request).await.unwrap();
@@ -243,6 +249,32 @@ async fn a_text_message_is_accepted_with_a_delivery_per_address_and_its_status_i
         lines[1].starts_with(&format!("{id},text,{},1003278", now())),
         "{csv}"
     );
+
+    // Statistics are the regulator's (and TDSPs'), not a third party's.
+    let (status, _) = call(
+        &app,
+        "GET",
+        "/v1/reports/statistics",
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, stats) = call(
+        &app,
+        "GET",
+        "/v1/reports/statistics",
+        Some("puct"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    assert_eq!(stats["tdsps"]["oncor"]["messages"], 2, "{stats}");
+    assert_eq!(
+        stats["tdsps"]["oncor"]["deliveries"]["queued"], 2,
+        "{stats}"
+    );
+    assert_eq!(stats["tdsps"]["centerpoint"]["messages"], 2, "{stats}");
 
     // The next message gets a larger ID.
     let (_, body) = call(
@@ -504,14 +536,13 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
             .filter_map(|k| k.parse().ok())
             .find(|&code: &u16| (200..300).contains(&code))
             .unwrap();
-        let (status, answer) = call(
-            &app,
-            &method,
-            &uri,
-            Some("demo-rep"),
-            body["example"].clone(),
-        )
-        .await;
+        // Reports are the regulator's; everything else the third party's.
+        let who = if op["tags"][0] == "reports" {
+            "puct"
+        } else {
+            "demo-rep"
+        };
+        let (status, answer) = call(&app, &method, &uri, Some(who), body["example"].clone()).await;
         assert_eq!(status.as_u16(), documented, "{method} {uri}: {answer}");
         if let Some(id) = answer["id"].as_i64() {
             sent.entry(path.clone()).or_insert(id);

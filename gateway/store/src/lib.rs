@@ -868,4 +868,72 @@ impl Store {
         }
         Ok(s)
     }
+
+    /// Counts for the TDSP and regulatory reports (SMT Table 6): per TDSP, devices by state,
+    /// messages, and deliveries by status; agreements rejected, by kind. No customer data.
+    pub async fn statistics(&self) -> Result<Statistics> {
+        let mut stats = Statistics::default();
+        let count = |row: &AnyRow| -> Result<u64> {
+            Ok(u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0))
+        };
+        for row in
+            sqlx::query("SELECT tdsp, state, COUNT(*) AS n FROM devices GROUP BY tdsp, state")
+                .fetch_all(&self.pool)
+                .await?
+        {
+            let entry = stats.tdsps.entry(row.try_get("tdsp")?).or_default();
+            entry.devices.insert(row.try_get("state")?, count(&row)?);
+        }
+        for row in
+            sqlx::query("SELECT tdsp, status, COUNT(*) AS n FROM deliveries GROUP BY tdsp, status")
+                .fetch_all(&self.pool)
+                .await?
+        {
+            let entry = stats.tdsps.entry(row.try_get("tdsp")?).or_default();
+            entry
+                .deliveries
+                .insert(row.try_get("status")?, count(&row)?);
+        }
+        for row in sqlx::query(
+            "SELECT tdsp, COUNT(DISTINCT message_id) AS n FROM deliveries GROUP BY tdsp",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            stats
+                .tdsps
+                .entry(row.try_get("tdsp")?)
+                .or_default()
+                .messages = count(&row)?;
+        }
+        for row in sqlx::query(
+            "SELECT kind, COUNT(*) AS n FROM agreements WHERE state_name = 'rejected' GROUP BY kind",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        {
+            stats.agreements_rejected.insert(row.try_get("kind")?, count(&row)?);
+        }
+        Ok(stats)
+    }
+}
+
+/// Per-TDSP counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TdspStatistics {
+    /// Devices by state (`pending`, `provisioned`, `failed`, `removed`).
+    pub devices: std::collections::BTreeMap<String, u64>,
+    /// HAN messages with at least one address through this TDSP.
+    pub messages: u64,
+    /// Deliveries by status.
+    pub deliveries: std::collections::BTreeMap<String, u64>,
+}
+
+/// [`Store::statistics`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statistics {
+    /// By TDSP name.
+    pub tdsps: std::collections::BTreeMap<String, TdspStatistics>,
+    /// Agreements the customers rejected, by kind.
+    pub agreements_rejected: std::collections::BTreeMap<String, u64>,
 }

@@ -327,6 +327,12 @@ async fn ten_thousand_addresses_are_stored_with_their_message_and_reports_only_m
             store.report(999_999_999, DeliveryStatus::Sent, "", 0).await,
             Err(StoreError::NotFound(_))
         ));
+        // The regulator's counts: one message through each TDSP route, 2,000 addresses each.
+        let stats = store.statistics().await.unwrap();
+        assert_eq!(stats.tdsps.len(), 5, "{what}: {stats:?}");
+        let oncor = &stats.tdsps["oncor"];
+        assert_eq!(oncor.messages, 1);
+        assert_eq!(oncor.deliveries.values().sum::<u64>(), 2_000);
     }
 }
 
