@@ -154,7 +154,7 @@ fn conflict(e: hanrig_gateway_store::StoreError) -> ApiError {
 pub async fn invite(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    Json(body): Json<serde_json::Value>,
+    crate::JsonBody(body): crate::JsonBody,
 ) -> Result<(StatusCode, Json<AgreementView>), ApiError> {
     let caller = caller(c, Permission::Agreements)?;
     let r: AgreementRequest =

@@ -165,7 +165,7 @@ fn eui(text: &str) -> Result<Eui64, ApiError> {
 pub async fn add(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    Json(body): Json<serde_json::Value>,
+    crate::JsonBody(body): crate::JsonBody,
 ) -> Result<(StatusCode, Json<DeviceView>), ApiError> {
     let caller = caller(c, Permission::Devices)?;
     let r: AddDevice =
@@ -293,7 +293,7 @@ pub async fn remove(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
     Path(eui64): Path<String>,
-    Json(body): Json<serde_json::Value>,
+    crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Json<DeviceView>, ApiError> {
     let caller = caller(c, Permission::Devices)?;
     let eui = eui(&eui64)?;

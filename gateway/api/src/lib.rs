@@ -207,6 +207,25 @@ pub struct ErrorBody {
     pub error: String,
 }
 
+/// A JSON request body; one that is not JSON (or not sent as `application/json`) is a `4xx`
+/// with the same `{"error": …}` shape as every other refusal.
+#[derive(Debug)]
+pub struct JsonBody(pub serde_json::Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<serde_json::Value>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => Err(ApiError(
+                rejection.status(),
+                format!("request body: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
 /// A `4xx`/`5xx` answer: `{"error": "..."}`.
 #[derive(Debug)]
 pub struct ApiError(pub StatusCode, pub String);

@@ -296,7 +296,7 @@ fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Reque
 pub async fn text(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    Json(body): Json<serde_json::Value>,
+    crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
     let r: Request<TextMessage> = parse(&body)?;
@@ -325,7 +325,7 @@ pub async fn text(
 pub async fn price(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    Json(body): Json<serde_json::Value>,
+    crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
     let r: Request<PriceMessage> = parse(&body)?;
@@ -354,7 +354,7 @@ pub async fn price(
 pub async fn load_control(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    Json(body): Json<serde_json::Value>,
+    crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
     let r: Request<LoadControlMessage> = parse(&body)?;
@@ -458,7 +458,7 @@ pub async fn cancel_load_control(
 pub async fn cancel_all(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    Json(body): Json<serde_json::Value>,
+    crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
     let r: CancelAllRequest =

@@ -337,6 +337,39 @@ async fn bad_input_is_a_4xx_that_names_what_is_wrong_and_nothing_is_stored() {
             .starts_with("duration_minutes"),
         "{answer}"
     );
+    // A body that is not JSON, or not said to be: the same JSON refusal, naming the problem.
+    for (content_type, body, code) in [
+        (
+            "application/json",
+            "{\"esiids\": [",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("text/plain", "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+    ] {
+        let mut request = Request::builder()
+            .method("POST")
+            .uri("/v1/messages/text")
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap();
+        request.extensions_mut().insert(Caller {
+            company: "demo-rep".into(),
+            kind: CompanyKind::ThirdParty,
+            user: "ops".into(),
+            permissions: CompanyKind::ThirdParty.permissions(),
+        });
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), code);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let answer: Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(
+            answer["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("request body: "),
+            "{answer}"
+        );
+    }
     // Nothing was stored: the first message ID is still free.
     assert!(store.message(1).await.is_err());
 }
