@@ -144,15 +144,29 @@ impl Api {
 }
 
 /// `router` and `GET /openapi.json` serving `doc`.
+///
+/// Unknown paths are answered like every other refusal, pointing at the document.
 fn with_document(router: Router, doc: utoipa::openapi::OpenApi) -> Router {
     let doc = Arc::new(doc);
-    router.route(
-        "/openapi.json",
-        axum::routing::get(move || {
-            let doc = doc.clone();
-            async move { Json(doc.as_ref().clone()) }
-        }),
-    )
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                ApiError(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "no endpoint {method} {}: /openapi.json lists them",
+                        uri.path()
+                    ),
+                )
+            },
+        )
 }
 
 /// The document's frame: what every operation shares.

@@ -511,6 +511,13 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
         .await
         .unwrap();
 
+    let (status, answer) = call(&app, "GET", "/v1/nothing", None, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        answer["error"].as_str().unwrap().contains("/openapi.json"),
+        "{answer}"
+    );
+
     // Served without a caller.
     let (status, doc) = call(&app, "GET", "/openapi.json", None, Value::Null).await;
     assert_eq!(status, StatusCode::OK);
