@@ -338,9 +338,10 @@ impl Han {
 
     /// Whether `target` is one of this head-end's meters (an ESIID, not a device EUI64).
     pub fn is_meter(&self, target: &str) -> bool {
+        // A meter's ESI is named by its ESIID (see `Han::new`).
         self.targets
             .get(target)
-            .is_some_and(|_| device_eui(target).to_string() != target)
+            .is_some_and(|&(esi, _)| node_name(&self.sim, esi) == target)
     }
 
     /// Starts pairing device `eui64` with `install_code` on meter `esiid` (facts §1.4, §2,
