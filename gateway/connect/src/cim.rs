@@ -160,7 +160,9 @@ pub async fn dispatch_retrying(
     .await
 }
 
-/// Records an EventMessage's EndDeviceEvents: each is kept as a report of the delivery its
+/// Records an EventMessage's EndDeviceEvents: those of a pairing request (a CorrelationID
+/// made by [`crate::provision::device_request_id`]) end its device provisioned or failed;
+/// any other is kept as a report of the delivery its
 /// CorrelationID and end device name, at the event's time; an event type that says nothing
 /// about delivery ([`cim::event_status`]) moves nothing. Returns the reply to give the
 /// head-end: OK, or PARTIAL with an Error per end device that matches no delivery; `None`
@@ -170,6 +172,9 @@ pub async fn record_events(
     events: &EventMessage,
 ) -> Result<Option<ResponseMessage>, ConnectError> {
     let correlation = events.header.correlation_id.clone().unwrap_or_default();
+    if crate::provision::device_of(&correlation).is_some() {
+        return record_pairing_events(store, events, &correlation).await;
+    }
     let mut errors = Vec::new();
     let mut by_time: std::collections::BTreeMap<u64, Vec<HeadEndResult>> = Default::default();
     for e in &events.events {
@@ -212,6 +217,58 @@ pub async fn record_events(
             now,
             &format!("{correlation}-ack"),
             &correlation,
+        ),
+        reply: Reply {
+            result: if errors.is_empty() {
+                ReplyResult::Ok
+            } else {
+                ReplyResult::Partial
+            },
+            errors,
+        },
+    }))
+}
+
+/// Records the EndDeviceEvents of a pairing request ([`crate::provision`]): each ends its
+/// device provisioned or failed with the head-end's reason ([`crate::provision::cim_outcome`]);
+/// `None` while the request is not yet marked sent; an Error per event naming no device of
+/// the request.
+async fn record_pairing_events(
+    store: &Store,
+    events: &EventMessage,
+    correlation: &str,
+) -> Result<Option<ResponseMessage>, ConnectError> {
+    use crate::provision::{PairingRecorded, cim_outcome, record_pairing};
+    let mut errors = Vec::new();
+    for e in &events.events {
+        let outcome = cim_outcome(&e.event_type, &e.reason);
+        match record_pairing(
+            store,
+            correlation,
+            &e.end_device,
+            outcome,
+            i64::try_from(e.created).unwrap_or(0),
+        )
+        .await?
+        {
+            PairingRecorded::Recorded => {}
+            PairingRecorded::NotYetSent => return Ok(None),
+            PairingRecorded::Unknown(why) => errors.push(ReplyError {
+                code: cim::ERROR_NO_SUCH_DEVICE.into(),
+                level: cim::ErrorLevel::Warning,
+                reason: why,
+                id: Some(e.end_device.clone()),
+            }),
+        }
+    }
+    let now = events.header.timestamp.unwrap_or(0);
+    Ok(Some(ResponseMessage {
+        header: Header::new(
+            "reply",
+            NOUN_EVENTS,
+            now,
+            &format!("{correlation}-ack"),
+            correlation,
         ),
         reply: Reply {
             result: if errors.is_empty() {

@@ -3,7 +3,8 @@
 //! One connector per head-end style: [`cim`] (IEC 61968-9 EndDeviceControls, results as
 //! EndDeviceEvents to a callback listener), [`multispeak`] (MultiSpeak 4.1 `Initiate*`,
 //! notifications to a callback listener), and the job style here; [`run`] drives any of
-//! them for one TDSP until shut down.
+//! them for one TDSP until shut down, and [`provision`] carries pending devices through the
+//! same head-ends.
 //!
 //! The job-style connector ([`JobsClient`]: `POST /jobs`, `GET /jobs/{id}`) and the
 //! dispatcher that drives it from the repository: [`dispatch`] sends each message's queued
@@ -23,6 +24,7 @@ use hanrig_headend::limits::Limits;
 
 pub mod cim;
 pub mod multispeak;
+pub mod provision;
 pub mod run;
 mod soap;
 

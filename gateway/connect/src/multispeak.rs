@@ -38,6 +38,16 @@ impl MultiSpeakClient {
         }
     }
 
+    /// Where this client asks for notifications.
+    pub fn response_url(&self) -> &str {
+        &self.response_url
+    }
+
+    /// The header it identifies itself with (MessageID and TimeStamp are set per request).
+    pub fn header(&self) -> &MsgHeader {
+        &self.header
+    }
+
     /// Sends `request`; the head-end's response (its `errorObject`s; none: accepted).
     pub async fn initiate(&self, request: &Request) -> Result<Response, ConnectError> {
         let action = format!("{}/{}", multispeak::NS, request.call.name());
@@ -157,8 +167,9 @@ pub async fn dispatch_retrying(
     .await
 }
 
-/// Records a notification: each entry is kept as a report of the delivery its transactionID
-/// and device name, at the notification's TimeStamp; a status that says nothing about
+/// Records a notification: a `HANRegistrationNotification` of a provisioning request ends its
+/// device provisioned or failed ([`crate::provision`]); any other entry is kept as a report
+/// of the delivery its transactionID and device name, at the notification's TimeStamp; a status that says nothing about
 /// delivery moves nothing. Returns the `…Response` to give the head-end, with an
 /// `errorObject` per device that matches no delivery; `None` (nothing recorded) while the
 /// request's deliveries are not yet marked sent.
@@ -166,6 +177,9 @@ pub async fn record_notification(
     store: &Store,
     n: &NotificationMessage,
 ) -> Result<Option<Response>, ConnectError> {
+    if let Notification::HanRegistration(entries) = &n.notification {
+        return record_registrations(store, n, entries).await;
+    }
     let name = n.notification.name();
     let status = |word: &str| match &n.notification {
         Notification::DemandResponseEvent(_) => multispeak::demand_response_status(word),
@@ -210,6 +224,50 @@ pub async fn record_notification(
                 text: String::new(),
             })
             .collect(),
+    }))
+}
+
+/// Records a `HANRegistrationNotification` of a provisioning request
+/// ([`crate::provision`]): each entry ends its device provisioned or failed with the
+/// head-end's words ([`crate::provision::registration_outcome`]); `None` while the request
+/// is not yet marked sent; an `errorObject` per entry that names no device of the request.
+async fn record_registrations(
+    store: &Store,
+    n: &NotificationMessage,
+    entries: &[multispeak::HanRegistration],
+) -> Result<Option<Response>, ConnectError> {
+    use crate::provision::{PairingRecorded, record_pairing, registration_outcome};
+    let stamp = n.header.time_stamp;
+    let mut errors = Vec::new();
+    for r in entries {
+        let outcome = registration_outcome(r);
+        match record_pairing(
+            store,
+            &n.transaction_id,
+            &r.device_id,
+            outcome,
+            i64::try_from(stamp).unwrap_or(0),
+        )
+        .await?
+        {
+            PairingRecorded::Recorded => {}
+            PairingRecorded::NotYetSent => return Ok(None),
+            PairingRecorded::Unknown(why) => errors.push(ErrorObject {
+                object_id: r.device_id.clone(),
+                error_string: why,
+                noun_type: "HANDevice".into(),
+                event_time: Some(stamp),
+                text: String::new(),
+            }),
+        }
+    }
+    Ok(Some(Response {
+        header: MsgHeader {
+            message_id: format!("{}-ack", n.header.message_id),
+            ..n.header.clone()
+        },
+        operation: n.notification.name().to_string(),
+        errors,
     }))
 }
 

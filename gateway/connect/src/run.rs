@@ -13,7 +13,7 @@ use hanrig_headend::limits::Limits;
 
 use crate::cim::CimClient;
 use crate::multispeak::MultiSpeakClient;
-use crate::{ConnectError, JobsClient};
+use crate::{ConnectError, JobsClient, provision};
 
 /// A TDSP's connector, of its head-end's style.
 #[derive(Debug)]
@@ -52,6 +52,9 @@ pub struct Pace {
     pub backoff: Duration,
     /// Longest pause while it stays unreachable.
     pub max_backoff: Duration,
+    /// How long a device's pairing window stays open, seconds
+    /// ([`crate::provision::PAIRING_WINDOW_SECONDS`] unless a test shortens it).
+    pub pairing_seconds: u64,
 }
 
 impl Pace {
@@ -64,6 +67,7 @@ impl Pace {
             idle: Duration::from_secs(limits.poll_seconds.max(1)),
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
+            pairing_seconds: crate::provision::PAIRING_WINDOW_SECONDS,
         }
     }
 }
@@ -76,8 +80,9 @@ pub fn unix_now() -> i64 {
 }
 
 /// Runs `tdsp`'s `connector` against `store` until `shutdown` completes (then `Ok`): each
-/// round sends up to `pace.per_round` queued deliveries and, for the job style, polls the
-/// open jobs; the SOAP styles' callback listener serves throughout. While the head-end
+/// round sends up to `pace.per_round` queued deliveries and every pending device not yet sent
+/// ([`crate::provision`], pairing window `pace.pairing_seconds`) and, for the job style,
+/// polls the open jobs and the sent devices' jobs; the SOAP styles' callback listener serves throughout. While the head-end
 /// cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and tries
 /// again; anything else — a refusal or fault of a whole request, a message the style cannot
 /// carry, the repository, the callback listener failing — stops it with that error (its
@@ -145,14 +150,18 @@ async fn rounds(
             match client {
                 Client::Jobs(c) => {
                     crate::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t).await?;
-                    crate::collect(store, tdsp, c, t).await
+                    provision::provision_jobs(store, tdsp, c, pace.pairing_seconds, t).await?;
+                    crate::collect(store, tdsp, c, t).await?;
+                    provision::collect_provisioning(store, tdsp, c, t).await
                 }
                 Client::Cim(c) => {
-                    crate::cim::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t).await
+                    crate::cim::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t).await?;
+                    provision::provision_cim(store, tdsp, c, pace.pairing_seconds, t).await
                 }
                 Client::MultiSpeak(c) => {
                     crate::multispeak::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t)
-                        .await
+                        .await?;
+                    provision::provision_multispeak(store, tdsp, c, pace.pairing_seconds, t).await
                 }
             }
         };

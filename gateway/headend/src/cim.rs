@@ -159,6 +159,22 @@ pub mod event {
         })
     }
 
+    /// The event a head-end reports when a pairing (`0.10.73.298`, pairing window open with
+    /// the device's EUI64 and install code) reaches `state`: registered (50) once the device
+    /// joined, failed (85) when it did not (lost, window closed); `None` while the window
+    /// is on its way or open. Composed from the enumerations as the facts say (§1.4
+    /// "[INF]": Pairing domain 10, Window sub-domain 73, Registered 50, Failed 85); the
+    /// pairing window's sub-domain rather than Registration (90) is this project's choice,
+    /// made with [`REGISTERED`] and [`REGISTRATION_FAILED`].
+    pub fn pairing_event(state: crate::jobs::TargetState) -> Option<&'static str> {
+        use crate::jobs::TargetState as T;
+        match state {
+            T::Queued | T::Sent | T::Delivered => None,
+            T::Acknowledged => Some(REGISTERED),
+            T::Failed | T::Expired => Some(REGISTRATION_FAILED),
+        }
+    }
+
     /// Nothing reached the device before the control's end.
     pub fn expired(cluster: u16) -> &'static str {
         match cluster {

@@ -49,6 +49,21 @@ pub fn registration_status(status: &str) -> Option<bool> {
     }
 }
 
+/// The `registrationStatus` a head-end's `HANRegistrationNotification` gives a pairing at
+/// `state` (the job vocabulary the simulated head-ends share): `Registered` once the device
+/// joined; `Disconnected` when it did not (lost, or the join window closed) — the facts'
+/// enumeration (§2) has no word for "never joined", and `Disconnected` is the one
+/// [`registration_status`] reads as failed (this project's choice); `None` while it is on
+/// its way or the window is open.
+pub fn registration_result(state: crate::jobs::TargetState) -> Option<&'static str> {
+    use crate::jobs::TargetState as T;
+    match state {
+        T::Queued | T::Sent | T::Delivered => None,
+        T::Acknowledged => Some("Registered"),
+        T::Failed | T::Expired => Some("Disconnected"),
+    }
+}
+
 /// The MultiSpeak `eventStatus` for an SE 1.0 Report Event Status (the names of
 /// [`demand_response_status`]; SE's `UserOptedOut` is MultiSpeak's `OptedOut`, and so on).
 pub fn event_status_name(status: hanrig_sep::clusters::drlc::EventStatus) -> &'static str {
@@ -1032,6 +1047,10 @@ mod wire {
         pub interface_id: String,
         /// `registrationStatus` (see [`super::registration_status`]).
         pub registration_status: String,
+        /// The head-end's words about it (why a registration failed), carried in the
+        /// `comments` element every MultiSpeak object inherits from `mspObject` — recalled
+        /// from the MultiSpeak schema, not in the facts file; optional on the wire.
+        pub comments: Option<String>,
     }
 
     /// One device's `IHDMessageStatus`.
@@ -1136,6 +1155,7 @@ mod wire {
                             .leaf("deviceID", &r.device_id)
                             .leaf("interfaceID", &r.interface_id)
                             .leaf("registrationStatus", &r.registration_status)
+                            .opt_leaf("comments", r.comments.as_ref())
                     })
                     .collect(),
                 Notification::IhdMessageStatus(v) => v
@@ -1189,6 +1209,7 @@ mod wire {
                                 device_id: r.text_of("deviceID")?.into(),
                                 interface_id: r.text_of("interfaceID")?.into(),
                                 registration_status: r.text_of("registrationStatus")?.into(),
+                                comments: r.opt_text("comments").map(str::to_string),
                             })
                         })
                         .collect::<Result<_, XmlError>>()?,

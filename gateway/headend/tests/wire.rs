@@ -356,11 +356,23 @@ fn ms_notifications() -> Vec<NotificationMessage> {
         notification,
     };
     vec![
-        n(Notification::HanRegistration(vec![HanRegistration {
-            device_id: "00:12:4b:00:00:00:00:07".into(),
-            interface_id: "10443720000000000000001".into(),
-            registration_status: "Registered".into(),
-        }])),
+        n(Notification::HanRegistration(vec![
+            HanRegistration {
+                device_id: "00:12:4b:00:00:00:00:07".into(),
+                interface_id: "10443720000000000000001".into(),
+                registration_status: "Registered".into(),
+                comments: None,
+            },
+            HanRegistration {
+                device_id: "00:12:4b:00:00:00:00:08".into(),
+                interface_id: "10443720000000000000001".into(),
+                registration_status: "Disconnected".into(),
+                comments: Some(
+                    "no device joined with that install code before the pairing window closed"
+                        .into(),
+                ),
+            },
+        ])),
         n(Notification::IhdMessageStatus(vec![IhdMessageStatus {
             device_id: "10443720000000000000001".into(),
             message_id: 9,

@@ -76,6 +76,10 @@ pub enum StoreError {
     /// A name or grant the access rules refuse.
     #[error(transparent)]
     Access(#[from] hanrig_gateway::access::AccessError),
+    /// A provisioning step that does not fit the device's state (see
+    /// [`Store::mark_device_sent`], [`Store::finish_provisioning`]).
+    #[error("provisioning: {0}")]
+    Provisioning(String),
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -119,6 +123,9 @@ pub struct DeviceRecord {
     pub updated_at: i64,
     /// The company that asked for it ('' if none was recorded).
     pub company: String,
+    /// The head-end request carrying it to its meter (job ID, CorrelationID or
+    /// transactionID); '' until the connector has sent it ([`Store::mark_device_sent`]).
+    pub job: String,
 }
 
 /// One line of a device's history.
@@ -278,6 +285,7 @@ fn device_row(row: &AnyRow) -> Result<DeviceRecord> {
         state: device_state(&text("state")?, &text("reason")?)?,
         updated_at: row.try_get("updated_at")?,
         company: text("company")?,
+        job: text("job")?,
     })
 }
 
@@ -508,6 +516,168 @@ impl Store {
             .iter()
             .map(device_row)
             .collect()
+    }
+
+    /// `tdsp`'s pending devices not yet sent to its head-end (no request recorded), oldest
+    /// first: what its connector sends next.
+    pub async fn unsent_devices(&self, tdsp: Tdsp) -> Result<Vec<DeviceRecord>> {
+        sqlx::query(
+            "SELECT * FROM devices WHERE tdsp = $1 AND state = 'pending' AND job = '' ORDER BY id",
+        )
+        .bind(tdsp.name())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(device_row)
+        .collect()
+    }
+
+    /// `tdsp`'s pending devices whose request the head-end has accepted and not yet answered
+    /// (what the job style polls), oldest first.
+    pub async fn sent_devices(&self, tdsp: Tdsp) -> Result<Vec<DeviceRecord>> {
+        sqlx::query(
+            "SELECT * FROM devices WHERE tdsp = $1 AND state = 'pending' AND job <> '' ORDER BY id",
+        )
+        .bind(tdsp.name())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(device_row)
+        .collect()
+    }
+
+    /// Records that pending device `id` went to its head-end as request `job` (the head-end's
+    /// job ID, or the CorrelationID/transactionID the connector chose), with a `sent` line in
+    /// its history. Returns whether anything changed: `false` when it was recorded already
+    /// with the same `job` (a re-send after a crash). An empty `job`, a device that is not
+    /// pending, or one already sent as another request is refused with
+    /// [`StoreError::Provisioning`].
+    pub async fn mark_device_sent(&self, id: i64, job: &str, now: i64) -> Result<bool> {
+        if job.is_empty() {
+            return Err(StoreError::Provisioning(format!(
+                "device {id}: an empty request ID names no head-end request"
+            )));
+        }
+        let device = self.device(id).await?;
+        if device.job == job {
+            return Ok(false);
+        }
+        if device.state != DeviceState::Pending {
+            return Err(StoreError::Provisioning(format!(
+                "device {id} is {}, not pending: nothing to send",
+                state_columns(&device.state).0
+            )));
+        }
+        if !device.job.is_empty() {
+            return Err(StoreError::Provisioning(format!(
+                "device {id} was sent already as {}, not {job}",
+                device.job
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE devices SET job = $1, updated_at = $2 WHERE id = $3 AND state = 'pending' AND job = ''",
+        )
+        .bind(job)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            // Another connector got there between the read and the write.
+            tx.rollback().await?;
+            if self.device(id).await?.job == job {
+                return Ok(false);
+            }
+            return Err(StoreError::Provisioning(format!(
+                "device {id} changed while being marked sent as {job}"
+            )));
+        }
+        Self::history(
+            &mut tx,
+            device.esiid.as_str(),
+            &device.eui64.to_string(),
+            now,
+            "sent",
+            &format!("accepted by the head-end as {job}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The device of `tdsp` that went to the head-end as request `job`, if any.
+    pub async fn device_by_job(&self, tdsp: Tdsp, job: &str) -> Result<Option<DeviceRecord>> {
+        if job.is_empty() {
+            return Ok(None);
+        }
+        sqlx::query("SELECT * FROM devices WHERE tdsp = $1 AND job = $2 ORDER BY id DESC LIMIT 1")
+            .bind(tdsp.name())
+            .bind(job)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(device_row)
+            .transpose()
+    }
+
+    /// Records the head-end's answer for pending device `id`: `Provisioned`, or `Failed` with
+    /// the head-end's reason (a history line either way). Returns whether it moved: `false`
+    /// when the device is no longer pending (the answer came twice, or the device was removed
+    /// meanwhile) — nothing is changed then. Any other state is refused with
+    /// [`StoreError::Provisioning`], as is an answer for a device never sent.
+    pub async fn finish_provisioning(
+        &self,
+        id: i64,
+        outcome: &DeviceState,
+        now: i64,
+    ) -> Result<bool> {
+        if !matches!(
+            outcome,
+            DeviceState::Provisioned | DeviceState::Failed { .. }
+        ) {
+            return Err(StoreError::Provisioning(format!(
+                "device {id}: a head-end answers provisioned or failed, not {}",
+                state_columns(outcome).0
+            )));
+        }
+        let device = self.device(id).await?;
+        if device.state != DeviceState::Pending {
+            return Ok(false);
+        }
+        if device.job.is_empty() {
+            return Err(StoreError::Provisioning(format!(
+                "device {id} has not been sent to its head-end: no answer can be for it"
+            )));
+        }
+        let (name, reason) = state_columns(outcome);
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE devices SET state = $1, reason = $2, updated_at = $3 WHERE id = $4 AND state = 'pending'",
+        )
+        .bind(name)
+        .bind(&reason)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        Self::history(
+            &mut tx,
+            device.esiid.as_str(),
+            &device.eui64.to_string(),
+            now,
+            name,
+            &reason,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// One device's history, refused requests included, oldest first.

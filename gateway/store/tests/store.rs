@@ -494,3 +494,182 @@ async fn companies_users_and_certificates_follow_table_6_and_refuse_duplicates()
         ));
     }
 }
+
+#[tokio::test]
+async fn a_device_is_sent_once_found_by_its_request_and_finished_once_with_a_history() {
+    for store in stores().await {
+        let what = format!("{:?}", store.backend());
+        let add = |eui: u64, at: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .add_device(&request(eui), "in-home-display", Tdsp::Oncor, at)
+                    .await
+                    .unwrap()
+            }
+        };
+        let good = add(0x0012_4B00_0000_0011, 100).await;
+        let bad = add(0x0012_4B00_0000_0012, 101).await;
+        let unsent: Vec<i64> = store
+            .unsent_devices(Tdsp::Oncor)
+            .await
+            .unwrap()
+            .iter()
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(unsent, [good.id, bad.id], "{what}");
+        assert!(
+            store
+                .unsent_devices(Tdsp::Centerpoint)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{what}: another TDSP's devices are not its own"
+        );
+
+        // Finishing a device never sent is refused: no answer can be for it.
+        let early = store
+            .finish_provisioning(good.id, &DeviceState::Provisioned, 105)
+            .await;
+        assert!(
+            matches!(early, Err(StoreError::Provisioning(ref m)) if m.contains("not been sent")),
+            "{what}: {early:?}"
+        );
+        assert!(matches!(
+            store.mark_device_sent(good.id, "", 110).await,
+            Err(StoreError::Provisioning(_))
+        ));
+
+        assert!(
+            store
+                .mark_device_sent(good.id, "d1-oncor", 110)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .mark_device_sent(good.id, "d1-oncor", 111)
+                .await
+                .unwrap(),
+            "{what}: the same request again changes nothing"
+        );
+        let other = store.mark_device_sent(good.id, "d9-oncor", 112).await;
+        assert!(
+            matches!(other, Err(StoreError::Provisioning(ref m)) if m.contains("sent already as d1-oncor")),
+            "{what}: {other:?}"
+        );
+        assert!(
+            store
+                .mark_device_sent(bad.id, "d2-oncor", 113)
+                .await
+                .unwrap()
+        );
+        assert!(store.unsent_devices(Tdsp::Oncor).await.unwrap().is_empty());
+        assert_eq!(store.sent_devices(Tdsp::Oncor).await.unwrap().len(), 2);
+
+        let found = store
+            .device_by_job(Tdsp::Oncor, "d1-oncor")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((found.id, found.job.as_str()), (good.id, "d1-oncor"));
+        assert!(
+            store
+                .device_by_job(Tdsp::Centerpoint, "d1-oncor")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .device_by_job(Tdsp::Oncor, "nope")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .device_by_job(Tdsp::Oncor, "")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        let removed = DeviceState::Removed {
+            reason: RemovalReason::DeviceReplaced,
+        };
+        assert!(matches!(
+            store.finish_provisioning(good.id, &removed, 120).await,
+            Err(StoreError::Provisioning(_))
+        ));
+        assert!(
+            store
+                .finish_provisioning(good.id, &DeviceState::Provisioned, 120)
+                .await
+                .unwrap()
+        );
+        let failed = DeviceState::Failed {
+            reason: "no device joined with that install code before the pairing window closed"
+                .into(),
+        };
+        assert!(
+            store
+                .finish_provisioning(bad.id, &failed, 130)
+                .await
+                .unwrap()
+        );
+        // A second answer (a re-posted callback) moves nothing.
+        assert!(
+            !store
+                .finish_provisioning(bad.id, &DeviceState::Provisioned, 140)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.device(good.id).await.unwrap().state,
+            DeviceState::Provisioned
+        );
+        assert_eq!(store.device(bad.id).await.unwrap().state, failed, "{what}");
+        assert!(store.sent_devices(Tdsp::Oncor).await.unwrap().is_empty());
+        // Sending a device that is no longer pending is refused.
+        assert!(matches!(
+            store.mark_device_sent(bad.id, "d3-oncor", 150).await,
+            Err(StoreError::Provisioning(_))
+        ));
+
+        let history = |h: Vec<hanrig_gateway_store::HistoryEntry>| -> Vec<(i64, String, String)> {
+            h.into_iter().map(|h| (h.at, h.event, h.detail)).collect()
+        };
+        assert_eq!(
+            history(store.device_history_of(good.eui64).await.unwrap()),
+            [
+                (100, "requested".into(), "in-home-display".into()),
+                (
+                    110,
+                    "sent".into(),
+                    "accepted by the head-end as d1-oncor".into()
+                ),
+                (120, "provisioned".into(), String::new()),
+            ],
+            "{what}"
+        );
+        assert_eq!(
+            history(store.device_history_of(bad.eui64).await.unwrap()),
+            [
+                (101, "requested".into(), "in-home-display".into()),
+                (
+                    113,
+                    "sent".into(),
+                    "accepted by the head-end as d2-oncor".into()
+                ),
+                (
+                    130,
+                    "failed".into(),
+                    "no device joined with that install code before the pairing window closed"
+                        .into()
+                ),
+            ],
+            "{what}"
+        );
+    }
+}

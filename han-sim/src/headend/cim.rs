@@ -11,17 +11,29 @@ use hanrig_headend::cim::{
     ResponseMessage,
 };
 
+use hanrig_sep::Eui64;
+use hanrig_sep::install_code::InstallCode;
+
 use super::http::{Outgoing, SoapFront};
 use super::{BatchId, Han, Latency};
 use crate::clock::SimTime;
 use crate::device::DeviceKind;
 
+/// What an accepted control carries.
+#[derive(Debug, Clone)]
+enum Carries {
+    /// An SE frame of this cluster.
+    Frame(u16),
+    /// A pairing of this device (its EUI64 as requested), reported under its name.
+    Pairing(String),
+}
+
 #[derive(Debug)]
 struct Accepted {
     reply_address: String,
     response: ResponseMessage,
-    /// Each accepted control's batch, cluster and end.
-    controls: Vec<(BatchId, u16, SimTime)>,
+    /// Each accepted control's batch, what it carries and its end.
+    controls: Vec<(BatchId, Carries, SimTime)>,
     /// What was last reported per (control, target): event type and reason.
     reported: HashMap<(usize, String), (&'static str, String)>,
     done: bool,
@@ -80,7 +92,8 @@ impl CimHeadEnd {
         }
     }
 
-    /// `create EndDeviceControls`: starts each control's known end devices on the HAN and
+    /// `create EndDeviceControls`: starts each control's known end devices on the HAN (a
+    /// pairing window open control pairs its PAN device on its meter, see [`super::Han::pair`]) and
     /// answers OK, PARTIAL (an Error per unknown device, code `2.4`, or per control it cannot
     /// read, `2.5`) or FAILED. The same CorrelationID again answers the first reply and
     /// starts nothing.
@@ -119,6 +132,13 @@ impl CimHeadEnd {
         let mut errors = Vec::new();
         let mut controls = Vec::new();
         for control in &request.controls {
+            if control.control_type == cim::PAIRING_WINDOW_OPEN {
+                match self.pair(control, now) {
+                    Ok(accepted) => controls.push(accepted),
+                    Err(e) => errors.push(e),
+                }
+                continue;
+            }
             let (cluster, zcl) = match control.zcl() {
                 Ok(z) => z,
                 Err(reason) => {
@@ -144,7 +164,7 @@ impl CimHeadEnd {
             }
             let end = SimTime::from_unix_seconds(control.end);
             match self.han.send(cluster, &zcl, &known, end, now) {
-                Ok(batch) => controls.push((batch, cluster, end)),
+                Ok(batch) => controls.push((batch, Carries::Frame(cluster), end)),
                 Err(reason) => {
                     errors.push(error(ERROR_BAD_REQUEST, ErrorLevel::Fatal, reason, None))
                 }
@@ -172,6 +192,64 @@ impl CimHeadEnd {
         response
     }
 
+    /// A pairing window open control (`0.10.73.298`): the meter is the end device that is
+    /// not a PAN device, the device the one with `isPan` true and its `installCode`;
+    /// started on the HAN ([`super::Han::pair`]) until the control's end, or refused with an
+    /// Error saying what is missing or unknown.
+    fn pair(
+        &mut self,
+        control: &cim::EndDeviceControl,
+        now: SimTime,
+    ) -> Result<(BatchId, Carries, SimTime), ReplyError> {
+        let bad = |reason: String| error(ERROR_BAD_REQUEST, ErrorLevel::Fatal, reason, None);
+        let meters: Vec<&cim::EndDevice> = control
+            .end_devices
+            .iter()
+            .filter(|d| d.is_pan != Some(true))
+            .collect();
+        let devices: Vec<&cim::EndDevice> = control
+            .end_devices
+            .iter()
+            .filter(|d| d.is_pan == Some(true))
+            .collect();
+        let (&[meter], &[device]) = (meters.as_slice(), devices.as_slice()) else {
+            return Err(bad(format!(
+                "pairing window open needs one meter and one PAN device (isPan true); this one has {} and {}",
+                meters.len(),
+                devices.len()
+            )));
+        };
+        let eui64: Eui64 = device.name.parse().map_err(|_| {
+            bad(format!(
+                "PAN device {:?} is not named by its EUI64",
+                device.name
+            ))
+        })?;
+        let code_text = device.install_code.as_deref().ok_or_else(|| {
+            bad(format!(
+                "PAN device {} has no installCode to pair with",
+                device.name
+            ))
+        })?;
+        let code: InstallCode = code_text
+            .parse()
+            .map_err(|e| bad(format!("installCode {code_text:?}: {e}")))?;
+        if !self.han.is_meter(&meter.name) {
+            return Err(error(
+                ERROR_NO_SUCH_DEVICE,
+                ErrorLevel::Warning,
+                "no such meter at this head-end".into(),
+                Some(meter.name.clone()),
+            ));
+        }
+        let end = SimTime::from_unix_seconds(control.end);
+        let batch = self
+            .han
+            .pair(&meter.name, eui64, &code, end, now)
+            .map_err(bad)?;
+        Ok((batch, Carries::Pairing(device.name.clone()), end))
+    }
+
     /// The EndDeviceEvents to post at `now` (the HAN runs up to then): one EventMessage per
     /// request whose targets moved since the last poll, to its ReplyAddress.
     pub fn poll(&mut self, now: SimTime) -> Vec<Outgoing> {
@@ -187,18 +265,27 @@ impl CimHeadEnd {
                 continue;
             };
             let batches: Vec<BatchId> = request.controls.iter().map(|c| c.0).collect();
-            let clusters: Vec<(u16, SimTime)> =
-                request.controls.iter().map(|c| (c.1, c.2)).collect();
+            let clusters: Vec<(Carries, SimTime)> = request
+                .controls
+                .iter()
+                .map(|c| (c.1.clone(), c.2))
+                .collect();
             let progress = self.han.progress(&batches, now);
             let mut events = Vec::new();
             let mut changes = Vec::new();
-            for (i, (targets, (cluster, _))) in progress.iter().zip(&clusters).enumerate() {
+            for (i, (targets, (carries, _))) in progress.iter().zip(&clusters).enumerate() {
                 for p in targets {
-                    let Some(code) = cim::event::result_event(*cluster, p.state, p.event_status)
-                    else {
+                    let (code, name) = match carries {
+                        Carries::Frame(cluster) => (
+                            cim::event::result_event(*cluster, p.state, p.event_status),
+                            &p.target,
+                        ),
+                        Carries::Pairing(device) => (cim::event::pairing_event(p.state), device),
+                    };
+                    let Some(code) = code else {
                         continue;
                     };
-                    let key = (i, p.target.clone());
+                    let key = (i, name.clone());
                     let now_reported = (code, p.detail.clone());
                     if request.reported.get(&key) != Some(&now_reported) {
                         changes.push((key, now_reported));

@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use hanrig_headend::jobs::{Job, JobAccepted, JobError, JobKind, JobRequest, TargetResult};
 use hanrig_headend::xml::unhex;
+use hanrig_sep::Eui64;
+use hanrig_sep::install_code::InstallCode;
 
 use super::{BatchId, Clock, Han, Latency};
 use crate::clock::SimTime;
@@ -13,7 +15,8 @@ use crate::device::DeviceKind;
 #[derive(Debug)]
 pub struct JobsHeadEnd {
     han: Han,
-    jobs: BTreeMap<String, BatchId>,
+    /// Each job's batches: one for a delivery, one per target meter for a pairing.
+    jobs: BTreeMap<String, Vec<BatchId>>,
     by_key: HashMap<String, String>,
 }
 
@@ -33,8 +36,10 @@ impl JobsHeadEnd {
         }
     }
 
-    /// `POST /jobs`: accepts a delivery job (a second submit with the same idempotency key
-    /// answers the first job), or refuses it naming every bad target.
+    /// `POST /jobs`: accepts a delivery job, or a provisioning job (targets: meters' ESIIDs;
+    /// the pairing window closes at `expires_at`; see [`Han::pair`]) — a second submit with
+    /// the same idempotency key answers the first job and starts nothing — or refuses it
+    /// naming every bad target, or what is wrong with the request.
     pub fn submit(&mut self, request: &JobRequest, now: SimTime) -> Result<JobAccepted, JobError> {
         if let Some(id) = self.by_key.get(&request.idempotency_key) {
             return Ok(JobAccepted { job_id: id.clone() });
@@ -43,37 +48,73 @@ impl JobsHeadEnd {
             error,
             targets: Vec::new(),
         };
-        let JobKind::Deliver { cluster, zcl } = &request.kind else {
-            return Err(refuse("this head-end simulates delivery jobs only".into()));
-        };
-        let bytes = unhex(zcl).ok_or_else(|| refuse(format!("zcl {zcl:?} is not hex")))?;
         if request.targets.is_empty() {
             return Err(refuse("no targets".into()));
         }
-        let unknown: Vec<(String, String)> = request
-            .targets
-            .iter()
-            .filter(|t| !self.han.knows(t))
-            .map(|t| (t.clone(), "no such meter at this head-end".into()))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(JobError {
-                error: format!("{} unknown targets", unknown.len()),
-                targets: unknown,
-            });
-        }
-        let batch = self
-            .han
-            .send(
-                *cluster,
-                &bytes,
-                &request.targets,
-                SimTime::from_unix_seconds(request.expires_at),
-                now,
-            )
-            .map_err(refuse)?;
+        let batches = match &request.kind {
+            JobKind::Deliver { cluster, zcl } => {
+                let bytes = unhex(zcl).ok_or_else(|| refuse(format!("zcl {zcl:?} is not hex")))?;
+                let unknown: Vec<(String, String)> = request
+                    .targets
+                    .iter()
+                    .filter(|t| !self.han.knows(t))
+                    .map(|t| (t.clone(), "no such meter at this head-end".into()))
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(JobError {
+                        error: format!("{} unknown targets", unknown.len()),
+                        targets: unknown,
+                    });
+                }
+                vec![
+                    self.han
+                        .send(
+                            *cluster,
+                            &bytes,
+                            &request.targets,
+                            SimTime::from_unix_seconds(request.expires_at),
+                            now,
+                        )
+                        .map_err(refuse)?,
+                ]
+            }
+            JobKind::Provision {
+                eui64,
+                install_code,
+            } => {
+                let device: Eui64 = eui64
+                    .parse()
+                    .map_err(|_| refuse(format!("eui64 {eui64:?} is not an EUI64")))?;
+                let bytes = unhex(install_code)
+                    .ok_or_else(|| refuse(format!("install_code {install_code:?} is not hex")))?;
+                let code = InstallCode::from_bytes(&bytes)
+                    .map_err(|e| refuse(format!("install_code {install_code:?}: {e}")))?;
+                let unknown: Vec<(String, String)> = request
+                    .targets
+                    .iter()
+                    .filter(|t| !self.han.is_meter(t))
+                    .map(|t| (t.clone(), "no such meter at this head-end".into()))
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(JobError {
+                        error: format!("{} unknown targets", unknown.len()),
+                        targets: unknown,
+                    });
+                }
+                let window_end = SimTime::from_unix_seconds(request.expires_at);
+                let mut batches = Vec::with_capacity(request.targets.len());
+                for meter in &request.targets {
+                    batches.push(
+                        self.han
+                            .pair(meter, device, &code, window_end, now)
+                            .map_err(refuse)?,
+                    );
+                }
+                batches
+            }
+        };
         let job_id = format!("job-{}", self.jobs.len() + 1);
-        self.jobs.insert(job_id.clone(), batch);
+        self.jobs.insert(job_id.clone(), batches);
         self.by_key
             .insert(request.idempotency_key.clone(), job_id.clone());
         Ok(JobAccepted { job_id })
@@ -81,8 +122,13 @@ impl JobsHeadEnd {
 
     /// `GET /jobs/{id}` at `now` (the HAN runs up to then).
     pub fn job(&mut self, job_id: &str, now: SimTime) -> Option<Job> {
-        let batch = *self.jobs.get(job_id)?;
-        let progress = self.han.progress(&[batch], now).pop()?;
+        let batches = self.jobs.get(job_id)?.clone();
+        let progress: Vec<super::Progress> = self
+            .han
+            .progress(&batches, now)
+            .into_iter()
+            .flatten()
+            .collect();
         let done = progress.iter().all(super::Progress::is_final);
         Some(Job {
             job_id: job_id.to_string(),

@@ -82,6 +82,9 @@ struct Batch {
     /// The device's answer that acknowledges it: its log event and the SE ID it carries
     /// (`None` for Cancel All, which any Report Event Status answers).
     answer: Option<(&'static str, &'static str, Option<u32>)>,
+    /// For a pairing ([`Han::pair`]), instead of a frame: whether the device asked for is the
+    /// meter's simulated device with the install code it joined with.
+    pairing: Option<bool>,
 }
 
 /// The answer that acknowledges `command`: Report Event Status for a load-control event or
@@ -149,7 +152,8 @@ pub struct Han {
     rng: Rng,
 }
 
-const INSTALL_CODE: [u8; 16] = [
+/// The body (without CRC) of the install code every simulated device joined with.
+pub const INSTALL_CODE: [u8; 16] = [
     0x83, 0xFE, 0xD3, 0x40, 0x7A, 0x93, 0x97, 0x23, 0xA5, 0xC6, 0x39, 0xB2, 0x69, 0x16, 0xD5, 0x05,
 ];
 
@@ -295,15 +299,7 @@ impl Han {
             let Some(&(esi, device)) = self.targets.get(target) else {
                 continue;
             };
-            let lost = (self.rng.next_u64() as f64 / u64::MAX as f64) < self.latency.loss;
-            let span = self.latency.max_us.saturating_sub(self.latency.min_us);
-            let delay = self.latency.min_us
-                + if span > 0 {
-                    self.rng.next_u64() % span
-                } else {
-                    0
-                };
-            let sends_at = (!lost).then(|| now.plus(delay));
+            let sends_at = self.draw_latency(now);
             if let Some(at) = sends_at {
                 let command = frame.command.clone();
                 self.sim.schedule(
@@ -335,8 +331,81 @@ impl Han {
             cluster,
             command_id: frame.header.command_id,
             answer: answer_to(&frame.command),
+            pairing: None,
         });
         Ok(BatchId(self.batches.len() - 1))
+    }
+
+    /// Whether `target` is one of this head-end's meters (an ESIID, not a device EUI64).
+    pub fn is_meter(&self, target: &str) -> bool {
+        // A meter's ESI is named by its ESIID (see `Han::new`).
+        self.targets
+            .get(target)
+            .is_some_and(|&(esi, _)| node_name(&self.sim, esi) == target)
+    }
+
+    /// Starts pairing device `eui64` with `install_code` on meter `esiid` (facts §1.4, §2,
+    /// §3: the head-end opens the meter's pairing window for that device and install code);
+    /// its progress comes from [`Han::progress`] like a delivery's, one target (the ESIID).
+    ///
+    /// After the network's latency the ESI opens the window. If the meter's simulated device
+    /// is `eui64` and `install_code` is the code it joined with ([`INSTALL_CODE`]), it is
+    /// registered then (acknowledged, "registered"). Honestly: that device is already in the
+    /// field — it joined with that code before the head-end started — and its re-join is not
+    /// simulated on the radio; the registration is decided from the trust centre's record of
+    /// the device and its code, as a re-join with that code would succeed and any other code
+    /// would fail to decrypt. A device no simulated device has, or another code, never joins:
+    /// the pairing stays sent until `window_end`, then fails ("no device joined with that
+    /// install code before the pairing window closed"). A window that closes before it reaches
+    /// the meter fails the same way. Lost in the network (the latency's loss): failed, "no
+    /// route to meter". An unknown meter (or a device EUI64 given as the meter) is refused,
+    /// saying so, as deliveries are.
+    pub fn pair(
+        &mut self,
+        esiid: &str,
+        eui64: Eui64,
+        install_code: &InstallCode,
+        window_end: SimTime,
+        now: SimTime,
+    ) -> Result<BatchId, String> {
+        if !self.is_meter(esiid) {
+            return Err(format!("{esiid}: no such meter at this head-end"));
+        }
+        let Some(&(esi, device)) = self.targets.get(esiid) else {
+            return Err(format!("{esiid}: no such meter at this head-end"));
+        };
+        self.sim.run_until(now.max(self.sim.now()));
+        let sends_at = self.draw_latency(now);
+        let joined_with = InstallCode::from_body(&INSTALL_CODE).ok();
+        let is_device = matches!(&self.sim.nodes[device], Node::Device(d) if d.eui() == eui64);
+        let matches =
+            is_device && joined_with.is_some_and(|c| c.as_bytes() == install_code.as_bytes());
+        self.batches.push(Batch {
+            targets: vec![Target {
+                target: esiid.to_string(),
+                nodes: (esi, device),
+                sends_at,
+            }],
+            expires_at: window_end,
+            cluster: 0,
+            command_id: 0,
+            answer: None,
+            pairing: Some(matches),
+        });
+        Ok(BatchId(self.batches.len() - 1))
+    }
+
+    /// When a request leaving the head-end at `now` reaches the meter (`None`: lost).
+    fn draw_latency(&mut self, now: SimTime) -> Option<SimTime> {
+        let lost = (self.rng.next_u64() as f64 / u64::MAX as f64) < self.latency.loss;
+        let span = self.latency.max_us.saturating_sub(self.latency.min_us);
+        let delay = self.latency.min_us
+            + if span > 0 {
+                self.rng.next_u64() % span
+            } else {
+                0
+            };
+        (!lost).then(|| now.plus(delay))
     }
 
     /// Each batch's targets' progress at `now` (the HAN runs up to then), in the order of
@@ -390,6 +459,27 @@ fn target_progress(
     let Some(at) = t.sends_at else {
         return progress(TargetState::Failed, "no route to meter", None);
     };
+    if let Some(matches) = batch.pairing {
+        return match (
+            matches,
+            at <= now,
+            at <= batch.expires_at,
+            now > batch.expires_at,
+        ) {
+            (true, true, true, _) => progress(TargetState::Acknowledged, "registered", None),
+            (_, _, _, true) => progress(
+                TargetState::Failed,
+                "no device joined with that install code before the pairing window closed",
+                None,
+            ),
+            (_, false, _, false) => progress(TargetState::Queued, "on its way to the meter", None),
+            (_, true, _, false) => progress(
+                TargetState::Sent,
+                "pairing window open, waiting for the device to join",
+                None,
+            ),
+        };
+    }
     if at > now {
         return if now > batch.expires_at {
             progress(TargetState::Expired, "not delivered before expiry", None)

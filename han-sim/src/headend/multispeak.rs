@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use hanrig_headend::multispeak::{
-    self, Call, DemandResponseEventStatus, ErrorObject, IhdMessageStatus, MsgHeader, Notification,
-    NotificationMessage, PricingStatus, Request, Response,
+    self, Call, DemandResponseEventStatus, ErrorObject, HanRegistration, IhdMessageStatus,
+    MsgHeader, Notification, NotificationMessage, PricingStatus, Request, Response,
 };
-use hanrig_sep::ZclFrame;
+use hanrig_sep::install_code::InstallCode;
+use hanrig_sep::{Eui64, ZclFrame};
 
 use super::http::{Outgoing, SoapFront};
 use super::{BatchId, Han, Latency};
@@ -21,6 +22,8 @@ struct Accepted {
     response: Response,
     batch: Option<BatchId>,
     cluster: u16,
+    /// For a HAN registration: the device (EUI64 as requested) and meter it pairs.
+    registration: Option<(String, String)>,
     /// The SE event or message ID the notifications name.
     object_id: u32,
     expires_at: SimTime,
@@ -74,8 +77,9 @@ impl MultiSpeakHeadEnd {
     /// An `Initiate*`/`Cancel*` request: starts its SE frame to each known device and
     /// answers an `errorObject` per unknown one (the known ones go ahead), or per problem
     /// with the request; none means accepted. The same transactionID again answers the first
-    /// response and starts nothing. HAN registration and meter readings are not simulated and
-    /// are refused saying so.
+    /// response and starts nothing. `InitiateHANRegistration` pairs a device on its meter
+    /// (see [`super::Han::pair`]; notified by `HANRegistrationNotification`). Meter readings
+    /// are not simulated and are refused saying so.
     pub fn initiate(&mut self, request: &Request, now: SimTime) -> Response {
         if let Some(done) = self.requests.get(&request.transaction_id) {
             return done.response.clone();
@@ -87,6 +91,40 @@ impl MultiSpeakHeadEnd {
             operation: operation.clone(),
             errors: vec![refusal(&request.transaction_id, why, now)],
         };
+        if let Call::InitiateHANRegistration {
+            han_interface_id,
+            han_device_id,
+            token,
+            time_out,
+        } = &request.call
+        {
+            let registration =
+                self.register(han_interface_id, han_device_id, token, *time_out, now);
+            let (batch, errors, expires_at) = match registration {
+                Ok((batch, end)) => (Some(batch), Vec::new(), end),
+                Err((object, why)) => (None, vec![refusal(&object, why, now)], now),
+            };
+            let response = Response {
+                header,
+                operation,
+                errors,
+            };
+            self.requests.insert(
+                request.transaction_id.clone(),
+                Accepted {
+                    response_url: request.response_url.clone(),
+                    response: response.clone(),
+                    batch,
+                    cluster: 0,
+                    registration: Some((han_device_id.clone(), han_interface_id.clone())),
+                    object_id: 0,
+                    expires_at,
+                    reported: HashMap::new(),
+                    done: batch.is_none(),
+                },
+            );
+            return response;
+        }
         let Some(se) = &request.se_frame else {
             return refuse(format!(
                 "{operation}: this head-end delivers the SE frame of a request (seFrame), and this one has none"
@@ -145,6 +183,7 @@ impl MultiSpeakHeadEnd {
                 response: response.clone(),
                 batch,
                 cluster: se.cluster,
+                registration: None,
                 object_id,
                 expires_at,
                 reported: HashMap::new(),
@@ -152,6 +191,55 @@ impl MultiSpeakHeadEnd {
             },
         );
         response
+    }
+
+    /// `InitiateHANRegistration`: pairs device `device` on meter `meter` with the install
+    /// code in `token` (encoding `hex`, tokenType `InstallCode`) for `time_out` minutes
+    /// ([`super::Han::pair`]); the batch and the window's end, or the object refused and
+    /// why.
+    fn register(
+        &mut self,
+        meter: &str,
+        device: &str,
+        token: &multispeak::SecurityToken,
+        time_out: u32,
+        now: SimTime,
+    ) -> Result<(BatchId, SimTime), (String, String)> {
+        if !token.token_type.eq_ignore_ascii_case("InstallCode")
+            || !token.encoding.eq_ignore_ascii_case("hex")
+        {
+            return Err((
+                device.to_string(),
+                format!(
+                    "HANSecurityToken of tokenType {:?}, encoding {:?}: this head-end pairs by install code (tokenType InstallCode, encoding hex)",
+                    token.token_type, token.encoding
+                ),
+            ));
+        }
+        let code: InstallCode = token
+            .value
+            .parse()
+            .map_err(|e| (device.to_string(), format!("HANSecurityToken: {e}")))?;
+        let eui64: Eui64 = device.parse().map_err(|_| {
+            (
+                device.to_string(),
+                format!("HANDeviceID {device:?} is not an EUI64"),
+            )
+        })?;
+        if time_out == 0 {
+            return Err((
+                device.to_string(),
+                "timeOut 0: the join window must stay open at least a minute".into(),
+            ));
+        }
+        if !self.han.is_meter(meter) {
+            return Err((meter.to_string(), "no such meter at this head-end".into()));
+        }
+        let end = now.plus(u64::from(time_out) * 60 * SimTime::SECOND);
+        self.han
+            .pair(meter, eui64, &code, end, now)
+            .map(|b| (b, end))
+            .map_err(|why| (meter.to_string(), why))
     }
 
     /// The notifications to post at `now` (the HAN runs up to then): one per request whose
@@ -172,15 +260,19 @@ impl MultiSpeakHeadEnd {
                 continue;
             };
             let mut changed = Vec::new();
+            let mut details = HashMap::new();
             for p in &targets {
-                let Some(word) =
-                    multispeak::result_status(request.cluster, p.state, p.event_status)
-                else {
+                let word = match &request.registration {
+                    Some(_) => multispeak::registration_result(p.state),
+                    None => multispeak::result_status(request.cluster, p.state, p.event_status),
+                };
+                let Some(word) = word else {
                     continue;
                 };
                 if request.reported.get(&p.target) != Some(&word) {
                     request.reported.insert(p.target.clone(), word);
                     changed.push((p.target.clone(), word));
+                    details.insert(p.target.clone(), p.detail.clone());
                 }
             }
             // Devices go on answering (an event's end) after their first answer: notified
@@ -191,8 +283,19 @@ impl MultiSpeakHeadEnd {
             }
             let stamp = now.0 / SimTime::SECOND;
             let id = request.object_id;
-            let notification = match request.cluster {
-                0x0703 => Notification::IhdMessageStatus(
+            let notification = match (&request.registration, request.cluster) {
+                (Some((device, meter)), _) => Notification::HanRegistration(
+                    changed
+                        .into_iter()
+                        .map(|(target, status)| HanRegistration {
+                            device_id: device.clone(),
+                            interface_id: meter.clone(),
+                            registration_status: status.into(),
+                            comments: details.remove(&target),
+                        })
+                        .collect(),
+                ),
+                (None, 0x0703) => Notification::IhdMessageStatus(
                     changed
                         .into_iter()
                         .map(|(device_id, status)| IhdMessageStatus {
@@ -202,7 +305,7 @@ impl MultiSpeakHeadEnd {
                         })
                         .collect(),
                 ),
-                0x0700 => Notification::PricingTiersChanged(
+                (None, 0x0700) => Notification::PricingTiersChanged(
                     changed
                         .into_iter()
                         .map(|(device_id, status)| PricingStatus {

@@ -25,3 +25,8 @@ ALTER TABLE devices ADD COLUMN company TEXT NOT NULL DEFAULT '';
 
 -- Message history and the message-log report read a company's messages by time.
 CREATE INDEX messages_company ON messages (company, created_at);
+
+-- Provisioning: the head-end request (job ID, CorrelationID or transactionID) that carries a
+-- pending device to its meter; '' until the connector has sent it.
+ALTER TABLE devices ADD COLUMN job TEXT NOT NULL DEFAULT '';
+CREATE INDEX devices_job ON devices (job);
