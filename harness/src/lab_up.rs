@@ -39,7 +39,7 @@ pub const COMPANY: &str = "Demo Energy Services";
 /// Its user.
 pub const USER: &str = "demo";
 /// The install code every simulated device joins with (han-sim's head-end HAN).
-const INSTALL_CODE: &str = "83FED3407A939723A5C639B26916D505C3B5";
+pub const INSTALL_CODE: &str = "83FED3407A939723A5C639B26916D505C3B5";
 
 /// What to bring up.
 #[derive(Debug, Clone, clap::Args)]
@@ -72,15 +72,48 @@ pub struct Lab {
     pub info: serde_json::Value,
     /// The TDSPs' head-end URLs.
     pub headends: Vec<(Tdsp, String)>,
+    store: Store,
     stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Lab {
+    /// Answers every open invitation on `esiid` as its customer does through the e-mail's
+    /// links (the lab sends no mail); returns how many.
+    pub async fn answer_invitations(&self, esiid: &str, accept: bool) -> Result<usize, String> {
+        let meter: Esiid = esiid.parse().map_err(e)?;
+        let now = unix_now();
+        let mut answered = 0;
+        for company in self.store.companies().await.map_err(e)? {
+            for a in self
+                .store
+                .agreements(&company.name, Some(&meter))
+                .await
+                .map_err(e)?
+            {
+                if !matches!(
+                    a.state.at(now as u64),
+                    hanrig_gateway::agreement::AgreementState::Invited { .. }
+                ) {
+                    continue;
+                }
+                self.store
+                    .step_agreement(a.id, now, |s, now| {
+                        if accept { s.accept(now) } else { s.reject(now) }
+                    })
+                    .await
+                    .map_err(e)?;
+                answered += 1;
+            }
+        }
+        Ok(answered)
+    }
+
     /// Stops every task.
-    pub async fn stop(self) {
+    pub async fn stop(&self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        for t in tasks {
             t.abort();
             let _ = t.await;
         }
@@ -335,7 +368,7 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
     let config =
         hanrig_gateway_api::tls::server_config(ca.cert_pem(), &server.cert_pem, &server.key_pem)
             .map_err(e)?;
-    let app = hanrig_gateway_api::Api::new(store, routing, crate::gateway::now).secured();
+    let app = hanrig_gateway_api::Api::new(store.clone(), routing, crate::gateway::now).secured();
     tasks.push(tokio::spawn(async move {
         let _ = hanrig_gateway_api::tls::serve_tls(listener, app, config).await;
     }));
@@ -361,8 +394,9 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         api_url,
         info,
         headends,
+        store,
         stop,
-        tasks,
+        tasks: std::sync::Mutex::new(tasks),
     })
 }
 

@@ -2661,4 +2661,20 @@ pub static CASES: &[Case] = &[
         "403 naming only the meter without an agreement; nothing accepted",
         no_agreement
     ),
+    case!(
+        "E2E-DEVICE-001",
+        E2e,
+        Gateway,
+        "A replaced device is provisioned again through every TDSP's head-end",
+        "SMT §5.6 Add / Remove an In-Home Device, Table 5 agreements; MultiSpeak InitiateHANRegistration, CIM pairing window 0.10.73.298, job Provision",
+        LAB,
+        [
+            "Remove a thermostat on one meter of every TDSP route (device-replaced)",
+            "Invite the customer to new agreements; the customer accepts",
+            "POST /v1/devices with its install code; wait for provisioning",
+            "Send a load-control event to the devices"
+        ],
+        "403 while no agreement is in force; then pending → provisioned (history requested, sent, provisioned) and the event device-acknowledged",
+        device_lifecycle
+    ),
 ];

@@ -18,10 +18,12 @@ use crate::lab_up::{LabOptions, start};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-/// The lab a case talks to: its API client and `lab.json`.
+/// The lab a case talks to: its API client and `lab.json`, and the lab itself (which stands
+/// in for the customers' answers to invitations).
 struct Lab {
     client: ApiClient,
     info: Value,
+    lab: std::sync::Arc<crate::lab_up::Lab>,
 }
 
 impl Lab {
@@ -107,7 +109,7 @@ where
             listen: "127.0.0.1:0".into(),
             lossless: true,
         };
-        let lab = start(&options).await.map_err(rig)?;
+        let lab = std::sync::Arc::new(start(&options).await.map_err(rig)?);
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(rig);
         let info: Value = serde_json::from_str(&read("lab.json")?).map_err(rig)?;
         let client = ApiClient::new(
@@ -119,7 +121,12 @@ where
             info["password"].as_str().unwrap_or_default(),
         )
         .map_err(rig)?;
-        let outcome = body(Lab { client, info }).await;
+        let outcome = body(Lab {
+            client,
+            info,
+            lab: lab.clone(),
+        })
+        .await;
         lab.stop().await;
         let _ = std::fs::remove_dir_all(&dir);
         outcome
@@ -296,6 +303,142 @@ pub fn no_agreement(_: &mut super::ctx::Ctx) -> Outcome {
             "nothing was accepted",
             "an empty message history",
             history.to_string(),
+        )
+    })
+}
+
+/// Waits until device `eui64` leaves `pending`; its final view.
+async fn provisioned(lab: &Lab, eui64: &str) -> Result<Value, CaseError> {
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        let (status, d) = lab
+            .client
+            .get(&format!("/v1/devices/{eui64}"))
+            .await
+            .map_err(rig)?;
+        if status != 200 {
+            return Err(rig(format!("GET /v1/devices/{eui64}: {status} {d}")));
+        }
+        if d["state"] != "pending" {
+            return Ok(d);
+        }
+        last = d;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(fail(
+        "the device stayed pending: its head-end never answered the pairing",
+        "provisioned",
+        last.to_string(),
+    ))
+}
+
+/// E2E-DEVICE-001: a device replaced on one meter of every TDSP — removed (its agreements
+/// end), new agreements by invitation and the customer's acceptance, added again with its
+/// install code — is provisioned through each head-end style's pairing and then runs a
+/// load-control event.
+pub fn device_lifecycle(_: &mut super::ctx::Ctx) -> Outcome {
+    with_lab(|lab| async move {
+        let mut thermostats = Vec::new();
+        for tdsp in Tdsp::ALL {
+            if let Some(d) = lab
+                .devices(Some(tdsp))
+                .into_iter()
+                .find(|d| d.2 == "thermostat")
+            {
+                thermostats.push((tdsp, d.0, d.1));
+            }
+        }
+        for (tdsp, esiid, eui) in &thermostats {
+            let (status, removed) = lab
+                .client
+                .post(
+                    &format!("/v1/devices/{eui}/remove"),
+                    &json!({"reason": "device-replaced"}),
+                )
+                .await
+                .map_err(rig)?;
+            check(
+                status == 200,
+                &format!("{tdsp}: removal"),
+                "200",
+                format!("{status} {removed}"),
+            )?;
+            let (status, refused) = lab.client.post("/v1/devices", &json!({
+                "esiid": esiid, "eui64": eui, "install_code": crate::lab_up::INSTALL_CODE, "device_type": "thermostat"
+            })).await.map_err(rig)?;
+            check(
+                status == 403,
+                &format!("{tdsp}: the removal ended the In-Home Device Agreement"),
+                "403 until the customer accepts a new one",
+                format!("{status} {refused}"),
+            )?;
+            for body in [
+                json!({"kind": "in-home-device", "esiid": esiid, "customer_email": "customer@example.com"}),
+                json!({"kind": "in-home-device-services", "esiid": esiid, "device": eui,
+                       "customer_email": "customer@example.com", "message_types": {"load_control": true}}),
+            ] {
+                let (status, a) = lab
+                    .client
+                    .post("/v1/agreements", &body)
+                    .await
+                    .map_err(rig)?;
+                check(
+                    status == 201,
+                    &format!("{tdsp}: invitation"),
+                    "201",
+                    format!("{status} {a}"),
+                )?;
+            }
+            lab.lab.answer_invitations(esiid, true).await.map_err(rig)?;
+            let (status, added) = lab
+                .client
+                .post(
+                    "/v1/devices",
+                    &json!({
+                        "esiid": esiid, "eui64": eui, "install_code": crate::lab_up::INSTALL_CODE,
+                        "device_type": "thermostat", "description": "replacement"
+                    }),
+                )
+                .await
+                .map_err(rig)?;
+            check(
+                status == 202 && added["state"] == "pending",
+                &format!("{tdsp}: the device is accepted, pending provisioning"),
+                "202 pending",
+                format!("{status} {added}"),
+            )?;
+        }
+        for (tdsp, _, eui) in &thermostats {
+            let d = provisioned(&lab, eui).await?;
+            let events: Vec<&str> = d["history"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|h| h["event"].as_str())
+                .collect();
+            check(
+                d["state"] == "provisioned"
+                    && events.ends_with(&["requested", "sent", "provisioned"]),
+                &format!("{tdsp}: provisioned through its head-end"),
+                "provisioned, history … requested, sent, provisioned",
+                d.to_string(),
+            )?;
+        }
+        let devices: Vec<&String> = thermostats.iter().map(|t| &t.2).collect();
+        let id = lab
+            .send(
+                "/v1/messages/load-control",
+                &json!({"devices": devices, "message": {"device_class": 65535, "duration_minutes": 1, "criticality": 2}}),
+            )
+            .await?;
+        let m = lab.settled(id).await?;
+        let got = statuses(&m);
+        check(
+            got.len() == thermostats.len()
+                && got.iter().all(|(_, s, _)| s == "device-acknowledged"),
+            "every replaced thermostat runs the next event",
+            format!("{} addresses device-acknowledged", thermostats.len()),
+            format!("{got:?}"),
         )
     })
 }
