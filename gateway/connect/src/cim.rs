@@ -25,6 +25,12 @@ pub struct CimClient {
 }
 
 impl CimClient {
+    /// The same client, its requests spaced by `throttle`.
+    pub fn with_throttle(mut self, throttle: crate::Throttle) -> CimClient {
+        self.endpoint.throttle = throttle;
+        self
+    }
+
     /// A client of the head-end at `endpoint` (`http://127.0.0.1:8082/`), asking for results
     /// at `reply_address` (where [`serve_callbacks`] listens).
     pub fn new(endpoint: &str, reply_address: &str) -> CimClient {

@@ -67,11 +67,49 @@ pub enum ConnectError {
     Store(#[from] StoreError),
 }
 
+/// Spaces the requests sent to one head-end at least `1 / per_second` apart: each style's
+/// `requests_per_second` limit. Clones share the schedule.
+#[derive(Debug, Clone, Default)]
+pub struct Throttle {
+    gap: std::time::Duration,
+    next: std::sync::Arc<std::sync::Mutex<Option<tokio::time::Instant>>>,
+}
+
+impl Throttle {
+    /// At most `n` requests a second; `0` means no limit.
+    pub fn per_second(n: u32) -> Throttle {
+        Throttle {
+            gap: if n == 0 {
+                std::time::Duration::ZERO
+            } else {
+                std::time::Duration::from_secs(1) / n
+            },
+            next: Default::default(),
+        }
+    }
+
+    /// Waits for the next free slot.
+    pub async fn wait(&self) {
+        if self.gap.is_zero() {
+            return;
+        }
+        let at = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let now = tokio::time::Instant::now();
+            let at = next.map_or(now, |n| n.max(now));
+            *next = Some(at + self.gap);
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+}
+
 /// A client of one job-style head-end.
 #[derive(Debug, Clone)]
 pub struct JobsClient {
     base: String,
     http: reqwest::Client,
+    throttle: Throttle,
 }
 
 impl JobsClient {
@@ -80,7 +118,14 @@ impl JobsClient {
         JobsClient {
             base: base.trim_end_matches('/').to_string(),
             http: reqwest::Client::new(),
+            throttle: Throttle::default(),
         }
+    }
+
+    /// The same client, its submits spaced by `throttle` (polls are paced by the caller).
+    pub fn with_throttle(mut self, throttle: Throttle) -> JobsClient {
+        self.throttle = throttle;
+        self
     }
 
     fn transport(&self, e: impl std::fmt::Display) -> ConnectError {
@@ -92,6 +137,7 @@ impl JobsClient {
 
     /// Submits a job; returns its ID.
     pub async fn submit(&self, request: &JobRequest) -> Result<String, ConnectError> {
+        self.throttle.wait().await;
         let response = self
             .http
             .post(format!("{}/jobs", self.base))

@@ -27,6 +27,12 @@ pub struct MultiSpeakClient {
 }
 
 impl MultiSpeakClient {
+    /// The same client, its requests spaced by `throttle`.
+    pub fn with_throttle(mut self, throttle: crate::Throttle) -> MultiSpeakClient {
+        self.endpoint.throttle = throttle;
+        self
+    }
+
     /// A client of the head-end at `endpoint`, asking for notifications at `response_url`
     /// (where [`serve_callbacks`] listens), identifying itself with `header` (UserID, Pwd,
     /// AppName, Company, Context; MessageID and TimeStamp are set per request).

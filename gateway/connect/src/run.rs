@@ -79,7 +79,8 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Runs `tdsp`'s `connector` against `store` until `shutdown` completes (then `Ok`): each
+/// Runs `tdsp`'s `connector` against `store` until `shutdown` completes (then `Ok`), sending at
+/// most `pace.limits.requests_per_second` requests a second: each
 /// round sends up to `pace.per_round` queued deliveries and every pending device not yet sent
 /// ([`crate::provision`], pairing window `pace.pairing_seconds`) and, for the job style,
 /// polls the open jobs and the sent devices' jobs; the SOAP styles' callback listener serves throughout. While the head-end
@@ -96,17 +97,19 @@ pub async fn run(
     now: impl Fn() -> i64,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ConnectError> {
+    // The style's request rate (polls are paced by `pace.idle`).
+    let throttle = crate::Throttle::per_second(pace.limits.requests_per_second);
     let (client, callbacks) = match connector {
-        Connector::Jobs(c) => (Client::Jobs(c), None),
+        Connector::Jobs(c) => (Client::Jobs(c.with_throttle(throttle)), None),
         Connector::Cim(c, l) => (
-            Client::Cim(c),
+            Client::Cim(c.with_throttle(throttle)),
             Some(Box::pin(crate::cim::serve_callbacks(l, store.clone()))
                 as std::pin::Pin<
                     Box<dyn Future<Output = std::io::Result<()>> + Send>,
                 >),
         ),
         Connector::MultiSpeak(c, l) => (
-            Client::MultiSpeak(c),
+            Client::MultiSpeak(c.with_throttle(throttle)),
             Some(Box::pin(crate::multispeak::serve_callbacks(l, store.clone())) as _),
         ),
     };

@@ -17,6 +17,7 @@ use crate::ConnectError;
 pub(crate) struct SoapEndpoint {
     pub url: String,
     http: reqwest::Client,
+    pub throttle: crate::Throttle,
 }
 
 impl SoapEndpoint {
@@ -27,6 +28,7 @@ impl SoapEndpoint {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap_or_default(),
+            throttle: crate::Throttle::default(),
         }
     }
 
@@ -40,6 +42,7 @@ impl SoapEndpoint {
     /// Posts `body`; the answer's body when the head-end answered 2xx, a
     /// [`ConnectError::Fault`] for a SOAP Fault, a transport error otherwise.
     pub async fn post(&self, action: &str, body: String) -> Result<String, ConnectError> {
+        self.throttle.wait().await;
         let response = self
             .http
             .post(&self.url)
