@@ -1,7 +1,9 @@
 //! `hanrig gateway …`: administer and serve the HAN gateway.
 //!
 //! `admin` keeps the gateway's companies, users and client certificates (issued by a lab CA
-//! kept in a directory); `serve` runs the API over mutual TLS.
+//! kept in a directory) and answers invitations as their customers; `serve` runs the API over
+//! mutual TLS and a connector per TDSP whose head-end is configured; `openapi` prints the
+//! API's document.
 
 use std::path::{Path, PathBuf};
 

@@ -1,11 +1,18 @@
 //! # hanrig-gateway-api: the gateway's HTTP API
 //!
-//! The HAN-message half of the third-party API (SMT overview §7, "HAN APIs"): a message —
-//! price, text, load control, or a cancel of an earlier one — to up to 10,000 ESIIDs and
-//! devices is checked, planned per TDSP, encoded once as its SE 1.0 command and stored with one
-//! delivery row per address **before** the API answers `202`; `GET /v1/messages/{id}` gives
-//! its summary and the status of every address. Bad input gets a `4xx` naming the field and
-//! what is wrong, and nothing is stored.
+//! The third-party API (SMT overview §7, "HAN APIs"; Table 6):
+//!
+//! - [`messages`]: a message — price, text, load control, or a cancel of an earlier one — to up
+//!   to 10,000 ESIIDs and devices is checked against the caller's agreements, planned per
+//!   TDSP, encoded once as its SE 1.0 command and stored with one delivery row per address
+//!   **before** the API answers `202`; its summary and every address's status; the history
+//!   and the message-log report;
+//! - [`agreements`]: In-Home Device and In-Home Device Services agreements by invitation;
+//! - [`devices`]: add (provisioned through the TDSP's head-end), read, list, remove;
+//! - [`reports`]: statistics for TDSPs and the regulator;
+//! - `GET /openapi.json`: the OpenAPI 3.1 document, built with the routes.
+//!
+//! Bad input gets a `4xx` naming the field and what is wrong, and nothing is stored.
 //!
 //! Who calls: [`tls::serve_tls`] serves the API over mutual TLS, and the credential layer
 //! ([`auth`]) maps the client certificate onto a company and the HTTP Basic credentials onto
