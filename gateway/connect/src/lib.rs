@@ -17,6 +17,7 @@
 
 use std::collections::BTreeMap;
 
+use hanrig_gateway::delivery::DeliveryStatus;
 use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store, StoreError};
 use hanrig_headend::jobs::{Job, JobAccepted, JobError, JobKind, JobRequest};
@@ -227,7 +228,10 @@ pub async fn dispatch_retrying(
 }
 
 /// Sends `tdsp`'s queued deliveries (up to `limit` of them) as jobs of at most
-/// `limits.batch` targets, one message per job; returns how many were sent.
+/// `limits.batch` targets, one message per job; returns how many were sent. A job the
+/// head-end refuses fails the targets it names, with its reason (the others stay queued and
+/// go in the next round's job), or every target when it names none: one bad address does not
+/// hold up the TDSP's queue.
 pub async fn dispatch(
     store: &Store,
     tdsp: Tdsp,
@@ -240,12 +244,41 @@ pub async fn dispatch(
     for (message, deliveries) in queued_by_message(store, tdsp, limit).await? {
         for batch in deliveries.chunks(limits.batch.max(1)) {
             let request = job_request(&message, tdsp, batch, limits, now);
-            let job = client.submit(&request).await?;
+            let job = match client.submit(&request).await {
+                Ok(job) => job,
+                Err(ConnectError::Refused { error, .. }) => {
+                    let reports = refused(batch, &error);
+                    let reports: Vec<(i64, DeliveryStatus, &str)> = reports
+                        .iter()
+                        .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
+                        .collect();
+                    store.report_batch(&reports, now).await?;
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
             let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
             sent += store.mark_sent(&ids, &job, now).await?;
         }
     }
     Ok(sent)
+}
+
+/// The deliveries of `batch` a refused job fails, with why.
+fn refused(batch: &[DeliveryRecord], error: &JobError) -> Vec<(i64, String)> {
+    if error.targets.is_empty() {
+        return batch
+            .iter()
+            .map(|d| (d.id, format!("refused by the head-end: {}", error.error)))
+            .collect();
+    }
+    batch
+        .iter()
+        .filter_map(|d| {
+            let (_, why) = error.targets.iter().find(|(t, _)| *t == d.address)?;
+            Some((d.id, format!("refused by the head-end: {why}")))
+        })
+        .collect()
 }
 
 /// `tdsp`'s queued deliveries (up to `limit`), grouped by message, oldest first.

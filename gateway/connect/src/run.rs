@@ -83,11 +83,13 @@ pub fn unix_now() -> i64 {
 /// most `pace.limits.requests_per_second` requests a second: each
 /// round sends up to `pace.per_round` queued deliveries and every pending device not yet sent
 /// ([`crate::provision`], pairing window `pace.pairing_seconds`) and, for the job style,
-/// polls the open jobs and the sent devices' jobs; the SOAP styles' callback listener serves throughout. While the head-end
-/// cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and tries
-/// again; anything else — a refusal or fault of a whole request, a message the style cannot
-/// carry, the repository, the callback listener failing — stops it with that error (its
-/// deliveries stay queued, nothing is lost), for the caller to report and restart.
+/// polls the open jobs and the sent devices' jobs; the SOAP styles' callback listener serves
+/// throughout. Addresses a head-end refuses fail with its reason and the rest go on. While the
+/// head-end cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and
+/// tries again; anything else — a SOAP Fault (the head-end cannot read what the gateway
+/// wrote), a message the style cannot carry, the repository, the callback listener failing —
+/// stops it with that error (its deliveries stay queued, nothing is lost), for the caller to
+/// report and restart.
 /// `now` gives the time recorded with what is sent.
 pub async fn run(
     store: Store,

@@ -122,31 +122,37 @@ async fn a_multispeak_loop_records_every_notification_until_shut_down() {
 }
 
 #[tokio::test]
-async fn a_loop_stops_with_the_head_ends_refusal_and_loses_nothing() {
-    // A head-end that knows none of the meters refuses the whole job.
-    let meters: Vec<String> = (0..3u64).map(|i| format!("1008901{i:015}")).collect();
+async fn a_refused_job_fails_the_addresses_the_head_end_names_and_the_rest_still_go() {
+    // Three meters the head-end does not know, two it does: one job refused naming three.
+    let known: Vec<String> = (0..2u64).map(|i| format!("1008901{i:015}")).collect();
+    let mut meters = known.clone();
+    meters.extend((7..10u64).map(|i| format!("1008901{i:015}")));
     let (store, id) = store_with_message("run-refused", &meters, lce()).await;
     let (l, url) = listener().await;
     let start = SimTime::from_unix_seconds(T0);
-    let others: Vec<String> = vec!["1008901999999999999999".into()];
     tokio::spawn(serve_jobs(
         l,
-        JobsHeadEnd::new(&fleet(&others), MESH, 5, start),
+        JobsHeadEnd::new(&fleet(&known), MESH, 5, start),
         clock(),
     ));
-    let e = run(
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn(run(
         store.clone(),
         Tdsp::Centerpoint,
         Connector::Jobs(JobsClient::new(url.trim_end_matches('/'))),
         pace(Tdsp::Centerpoint),
         || T0 as i64,
-        std::future::pending(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(&e, ConnectError::Refused { error, .. } if error.targets.len() == 3),
-        "{e}"
-    );
-    assert_eq!(store.summary(id).await.unwrap().queued, 3);
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let s = until(&store, id, |s| s.device_acknowledged + s.failed == 5).await;
+    assert_eq!((s.device_acknowledged, s.failed), (2, 3), "{s:?}");
+    for d in store.deliveries(id).await.unwrap() {
+        if !known.contains(&d.address) {
+            assert!(d.detail.contains("no such meter at this head-end"), "{d:?}");
+        }
+    }
+    stop.send(()).unwrap();
+    runner.await.unwrap().unwrap();
 }
