@@ -15,7 +15,7 @@ use hanrig_headend::cim::{
 use hanrig_headend::limits::Limits;
 
 use crate::ConnectError;
-use crate::soap::{HeadEndResult, SoapEndpoint, not_yet_sent, record, request_id, retrying};
+use crate::soap::{Callback, HeadEndResult, SoapEndpoint, record, request_id, retrying};
 
 /// A client of one CIM head-end.
 #[derive(Debug, Clone)]
@@ -296,34 +296,16 @@ pub async fn serve_callbacks(
     listener: tokio::net::TcpListener,
     store: Store,
 ) -> std::io::Result<()> {
-    use axum::extract::State;
-    use axum::http::{StatusCode, header};
-    use axum::response::{IntoResponse, Response};
-    use axum::routing::post;
-
-    async fn events(State(store): State<Store>, body: String) -> Response {
-        let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
+    crate::soap::serve_callbacks(listener, store, |store, body| async move {
         let message = match EventMessage::from_xml(&body) {
             Ok(m) => m,
-            Err(e) => {
-                let fault = hanrig_headend::xml::fault(true, &e.to_string());
-                return (StatusCode::INTERNAL_SERVER_ERROR, xml, fault).into_response();
-            }
+            Err(e) => return Callback::Unreadable(e.to_string()),
         };
         match record_events(&store, &message).await {
-            Ok(Some(reply)) => (StatusCode::OK, xml, reply.to_xml()).into_response(),
-            Ok(None) => {
-                let id = message.header.correlation_id.unwrap_or_default();
-                (StatusCode::SERVICE_UNAVAILABLE, xml, not_yet_sent(&id)).into_response()
-            }
-            Err(e) => {
-                let fault = hanrig_headend::xml::fault(false, &e.to_string());
-                (StatusCode::SERVICE_UNAVAILABLE, xml, fault).into_response()
-            }
+            Ok(Some(reply)) => Callback::Recorded(reply.to_xml()),
+            Ok(None) => Callback::NotYetSent(message.header.correlation_id.unwrap_or_default()),
+            Err(e) => Callback::Failed(e.to_string()),
         }
-    }
-    let app = axum::Router::new()
-        .route("/", post(events))
-        .with_state(store);
-    axum::serve(listener, app).await
+    })
+    .await
 }

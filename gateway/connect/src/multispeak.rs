@@ -16,7 +16,7 @@ use hanrig_headend::multispeak::{
 use hanrig_sep::ZclFrame;
 
 use crate::ConnectError;
-use crate::soap::{HeadEndResult, SoapEndpoint, not_yet_sent, record, request_id, retrying};
+use crate::soap::{Callback, HeadEndResult, SoapEndpoint, record, request_id, retrying};
 
 /// A client of one MultiSpeak head-end.
 #[derive(Debug, Clone)]
@@ -286,36 +286,16 @@ pub async fn serve_callbacks(
     listener: tokio::net::TcpListener,
     store: Store,
 ) -> std::io::Result<()> {
-    use axum::extract::State;
-    use axum::http::{StatusCode, header};
-    use axum::response::{IntoResponse, Response as HttpResponse};
-    use axum::routing::post;
-
-    async fn notify(State(store): State<Store>, body: String) -> HttpResponse {
-        let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
+    crate::soap::serve_callbacks(listener, store, |store, body| async move {
         let n = match NotificationMessage::from_xml(&body) {
             Ok(n) => n,
-            Err(e) => {
-                let fault = hanrig_headend::xml::fault(true, &e.to_string());
-                return (StatusCode::INTERNAL_SERVER_ERROR, xml, fault).into_response();
-            }
+            Err(e) => return Callback::Unreadable(e.to_string()),
         };
         match record_notification(&store, &n).await {
-            Ok(Some(r)) => (StatusCode::OK, xml, r.to_xml()).into_response(),
-            Ok(None) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                xml,
-                not_yet_sent(&n.transaction_id),
-            )
-                .into_response(),
-            Err(e) => {
-                let fault = hanrig_headend::xml::fault(false, &e.to_string());
-                (StatusCode::SERVICE_UNAVAILABLE, xml, fault).into_response()
-            }
+            Ok(Some(r)) => Callback::Recorded(r.to_xml()),
+            Ok(None) => Callback::NotYetSent(n.transaction_id.clone()),
+            Err(e) => Callback::Failed(e.to_string()),
         }
-    }
-    let app = axum::Router::new()
-        .route("/", post(notify))
-        .with_state(store);
-    axum::serve(listener, app).await
+    })
+    .await
 }

@@ -158,10 +158,59 @@ pub(crate) async fn record(
     Ok(Some(unknown))
 }
 
-/// The SOAP Fault and status for results that came before their request was marked sent.
-pub(crate) fn not_yet_sent(request_id: &str) -> String {
-    hanrig_headend::xml::fault(
-        false,
-        &format!("{request_id}: not yet recorded as sent by the gateway; post again later"),
-    )
+/// What a callback listener made of one posted document.
+pub(crate) enum Callback {
+    /// Not a document of the style: 500 and a SOAP Fault naming what is wrong.
+    Unreadable(String),
+    /// Recorded: 200 and this reply.
+    Recorded(String),
+    /// Results of this request, which is not yet marked sent: 503 (the head-end posts again).
+    NotYetSent(String),
+    /// The repository failed: 503.
+    Failed(String),
+}
+
+/// Serves a head-end's callbacks on `listener` until the task is dropped: each `POST /` goes
+/// to `handle`, whose [`Callback`] decides the answer.
+pub(crate) async fn serve_callbacks<F>(
+    listener: tokio::net::TcpListener,
+    store: Store,
+    handle: fn(Store, String) -> F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = Callback> + Send + 'static,
+{
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |body: String| {
+            let store = store.clone();
+            async move {
+                let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
+                let fault = hanrig_headend::xml::fault;
+                match handle(store, body).await {
+                    Callback::Recorded(reply) => (StatusCode::OK, xml, reply),
+                    Callback::Unreadable(why) => {
+                        (StatusCode::INTERNAL_SERVER_ERROR, xml, fault(true, &why))
+                    }
+                    Callback::NotYetSent(request_id) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        xml,
+                        fault(
+                            false,
+                            &format!(
+                                "{request_id}: not yet recorded as sent by the gateway; post again later"
+                            ),
+                        ),
+                    ),
+                    Callback::Failed(why) => {
+                        (StatusCode::SERVICE_UNAVAILABLE, xml, fault(false, &why))
+                    }
+                }
+                .into_response()
+            }
+        }),
+    );
+    axum::serve(listener, app).await
 }

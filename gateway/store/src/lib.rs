@@ -509,35 +509,26 @@ impl Store {
 
     /// `tdsp`'s devices waiting to be provisioned through its head-end, oldest first.
     pub async fn pending_devices(&self, tdsp: Tdsp) -> Result<Vec<DeviceRecord>> {
-        sqlx::query("SELECT * FROM devices WHERE tdsp = $1 AND state = 'pending' ORDER BY id")
-            .bind(tdsp.name())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(device_row)
-            .collect()
+        self.pending_where(tdsp, "").await
     }
 
     /// `tdsp`'s pending devices not yet sent to its head-end (no request recorded), oldest
     /// first: what its connector sends next.
     pub async fn unsent_devices(&self, tdsp: Tdsp) -> Result<Vec<DeviceRecord>> {
-        sqlx::query(
-            "SELECT * FROM devices WHERE tdsp = $1 AND state = 'pending' AND job = '' ORDER BY id",
-        )
-        .bind(tdsp.name())
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(device_row)
-        .collect()
+        self.pending_where(tdsp, "AND job = ''").await
     }
 
     /// `tdsp`'s pending devices whose request the head-end has accepted and not yet answered
     /// (what the job style polls), oldest first.
     pub async fn sent_devices(&self, tdsp: Tdsp) -> Result<Vec<DeviceRecord>> {
-        sqlx::query(
-            "SELECT * FROM devices WHERE tdsp = $1 AND state = 'pending' AND job <> '' ORDER BY id",
-        )
+        self.pending_where(tdsp, "AND job <> ''").await
+    }
+
+    /// `tdsp`'s pending devices meeting `and` (a fixed SQL condition), oldest first.
+    async fn pending_where(&self, tdsp: Tdsp, and: &str) -> Result<Vec<DeviceRecord>> {
+        sqlx::query(&format!(
+            "SELECT * FROM devices WHERE tdsp = $1 AND state = 'pending' {and} ORDER BY id"
+        ))
         .bind(tdsp.name())
         .fetch_all(&self.pool)
         .await?
