@@ -15,7 +15,7 @@ use hanrig_sep::mac::{self, Address};
 use hanrig_sep::wire::Records;
 use hanrig_sep::zcl::general::{
     AttrValue, DataType, DefaultResponse, ReadAttributeStatus, ReadAttributes,
-    ReadAttributesResponse, Status,
+    ReadAttributesResponse, Status, WriteAttributesResponse,
 };
 use hanrig_sep::{Command, Eui64, ZclFrame};
 use serde_json::json;
@@ -483,6 +483,45 @@ impl SimDevice {
                         json!({"utc": t, "offset_s": t as i64 - i64::from(now.utc().0)}),
                     );
                 }
+            }
+            Command::WriteAttributes(write)
+                if zcl.cluster == drlc::CLUSTER_ID
+                    && zcl.header.direction == hanrig_sep::Direction::ServerToClient =>
+            {
+                // The ESI writes the DRLC client's attributes (utility enrollment group,
+                // randomisation, device class); the device answers Write Attributes Response.
+                let Some(c) = &mut self.drlc else {
+                    return self.pump(now, log);
+                };
+                let mut config = *c.config();
+                let answer = config.write(write);
+                c.set_config(config);
+                log.push(
+                    now,
+                    &self.name,
+                    "drlc_attributes",
+                    json!({"utility_enrollment_group": config.utility_enrollment_group,
+                           "device_class": config.device_class.0,
+                           "start_randomization_minutes": config.start_randomization_minutes,
+                           "duration_randomization_minutes": config.duration_randomization_minutes}),
+                );
+                let mut out = self.pump(now, log);
+                if let (Some(network_key), Some(mut frame)) = (
+                    self.network_key,
+                    ZclFrame::new(
+                        zcl.cluster,
+                        Command::WriteAttributesResponse(WriteAttributesResponse(answer)),
+                        zcl.header.tsn,
+                    ),
+                ) {
+                    // From the client side, where the attributes live, to the ESI's server.
+                    frame.header.direction = hanrig_sep::Direction::ClientToServer;
+                    out.extend(
+                        self.stack
+                            .zcl_frame(0x0000, &network_key, &self.link_key, &frame),
+                    );
+                }
+                return out;
             }
             Command::ReadAttributes(read) if zcl.cluster == basic::CLUSTER_ID => {
                 let records: Vec<ReadAttributeStatus> = read

@@ -329,7 +329,17 @@ impl EsiApp {
 
     fn send(&mut self, device: Eui64, cluster: u16, command: Command) -> Option<Outgoing> {
         self.tsn = self.tsn.wrapping_add(1);
-        let frame = ZclFrame::new(cluster, command, self.tsn)?;
+        let mut frame = ZclFrame::new(cluster, command, self.tsn)?;
+        // Writing the attributes of a client of a cluster the ESI serves (the DRLC client's
+        // utility enrollment group): the frame goes server → client.
+        if matches!(frame.command, Command::WriteAttributes(_))
+            && matches!(
+                cluster,
+                price::CLUSTER_ID | drlc::CLUSTER_ID | messaging::CLUSTER_ID
+            )
+        {
+            frame.header.direction = Direction::ServerToClient;
+        }
         Some(Outgoing { device, frame })
     }
 
@@ -383,6 +393,22 @@ impl EsiApp {
                 Some(m) => self.respond(device, request, Command::DisplayMessage(m)),
                 None => self.default_response(device, request, Status::NotFound),
             },
+            Command::WriteAttributesResponse(r) => {
+                let refused: Vec<serde_json::Value> = r
+                    .0
+                    .records
+                    .iter()
+                    .filter(|rec| rec.status != Status::Success)
+                    .map(|rec| json!({"attribute": rec.attribute, "status": u8::from(rec.status)}))
+                    .collect();
+                log.push(
+                    now,
+                    &self.name,
+                    "write_attributes_response",
+                    json!({"device": who, "cluster": request.cluster, "refused": refused}),
+                );
+                None
+            }
             Command::MessageConfirmation(c) => {
                 log.push(now, &self.name, "message_confirmation", json!({"device": who, "message_id": c.message_id, "confirmation_time": c.confirmation_time.0}));
                 None

@@ -223,3 +223,32 @@ fn a_devices_answer_acknowledges_only_the_command_it_answers() {
         "{text_result:?}"
     );
 }
+
+#[test]
+fn an_enrollment_group_is_written_and_the_device_answers() {
+    use hanrig_gateway::message::{EnrollmentGroup, han_frame};
+    let start = SimTime::from_unix_seconds(T0);
+    let fleet = meters(2);
+    let latency = Latency {
+        min_us: 1_000_000,
+        max_us: 2_000_000,
+        loss: 0.0,
+    };
+    let mut headend = JobsHeadEnd::new(&fleet, latency, 7, start);
+    let frame = han_frame(EnrollmentGroup { group: 5 }.command()).unwrap();
+    let mut buf = [0u8; 127];
+    let len = frame.emit(&mut buf).unwrap();
+    let request = JobRequest {
+        idempotency_key: "group".into(),
+        kind: JobKind::Deliver {
+            cluster: frame.cluster,
+            zcl: buf[..len].iter().map(|b| format!("{b:02x}")).collect(),
+        },
+        targets: vec![fleet[0].0.clone()],
+        expires_at: T0 + 3600,
+        callback: None,
+    };
+    let id = headend.submit(&request, start).unwrap().job_id;
+    let result = &headend.job(&id, start.plus(60_000_000)).unwrap().results[0];
+    assert_eq!(result.state, TargetState::Acknowledged, "{result:?}");
+}

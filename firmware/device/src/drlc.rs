@@ -37,6 +37,7 @@ use hanrig_sep::clusters::drlc::{
     ReportEventStatus, SignatureType,
 };
 use hanrig_sep::wire::Bytes;
+use hanrig_sep::zcl::general::{AttributeRecords, DataType, Status, StatusRecord, StatusRecords};
 
 use crate::rng::Rng;
 
@@ -59,6 +60,72 @@ pub struct DrlcConfig {
     pub start_randomization_minutes: u8,
     /// DurationRandomizationMinutes (attribute 0x0002), at most 60.
     pub duration_randomization_minutes: u8,
+}
+
+impl DrlcConfig {
+    /// Takes a Write Attributes from the ESI (SE 1.0 DRLC client attributes): each record
+    /// naming UtilityEnrollmentGroup or Start/DurationRandomizationMinutes (uint8, the latter
+    /// at most 60) or DeviceClassValue (uint16) with its type and a value in range is written;
+    /// any other is refused with UNSUPPORTED_ATTRIBUTE, INVALID_DATA_TYPE or INVALID_VALUE
+    /// and the rest still written (ZCL Write Attributes, not Undivided). Returns the Write
+    /// Attributes Response's records: one SUCCESS when every record was written.
+    pub fn write(&mut self, records: &AttributeRecords) -> StatusRecords {
+        use hanrig_sep::clusters::drlc::attribute;
+        let mut refused = StatusRecords {
+            records: heapless::Vec::new(),
+        };
+        for record in records.records.iter() {
+            let value = record.value.as_u64();
+            let status = match (record.attribute, record.value.data_type, value) {
+                (attribute::UTILITY_ENROLLMENT_GROUP, DataType::Uint8, Some(v)) => {
+                    self.utility_enrollment_group = v as u8;
+                    Status::Success
+                }
+                (
+                    attribute::START_RANDOMIZATION_MINUTES
+                    | attribute::DURATION_RANDOMIZATION_MINUTES,
+                    DataType::Uint8,
+                    Some(v),
+                ) if v > 60 => Status::InvalidValue,
+                (attribute::START_RANDOMIZATION_MINUTES, DataType::Uint8, Some(v)) => {
+                    self.start_randomization_minutes = v as u8;
+                    Status::Success
+                }
+                (attribute::DURATION_RANDOMIZATION_MINUTES, DataType::Uint8, Some(v)) => {
+                    self.duration_randomization_minutes = v as u8;
+                    Status::Success
+                }
+                (attribute::DEVICE_CLASS_VALUE, DataType::Uint16, Some(v)) => {
+                    self.device_class = DeviceClass(v as u16);
+                    Status::Success
+                }
+                (
+                    attribute::UTILITY_ENROLLMENT_GROUP
+                    | attribute::START_RANDOMIZATION_MINUTES
+                    | attribute::DURATION_RANDOMIZATION_MINUTES
+                    | attribute::DEVICE_CLASS_VALUE,
+                    _,
+                    _,
+                ) => Status::InvalidDataType,
+                _ => Status::UnsupportedAttribute,
+            };
+            if status != Status::Success {
+                let _ = refused.records.push(StatusRecord {
+                    status,
+                    direction: None,
+                    attribute: Some(record.attribute),
+                });
+            }
+        }
+        if refused.records.is_empty() {
+            let _ = refused.records.push(StatusRecord {
+                status: Status::Success,
+                direction: None,
+                attribute: None,
+            });
+        }
+        refused
+    }
 }
 
 /// What the device shall do to its load while an event runs: the event's control fields

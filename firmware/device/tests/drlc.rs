@@ -544,3 +544,81 @@ proptest! {
         prop_assert_eq!(run(), run());
     }
 }
+
+#[test]
+fn write_attributes_sets_the_client_attributes_and_refuses_the_rest_by_name() {
+    use hanrig_sep::clusters::drlc::attribute;
+    use hanrig_sep::wire::Records;
+    use hanrig_sep::zcl::general::{
+        AttrValue, AttributeRecord, AttributeRecords, DataType, Status,
+    };
+    let write = |records: &[AttributeRecord]| AttributeRecords {
+        records: Records::from_items(records.iter()).unwrap(),
+    };
+    let record = |attribute, data_type, value| AttributeRecord {
+        attribute,
+        value: AttrValue::unsigned(data_type, value),
+    };
+
+    // All good: one SUCCESS, every attribute written.
+    let mut c = config();
+    let answer = c.write(&write(&[
+        record(attribute::UTILITY_ENROLLMENT_GROUP, DataType::Uint8, 7),
+        record(attribute::START_RANDOMIZATION_MINUTES, DataType::Uint8, 60),
+        record(
+            attribute::DURATION_RANDOMIZATION_MINUTES,
+            DataType::Uint8,
+            0,
+        ),
+        record(attribute::DEVICE_CLASS_VALUE, DataType::Uint16, 0x0005),
+    ]));
+    assert_eq!(answer.records.len(), 1);
+    assert_eq!(
+        (answer.records[0].status, answer.records[0].attribute),
+        (Status::Success, None)
+    );
+    assert_eq!(
+        c,
+        DrlcConfig {
+            device_class: DeviceClass(0x0005),
+            utility_enrollment_group: 7,
+            start_randomization_minutes: 60,
+            duration_randomization_minutes: 0,
+        }
+    );
+
+    // Bad records are named; the good one among them is still written.
+    let mut c = config();
+    let answer = c.write(&write(&[
+        record(attribute::UTILITY_ENROLLMENT_GROUP, DataType::Uint16, 9),
+        record(attribute::START_RANDOMIZATION_MINUTES, DataType::Uint8, 61),
+        record(0x0010, DataType::Uint8, 1),
+        record(
+            attribute::DURATION_RANDOMIZATION_MINUTES,
+            DataType::Uint8,
+            5,
+        ),
+    ]));
+    let refused: Vec<(Status, Option<u16>)> = answer
+        .records
+        .iter()
+        .map(|r| (r.status, r.attribute))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (
+                Status::InvalidDataType,
+                Some(attribute::UTILITY_ENROLLMENT_GROUP)
+            ),
+            (
+                Status::InvalidValue,
+                Some(attribute::START_RANDOMIZATION_MINUTES)
+            ),
+            (Status::UnsupportedAttribute, Some(0x0010)),
+        ]
+    );
+    assert_eq!(c.utility_enrollment_group, 3);
+    assert_eq!(c.start_randomization_minutes, 30);
+    assert_eq!(c.duration_randomization_minutes, 5);
+}

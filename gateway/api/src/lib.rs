@@ -123,6 +123,7 @@ impl Api {
             .routes(routes!(messages::cancel_load_control))
             .routes(routes!(messages::cancel_all))
             .routes(routes!(messages::message))
+            .routes(routes!(messages::enrollment_group))
             .routes(routes!(messages::history))
             .routes(routes!(messages::message_log))
             .routes(routes!(reports::statistics))

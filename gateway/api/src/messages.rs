@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use hanrig_gateway::access::Permission;
 use hanrig_gateway::message::{
-    Address, LoadControlMessage, PriceMessage, TextMessage, addresses, cluster_of, plan,
+    Address, EnrollmentGroup, LoadControlMessage, PriceMessage, TextMessage, addresses, han_frame,
+    plan,
 };
 use hanrig_gateway_store::NewMessage;
-use hanrig_sep::{Command, Eui64, ZclFrame};
+use hanrig_sep::{Command, Eui64};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -168,10 +169,13 @@ impl Api {
         let meters = self.store.meters_of(&devices).await?;
         let deliveries = plan(to, &self.routing, |d| meters.get(&d).cloned()).map_err(bad)?;
         self.agreed(caller, kind, to).await?;
-        let cluster = cluster_of(&command).ok_or_else(|| bad("not a HAN command"))?;
+        if matches!(command, Command::WriteAttributes(_)) {
+            carried_by_job_style(&deliveries)?;
+        }
+        let zcl = han_frame(command).ok_or_else(|| bad("not a HAN command"))?;
+        let cluster = zcl.cluster;
         let mut frame = [0u8; 127];
-        let len = ZclFrame::new(cluster, command, 0)
-            .ok_or_else(|| bad("not a HAN command"))?
+        let len = zcl
             .emit(&mut frame)
             .map_err(|e| bad(format!("the message does not fit one frame: {e:?}")))?;
         let body = json!({ "se_id": se_id, "request": request }).to_string();
@@ -205,7 +209,8 @@ impl Api {
     /// device on that meter.
     async fn agreed(&self, caller: &Caller, kind: &str, to: &[Address]) -> Result<(), ApiError> {
         let family = kind.split('-').next().unwrap_or(kind);
-        let family = if family == "load" {
+        // An enrollment group decides which load-control events a device runs.
+        let family = if family == "load" || family == "enrollment" {
             "load-control"
         } else {
             family
@@ -270,6 +275,90 @@ impl Api {
         }
         Ok((m.kind, se_id, to))
     }
+}
+
+/// Only the job-style head-ends carry a Write Attributes: IEC 61968-9's EndDeviceControlTypes
+/// and MultiSpeak 4.1's operations have none that writes a device's utility enrollment group
+/// (both carry the group only inside a demand-response event), so addresses behind a CIM or
+/// MultiSpeak head-end are refused, each named.
+fn carried_by_job_style(
+    deliveries: &[(Address, hanrig_gateway::routing::Tdsp)],
+) -> Result<(), ApiError> {
+    use hanrig_gateway::routing::HeadEndStyle;
+    let refused: Vec<String> = deliveries
+        .iter()
+        .filter(|(_, tdsp)| tdsp.style() != HeadEndStyle::Jobs)
+        .map(|(address, tdsp)| {
+            let address = match address {
+                Address::Esiid(e) => e.to_string(),
+                Address::Device(d) => d.to_string(),
+            };
+            format!("{address} ({tdsp}, {:?} head-end)", tdsp.style())
+        })
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(bad(format!(
+        "{} of the addresses go through a head-end with no request that writes a device's utility enrollment group (only the job-style head-ends carry it): {}{}",
+        refused.len(),
+        refused
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        if refused.len() > 5 { ", …" } else { "" }
+    )))
+}
+
+/// `POST /v1/enrollment-groups`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollmentGroupRequest {
+    /// Where it goes.
+    #[serde(flatten)]
+    pub to: Addressing,
+    /// The group each device is put in.
+    #[serde(flatten)]
+    pub group: EnrollmentGroup,
+}
+
+/// Put devices in a utility enrollment group (SE 1.0: the ESI writes the DRLC client's
+/// UtilityEnrollmentGroup); they then run only load-control events for all groups or theirs.
+#[utoipa::path(
+    post,
+    path = "/v1/enrollment-groups",
+    tag = "messages",
+    request_body(content = EnrollmentGroupRequest, example = json!({
+        "esiids": ["1008901000140000000000"],
+        "group": 5
+    })),
+    responses(
+        (status = 202, body = Accepted, description = "Stored with one delivery per address; each device answers Write Attributes Response"),
+        (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows load control at an address (named)"),
+        (status = 422, body = ErrorBody, description = "Bad input, or addresses behind a CIM or MultiSpeak head-end (named); nothing stored"),
+    )
+)]
+pub async fn enrollment_group(
+    State(api): State<Api>,
+    c: Option<Extension<Caller>>,
+    crate::JsonBody(body): crate::JsonBody,
+) -> Result<Response, ApiError> {
+    let caller = caller(c, Permission::SendMessages)?;
+    let r: EnrollmentGroupRequest =
+        serde_json::from_value(body.clone()).map_err(|e| bad(format!("request body: {e}")))?;
+    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let id = api.next_id();
+    api.accept(
+        &caller,
+        "enrollment-group",
+        body,
+        &to,
+        r.group.command(),
+        id,
+    )
+    .await
 }
 
 fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Request<M>, ApiError> {

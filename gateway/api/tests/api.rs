@@ -850,3 +850,53 @@ async fn agreements_govern_devices_and_messages() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_enrollment_group_goes_as_write_attributes_through_job_style_head_ends_only() {
+    let (app, store) = api("group").await;
+    let (status, answer) = call(
+        &app,
+        "POST",
+        "/v1/enrollment-groups",
+        Some("demo-rep"),
+        json!({"esiids": [ONCOR, CENTERPOINT, AEP], "group": 5}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("2 of the addresses") && error.contains(ONCOR) && error.contains(AEP),
+        "{error}"
+    );
+    assert!(store.message(1).await.is_err(), "nothing stored");
+
+    let (status, answer) = call(
+        &app,
+        "POST",
+        "/v1/enrollment-groups",
+        Some("demo-rep"),
+        json!({"esiids": [CENTERPOINT], "group": 5}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let m = store.message(answer["id"].as_i64().unwrap()).await.unwrap();
+    // General Write Attributes, server → client, on DRLC: UtilityEnrollmentGroup (0x0000),
+    // uint8 (0x20), 5.
+    assert_eq!(
+        (m.kind.as_str(), m.cluster, m.command.as_slice()),
+        (
+            "enrollment-group",
+            0x0701,
+            &[0x08, 0x00, 0x02, 0x00, 0x00, 0x20, 0x05][..]
+        )
+    );
+    let (status, answer) = call(
+        &app,
+        "POST",
+        "/v1/enrollment-groups",
+        Some("demo-rep"),
+        json!({"esiids": [CENTERPOINT], "group": 256}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+}

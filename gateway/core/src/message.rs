@@ -11,8 +11,9 @@ use hanrig_sep::clusters::messaging::{CancelMessage, DisplayMessage, MessageCont
 use hanrig_sep::clusters::metering::UnitOfMeasure;
 use hanrig_sep::clusters::price::PublishPrice;
 use hanrig_sep::clusters::{drlc, messaging, price};
-use hanrig_sep::wire::{CharString, OctetString};
-use hanrig_sep::{Command, Eui64, UtcTime};
+use hanrig_sep::wire::{CharString, OctetString, Records};
+use hanrig_sep::zcl::general::{AttrValue, AttributeRecord, AttributeRecords, DataType};
+use hanrig_sep::{Command, Direction, Eui64, UtcTime, ZclFrame};
 use serde::{Deserialize, Serialize};
 
 use crate::esiid::{Esiid, EsiidError};
@@ -362,16 +363,55 @@ impl LoadControlMessage {
     }
 }
 
-/// The cluster a HAN command travels on.
+/// Update Utility Enrollment Group (SMT Table 6): the meter's ESI writes the device's DRLC
+/// client attribute UtilityEnrollmentGroup (0x0000, uint8) with ZCL Write Attributes; a device
+/// then runs only load-control events for group 0 (all) or its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnrollmentGroup {
+    /// The group, 0–255 (0: in no group of its own, it runs only events for all groups).
+    pub group: u8,
+}
+
+impl EnrollmentGroup {
+    /// The Write Attributes command.
+    pub fn command(&self) -> Command {
+        let record = AttributeRecord {
+            attribute: drlc::attribute::UTILITY_ENROLLMENT_GROUP,
+            value: AttrValue::unsigned(DataType::Uint8, u64::from(self.group)),
+        };
+        let mut records = Records::new();
+        // One 4-byte record always fits a frame.
+        let _ = records.push(&record);
+        Command::WriteAttributes(AttributeRecords { records })
+    }
+}
+
+/// The cluster a HAN command travels on. The only attributes the gateway writes are the DRLC
+/// client's, so a Write Attributes travels on DRLC.
 pub fn cluster_of(command: &Command) -> Option<u16> {
     match command {
         Command::DisplayMessage(_) | Command::CancelMessage(_) => Some(messaging::CLUSTER_ID),
         Command::PublishPrice(_) => Some(price::CLUSTER_ID),
         Command::LoadControlEvent(_)
         | Command::CancelLoadControlEvent(_)
-        | Command::CancelAllLoadControlEvents(_) => Some(drlc::CLUSTER_ID),
+        | Command::CancelAllLoadControlEvents(_)
+        | Command::WriteAttributes(_) => Some(drlc::CLUSTER_ID),
         _ => None,
     }
+}
+
+/// The frame every address receives, as the meter's ESI sends it: server → client (SE
+/// commands carry their direction; a Write Attributes of a client attribute goes to the
+/// client side too).
+pub fn han_frame(command: Command) -> Option<ZclFrame> {
+    let write = matches!(command, Command::WriteAttributes(_));
+    let mut frame = ZclFrame::new(cluster_of(&command)?, command, 0)?;
+    if write {
+        frame.header.direction = Direction::ServerToClient;
+    }
+    Some(frame)
 }
 
 /// Addresses a message cannot be delivered to, each with the reason: the whole message is

@@ -374,8 +374,12 @@ mod message {
                 2
             };
             let command_id = *zcl.get(at).ok_or(CimError::ShortFrame(zcl.len()))?;
-            let control_type =
-                super::control_type(cluster, command_id).ok_or(CimError::NoControlType {
+            // Control types name cluster-specific commands; a general command (Write
+            // Attributes 0x02 on DRLC is not Cancel All 0x02) has none.
+            let cluster_specific = zcl.first().is_some_and(|fc| fc & 0x03 == 0x01);
+            let control_type = super::control_type(cluster, command_id)
+                .filter(|_| cluster_specific)
+                .ok_or(CimError::NoControlType {
                     cluster,
                     command_id,
                 })?;

@@ -227,6 +227,9 @@ fn every_se_command_a_cim_head_end_carries_gets_its_control_type() {
             .to_string(),
         "no CIM EndDeviceControlType carries SE command 0x00 of cluster 0x0702"
     );
+    // A general Write Attributes (0x02) on DRLC is not Cancel All Load Control Events (0x02).
+    let write_group = [0x18, 0x01, 0x02, 0x00, 0x00, 0x20, 0x05];
+    assert!(EndDeviceControl::deliver(0x0701, &write_group, T0, T0, vec![]).is_err());
 }
 
 #[test]

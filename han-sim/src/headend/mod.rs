@@ -89,7 +89,8 @@ struct Batch {
 
 /// The answer that acknowledges `command`: Report Event Status for a load-control event or
 /// its cancel (same issuer event ID), Message Confirmation for a text (same message ID),
-/// Price Acknowledgement for a price (same issuer event ID). Other commands have none.
+/// Price Acknowledgement for a price (same issuer event ID), Write Attributes Response for a
+/// Write Attributes. Other commands have none.
 fn answer_to(command: &Command) -> Option<(&'static str, &'static str, Option<u32>)> {
     Some(match command {
         Command::LoadControlEvent(e) => (
@@ -109,6 +110,8 @@ fn answer_to(command: &Command) -> Option<(&'static str, &'static str, Option<u3
             "issuer_event_id",
             Some(p.issuer_event_id),
         ),
+        // Writing a client's attributes (the utility enrollment group): its response.
+        Command::WriteAttributes(_) => ("write_attributes_response", "cluster", None),
         _ => return None,
     })
 }
@@ -421,6 +424,7 @@ impl Han {
                     "report_event_status"
                         | "message_confirmation"
                         | "price_acknowledgement"
+                        | "write_attributes_response"
                         | "zcl_received"
                 )
             );
@@ -519,6 +523,11 @@ fn target_progress(
             && e["frame"]["header"]["command_id"] == batch.command_id
     });
     match (answered, received) {
+        (Some(a), _) if a["refused"].as_array().is_some_and(|r| !r.is_empty()) => progress(
+            TargetState::Failed,
+            &format!("the device refused the attributes: {}", a["refused"]),
+            None,
+        ),
         (Some(a), _) => {
             let status = a["event_status"]
                 .as_u64()

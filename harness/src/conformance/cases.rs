@@ -2677,4 +2677,18 @@ pub static CASES: &[Case] = &[
         "403 while no agreement is in force; then pending → provisioned (history requested, sent, provisioned) and the event device-acknowledged",
         device_lifecycle
     ),
+    case!(
+        "E2E-GROUP-001",
+        E2e,
+        Gateway,
+        "A utility enrollment group decides which load-control events a device runs",
+        "SMT §5.6 Update Utility Enrollment Group; SE 1.0 DRLC client UtilityEnrollmentGroup (0x0000)",
+        LAB,
+        [
+            "POST /v1/enrollment-groups group 5 to CenterPoint's and TNMP's thermostats and load-control devices",
+            "POST a load-control event for group 7, then one for group 5"
+        ],
+        "Write Attributes Response from every device; the group-7 event delivered but not run, the group-5 event reported",
+        enrollment_group
+    ),
 ];

@@ -442,3 +442,47 @@ pub fn device_lifecycle(_: &mut super::ctx::Ctx) -> Outcome {
         )
     })
 }
+
+/// E2E-GROUP-001: through the job-style head-ends (CenterPoint, TNMP), the thermostats and
+/// load-control devices are put in enrollment group 5 (Write Attributes, answered); then an
+/// event for group 7 is ignored (delivered, no report) and one for group 5 runs (reported).
+pub fn enrollment_group(_: &mut super::ctx::Ctx) -> Outcome {
+    with_lab(|lab| async move {
+        let runners: Vec<String> = [Tdsp::Centerpoint, Tdsp::Tnmp]
+            .into_iter()
+            .flat_map(|t| lab.devices(Some(t)))
+            .filter(|d| d.2 != "in-home-display")
+            .map(|d| d.0)
+            .collect();
+        let id = lab
+            .send(
+                "/v1/enrollment-groups",
+                &json!({"esiids": runners, "group": 5}),
+            )
+            .await?;
+        let got = statuses(&lab.settled(id).await?);
+        check(
+            got.len() == runners.len() && got.iter().all(|(_, s, _)| s == "device-acknowledged"),
+            "every device answered the Write Attributes",
+            format!("{} addresses device-acknowledged", runners.len()),
+            format!("{got:?}"),
+        )?;
+        for (group, want) in [(7, "delivered"), (5, "device-acknowledged")] {
+            let id = lab
+                .send(
+                    "/v1/messages/load-control",
+                    &json!({"esiids": runners, "message": {"device_class": 65535, "enrollment_group": group,
+                            "duration_minutes": 1, "criticality": 2}}),
+                )
+                .await?;
+            let got = statuses(&lab.settled(id).await?);
+            check(
+                got.len() == runners.len() && got.iter().all(|(_, s, _)| s == want),
+                &format!("an event for group {group}"),
+                format!("{} addresses {want}", runners.len()),
+                format!("{got:?}"),
+            )?;
+        }
+        Ok(())
+    })
+}
