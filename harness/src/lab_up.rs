@@ -158,12 +158,8 @@ fn kind_of(i: usize) -> (DeviceKind, DeviceType) {
 }
 
 fn random_password() -> Result<String, String> {
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 12];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| "no randomness for the demo password".to_string())?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    hanrig_gateway_api::pki::random_hex(12)
+        .ok_or_else(|| "no randomness for the demo password".into())
 }
 
 async fn bind(address: &str) -> Result<(TcpListener, String), String> {

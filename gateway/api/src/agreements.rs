@@ -115,12 +115,8 @@ impl AgreementView {
 
 /// A fresh invitation secret: 128 random bits, hex.
 fn token() -> Result<String, ApiError> {
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 16];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::pki::random_hex(16)
+        .ok_or_else(|| ApiError(StatusCode::INTERNAL_SERVER_ERROR, "no randomness".into()))
 }
 
 fn conflict(e: hanrig_gateway_store::StoreError) -> ApiError {

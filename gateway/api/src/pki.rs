@@ -90,6 +90,15 @@ pub fn write(path: &Path, text: &str, private: bool) -> Result<()> {
     Ok(())
 }
 
+/// `n` random bytes from the system's generator, lower-case hex: secrets (invitation links,
+/// demo passwords). `None` if the system has no randomness to give.
+pub fn random_hex(n: usize) -> Option<String> {
+    use ring::rand::SecureRandom;
+    let mut bytes = vec![0u8; n];
+    ring::rand::SystemRandom::new().fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// SHA-256 of a certificate's DER encoding, lower-case hex: how the repository knows it.
 pub fn fingerprint(der: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, der)
