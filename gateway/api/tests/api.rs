@@ -99,18 +99,7 @@ async fn call(
         .body(Body::from(body.to_string()))
         .unwrap();
     if let Some(company) = company {
-        // "puct" stands for the regulator; every other company is a third party.
-        let kind = if company == "puct" {
-            CompanyKind::Regulatory
-        } else {
-            CompanyKind::ThirdParty
-        };
-        request.extensions_mut().insert(Caller {
-            company: company.into(),
-            kind,
-            user: "ops".into(),
-            permissions: kind.permissions(),
-        });
+        request.extensions_mut().insert(caller(company));
     }
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -119,6 +108,22 @@ async fn call(
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
+}
+
+/// An administrator of `company`: "puct" stands for the regulator, any other company is a
+/// third party.
+fn caller(company: &str) -> Caller {
+    let kind = if company == "puct" {
+        CompanyKind::Regulatory
+    } else {
+        CompanyKind::ThirdParty
+    };
+    Caller {
+        company: company.into(),
+        kind,
+        user: "ops".into(),
+        permissions: kind.permissions(),
+    }
 }
 
 fn text(esiids: &[&str], message: &str) -> Value {
@@ -219,12 +224,7 @@ async fn a_text_message_is_accepted_with_a_delivery_per_address_and_its_status_i
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}");
     let request = Request::builder()
         .uri(format!("/v1/reports/message-log?from={}", now()))
-        .extension(Caller {
-            company: "demo-rep".into(),
-            kind: CompanyKind::ThirdParty,
-            user: "ops".into(),
-            permissions: CompanyKind::ThirdParty.permissions(),
-        })
+        .extension(caller("demo-rep"))
         .body(Body::empty())
         .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
@@ -352,12 +352,7 @@ async fn bad_input_is_a_4xx_that_names_what_is_wrong_and_nothing_is_stored() {
             .header("content-type", content_type)
             .body(Body::from(body))
             .unwrap();
-        request.extensions_mut().insert(Caller {
-            company: "demo-rep".into(),
-            kind: CompanyKind::ThirdParty,
-            user: "ops".into(),
-            permissions: CompanyKind::ThirdParty.permissions(),
-        });
+        request.extensions_mut().insert(caller("demo-rep"));
         let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), code);
         let bytes = response.into_body().collect().await.unwrap().to_bytes();

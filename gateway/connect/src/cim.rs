@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use hanrig_gateway::delivery::DeliveryStatus;
 use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store};
 use hanrig_headend::cim::{
@@ -111,12 +110,7 @@ pub async fn dispatch(
             let id = request_id(&message, tdsp, batch);
             let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
             sent += store.mark_sent(&ids, &id, now).await?;
-            let refused = refusals(&reply.reply, batch);
-            let reports: Vec<(i64, DeliveryStatus, &str)> = refused
-                .iter()
-                .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
-                .collect();
-            store.report_batch(&reports, now).await?;
+            crate::fail(store, &refusals(&reply.reply, batch), now).await?;
         }
     }
     Ok(sent)

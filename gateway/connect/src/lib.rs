@@ -212,19 +212,12 @@ pub async fn dispatch_retrying(
     limits: &Limits,
     now: i64,
     attempts: u32,
-    mut backoff: std::time::Duration,
+    backoff: std::time::Duration,
 ) -> Result<usize, ConnectError> {
-    let mut tries = 0;
-    loop {
-        match dispatch(store, tdsp, client, limits, i64::MAX, now).await {
-            Err(ConnectError::Transport { .. }) if tries + 1 < attempts => {
-                tries += 1;
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            other => return other,
-        }
-    }
+    soap::retrying(attempts, backoff, || {
+        dispatch(store, tdsp, client, limits, i64::MAX, now)
+    })
+    .await
 }
 
 /// Sends `tdsp`'s queued deliveries (up to `limit` of them) as jobs of at most
@@ -247,12 +240,7 @@ pub async fn dispatch(
             let job = match client.submit(&request).await {
                 Ok(job) => job,
                 Err(ConnectError::Refused { error, .. }) => {
-                    let reports = refused(batch, &error);
-                    let reports: Vec<(i64, DeliveryStatus, &str)> = reports
-                        .iter()
-                        .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
-                        .collect();
-                    store.report_batch(&reports, now).await?;
+                    fail(store, &refused(batch, &error), now).await?;
                     continue;
                 }
                 Err(other) => return Err(other),
@@ -262,6 +250,19 @@ pub async fn dispatch(
         }
     }
     Ok(sent)
+}
+
+/// Records each of `refused` (a delivery and the head-end's words) as failed.
+pub(crate) async fn fail(
+    store: &Store,
+    refused: &[(i64, String)],
+    now: i64,
+) -> Result<usize, ConnectError> {
+    let reports: Vec<(i64, DeliveryStatus, &str)> = refused
+        .iter()
+        .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
+        .collect();
+    Ok(store.report_batch(&reports, now).await?)
 }
 
 /// The deliveries of `batch` a refused job fails, with why.

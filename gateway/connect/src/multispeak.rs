@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use hanrig_gateway::delivery::DeliveryStatus;
 use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store};
 use hanrig_headend::limits::Limits;
@@ -129,11 +128,7 @@ pub async fn dispatch(
             let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
             sent += store.mark_sent(&ids, &request.transaction_id, now).await?;
             let refused = refusals(&response.errors, &request.transaction_id, batch);
-            let reports: Vec<(i64, DeliveryStatus, &str)> = refused
-                .iter()
-                .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
-                .collect();
-            store.report_batch(&reports, now).await?;
+            crate::fail(store, &refused, now).await?;
         }
     }
     Ok(sent)

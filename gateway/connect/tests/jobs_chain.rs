@@ -3,19 +3,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use hanrig_gateway::message::{LoadControlMessage, addresses, cluster_of, plan};
-use hanrig_gateway::routing::{Routing, Tdsp};
+use common::*;
+use hanrig_gateway::message::LoadControlMessage;
+use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_connect::{JobsClient, collect, dispatch, dispatch_retrying, job_request};
-use hanrig_gateway_store::{NewMessage, Store};
 use hanrig_headend::limits::{self, Limits};
-use hanrig_sep::ZclFrame;
 use hanrig_sim::clock::SimTime;
-use hanrig_sim::device::DeviceKind;
-use hanrig_sim::headend::{Clock, JobsHeadEnd, Latency, serve_jobs};
-
-const T0: u64 = 1_782_914_400;
+use hanrig_sim::headend::{JobsHeadEnd, serve_jobs};
 
 #[tokio::test]
 async fn a_load_control_event_reaches_every_thermostat_and_every_report_comes_back() {
@@ -24,22 +22,7 @@ async fn a_load_control_event_reaches_every_thermostat_and_every_report_comes_ba
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     serve(listener, &esiids);
-    let event = LoadControlMessage {
-        device_class: 0x0001,
-        enrollment_group: 0,
-        start: None,
-        duration_minutes: 30,
-        criticality: 2,
-        cooling_offset: Some(20),
-        heating_offset: None,
-        cooling_set_point: None,
-        heating_set_point: None,
-        load_adjustment: None,
-        duty_cycle: None,
-        randomize_start: false,
-        randomize_end: false,
-    };
-    let (store, id) = store_with_message("chain", &esiids, event.command(501).unwrap()).await;
+    let (store, id) = store_with_message("chain", &esiids, lce()).await;
 
     // Batches of 100: three jobs.
     let client = JobsClient::new(&url);
@@ -97,69 +80,14 @@ async fn a_load_control_event_reaches_every_thermostat_and_every_report_comes_ba
     assert!(store.open_jobs(Tdsp::Centerpoint).await.unwrap().is_empty());
 }
 
-/// A head-end for CenterPoint meters with thermostats, served on `listener`: the mesh takes
-/// 1–5 s, run 200× fast.
+/// CenterPoint's head-end for `esiids`' thermostats, served on `listener`.
 fn serve(listener: tokio::net::TcpListener, esiids: &[String]) {
-    let fleet: Vec<(String, DeviceKind)> = esiids
-        .iter()
-        .map(|e| (e.clone(), DeviceKind::Thermostat))
-        .collect();
     let start = SimTime::from_unix_seconds(T0);
-    let latency = Latency {
-        min_us: 1_000_000,
-        max_us: 5_000_000,
-        loss: 0.0,
-    };
-    let headend = JobsHeadEnd::new(&fleet, latency, 5, start);
-    let clock = Clock {
-        start,
-        since: Instant::now(),
-        speed: 200.0,
-    };
-    tokio::spawn(serve_jobs(listener, headend, clock));
-}
-
-/// A fresh store holding `command` to `esiids`, planned and accepted as the API does it;
-/// returns it and the message.
-async fn store_with_message(
-    name: &str,
-    esiids: &[String],
-    command: hanrig_sep::Command,
-) -> (Store, i64) {
-    let dir = std::env::temp_dir().join(format!("hanrig-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let _ = std::fs::remove_file(dir.join("gw.db"));
-    let store = Store::open(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.join("gw.db").display()
-    ))
-    .await
-    .unwrap();
-    let cluster = cluster_of(&command).unwrap();
-    let mut frame = [0u8; 127];
-    let len = ZclFrame::new(cluster, command, 1)
-        .unwrap()
-        .emit(&mut frame)
-        .unwrap();
-    let deliveries = plan(&addresses(esiids, &[]).unwrap(), &Routing::texas(), |_| {
-        None
-    })
-    .unwrap();
-    let id = store
-        .accept_message(
-            &NewMessage {
-                company: "demo-rep",
-                kind: "load-control-cancel-all",
-                request: "{}",
-                cluster,
-                command: &frame[..len],
-            },
-            &deliveries,
-            T0 as i64,
-        )
-        .await
-        .unwrap();
-    (store, id)
+    tokio::spawn(serve_jobs(
+        listener,
+        JobsHeadEnd::new(&fleet(esiids), MESH, 5, start),
+        clock(),
+    ));
 }
 
 #[tokio::test]
