@@ -17,7 +17,7 @@ use hanrig_sep::zcl::general::{
     AttrValue, DataType, DefaultResponse, ReadAttributeStatus, ReadAttributes,
     ReadAttributesResponse, Status, WriteAttributesResponse,
 };
-use hanrig_sep::{Command, Eui64, ZclFrame};
+use hanrig_sep::{Command, Eui64, UtcTime, ZclFrame};
 use serde_json::json;
 
 use crate::clock::SimTime;
@@ -70,7 +70,9 @@ impl DeviceKind {
 }
 
 /// Deliberately broken device behaviours: realistic ZigFest defects, for proving that the
-/// conformance suites catch them.
+/// conformance suites catch them. Each changes only what the device does on the air or shows
+/// to the world (its display, its relay line); none changes what it writes to its own log, so a
+/// suite that read the log instead of the air would pass every one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutant {
     /// Reports Completed (0x03) where Cancelled (0x06) is due.
@@ -90,11 +92,45 @@ pub enum Mutant {
     AcceptsWrongInstallCode,
     /// Shows the summation without applying the meter's divisor.
     WrongSummationFormatting,
+    /// Sends User Opted In with the code of User Opted Out (0x04) on the air.
+    OptInSentAsOptOut,
+    /// Counts Event Status Time from 1970 (Unix time) instead of 2000.
+    EventStatusTimeUnixEpoch,
+    /// Reports Criticality Level Applied 0 whatever the event's level.
+    CriticalityNotEchoed,
+    /// Reports set points 0 (0.00 °C) instead of 0x8000 when the event sets none.
+    SetPointZeroWhenUnused,
+    /// Reports Event Control 0 whatever the event's.
+    EventControlNotEchoed,
+    /// Sends Report Event Status without its 42-byte Signature field.
+    ReportWithoutSignature,
+    /// Starts every event on time although it asks for a randomised start.
+    IgnoresStartRandomisation,
+    /// Ends every event on time although it asks for a randomised end.
+    IgnoresEndRandomisation,
+    /// Randomises the start of events that do not ask for it.
+    RandomisesUnasked,
+    /// Ignores events for utility enrollment group 0 (all groups) when it is in a group.
+    GroupZeroIgnored,
+    /// Takes events for any utility enrollment group.
+    IgnoresEnrollmentGroup,
+    /// Leaves the load shed after a cancel.
+    RelayNotRestoredOnCancel,
+    /// Keeps showing a message after its duration has ended.
+    MessageOutlivesDuration,
+    /// Sends Message Confirmation with its Confirmation Time counted from 1970.
+    ConfirmationTimeUnixEpoch,
+    /// Acknowledges a price with the provider ID where the issuer event ID belongs.
+    PriceAckWrongEvent,
+    /// Shows prices with two decimals whatever their trailing digits.
+    PriceIgnoresTrailingDigits,
+    /// Shows a scheduled price as soon as it arrives, before its start.
+    ScheduledPriceShownEarly,
 }
 
 impl Mutant {
     /// Every mutant, with its name and what is wrong with it.
-    pub const ALL: [(Mutant, &'static str, &'static str); 8] = [
+    pub const ALL: [(Mutant, &'static str, &'static str); 25] = [
         (
             Mutant::WrongEventStatus,
             "wrong-event-status",
@@ -134,6 +170,91 @@ impl Mutant {
             Mutant::WrongSummationFormatting,
             "wrong-summation-formatting",
             "shows the summation without the meter's divisor",
+        ),
+        (
+            Mutant::OptInSentAsOptOut,
+            "opt-in-sent-as-opt-out",
+            "sends User Opted In with the code of User Opted Out (0x04)",
+        ),
+        (
+            Mutant::EventStatusTimeUnixEpoch,
+            "event-status-time-unix-epoch",
+            "counts Event Status Time from 1970 instead of 2000",
+        ),
+        (
+            Mutant::CriticalityNotEchoed,
+            "criticality-not-echoed",
+            "reports Criticality Level Applied 0",
+        ),
+        (
+            Mutant::SetPointZeroWhenUnused,
+            "set-point-zero-when-unused",
+            "reports unused set points as 0 instead of 0x8000",
+        ),
+        (
+            Mutant::EventControlNotEchoed,
+            "event-control-not-echoed",
+            "reports Event Control 0 whatever the event's",
+        ),
+        (
+            Mutant::ReportWithoutSignature,
+            "report-without-signature",
+            "sends Report Event Status without its 42-byte Signature",
+        ),
+        (
+            Mutant::IgnoresStartRandomisation,
+            "ignores-start-randomisation",
+            "starts randomised events on time",
+        ),
+        (
+            Mutant::IgnoresEndRandomisation,
+            "ignores-end-randomisation",
+            "ends randomised events on time",
+        ),
+        (
+            Mutant::RandomisesUnasked,
+            "randomises-unasked",
+            "randomises the start of events that do not ask for it",
+        ),
+        (
+            Mutant::GroupZeroIgnored,
+            "group-zero-ignored",
+            "ignores events for enrollment group 0 (all) when in a group",
+        ),
+        (
+            Mutant::IgnoresEnrollmentGroup,
+            "ignores-enrollment-group",
+            "takes events for any utility enrollment group",
+        ),
+        (
+            Mutant::RelayNotRestoredOnCancel,
+            "relay-not-restored-on-cancel",
+            "leaves the load shed after a cancel",
+        ),
+        (
+            Mutant::MessageOutlivesDuration,
+            "message-outlives-duration",
+            "keeps showing a message after its duration",
+        ),
+        (
+            Mutant::ConfirmationTimeUnixEpoch,
+            "confirmation-time-unix-epoch",
+            "counts Message Confirmation time from 1970",
+        ),
+        (
+            Mutant::PriceAckWrongEvent,
+            "price-ack-wrong-event",
+            "acknowledges a price with the provider ID as its issuer event ID",
+        ),
+        (
+            Mutant::PriceIgnoresTrailingDigits,
+            "price-ignores-trailing-digits",
+            "shows prices with two decimals whatever their trailing digits",
+        ),
+        (
+            Mutant::ScheduledPriceShownEarly,
+            "scheduled-price-shown-early",
+            "shows a scheduled price before its start",
         ),
     ];
 
@@ -195,6 +316,43 @@ impl embedded_hal::digital::OutputPin for SimPin {
     }
 }
 
+/// What the world can see of a device without its cooperation: what its display shows, the
+/// level of its load relay's output line, the set points its thermostat shows. A lab rig reads
+/// the same through its instruments — a GPIO input wired to the relay line, an operator looking
+/// at the display — so a conformance case that judges by these runs unchanged on hardware.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Panel {
+    /// Load-control devices: whether the relay's output line is energised (load on).
+    pub load_energised: Option<bool>,
+    /// Displays: the message text on the screen, if any.
+    pub message: Option<String>,
+    /// Price clients: the price on the screen, as `0.1250 tier 2`.
+    pub price: Option<String>,
+    /// In-home displays: the summation shown, as `00123.456 kWh`.
+    pub summation: Option<String>,
+    /// In-home displays: the demand shown, as `01.500 kW`.
+    pub demand: Option<String>,
+    /// Thermostats: the (cooling, heating) set points in force, 0.01 °C.
+    pub set_points: Option<(i16, i16)>,
+}
+
+/// A price as a display shows it: the price with its trailing digits, and its tier.
+pub fn price_text(price: u32, trailing_digit_and_tier: u8) -> String {
+    let digits = u32::from(trailing_digit_and_tier >> 4);
+    let tier = trailing_digit_and_tier & 0x0F;
+    let scale = 10u64.pow(digits);
+    let whole = u64::from(price) / scale;
+    if digits == 0 {
+        format!("{whole} tier {tier}")
+    } else {
+        let frac = u64::from(price) % scale;
+        format!(
+            "{whole}.{frac:0width$} tier {tier}",
+            width = digits as usize
+        )
+    }
+}
+
 /// Normal thermostat set points, 0.01 °C.
 const NORMAL_COOLING: i16 = 2400;
 const NORMAL_HEATING: i16 = 2000;
@@ -222,6 +380,11 @@ pub struct SimDevice {
     /// Thermostat set points (cooling, heating), 0.01 °C.
     pub set_points: (i16, i16),
     mutant: Option<Mutant>,
+    /// The message text on the display.
+    screen: Option<String>,
+    /// Whether the outputs being drained come from the device's own timers (a message expiring)
+    /// rather than from a command.
+    expiring: bool,
 }
 
 impl SimDevice {
@@ -255,6 +418,8 @@ impl SimDevice {
                 .flatten(),
             set_points: (NORMAL_COOLING, NORMAL_HEATING),
             mutant: None,
+            screen: None,
+            expiring: false,
         }
     }
 
@@ -271,6 +436,8 @@ impl SimDevice {
                 Mutant::IgnoresDeviceClass => {
                     config.device_class = hanrig_sep::clusters::drlc::DeviceClass(0xFFFF)
                 }
+                Mutant::IgnoresStartRandomisation => config.start_randomization_minutes = 0,
+                Mutant::IgnoresEndRandomisation => config.duration_randomization_minutes = 0,
                 _ => {}
             }
             drlc.set_config(config);
@@ -313,6 +480,51 @@ impl SimDevice {
     /// Whether the relay's load is on (load-control devices).
     pub fn load_on(&self) -> Option<bool> {
         self.relay.as_ref().map(|r| r.shedding_for().is_none())
+    }
+
+    /// What the device shows the world at `now` (see [`Panel`]).
+    pub fn panel(&self, now: SimTime) -> Panel {
+        let summation = self.metering.as_deref().and_then(|m| {
+            m.summation().map(|r| {
+                if self.mutant == Some(Mutant::WrongSummationFormatting) {
+                    // The defect: the raw summation shown with the divisor left out.
+                    Reading {
+                        scaled: r.scaled * 1000,
+                        ..r
+                    }
+                    .to_string()
+                } else {
+                    r.to_string()
+                }
+            })
+        });
+        let price = self.price.as_deref().and_then(|c| {
+            let shown = if self.mutant == Some(Mutant::ScheduledPriceShownEarly) {
+                c.prices()
+                    .map(|(p, _, _)| p)
+                    .max_by_key(|p| p.issuer_event_id)
+            } else {
+                c.current(now.utc())
+            };
+            shown.map(|p| {
+                let mut digits_and_tier = p.price_trailing_digit_and_price_tier;
+                if self.mutant == Some(Mutant::PriceIgnoresTrailingDigits) {
+                    digits_and_tier = 0x20 | (digits_and_tier & 0x0F);
+                }
+                price_text(p.price, digits_and_tier)
+            })
+        });
+        Panel {
+            load_energised: self.load_on(),
+            message: self.screen.clone(),
+            price,
+            summation,
+            demand: self
+                .metering
+                .as_deref()
+                .and_then(|m| m.demand().map(|r| r.to_string())),
+            set_points: (self.kind == DeviceKind::Thermostat).then_some(self.set_points),
+        }
     }
 
     /// The metering display, for in-home displays.
@@ -425,7 +637,21 @@ impl SimDevice {
             }
             Command::LoadControlEvent(e) => {
                 if let Some(c) = &mut self.drlc {
-                    c.handle_event(t, e);
+                    let mut e = e.clone();
+                    let in_group = c.config().utility_enrollment_group;
+                    match self.mutant {
+                        Some(Mutant::GroupZeroIgnored)
+                            if e.utility_enrollment_group == 0 && in_group != 0 =>
+                        {
+                            return self.pump(now, log);
+                        }
+                        Some(Mutant::IgnoresEnrollmentGroup) => e.utility_enrollment_group = 0,
+                        Some(Mutant::RandomisesUnasked) => {
+                            e.event_control = drlc::EventControl(e.event_control.0 | 0x01);
+                        }
+                        _ => {}
+                    }
+                    c.handle_event(t, &e);
                 }
             }
             Command::CancelLoadControlEvent(_) | Command::CancelAllLoadControlEvents(_)
@@ -443,18 +669,7 @@ impl SimDevice {
             Command::ReadAttributesResponse(r) if zcl.cluster == metering::CLUSTER_ID => {
                 if let Some(m) = &mut self.metering {
                     m.handle_read_attributes_response(r);
-                    let summation = if self.mutant == Some(Mutant::WrongSummationFormatting) {
-                        // The defect: the raw summation shown with the divisor left out.
-                        m.summation().map(|r| {
-                            Reading {
-                                scaled: r.scaled * 1000,
-                                ..r
-                            }
-                            .to_string()
-                        })
-                    } else {
-                        m.summation().map(|r| r.to_string())
-                    };
+                    let summation = m.summation().map(|r| r.to_string());
                     let demand = m.demand().map(|r| r.to_string());
                     log.push(
                         now,
@@ -638,7 +853,10 @@ impl SimDevice {
         if let Some(c) = &mut self.price {
             c.handle_timeout(t);
         }
-        self.pump(now, log)
+        self.expiring = true;
+        let out = self.pump(now, log);
+        self.expiring = false;
+        out
     }
 
     /// The user confirms a message on the display.
@@ -693,11 +911,25 @@ impl SimDevice {
     }
 
     /// Drains every client's outputs: commands become frames to the ESI, load actions drive the
-    /// relay or set points, and what the user would see goes to the log.
+    /// relay or set points, and what the user would see goes to the screen and the log.
     fn pump(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
         let mut commands: Vec<(u16, Command)> = Vec::new();
         if let Some(c) = &mut self.drlc {
+            let mut outputs = Vec::new();
             while let Some(o) = c.poll_output() {
+                outputs.push(o);
+            }
+            // Events cancelled in this batch (for the relay that stays off after a cancel).
+            let cancelled: Vec<u32> = outputs
+                .iter()
+                .filter_map(|o| match o {
+                    DrlcOutput::Report(r) if r.event_status == EventStatus::Cancelled => {
+                        Some(r.issuer_event_id)
+                    }
+                    _ => None,
+                })
+                .collect();
+            for o in outputs {
                 match o {
                     DrlcOutput::Report(r) => {
                         let mut reports = vec![r];
@@ -715,8 +947,39 @@ impl SimDevice {
                             }
                             _ => {}
                         }
-                        for r in reports {
+                        for mut r in reports {
+                            // The log says what the device meant; the air gets what it sends.
                             log.push(now, &self.name, "event_status", json!({"issuer_event_id": r.issuer_event_id, "event_status": u8::from(r.event_status), "event_status_name": r.event_status.name()}));
+                            match self.mutant {
+                                Some(Mutant::OptInSentAsOptOut)
+                                    if r.event_status == EventStatus::UserOptedIn =>
+                                {
+                                    r.event_status = EventStatus::UserOptedOut
+                                }
+                                Some(Mutant::EventStatusTimeUnixEpoch) => {
+                                    r.event_status_time.0 = r
+                                        .event_status_time
+                                        .0
+                                        .wrapping_add(UtcTime::UNIX_OFFSET as u32)
+                                }
+                                Some(Mutant::CriticalityNotEchoed) => {
+                                    r.criticality_level_applied = drlc::CriticalityLevel::from(0)
+                                }
+                                Some(Mutant::SetPointZeroWhenUnused) => {
+                                    for p in [
+                                        &mut r.cooling_temperature_set_point_applied,
+                                        &mut r.heating_temperature_set_point_applied,
+                                    ] {
+                                        if *p == 0x8000 {
+                                            *p = 0;
+                                        }
+                                    }
+                                }
+                                Some(Mutant::EventControlNotEchoed) => {
+                                    r.event_control = drlc::EventControl(0)
+                                }
+                                _ => {}
+                            }
                             commands.push((drlc::CLUSTER_ID, Command::ReportEventStatus(r)));
                         }
                     }
@@ -733,7 +996,9 @@ impl SimDevice {
                         log.push(now, &self.name, "load_control_applied", json!({"issuer_event_id": action.issuer_event_id, "load_on": self.relay.as_ref().map(|r| r.shedding_for().is_none()), "set_points": [self.set_points.0, self.set_points.1]}));
                     }
                     DrlcOutput::Restore { issuer_event_id } => {
-                        if let Some(relay) = &mut self.relay {
+                        let stuck = self.mutant == Some(Mutant::RelayNotRestoredOnCancel)
+                            && cancelled.contains(&issuer_event_id);
+                        if let (Some(relay), false) = (&mut self.relay, stuck) {
                             let _ = relay.apply(&DrlcOutput::Restore { issuer_event_id });
                         }
                         self.set_points = (NORMAL_COOLING, NORMAL_HEATING);
@@ -746,16 +1011,32 @@ impl SimDevice {
             while let Some(o) = c.poll_output() {
                 match o {
                     MessagingOutput::Show(m) => {
+                        self.screen = Some(m.message.as_str().unwrap_or("").to_string());
                         log.push(now, &self.name, "message_shown", json!({"message_id": m.message_id, "text": m.message.as_str(), "confirmation_required": m.message_control.confirmation_required()}));
                     }
-                    MessagingOutput::Clear { message_id } => log.push(
-                        now,
-                        &self.name,
-                        "message_cleared",
-                        json!({"message_id": message_id}),
-                    ),
+                    MessagingOutput::Clear { message_id } => {
+                        if !(self.expiring && self.mutant == Some(Mutant::MessageOutlivesDuration))
+                        {
+                            self.screen = None;
+                        }
+                        log.push(
+                            now,
+                            &self.name,
+                            "message_cleared",
+                            json!({"message_id": message_id}),
+                        )
+                    }
                     MessagingOutput::Send(Command::MessageConfirmation(_))
                         if self.mutant == Some(Mutant::NoMessageConfirmation) => {}
+                    MessagingOutput::Send(Command::MessageConfirmation(mut m))
+                        if self.mutant == Some(Mutant::ConfirmationTimeUnixEpoch) =>
+                    {
+                        m.confirmation_time.0 = m
+                            .confirmation_time
+                            .0
+                            .wrapping_add(UtcTime::UNIX_OFFSET as u32);
+                        commands.push((messaging::CLUSTER_ID, Command::MessageConfirmation(m)));
+                    }
                     MessagingOutput::Send(cmd) => commands.push((messaging::CLUSTER_ID, cmd)),
                 }
             }
@@ -763,6 +1044,12 @@ impl SimDevice {
         if let Some(c) = &mut self.price {
             while let Some(o) = c.poll_output() {
                 match o {
+                    PriceOutput::Send(Command::PriceAcknowledgement(mut a))
+                        if self.mutant == Some(Mutant::PriceAckWrongEvent) =>
+                    {
+                        a.issuer_event_id = a.provider_id;
+                        commands.push((price::CLUSTER_ID, Command::PriceAcknowledgement(a)));
+                    }
                     PriceOutput::Send(cmd) => commands.push((price::CLUSTER_ID, cmd)),
                     PriceOutput::PriceChanged { issuer_event_id } => {
                         let current = c.current(now.utc()).map(|p| p.price);
@@ -784,11 +1071,21 @@ impl SimDevice {
         let (Some(network_key), true) = (self.network_key, self.state == JoinState::Joined) else {
             return Vec::new();
         };
+        let short_reports = self.mutant == Some(Mutant::ReportWithoutSignature);
         commands
             .into_iter()
             .filter_map(|(cluster, cmd)| {
+                let report = matches!(cmd, Command::ReportEventStatus(_));
+                let tsn = self.stack.next_tsn();
+                let frame = ZclFrame::new(cluster, cmd, tsn)?;
+                let mut zcl = [0u8; 127];
+                let mut len = frame.emit(&mut zcl).ok()?;
+                if report && short_reports {
+                    // The defect: the Signature field (42 bytes, all 0xFF unsigned) left off.
+                    len = len.saturating_sub(42);
+                }
                 self.stack
-                    .command(0x0000, &network_key, &self.link_key, cluster, cmd)
+                    .zcl_bytes(0x0000, &network_key, &self.link_key, cluster, &zcl[..len])
             })
             .collect()
     }

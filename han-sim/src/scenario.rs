@@ -442,6 +442,99 @@ pub struct DeviceStep {
     pub device: String,
 }
 
+impl Default for MeterSpec {
+    /// A meter with the file's defaults: channel 15, five devices, a constant 1.5 kW.
+    fn default() -> Self {
+        MeterSpec {
+            name: String::new(),
+            eui64: String::new(),
+            pan: 0,
+            channel: fifteen(),
+            network_key: None,
+            device_limit: five(),
+            load_w: default_load(),
+            summation_wh: 0,
+            global_key_fallback: false,
+        }
+    }
+}
+
+impl Default for DeviceSpec {
+    /// A device with the file's defaults: joining at once, group 0, no randomisation.
+    fn default() -> Self {
+        DeviceSpec {
+            name: String::new(),
+            kind: String::new(),
+            eui64: String::new(),
+            install_code: String::new(),
+            meter: String::new(),
+            provisioned_install_code: None,
+            join_at: zero(),
+            device_class: None,
+            utility_enrollment_group: 0,
+            start_randomization_minutes: 0,
+            duration_randomization_minutes: 0,
+        }
+    }
+}
+
+impl Default for PriceStep {
+    /// A price with the file's defaults: two trailing digits, tier 1, provider 1, USD.
+    fn default() -> Self {
+        PriceStep {
+            meter: String::new(),
+            issuer_event_id: 0,
+            price: 0,
+            trailing_digits: two_u8(),
+            tier: one_u8(),
+            rate_label: String::new(),
+            provider_id: one_u32(),
+            currency: usd(),
+            duration_minutes: None,
+            start_in: None,
+            acknowledge: false,
+        }
+    }
+}
+
+impl Default for EventStep {
+    /// An event with the file's defaults: every device class, group 0, now, criticality 1.
+    fn default() -> Self {
+        EventStep {
+            meter: String::new(),
+            issuer_event_id: 0,
+            device_class: all_classes(),
+            utility_enrollment_group: 0,
+            start_in: None,
+            start_at: None,
+            duration_minutes: 0,
+            criticality: one_u8(),
+            randomize_start: false,
+            randomize_end: false,
+            cooling_offset: None,
+            heating_offset: None,
+            cooling_set_point: None,
+            heating_set_point: None,
+            load_adjustment: None,
+            duty_cycle: None,
+        }
+    }
+}
+
+impl Default for CancelEventStep {
+    /// A cancel with the file's defaults: every device class, group 0, effective now.
+    fn default() -> Self {
+        CancelEventStep {
+            meter: String::new(),
+            issuer_event_id: 0,
+            device_class: all_classes(),
+            utility_enrollment_group: 0,
+            effective_in: None,
+            randomize_end: false,
+        }
+    }
+}
+
 /// A duration: `90s`, `10m`, `2h`, `1h30m`, `1h30m15s`, or a number of seconds.
 pub fn parse_duration(text: &str) -> Result<u64, ScenarioError> {
     let text = text.trim();

@@ -263,11 +263,23 @@ impl Stack {
     ) -> Option<Vec<u8>> {
         let mut zcl = [0u8; 127];
         let len = frame.emit(&mut zcl).ok()?;
-        let aps = ApsHeader::data(1, frame.cluster, PROFILE_SMART_ENERGY, 1, 0);
+        self.zcl_bytes(dst, network_key, link_key, frame.cluster, &zcl[..len])
+    }
+
+    /// An encoded ZCL frame on `cluster` to `dst`, secured as [`Stack::zcl_frame`] does.
+    pub fn zcl_bytes(
+        &mut self,
+        dst: u16,
+        network_key: &Key,
+        link_key: &Key,
+        cluster: u16,
+        zcl: &[u8],
+    ) -> Option<Vec<u8>> {
+        let aps = ApsHeader::data(1, cluster, PROFILE_SMART_ENERGY, 1, 0);
         let aps_key = (0x0700..=0x0703)
-            .contains(&frame.cluster)
+            .contains(&cluster)
             .then_some((KeyId::Data, link_key));
-        self.data_frame(dst, Some(network_key), aps, aps_key, &zcl[..len])
+        self.data_frame(dst, Some(network_key), aps, aps_key, zcl)
     }
 
     /// A ZCL frame carrying `command` (header from the command's table entry).

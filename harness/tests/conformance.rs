@@ -103,7 +103,7 @@ fn there_are_at_least_60_cases_with_unique_ids_and_every_field() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), CASES.len(), "duplicate IDs");
-    for c in CASES {
+    for c in CASES.iter() {
         assert!(
             !c.title.is_empty()
                 && !c.clause.is_empty()
@@ -165,7 +165,7 @@ fn a_failure_says_what_was_expected_and_what_was_observed() {
     );
     assert_eq!(
         result.observed.as_deref(),
-        Some("CommandReceived at 60 s, Started at 60 s, Completed at 660 s")
+        Some("CommandReceived (0x01) at 60 s, Started (0x02) at 60 s, Completed (0x03) at 660 s")
     );
     assert!(result.frames.iter().any(|f| {
         f.zcl
@@ -257,7 +257,7 @@ fn run_writes_junit_json_html_and_a_capture_per_case() {
         }
     }
     assert_eq!(testcases, CASES.len());
-    for c in CASES {
+    for c in CASES.iter() {
         assert!(junit.contains(c.id), "{}", c.id);
         // The e2e cases talk to the gateway over HTTP: no radio capture of their own.
         if c.suite == Suite::E2e {
@@ -277,6 +277,86 @@ fn run_writes_junit_json_html_and_a_capture_per_case() {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("DEV-DRLC-004") && html.contains("MET-TC-004"));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Runs one case with `mutant` on the in-process rig.
+fn one(id: &str, mutant: Mutant) -> hanrig::conformance::model::CaseResult {
+    let case = select(None, &[id.into()]).unwrap()[0];
+    run_case(&sim_rig(), case, Some(mutant), None)
+}
+
+#[test]
+fn a_report_without_its_signature_is_decoded_as_far_as_it_goes_and_the_deviation_named() {
+    let r = one("DEV-DRLC-001", Mutant::ReportWithoutSignature);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(
+        r.message.contains("Report Event Status") && r.message.contains("deviates from SE 1.0"),
+        "{}",
+        r.message
+    );
+    assert!(r.message.contains("signature"), "{}", r.message);
+    // 18 bytes of fields after the 3-byte ZCL header, and no signature.
+    assert!(
+        r.observed.as_deref().unwrap().starts_with("21 bytes: "),
+        "{:?}",
+        r.observed
+    );
+}
+
+#[test]
+fn a_time_in_the_wrong_epoch_is_caught_from_the_bytes_on_the_air() {
+    let r = one("DEV-DRLC-001", Mutant::EventStatusTimeUnixEpoch);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(r.message.contains("Event Status Time"), "{}", r.message);
+    assert!(r.message.contains("2000-01-01"), "{}", r.message);
+    let r = one("DEV-MSG-002", Mutant::ConfirmationTimeUnixEpoch);
+    assert!(r.message.contains("Confirmation Time"), "{}", r.message);
+}
+
+#[test]
+fn an_echo_field_that_differs_from_the_event_names_the_field_and_both_values() {
+    let r = one("DEV-DRLC-025", Mutant::CriticalityNotEchoed);
+    assert!(
+        r.message
+            .contains("Criticality Level Applied does not echo"),
+        "{}",
+        r.message
+    );
+    assert_eq!(r.expected_observation.as_deref(), Some("0x0007"));
+    assert_eq!(r.observed.as_deref(), Some("0x0000"));
+    let r = one("DEV-DRLC-001", Mutant::SetPointZeroWhenUnused);
+    assert!(
+        r.message.contains("Cooling Temperature Set Point Applied"),
+        "{}",
+        r.message
+    );
+    assert_eq!(r.expected_observation.as_deref(), Some("0x8000"));
+}
+
+#[test]
+fn instrument_verdicts_name_the_instrument_and_what_it_saw() {
+    let r = one("DEV-DRLC-028", Mutant::RelayNotRestoredOnCancel);
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(
+        r.message.starts_with("relay-sense line at 661.0 s"),
+        "{}",
+        r.message
+    );
+    assert_eq!(
+        r.observed.as_deref(),
+        Some("relay-sense line: de-energised")
+    );
+    let r = one("DEV-MET-002", Mutant::WrongSummationFormatting);
+    assert!(r.message.starts_with("operator at 31.0 s"), "{}", r.message);
+    assert_eq!(
+        r.expected_observation.as_deref(),
+        Some("does the display show the summation 00123.456 kWh?")
+    );
+}
+
+#[test]
+fn the_device_suite_has_at_least_25_mutants() {
+    assert!(Mutant::ALL.len() >= 25, "{}", Mutant::ALL.len());
 }
 
 #[test]

@@ -1,10 +1,17 @@
 //! What a case runs with: the rig's simulated network, the DUT (healthy or a mutant), and
 //! helpers to state expectations as expected-versus-observed.
 
-use hanrig_sim::device::Mutant;
+use std::sync::{Arc, Mutex};
+
+use hanrig_sep::Eui64;
+use hanrig_sim::clock::SimTime;
+use hanrig_sim::device::{Mutant, Panel};
 use hanrig_sim::scenario::{RunOutput, Scenario};
+use hanrig_sim::sim::{Happening, Node, Simulation};
 use serde_json::Value;
 
+use super::air::{Air, Parties};
+use super::instrument::{Probe, Reading, Sample};
 use super::serial::SerialRadio;
 
 /// Why a case did not pass.
@@ -63,32 +70,162 @@ pub struct Ctx {
     pub radio: Option<SerialRadio>,
     /// The last run.
     pub output: Option<RunOutput>,
+    /// What the rig heard on the air during the last run.
+    pub air: Air,
+    /// The instrument probes of the case, with their readings once it ran.
+    pub samples: Vec<Sample>,
+    /// Seconds a real DUT may lag a deadline (its clock's tick, its radio's retries): 0 on
+    /// simulated rigs, which are exact.
+    pub tolerance_s: u64,
 }
 
 /// Start of every case's virtual time.
 pub const START: &str = "2026-07-01T14:00:00Z";
 
+/// The DUT's EUI64 and the rig's, from the case's network: the node called `dut` is the DUT,
+/// every other node is the rig's. (A lab rig takes the same from its rig file.)
+fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
+    let eui = |text: &str| {
+        text.parse::<Eui64>()
+            .map_err(|e| CaseError::Rig(format!("case scenario: EUI64 {text:?}: {e:?}")))
+    };
+    let mut rig = Vec::new();
+    let mut dut = None;
+    let mut dut_is_coordinator = false;
+    for m in &scenario.meters {
+        if m.name == "dut" {
+            dut = Some(eui(&m.eui64)?);
+            dut_is_coordinator = true;
+        } else {
+            rig.push(eui(&m.eui64)?);
+        }
+    }
+    for d in &scenario.devices {
+        if d.name == "dut" {
+            dut = Some(eui(&d.eui64)?);
+        } else {
+            rig.push(eui(&d.eui64)?);
+        }
+    }
+    Ok(Parties {
+        rig,
+        dut: dut.ok_or_else(|| CaseError::Rig("case scenario: no node called dut".into()))?,
+        dut_is_coordinator,
+    })
+}
+
+/// What the DUT showed the world at each probe of a run, by probe index.
+pub type Looks = Arc<Mutex<Vec<(usize, Panel)>>>;
+
+/// Schedules a look at the DUT's panel (what an instrument or a person sees of it) at each
+/// probe's time; the looks land in the returned list as the run passes them.
+pub fn schedule_looks(simulation: &mut Simulation, samples: &[Sample]) -> Looks {
+    let looks: Looks = Arc::default();
+    let Some(dut) = simulation.node_index("dut") else {
+        return looks;
+    };
+    let start = SimTime(start_us());
+    for (index, sample) in samples.iter().enumerate() {
+        let looks = Arc::clone(&looks);
+        simulation.schedule(
+            start.plus(sample.at_ms * 1000),
+            Happening::Act(Box::new(move |now, nodes, _log| {
+                if let Some(Node::Device(d)) = nodes.get(dut)
+                    && let Ok(mut looks) = looks.lock()
+                {
+                    looks.push((index, d.panel(now)));
+                }
+                Vec::new()
+            })),
+        );
+    }
+    looks
+}
+
 impl Ctx {
+    /// Probes the DUT through an instrument `at_s` seconds (fractions allowed) after the start;
+    /// [`Ctx::probes_hold`] judges the readings once the case ran.
+    pub fn probe(&mut self, at_s: f64, probe: Probe) {
+        self.samples.push(Sample {
+            at_ms: (at_s * 1000.0).round() as u64,
+            probe,
+            reading: None,
+        });
+    }
+
+    /// Fails at the first probe whose reading is not what it requires.
+    pub fn probes_hold(&self) -> Outcome {
+        for s in &self.samples {
+            match &s.reading {
+                Some(Reading::Answered { holds: true, .. }) => {}
+                Some(Reading::Answered { holds: false, saw }) => {
+                    return Err(fail(
+                        format!("{}: no", s.describe()),
+                        s.probe.question(),
+                        format!("{}: {saw}", s.probe.instrument().name()),
+                    ));
+                }
+                Some(Reading::Unavailable(why)) => {
+                    return Err(CaseError::Rig(format!("{}: {why}", s.describe())));
+                }
+                None => {
+                    return Err(CaseError::Rig(format!(
+                        "{}: the run ended before the probe",
+                        s.describe()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Runs a scenario (the node called `dut` is the device under test); the run stays in
-    /// [`Ctx::output`] for the report.
+    /// [`Ctx::output`] for the report, what the rig heard in [`Ctx::air`] and the probes'
+    /// readings in [`Ctx::samples`].
     pub fn run(&mut self, scenario: &str) -> Result<&RunOutput, CaseError> {
         let parsed =
             Scenario::parse(scenario).map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;
-        if let Some(radio) = self.radio {
-            let output = super::serial::run(&parsed, self.mutant, radio)?;
-            return Ok(self.output.insert(output));
+        self.run_scenario(&parsed)
+    }
+
+    /// [`Ctx::run`] for a scenario built in code.
+    pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<&RunOutput, CaseError> {
+        let parties = parties(parsed)?;
+        let (output, looks) = if let Some(radio) = self.radio {
+            super::serial::run(parsed, self.mutant, radio, &self.samples)?
+        } else {
+            let mut built = parsed
+                .build()
+                .map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;
+            if let (Some(mutant), Some(dut)) = (self.mutant, built.device_mut("dut")) {
+                dut.set_mutant(mutant);
+            }
+            let looks = schedule_looks(&mut built.simulation, &self.samples);
+            let output = built
+                .run()
+                .map_err(|e| CaseError::Rig(format!("case run: {e}")))?;
+            (output, looks)
+        };
+        if let Ok(looks) = looks.lock() {
+            for (index, panel) in looks.iter() {
+                if let Some(s) = self.samples.get_mut(*index) {
+                    s.reading = Some(s.probe.answer(panel));
+                }
+            }
         }
-        let mut built = parsed
-            .build()
-            .map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;
-        if let (Some(mutant), Some(dut)) = (self.mutant, built.device_mut("dut")) {
-            dut.set_mutant(mutant);
-        }
-        let output = built
-            .run()
-            .map_err(|e| CaseError::Rig(format!("case run: {e}")))?;
+        let keys: Vec<_> = output.keys.keys.iter().map(|(k, _)| *k).collect();
+        self.air = Air::from_capture(
+            output.capture.iter().map(|(t, _, b)| (t.0, &b[..])),
+            &keys,
+            &parties,
+        );
         Ok(self.output.insert(output))
     }
+}
+
+/// Seconds from the start of a time in µs since 1970.
+pub fn secs(t_us: u64) -> f64 {
+    t_us.saturating_sub(start_us()) as f64 / 1e6
 }
 
 /// Event-status reports of `node` for `event`, as (status name, seconds from the start).

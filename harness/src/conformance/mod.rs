@@ -1,10 +1,13 @@
 //! The ZigFest-style conformance harness: suites of cases run against a device or meter under
 //! test on a rig — and, in the `e2e` suite, against the whole gateway chain — with reports.
 
+pub mod air;
 pub mod cases;
 pub mod cli;
 pub mod ctx;
+pub mod device;
 pub mod e2e;
+pub mod instrument;
 pub mod model;
 pub mod report;
 pub mod runner;

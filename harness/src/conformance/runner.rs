@@ -214,6 +214,7 @@ pub fn select(suite: Option<&str>, ids: &[String]) -> Result<Vec<&'static Case>,
         .iter()
         .filter(|c| suite.is_none_or(|s| c.suite.name() == s))
         .filter(|c| ids.is_empty() || ids.iter().any(|id| c.id.eq_ignore_ascii_case(id)))
+        .copied()
         .collect())
 }
 
@@ -252,7 +253,7 @@ pub fn run_case(
     let mut ctx = Ctx {
         mutant: mutant.filter(|_| case.suite == Suite::Device),
         radio: rig.radio,
-        output: None,
+        ..Ctx::default()
     };
     match (case.run)(&mut ctx) {
         Ok(()) => {}

@@ -22,7 +22,8 @@ use hanrig_sim::serve::serve_pty_until;
 use hanrig_sim::sim::Node;
 use serde_json::json;
 
-use super::ctx::CaseError;
+use super::ctx::{CaseError, Looks, schedule_looks};
+use super::instrument::Sample;
 use crate::radio::Radio;
 use crate::radio::ezsp::{
     ApsMessage, CONFIG_MAX_END_DEVICE_CHILDREN, Event, EzspHost, FormParams, ZIGBEE_ALLIANCE_09,
@@ -53,10 +54,13 @@ pub fn run(
     scenario: &Scenario,
     mutant: Option<Mutant>,
     radio: SerialRadio,
-) -> Result<RunOutput, CaseError> {
+    samples: &[Sample],
+) -> Result<(RunOutput, Looks), CaseError> {
     let (mut simulation, coordinator, mut remote) = scenario
         .build_remote(RIG_METER)
         .map_err(|e| rig(format!("case scenario: {e}")))?;
+    // The probes look at the DUT where it lives: on the co-processor's medium.
+    let looks = schedule_looks(&mut simulation, samples);
     if let Some(mutant) = mutant
         && let Some(Node::Device(dut)) = simulation
             .node_index("dut")
@@ -117,12 +121,15 @@ pub fn run(
     log.events.extend(host_log.events);
     log.events
         .sort_by_key(|e| e["t_us"].as_u64().unwrap_or_default());
-    Ok(RunOutput {
-        log,
-        capture: simulation.capture.clone(),
-        keys: remote.keys.clone(),
-        simulation,
-    })
+    Ok((
+        RunOutput {
+            log,
+            capture: simulation.capture.clone(),
+            keys: remote.keys.clone(),
+            simulation,
+        },
+        looks,
+    ))
 }
 
 /// The host's side: form, provision, permit joining, then run the meter's timeline and answer

@@ -1,0 +1,294 @@
+//! What the rig hears on the air: every frame between the rig and the DUT, opened with the keys
+//! the rig holds as the network's trust centre (the network key and the DUT's install-code link
+//! key) and decoded with `hanrig-sep`. Verdicts come from here and from instruments
+//! ([`super::instrument`]), never from a DUT's own state.
+//!
+//! A frame that deviates from the spec is kept: its bytes, and the decoder's error naming the
+//! field and offset where it went wrong, so that a case reports the deviation instead of
+//! "nothing received".
+
+use hanrig_sep::aps::{ApsCommand, FrameType as ApsFrameType};
+use hanrig_sep::frame::{Keys, Protection, open};
+use hanrig_sep::install_code::Key;
+use hanrig_sep::mac::{self, Address};
+use hanrig_sep::zcl::header::{Frame, Header};
+use hanrig_sep::{Direction, Eui64, ZclFrame};
+
+/// Who sent or received a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Party {
+    /// The rig (its ESI, or one of its simulated devices).
+    Rig,
+    /// The device or meter under test.
+    Dut,
+    /// Anything else on the channel.
+    Other,
+}
+
+/// A ZCL frame heard on the air.
+#[derive(Debug, Clone)]
+pub struct Zcl {
+    /// Cluster (from the APS header).
+    pub cluster: u16,
+    /// Whether the APS layer was secured (and opened with the DUT's link key).
+    pub aps_secured: bool,
+    /// The ZCL header, when at least the header could be read.
+    pub header: Option<Header>,
+    /// The ZCL bytes.
+    pub bytes: Vec<u8>,
+    /// The decoded frame, or what is wrong with it.
+    pub frame: Result<ZclFrame, String>,
+}
+
+/// What a frame was.
+#[derive(Debug, Clone)]
+pub enum What {
+    /// MAC Association Request.
+    AssociationRequest,
+    /// MAC Association Response.
+    AssociationResponse {
+        /// The short address given.
+        short: u16,
+        /// The status (0 = success).
+        status: u8,
+    },
+    /// APS Transport Key carrying the network key.
+    TransportKey,
+    /// A ZCL frame.
+    Zcl(Box<Zcl>),
+    /// Any other frame.
+    Other,
+}
+
+/// One frame on the air.
+#[derive(Debug, Clone)]
+pub struct Heard {
+    /// When it was sent, µs since 1970.
+    pub t_us: u64,
+    /// Sender.
+    pub from: Party,
+    /// Receiver.
+    pub to: Party,
+    /// Whether its NWK layer opened with the network key (the sender holds it).
+    pub network_secured: bool,
+    /// What it was.
+    pub what: What,
+}
+
+impl Heard {
+    /// The ZCL frame it carried.
+    pub fn zcl(&self) -> Option<&Zcl> {
+        match &self.what {
+            What::Zcl(z) => Some(z),
+            _ => None,
+        }
+    }
+}
+
+/// Who is who on the air: the EUI64s the rig was configured with.
+#[derive(Debug, Clone)]
+pub struct Parties {
+    /// EUI64s of the rig's nodes (its ESI or its devices).
+    pub rig: Vec<Eui64>,
+    /// The DUT's EUI64.
+    pub dut: Eui64,
+    /// Whether the DUT is the network's coordinator (a meter DUT: short address 0x0000).
+    pub dut_is_coordinator: bool,
+}
+
+/// Everything the rig heard, in time order.
+#[derive(Debug, Clone, Default)]
+pub struct Air {
+    /// The frames.
+    pub frames: Vec<Heard>,
+}
+
+impl Air {
+    /// Opens and decodes `capture` (µs since 1970 and the MAC frame with FCS) with `keys` and
+    /// the global default link key ZigBeeAlliance09; network keys sent in Transport Key frames
+    /// that these open are learnt on the way, as the capture decoder does.
+    pub fn from_capture<'a>(
+        capture: impl IntoIterator<Item = (u64, &'a [u8])>,
+        keys: &[Key],
+        parties: &Parties,
+    ) -> Air {
+        let mut keys = keys.to_vec();
+        // The global default link key is public; a trust centre that falls back to it (the
+        // case a device must refuse) secures its Transport Key with it.
+        keys.push(hanrig_sim::device::ZIGBEE_ALLIANCE_09);
+        let mut shorts: Vec<(u16, Party)> = Vec::new();
+        if parties.dut_is_coordinator {
+            shorts.push((0x0000, Party::Dut));
+        } else {
+            shorts.push((0x0000, Party::Rig));
+        }
+        let party_of_eui = |e: Eui64| {
+            if e == parties.dut {
+                Party::Dut
+            } else if parties.rig.contains(&e) {
+                Party::Rig
+            } else {
+                Party::Other
+            }
+        };
+        let mut frames = Vec::new();
+        for (t_us, bytes) in capture {
+            let mut buf = bytes.to_vec();
+            let Ok(opened) = open(
+                &mut buf,
+                &Keys {
+                    network: &keys,
+                    link: &keys,
+                },
+            ) else {
+                continue;
+            };
+            let payload = buf[opened.payload.clone()].to_vec();
+            let party_of_mac = |a: Address, shorts: &[(u16, Party)]| match a {
+                Address::Extended(e) => party_of_eui(e),
+                Address::Short(s) => shorts
+                    .iter()
+                    .find(|(x, _)| *x == s)
+                    .map_or(Party::Other, |(_, p)| *p),
+                Address::None => Party::Other,
+            };
+            if opened.mac.frame_type == mac::FrameType::Command {
+                let (from, to) = (
+                    party_of_mac(opened.mac.src, &shorts),
+                    party_of_mac(opened.mac.dst, &shorts),
+                );
+                let what = match payload[..] {
+                    [mac::command::ASSOCIATION_REQUEST, ..] => What::AssociationRequest,
+                    [mac::command::ASSOCIATION_RESPONSE, lo, hi, status] => {
+                        let short = u16::from_le_bytes([lo, hi]);
+                        if status == 0
+                            && let Address::Extended(e) = opened.mac.dst
+                        {
+                            shorts.retain(|(s, _)| *s != short);
+                            shorts.push((short, party_of_eui(e)));
+                        }
+                        What::AssociationResponse { short, status }
+                    }
+                    _ => What::Other,
+                };
+                frames.push(Heard {
+                    t_us,
+                    from,
+                    to,
+                    network_secured: false,
+                    what,
+                });
+                continue;
+            }
+            let Some(nwk) = &opened.nwk else {
+                continue;
+            };
+            let party = |s: u16, ieee: Option<Eui64>| {
+                ieee.map(party_of_eui).unwrap_or_else(|| {
+                    shorts
+                        .iter()
+                        .find(|(x, _)| *x == s)
+                        .map_or(Party::Other, |(_, p)| *p)
+                })
+            };
+            let (from, to) = (party(nwk.src, nwk.src_ieee), party(nwk.dst, nwk.dst_ieee));
+            let network_secured = matches!(opened.nwk_protection, Protection::Decrypted { .. });
+            let what = match &opened.aps {
+                Some(_) if matches!(opened.aps_protection, Protection::Failed(_)) => What::Other,
+                Some(aps) if aps.frame_type == ApsFrameType::Command => {
+                    match ApsCommand::parse(&payload) {
+                        Ok(ApsCommand::TransportNetworkKey { key, .. }) => {
+                            if !keys.contains(&key) {
+                                keys.push(key);
+                            }
+                            What::TransportKey
+                        }
+                        _ => What::Other,
+                    }
+                }
+                Some(aps) if aps.frame_type == ApsFrameType::Data => {
+                    let cluster = aps.cluster.unwrap_or_default();
+                    let header = Frame::new_checked(&payload[..])
+                        .ok()
+                        .map(|f| Header::parse(&f));
+                    What::Zcl(Box::new(Zcl {
+                        cluster,
+                        aps_secured: matches!(opened.aps_protection, Protection::Decrypted { .. }),
+                        header,
+                        frame: ZclFrame::parse(cluster, &payload).map_err(|e| e.to_string()),
+                        bytes: payload,
+                    }))
+                }
+                _ => What::Other,
+            };
+            frames.push(Heard {
+                t_us,
+                from,
+                to,
+                network_secured,
+                what,
+            });
+        }
+        Air { frames }
+    }
+
+    /// ZCL frames the DUT sent to the rig.
+    pub fn from_dut(&self) -> impl Iterator<Item = (&Heard, &Zcl)> {
+        self.frames
+            .iter()
+            .filter(|h| h.from == Party::Dut && h.to == Party::Rig)
+            .filter_map(|h| h.zcl().map(|z| (h, z)))
+    }
+
+    /// ZCL frames the rig sent to the DUT.
+    pub fn to_dut(&self) -> impl Iterator<Item = (&Heard, &Zcl)> {
+        self.frames
+            .iter()
+            .filter(|h| h.from == Party::Rig && h.to == Party::Dut)
+            .filter_map(|h| h.zcl().map(|z| (h, z)))
+    }
+
+    /// Frames from the DUT carrying cluster-specific command `command_id` of `cluster` in
+    /// `direction` — decoded or not.
+    pub fn dut_commands(
+        &self,
+        cluster: u16,
+        direction: Direction,
+        command_id: u8,
+    ) -> impl Iterator<Item = (&Heard, &Zcl)> {
+        self.from_dut().filter(move |(_, z)| {
+            z.cluster == cluster
+                && z.header.is_some_and(|h| {
+                    h.direction == direction
+                        && h.command_id == command_id
+                        && h.frame_type == hanrig_sep::zcl::header::FrameType::ClusterSpecific
+                })
+        })
+    }
+
+    /// Whether the DUT sent anything secured with the network key: it joined and holds the key.
+    pub fn dut_holds_network_key(&self) -> bool {
+        self.frames
+            .iter()
+            .any(|h| h.from == Party::Dut && h.network_secured)
+    }
+
+    /// Association Responses the rig sent the DUT, as (time, status).
+    pub fn association_responses_to_dut(&self) -> Vec<(u64, u8)> {
+        self.frames
+            .iter()
+            .filter(|h| h.from == Party::Rig && h.to == Party::Dut)
+            .filter_map(|h| match h.what {
+                What::AssociationResponse { status, .. } => Some((h.t_us, status)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether the rig sent the DUT a Transport Key.
+    pub fn transport_key_to_dut(&self) -> bool {
+        self.frames.iter().any(|h| {
+            h.from == Party::Rig && h.to == Party::Dut && matches!(h.what, What::TransportKey)
+        })
+    }
+}
