@@ -126,11 +126,32 @@ pub enum Mutant {
     PriceIgnoresTrailingDigits,
     /// Shows a scheduled price as soon as it arrives, before its start.
     ScheduledPriceShownEarly,
+    /// Meter: answers Get Current Price with the last price published, over or not yet begun.
+    StaleCurrentPrice,
+    /// Meter: answers Get Scheduled Prices with every price, ignoring Start Time and Number of
+    /// Events.
+    ScheduledPricesUnfiltered,
+    /// Meter: answers Get Last Message with a cancelled or expired message.
+    LastMessageAfterCancel,
+    /// Meter: re-sends a start-now price, message or event with its full duration.
+    FullDurationToLateJoiner,
+    /// Meter: does not answer Get Scheduled Events.
+    IgnoresGetScheduledEvents,
+    /// Meter: sends no Default Response to commands that ask for one.
+    NoDefaultResponse,
+    /// Meter: sends Get Profile intervals oldest first.
+    ProfileOldestFirst,
+    /// Meter: reports a Divisor of 0.
+    DivisorZero,
+    /// Meter: admits a device it holds no install code for (under the global default key).
+    AdmitsUnprovisioned,
+    /// Meter: forwards load control events with their Event Control cleared.
+    DropsEventControl,
 }
 
 impl Mutant {
     /// Every mutant, with its name and what is wrong with it.
-    pub const ALL: [(Mutant, &'static str, &'static str); 25] = [
+    pub const ALL: [(Mutant, &'static str, &'static str); 35] = [
         (
             Mutant::WrongEventStatus,
             "wrong-event-status",
@@ -256,7 +277,74 @@ impl Mutant {
             "scheduled-price-shown-early",
             "shows a scheduled price before its start",
         ),
+        (
+            Mutant::StaleCurrentPrice,
+            "stale-current-price",
+            "meter: answers Get Current Price with a price over or not begun",
+        ),
+        (
+            Mutant::ScheduledPricesUnfiltered,
+            "scheduled-prices-unfiltered",
+            "meter: Get Scheduled Prices ignores Start Time and Number of Events",
+        ),
+        (
+            Mutant::LastMessageAfterCancel,
+            "last-message-after-cancel",
+            "meter: answers Get Last Message with a cancelled or expired message",
+        ),
+        (
+            Mutant::FullDurationToLateJoiner,
+            "full-duration-to-late-joiner",
+            "meter: re-sends start-now items with their full duration",
+        ),
+        (
+            Mutant::IgnoresGetScheduledEvents,
+            "ignores-get-scheduled-events",
+            "meter: does not answer Get Scheduled Events",
+        ),
+        (
+            Mutant::NoDefaultResponse,
+            "no-default-response",
+            "meter: sends no Default Response where one is asked for",
+        ),
+        (
+            Mutant::ProfileOldestFirst,
+            "profile-oldest-first",
+            "meter: sends Get Profile intervals oldest first",
+        ),
+        (
+            Mutant::DivisorZero,
+            "divisor-zero",
+            "meter: reports a Divisor of 0",
+        ),
+        (
+            Mutant::AdmitsUnprovisioned,
+            "admits-unprovisioned",
+            "meter: admits a device it holds no install code for",
+        ),
+        (
+            Mutant::DropsEventControl,
+            "drops-event-control",
+            "meter: forwards load control events with Event Control cleared",
+        ),
     ];
+
+    /// Whether it is a broken meter (it replaces meter DUTs) rather than a broken device.
+    pub fn is_meter(self) -> bool {
+        matches!(
+            self,
+            Mutant::StaleCurrentPrice
+                | Mutant::ScheduledPricesUnfiltered
+                | Mutant::LastMessageAfterCancel
+                | Mutant::FullDurationToLateJoiner
+                | Mutant::IgnoresGetScheduledEvents
+                | Mutant::NoDefaultResponse
+                | Mutant::ProfileOldestFirst
+                | Mutant::DivisorZero
+                | Mutant::AdmitsUnprovisioned
+                | Mutant::DropsEventControl
+        )
+    }
 
     /// The mutant called `name`.
     pub fn by_name(name: &str) -> Option<Mutant> {

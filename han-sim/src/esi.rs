@@ -18,10 +18,11 @@ use hanrig_sep::wire::{Records, U24};
 use hanrig_sep::zcl::general::{
     AttrValue, DataType, DefaultResponse, ReadAttributeStatus, ReadAttributesResponse, Status,
 };
-use hanrig_sep::{Command, Direction, Eui64, ZclFrame};
+use hanrig_sep::{Command, Direction, Eui64, UtcTime, ZclFrame};
 use serde_json::json;
 
 use crate::clock::SimTime;
+use crate::device::Mutant;
 use crate::log::Log;
 use crate::stack::{Member as Admitted, Stack};
 
@@ -202,13 +203,13 @@ impl Esi {
 
     fn associate(&mut self, now: SimTime, eui: Eui64, log: &mut Log) -> Vec<Vec<u8>> {
         let existing = self.admitted.iter().find(|a| a.eui == eui).map(|a| a.short);
-        let provisioned = self
-            .provisioned
-            .iter()
-            .find(|(e, _)| *e == eui)
-            .map(|(_, k)| *k)
-            .or(self
-                .global_key_fallback
+        let provisioned =
+            self.provisioned
+                .iter()
+                .find(|(e, _)| *e == eui)
+                .map(|(_, k)| *k)
+                .or((self.global_key_fallback
+                    || self.app.mutant == Some(Mutant::AdmitsUnprovisioned))
                 .then_some(crate::device::ZIGBEE_ALLIANCE_09));
         let (short, status) = match (existing, provisioned) {
             (Some(short), _) => (short, 0x00),
@@ -281,10 +282,78 @@ pub struct EsiApp {
     clusters: Vec<(Eui64, Clusters)>,
     members: Vec<Eui64>,
     tsn: u8,
-    price: Option<PublishPrice>,
-    last_message: Option<DisplayMessage>,
+    prices: Vec<Scheduled<PublishPrice>>,
+    messages: Vec<Scheduled<DisplayMessage>>,
+    events: Vec<Scheduled<LoadControlEvent>>,
+    /// The deliberate defect this meter plays, if any (a meter mutant).
+    pub mutant: Option<Mutant>,
     /// The consumption model.
     pub meter: MeterModel,
+}
+
+/// "Until changed" in a duration field.
+const UNTIL_CHANGED: u16 = 0xFFFF;
+/// How many prices, messages and events the ESI keeps (the oldest goes first).
+const TABLE: usize = 16;
+
+/// A price, message or event the ESI sent, with when it starts and ends, so that answers to
+/// Get Current Price, Get Scheduled Prices, Get Last Message and Get Scheduled Events say
+/// what is in force at the time of asking — as the EmberZNet reference servers do.
+#[derive(Debug, Clone)]
+struct Scheduled<T> {
+    item: T,
+    /// UTC seconds (2000 epoch) of its start.
+    start: u32,
+    /// It was sent with start time 0 ("now"): re-sent as "now" with the minutes left.
+    start_now: bool,
+    /// Minutes, or [`UNTIL_CHANGED`].
+    duration: u16,
+    /// Cancelled from this time on.
+    cancelled_at: Option<u32>,
+}
+
+impl<T: Clone> Scheduled<T> {
+    fn new(item: T, now: u32, start_time: UtcTime, duration: u16) -> Self {
+        let start_now = start_time == UtcTime::NOW;
+        Scheduled {
+            item,
+            start: if start_now { now } else { start_time.0 },
+            start_now,
+            duration,
+            cancelled_at: None,
+        }
+    }
+
+    /// When it ends by its own duration (`None`: until changed).
+    fn own_end(&self) -> Option<u32> {
+        (self.duration != UNTIL_CHANGED)
+            .then(|| self.start.saturating_add(60 * u32::from(self.duration)))
+    }
+
+    /// Whether it is still in force, or yet to start, at `t`.
+    fn pending_at(&self, t: u32, end: Option<u32>) -> bool {
+        end.is_none_or(|e| t < e) && self.cancelled_at.is_none_or(|c| t < c)
+    }
+
+    /// Start time and duration to send at `now`: a start-now item goes out as "now" with the
+    /// minutes it has left, anything else as it was published.
+    fn timing_at(&self, now: u32, full_duration: bool) -> (UtcTime, u16) {
+        if self.start_now && self.duration != UNTIL_CHANGED && !full_duration {
+            let elapsed = (now.saturating_sub(self.start) / 60) as u16;
+            (UtcTime::NOW, self.duration.saturating_sub(elapsed))
+        } else if self.start_now {
+            (UtcTime::NOW, self.duration)
+        } else {
+            (UtcTime(self.start), self.duration)
+        }
+    }
+}
+
+fn keep<T>(table: &mut Vec<T>, item: T) {
+    if table.len() >= TABLE {
+        table.remove(0);
+    }
+    table.push(item);
 }
 
 const METER_MULTIPLIER: u32 = 1;
@@ -300,8 +369,10 @@ impl EsiApp {
             clusters: Vec::new(),
             members: Vec::new(),
             tsn: 0,
-            price: None,
-            last_message: None,
+            prices: Vec::new(),
+            messages: Vec::new(),
+            events: Vec::new(),
+            mutant: None,
             meter,
         }
     }
@@ -370,26 +441,35 @@ impl EsiApp {
             "zcl_received",
             json!({"device": who, "frame": serde_json::to_value(request).unwrap_or_default()}),
         );
+        let t = now.utc().0;
         let reply = match &request.command {
-            Command::GetCurrentPrice(_) => match self.price.clone() {
-                Some(mut p) => {
-                    p.current_time = now.utc();
-                    self.respond(device, request, Command::PublishPrice(p))
-                }
+            Command::GetCurrentPrice(_) => match self.current_price(t) {
+                Some(p) => self.respond(device, request, Command::PublishPrice(p)),
                 None => self.default_response(device, request, Status::NotFound),
             },
-            Command::GetScheduledPrices(_) => match self.price.clone() {
-                Some(mut p) => {
-                    p.current_time = now.utc();
-                    self.respond(device, request, Command::PublishPrice(p))
+            Command::GetScheduledPrices(g) => {
+                // Prices in force or scheduled at the start time asked (0: now), in order of
+                // start, at most the number asked (0: all).
+                let from = if g.start_time == UtcTime::NOW {
+                    t
+                } else {
+                    g.start_time.0
+                };
+                let mut answers: Vec<Outgoing> = self
+                    .scheduled_prices(t, from, g.number_of_events)
+                    .into_iter()
+                    .filter_map(|p| self.respond(device, request, Command::PublishPrice(p)))
+                    .collect();
+                if answers.is_empty() {
+                    answers.extend(self.default_response(device, request, Status::NotFound));
                 }
-                None => self.default_response(device, request, Status::NotFound),
-            },
+                return answers;
+            }
             Command::PriceAcknowledgement(ack) => {
                 log.push(now, &self.name, "price_acknowledgement", json!({"device": who, "issuer_event_id": ack.issuer_event_id, "price_ack_time": ack.price_ack_time.0}));
-                None
+                self.default_response(device, request, Status::Success)
             }
-            Command::GetLastMessage(_) => match self.last_message.clone() {
+            Command::GetLastMessage(_) => match self.last_message(t) {
                 Some(m) => self.respond(device, request, Command::DisplayMessage(m)),
                 None => self.default_response(device, request, Status::NotFound),
             },
@@ -411,7 +491,7 @@ impl EsiApp {
             }
             Command::MessageConfirmation(c) => {
                 log.push(now, &self.name, "message_confirmation", json!({"device": who, "message_id": c.message_id, "confirmation_time": c.confirmation_time.0}));
-                None
+                self.default_response(device, request, Status::Success)
             }
             Command::ReportEventStatus(r) => {
                 log.push(
@@ -421,9 +501,27 @@ impl EsiApp {
                     json!({"device": who, "issuer_event_id": r.issuer_event_id, "event_status": u8::from(r.event_status),
                            "event_status_name": r.event_status.name(), "event_status_time": r.event_status_time.0}),
                 );
+                self.default_response(device, request, Status::Success)
+            }
+            Command::GetScheduledEvents(_)
+                if self.mutant == Some(Mutant::IgnoresGetScheduledEvents) =>
+            {
                 None
             }
-            Command::GetScheduledEvents(_) => None,
+            Command::GetScheduledEvents(g) => {
+                // Events not yet over or cancelled whose start is at or after the start time
+                // asked (0 is no filter: CCB 1297), in order of start and ID, at most the number
+                // asked (0: all); none is NOT_FOUND — the EmberZNet reference server.
+                let mut answers: Vec<Outgoing> = self
+                    .scheduled_events(t, g.start_time.0, g.number_of_events)
+                    .into_iter()
+                    .filter_map(|e| self.respond(device, request, Command::LoadControlEvent(e)))
+                    .collect();
+                if answers.is_empty() {
+                    answers.extend(self.default_response(device, request, Status::NotFound));
+                }
+                return answers;
+            }
             Command::ReadAttributes(read) => {
                 let records: Vec<ReadAttributeStatus> = read
                     .attributes
@@ -454,7 +552,10 @@ impl EsiApp {
         request: &ZclFrame,
         status: Status,
     ) -> Option<Outgoing> {
-        if request.header.disable_default_response && status == Status::Success {
+        if status == Status::Success
+            && (request.header.disable_default_response
+                || self.mutant == Some(Mutant::NoDefaultResponse))
+        {
             return None;
         }
         let mut frame = ZclFrame::new(
@@ -493,7 +594,11 @@ impl EsiApp {
                     )),
                     mattr::DIVISOR => Some(AttrValue::unsigned(
                         DataType::Uint24,
-                        u64::from(METER_DIVISOR),
+                        if self.mutant == Some(Mutant::DivisorZero) {
+                            0
+                        } else {
+                            u64::from(METER_DIVISOR)
+                        },
                     )),
                     mattr::SUMMATION_FORMATTING => Some(AttrValue::unsigned(
                         DataType::Bitmap8,
@@ -546,6 +651,9 @@ impl EsiApp {
                 intervals.push(U24(self.meter.demand_at(start).max(0) as u32 & U24::MAX));
             }
         }
+        if self.mutant == Some(Mutant::ProfileOldestFirst) {
+            intervals.reverse();
+        }
         let status = if request.interval_channel != IntervalChannel::ConsumptionDelivered {
             ProfileStatus::IntervalChannelNotSupported
         } else if wanted < usize::from(request.number_of_periods) {
@@ -560,6 +668,94 @@ impl EsiApp {
             number_of_periods_delivered: intervals.len() as u8,
             intervals: Records::from_items(intervals.iter()).unwrap_or_default(),
         }
+    }
+
+    fn full_duration(&self) -> bool {
+        self.mutant == Some(Mutant::FullDurationToLateJoiner)
+    }
+
+    /// When the price at `index` ends: by its duration, or — until changed — when a later
+    /// price starts.
+    fn price_end(&self, index: usize) -> Option<u32> {
+        let p = &self.prices[index];
+        p.own_end().or_else(|| {
+            self.prices
+                .iter()
+                .filter(|q| q.start > p.start && q.cancelled_at.is_none())
+                .map(|q| q.start)
+                .min()
+        })
+    }
+
+    fn with_timing(&self, p: &Scheduled<PublishPrice>, now: u32) -> PublishPrice {
+        let mut price = p.item.clone();
+        (price.start_time, price.duration_in_minutes) = p.timing_at(now, self.full_duration());
+        price.current_time = UtcTime(now);
+        price
+    }
+
+    /// The price in force at `now` (the newest issuer event ID among those that are), as the
+    /// answer to Get Current Price sends it.
+    fn current_price(&self, now: u32) -> Option<PublishPrice> {
+        if self.mutant == Some(Mutant::StaleCurrentPrice) {
+            return self.prices.last().map(|p| self.with_timing(p, now));
+        }
+        (0..self.prices.len())
+            .filter(|&i| {
+                self.prices[i].start <= now && self.prices[i].pending_at(now, self.price_end(i))
+            })
+            .max_by_key(|&i| self.prices[i].item.issuer_event_id)
+            .map(|i| self.with_timing(&self.prices[i], now))
+    }
+
+    /// Prices in force or scheduled at `from`, in order of start, at most `limit` (0: all).
+    fn scheduled_prices(&self, now: u32, from: u32, limit: u8) -> Vec<PublishPrice> {
+        let unfiltered = self.mutant == Some(Mutant::ScheduledPricesUnfiltered);
+        let mut found: Vec<usize> = (0..self.prices.len())
+            .filter(|&i| unfiltered || self.prices[i].pending_at(from.max(now), self.price_end(i)))
+            .collect();
+        found.sort_by_key(|&i| (self.prices[i].start, self.prices[i].item.issuer_event_id));
+        if limit != 0 && !unfiltered {
+            found.truncate(usize::from(limit));
+        }
+        found
+            .into_iter()
+            .map(|i| self.with_timing(&self.prices[i], now))
+            .collect()
+    }
+
+    /// The newest message still in force (not expired, not cancelled) at `now`.
+    fn last_message(&self, now: u32) -> Option<DisplayMessage> {
+        let m = self.messages.last()?;
+        if !m.pending_at(now, m.own_end()) && self.mutant != Some(Mutant::LastMessageAfterCancel) {
+            return None;
+        }
+        let mut message = m.item.clone();
+        (message.start_time, message.duration_in_minutes) = m.timing_at(now, self.full_duration());
+        Some(message)
+    }
+
+    /// Events not over or cancelled at `now` that start at or after `from`, by start and ID, at
+    /// most `limit` (0: all).
+    fn scheduled_events(&self, now: u32, from: u32, limit: u8) -> Vec<LoadControlEvent> {
+        let mut found: Vec<&Scheduled<LoadControlEvent>> = self
+            .events
+            .iter()
+            .filter(|e| e.pending_at(now, e.own_end()) && e.start >= from)
+            .collect();
+        found.sort_by_key(|e| (e.start, e.item.issuer_event_id));
+        if limit != 0 {
+            found.truncate(usize::from(limit));
+        }
+        found
+            .into_iter()
+            .map(|e| {
+                let mut event = e.item.clone();
+                (event.start_time, event.duration_in_minutes) =
+                    e.timing_at(now, self.full_duration());
+                event
+            })
+            .collect()
     }
 
     fn send_to_each(
@@ -610,7 +806,18 @@ impl EsiApp {
         log: &mut Log,
     ) -> Vec<Outgoing> {
         price.current_time = now.utc();
-        self.price = Some(price.clone());
+        let t = now.utc().0;
+        self.prices
+            .retain(|p| p.item.issuer_event_id != price.issuer_event_id);
+        keep(
+            &mut self.prices,
+            Scheduled::new(
+                price.clone(),
+                t,
+                price.start_time,
+                price.duration_in_minutes,
+            ),
+        );
         log.push(
             now,
             &self.name,
@@ -631,7 +838,18 @@ impl EsiApp {
         message: DisplayMessage,
         log: &mut Log,
     ) -> Vec<Outgoing> {
-        self.last_message = Some(message.clone());
+        let t = now.utc().0;
+        self.messages
+            .retain(|m| m.item.message_id != message.message_id);
+        keep(
+            &mut self.messages,
+            Scheduled::new(
+                message.clone(),
+                t,
+                message.start_time,
+                message.duration_in_minutes,
+            ),
+        );
         log.push(
             now,
             &self.name,
@@ -652,12 +870,11 @@ impl EsiApp {
         cancel: CancelMessage,
         log: &mut Log,
     ) -> Vec<Outgoing> {
-        if self
-            .last_message
-            .as_ref()
-            .is_some_and(|m| m.message_id == cancel.message_id)
-        {
-            self.last_message = None;
+        let t = now.utc().0;
+        for m in &mut self.messages {
+            if m.item.message_id == cancel.message_id {
+                m.cancelled_at.get_or_insert(t);
+            }
         }
         log.push(
             now,
@@ -685,6 +902,22 @@ impl EsiApp {
             "load_control_event",
             json!({"issuer_event_id": event.issuer_event_id}),
         );
+        let t = now.utc().0;
+        self.events
+            .retain(|e| e.item.issuer_event_id != event.issuer_event_id);
+        keep(
+            &mut self.events,
+            Scheduled::new(
+                event.clone(),
+                t,
+                event.start_time,
+                event.duration_in_minutes,
+            ),
+        );
+        let mut event = event;
+        if self.mutant == Some(Mutant::DropsEventControl) {
+            event.event_control = drlc::EventControl(0);
+        }
         self.send_to_each(
             |c| c.drlc,
             drlc::CLUSTER_ID,
@@ -705,6 +938,17 @@ impl EsiApp {
             "cancel_load_control_event",
             json!({"issuer_event_id": cancel.issuer_event_id}),
         );
+        let t = now.utc().0;
+        let at = if cancel.effective_time == UtcTime::NOW {
+            t
+        } else {
+            cancel.effective_time.0
+        };
+        for e in &mut self.events {
+            if e.item.issuer_event_id == cancel.issuer_event_id {
+                e.cancelled_at.get_or_insert(at);
+            }
+        }
         self.send_to_each(
             |c| c.drlc,
             drlc::CLUSTER_ID,
@@ -720,6 +964,10 @@ impl EsiApp {
         log: &mut Log,
     ) -> Vec<Outgoing> {
         log.push(now, &self.name, "cancel_all_load_control_events", json!({}));
+        let t = now.utc().0;
+        for e in &mut self.events {
+            e.cancelled_at.get_or_insert(t);
+        }
         self.send_to_each(
             |c| c.drlc,
             drlc::CLUSTER_ID,

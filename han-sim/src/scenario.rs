@@ -1048,7 +1048,8 @@ impl Scenario {
                     unit_of_measure: UnitOfMeasure::KilowattHours,
                     currency: p.currency,
                     price_trailing_digit_and_price_tier: p.trailing_digits << 4 | p.tier,
-                    number_of_price_tiers_and_register_tier: 0x10 | p.tier,
+                    // As many tiers as the tier named (at least one), registered in that tier.
+                    number_of_price_tiers_and_register_tier: p.tier.max(1) << 4 | p.tier,
                     start_time: UtcTime::NOW,
                     duration_in_minutes: p.duration_minutes.unwrap_or(0xFFFF),
                     price: p.price,

@@ -17,8 +17,8 @@ use hanrig_sep::{Direction, Eui64, ZclFrame};
 /// Who sent or received a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Party {
-    /// The rig (its ESI, or one of its simulated devices).
-    Rig,
+    /// One of the rig's nodes (its ESI, or one of its devices), by EUI64.
+    Rig(Eui64),
     /// The device or meter under test.
     Dut,
     /// Anything else on the channel.
@@ -92,8 +92,8 @@ pub struct Parties {
     pub rig: Vec<Eui64>,
     /// The DUT's EUI64.
     pub dut: Eui64,
-    /// Whether the DUT is the network's coordinator (a meter DUT: short address 0x0000).
-    pub dut_is_coordinator: bool,
+    /// The network's coordinator (short address 0x0000): the meter, the rig's or the DUT.
+    pub coordinator: Eui64,
 }
 
 /// Everything the rig heard, in time order.
@@ -116,21 +116,16 @@ impl Air {
         // The global default link key is public; a trust centre that falls back to it (the
         // case a device must refuse) secures its Transport Key with it.
         keys.push(hanrig_sim::device::ZIGBEE_ALLIANCE_09);
-        let mut shorts: Vec<(u16, Party)> = Vec::new();
-        if parties.dut_is_coordinator {
-            shorts.push((0x0000, Party::Dut));
-        } else {
-            shorts.push((0x0000, Party::Rig));
-        }
         let party_of_eui = |e: Eui64| {
             if e == parties.dut {
                 Party::Dut
             } else if parties.rig.contains(&e) {
-                Party::Rig
+                Party::Rig(e)
             } else {
                 Party::Other
             }
         };
+        let mut shorts: Vec<(u16, Party)> = vec![(0x0000, party_of_eui(parties.coordinator))];
         let mut frames = Vec::new();
         for (t_us, bytes) in capture {
             let mut buf = bytes.to_vec();
@@ -236,7 +231,7 @@ impl Air {
     pub fn from_dut(&self) -> impl Iterator<Item = (&Heard, &Zcl)> {
         self.frames
             .iter()
-            .filter(|h| h.from == Party::Dut && h.to == Party::Rig)
+            .filter(|h| h.from == Party::Dut && matches!(h.to, Party::Rig(_)))
             .filter_map(|h| h.zcl().map(|z| (h, z)))
     }
 
@@ -244,8 +239,42 @@ impl Air {
     pub fn to_dut(&self) -> impl Iterator<Item = (&Heard, &Zcl)> {
         self.frames
             .iter()
-            .filter(|h| h.from == Party::Rig && h.to == Party::Dut)
+            .filter(|h| matches!(h.from, Party::Rig(_)) && h.to == Party::Dut)
             .filter_map(|h| h.zcl().map(|z| (h, z)))
+    }
+
+    /// ZCL frames the DUT sent to the rig's node `rig`.
+    pub fn dut_to(&self, rig: Eui64) -> impl Iterator<Item = (&Heard, &Zcl)> {
+        self.frames
+            .iter()
+            .filter(move |h| h.from == Party::Dut && h.to == Party::Rig(rig))
+            .filter_map(|h| h.zcl().map(|z| (h, z)))
+    }
+
+    /// Whether the rig's node `rig` sent anything secured with the network key: it joined.
+    pub fn rig_holds_network_key(&self, rig: Eui64) -> bool {
+        self.frames
+            .iter()
+            .any(|h| h.from == Party::Rig(rig) && h.network_secured)
+    }
+
+    /// Association Responses the DUT sent the rig's node `rig`, as (time, status).
+    pub fn association_responses_to(&self, rig: Eui64) -> Vec<(u64, u8)> {
+        self.frames
+            .iter()
+            .filter(|h| h.from == Party::Dut && h.to == Party::Rig(rig))
+            .filter_map(|h| match h.what {
+                What::AssociationResponse { status, .. } => Some((h.t_us, status)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Whether the DUT sent the rig's node `rig` a Transport Key.
+    pub fn transport_key_to(&self, rig: Eui64) -> bool {
+        self.frames.iter().any(|h| {
+            h.from == Party::Dut && h.to == Party::Rig(rig) && matches!(h.what, What::TransportKey)
+        })
     }
 
     /// Frames from the DUT carrying cluster-specific command `command_id` of `cluster` in
@@ -277,7 +306,7 @@ impl Air {
     pub fn association_responses_to_dut(&self) -> Vec<(u64, u8)> {
         self.frames
             .iter()
-            .filter(|h| h.from == Party::Rig && h.to == Party::Dut)
+            .filter(|h| matches!(h.from, Party::Rig(_)) && h.to == Party::Dut)
             .filter_map(|h| match h.what {
                 What::AssociationResponse { status, .. } => Some((h.t_us, status)),
                 _ => None,
@@ -288,7 +317,9 @@ impl Air {
     /// Whether the rig sent the DUT a Transport Key.
     pub fn transport_key_to_dut(&self) -> bool {
         self.frames.iter().any(|h| {
-            h.from == Party::Rig && h.to == Party::Dut && matches!(h.what, What::TransportKey)
+            matches!(h.from, Party::Rig(_))
+                && h.to == Party::Dut
+                && matches!(h.what, What::TransportKey)
         })
     }
 }

@@ -91,13 +91,14 @@ fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
     };
     let mut rig = Vec::new();
     let mut dut = None;
-    let mut dut_is_coordinator = false;
+    let mut coordinator = None;
     for m in &scenario.meters {
+        let e = eui(&m.eui64)?;
+        coordinator.get_or_insert(e);
         if m.name == "dut" {
-            dut = Some(eui(&m.eui64)?);
-            dut_is_coordinator = true;
+            dut = Some(e);
         } else {
-            rig.push(eui(&m.eui64)?);
+            rig.push(e);
         }
     }
     for d in &scenario.devices {
@@ -110,7 +111,7 @@ fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
     Ok(Parties {
         rig,
         dut: dut.ok_or_else(|| CaseError::Rig("case scenario: no node called dut".into()))?,
-        dut_is_coordinator,
+        coordinator: coordinator.ok_or_else(|| CaseError::Rig("case scenario: no meter".into()))?,
     })
 }
 
@@ -197,8 +198,18 @@ impl Ctx {
             let mut built = parsed
                 .build()
                 .map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;
-            if let (Some(mutant), Some(dut)) = (self.mutant, built.device_mut("dut")) {
-                dut.set_mutant(mutant);
+            match self.mutant {
+                Some(m) if m.is_meter() => {
+                    if let Some(meter) = built.meter_mut("dut") {
+                        meter.app.mutant = Some(m);
+                    }
+                }
+                Some(m) => {
+                    if let Some(dut) = built.device_mut("dut") {
+                        dut.set_mutant(m);
+                    }
+                }
+                None => {}
             }
             let looks = schedule_looks(&mut built.simulation, &self.samples);
             let output = built

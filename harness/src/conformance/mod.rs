@@ -8,6 +8,8 @@ pub mod ctx;
 pub mod device;
 pub mod e2e;
 pub mod instrument;
+pub mod judge;
+pub mod meter;
 pub mod model;
 pub mod report;
 pub mod runner;

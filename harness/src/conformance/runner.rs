@@ -249,9 +249,13 @@ pub fn run_case(
         result.message = format!("the rig's DUT is not a {:?}", case.dut);
         return result;
     }
-    // Mutants are devices: they only replace device DUTs.
+    // A device mutant replaces device DUTs, a meter mutant meter DUTs.
     let mut ctx = Ctx {
-        mutant: mutant.filter(|_| case.suite == Suite::Device),
+        mutant: mutant.filter(|m| match case.suite {
+            Suite::Device => !m.is_meter(),
+            Suite::Meter => m.is_meter(),
+            Suite::E2e => false,
+        }),
         radio: rig.radio,
         ..Ctx::default()
     };

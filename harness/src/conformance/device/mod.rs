@@ -13,9 +13,9 @@ mod messaging;
 mod metering;
 mod price;
 
+use hanrig_sep::Direction;
 use hanrig_sep::clusters::drlc::{self as sep_drlc, EventStatus, ReportEventStatus, SignatureType};
 use hanrig_sep::zcl::command::Command;
-use hanrig_sep::{Direction, UtcTime};
 use hanrig_sim::scenario::{
     Action, CancelEventStep, DeviceSpec, EventStep, MeterSpec, Scenario, Step, UserEventStep,
     UserMessageStep,
@@ -24,7 +24,8 @@ pub(super) use hanrig_sim::scenario::{MessageStep, PriceStep};
 
 pub(super) use super::air::{Heard, Zcl};
 use super::cases::Case;
-use super::ctx::{CaseError, Ctx, Outcome, START, check, fail, start_us};
+use super::ctx::{CaseError, Ctx, Outcome, START, check, fail};
+pub(super) use super::judge::{check_time, hex, secs};
 
 /// The device suite, cluster by cluster.
 pub fn cases() -> impl Iterator<Item = &'static Case> {
@@ -180,36 +181,6 @@ fn run_joined(ctx: &mut Ctx, scenario: &Scenario) -> Outcome {
     ctx.probes_hold()
 }
 
-/// Whole seconds from the case's start of a frame.
-fn secs(h: &Heard) -> u64 {
-    h.t_us.saturating_sub(start_us()) / 1_000_000
-}
-
-/// Unix seconds of a frame.
-fn unix(h: &Heard) -> u64 {
-    h.t_us / 1_000_000
-}
-
-/// A UTCTime field must name the moment its frame was sent, in the 2000 epoch: within a
-/// second, plus the rig's tolerance.
-fn check_time(ctx: &Ctx, what: &str, field: UtcTime, h: &Heard) -> Outcome {
-    let sent = unix(h);
-    let got = field.to_unix();
-    let slack = 1 + ctx.tolerance_s;
-    check(
-        got + slack >= sent && got <= sent + slack,
-        &format!(
-            "{what} does not name the moment it was sent (UTCTime counts seconds from 2000-01-01)"
-        ),
-        format!(
-            "{} ({} s after 2000-01-01)",
-            sent,
-            sent.saturating_sub(UtcTime::UNIX_OFFSET)
-        ),
-        format!("{got} ({} s after 2000-01-01)", field.0),
-    )
-}
-
 /// The commands of `cluster` the DUT sent, decoded; a frame whose bytes deviate from SE 1.0 is a
 /// failure naming the deviation.
 fn dut_sent<'a>(
@@ -232,10 +203,6 @@ fn dut_sent<'a>(
             )),
         })
         .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The Load Control Event with `issuer_event_id` the rig sent the DUT first.
