@@ -408,7 +408,7 @@ impl embedded_hal::digital::OutputPin for SimPin {
 /// level of its load relay's output line, the set points its thermostat shows. A lab rig reads
 /// the same through its instruments — a GPIO input wired to the relay line, an operator looking
 /// at the display — so a conformance case that judges by these runs unchanged on hardware.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Panel {
     /// Load-control devices: whether the relay's output line is energised (load on).
     pub load_energised: Option<bool>,

@@ -31,6 +31,7 @@ pub mod esi;
 pub mod headend;
 pub mod log;
 pub mod ncp;
+pub mod remote;
 pub mod scenario;
 pub mod serve;
 pub mod sim;

@@ -24,6 +24,7 @@ use crate::coordinator::Coordinator;
 use crate::device::{DeviceKind, SimDevice};
 use crate::esi::{Esi, EsiApp, MeterModel, Outgoing};
 use crate::log::Log;
+use crate::remote::UserAction;
 use crate::sim::{Act, Happening, MediumConfig, Node, Simulation};
 
 /// Why a scenario could not be loaded or run.
@@ -672,7 +673,7 @@ fn on_esi(index: usize, f: MeterStep) -> Act {
             let out = f(&mut e.app, now, log);
             vec![(index, e.transmit(out))]
         }
-        Node::Device(_) | Node::Coordinator(_) => Vec::new(),
+        Node::Device(_) | Node::Coordinator(_) | Node::Remote(_) => Vec::new(),
     })
 }
 
@@ -746,7 +747,7 @@ impl Built {
         let index = self.simulation.node_index(name)?;
         match &mut self.simulation.nodes[index] {
             Node::Device(d) => Some(d),
-            Node::Esi(_) | Node::Coordinator(_) => None,
+            Node::Esi(_) | Node::Coordinator(_) | Node::Remote(_) => None,
         }
     }
 
@@ -755,7 +756,7 @@ impl Built {
         let index = self.simulation.node_index(name)?;
         match &mut self.simulation.nodes[index] {
             Node::Esi(e) => Some(e),
-            Node::Device(_) | Node::Coordinator(_) => None,
+            Node::Device(_) | Node::Coordinator(_) | Node::Remote(_) => None,
         }
     }
 }
@@ -899,6 +900,7 @@ impl Scenario {
                 at,
                 Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[index] {
                     Node::Device(dev) => vec![(index, dev.start_join(now, log))],
+                    Node::Remote(dev) => vec![(index, dev.start_join(now))],
                     Node::Esi(_) | Node::Coordinator(_) => Vec::new(),
                 })),
             );
@@ -1026,6 +1028,14 @@ impl Scenario {
         ) -> Stimulus {
             Stimulus::Device(Box::new(move |now, nodes, log| match &mut nodes[index] {
                 Node::Device(d) => vec![(index, f(d, now, log))],
+                Node::Esi(_) | Node::Coordinator(_) | Node::Remote(_) => Vec::new(),
+            }))
+        }
+        /// A person's action at a device, wherever the device runs.
+        fn on_user(index: usize, action: UserAction) -> Stimulus {
+            Stimulus::Device(Box::new(move |now, nodes, log| match &mut nodes[index] {
+                Node::Device(d) => vec![(index, d.user(now, action, log))],
+                Node::Remote(r) => vec![(index, r.user(now, action))],
                 Node::Esi(_) | Node::Coordinator(_) => Vec::new(),
             }))
         }
@@ -1176,27 +1186,25 @@ impl Scenario {
                     e.cancel_all(now, cancel, log)
                 })
             }
-            Action::ConfirmMessage(u) => {
-                let id = u.message_id;
-                on_device(device(&u.device)?, move |d, now, log| {
-                    d.confirm_message(now, id, log)
-                })
-            }
-            Action::OptOut(u) => {
-                let id = u.issuer_event_id;
-                on_device(device(&u.device)?, move |d, now, log| {
-                    d.opt(now, id, true, log)
-                })
-            }
-            Action::OptIn(u) => {
-                let id = u.issuer_event_id;
-                on_device(device(&u.device)?, move |d, now, log| {
-                    d.opt(now, id, false, log)
-                })
-            }
-            Action::ReadMetering(u) => {
-                on_device(device(&u.device)?, |d, now, log| d.read_metering(now, log))
-            }
+            Action::ConfirmMessage(u) => on_user(
+                device(&u.device)?,
+                UserAction::ConfirmMessage {
+                    message_id: u.message_id,
+                },
+            ),
+            Action::OptOut(u) => on_user(
+                device(&u.device)?,
+                UserAction::OptOut {
+                    issuer_event_id: u.issuer_event_id,
+                },
+            ),
+            Action::OptIn(u) => on_user(
+                device(&u.device)?,
+                UserAction::OptIn {
+                    issuer_event_id: u.issuer_event_id,
+                },
+            ),
+            Action::ReadMetering(u) => on_user(device(&u.device)?, UserAction::ReadMetering),
             Action::SendZcl(z) => {
                 let json = serde_json::to_value(&z.command)
                     .map_err(|e| ScenarioError::Invalid(e.to_string()))?;
@@ -1215,6 +1223,7 @@ impl Scenario {
                 let (cluster, meter_index) = (z.cluster, meter(&z.meter)?);
                 let target = match &sim.nodes[device(&z.device)?] {
                     Node::Device(d) => d.eui(),
+                    Node::Remote(r) => r.eui,
                     Node::Esi(_) | Node::Coordinator(_) => {
                         return invalid("send_zcl_to_device: not a device");
                     }

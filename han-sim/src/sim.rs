@@ -42,6 +42,8 @@ pub enum Node {
     Device(Box<SimDevice>),
     /// The coordinator inside a simulated co-processor (its host runs the application).
     Coordinator(Box<crate::coordinator::Coordinator>),
+    /// A device under test in a process of its own, reached over its radio link.
+    Remote(Box<crate::remote::RemoteDevice>),
 }
 
 impl Node {
@@ -51,6 +53,7 @@ impl Node {
             Node::Esi(e) => (e.channel, e.pan()),
             Node::Device(d) => (d.channel, d.pan()),
             Node::Coordinator(c) => (c.channel, c.pan()),
+            Node::Remote(r) => (r.channel, r.pan),
         }
     }
     fn name(&self) -> &str {
@@ -58,12 +61,14 @@ impl Node {
             Node::Esi(e) => &e.name,
             Node::Device(d) => &d.name,
             Node::Coordinator(c) => &c.name,
+            Node::Remote(r) => &r.name,
         }
     }
     fn next_timeout(&self) -> Option<SimTime> {
         match self {
             Node::Esi(_) | Node::Coordinator(_) => None,
             Node::Device(d) => d.next_timeout(),
+            Node::Remote(r) => r.next_timeout(),
         }
     }
 }
@@ -244,6 +249,7 @@ impl Simulation {
                         Node::Esi(e) => e.receive(at, &frame, &mut self.log),
                         Node::Device(d) => d.receive(at, &frame, &mut self.log),
                         Node::Coordinator(c) => c.receive(at, &frame, &mut self.log),
+                        Node::Remote(r) => r.receive(at, &frame),
                     };
                     self.transmit(at, to, out);
                     self.rearm(to);
@@ -256,6 +262,7 @@ impl Simulation {
                     let out = match &mut self.nodes[node] {
                         Node::Esi(_) | Node::Coordinator(_) => Vec::new(),
                         Node::Device(d) => d.handle_timeout(at, &mut self.log),
+                        Node::Remote(r) => r.handle_timeout(at),
                     };
                     self.transmit(at, node, out);
                     self.rearm(node);

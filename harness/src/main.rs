@@ -199,6 +199,10 @@ enum SimRadio {
         #[arg(long = "device", value_name = "KIND,EUI64,CODE")]
         devices: Vec<String>,
     },
+    /// A simulated device under test in this process, reachable only over its radio link and
+    /// its instrument channel (a black-box rig's DUT): prints the TCP address it listens on,
+    /// serves the first medium that connects, and exits when it hangs up.
+    Dut(sim::DutArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -336,6 +340,10 @@ fn run(command: Top) -> Result<String, String> {
                 }),
             ..
         } => sim::radio(&protocol, ezsp_version, tcp.as_deref(), pty, baud, &devices),
+        Top::Sim {
+            radio: Some(SimRadio::Dut(args)),
+            ..
+        } => sim::dut(&args),
         Top::Sim {
             radio: None,
             scenario: Some(scenario),

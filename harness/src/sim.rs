@@ -41,6 +41,123 @@ pub fn run(scenario: &Path, out: &Path) -> Result<String, String> {
     Ok(summary)
 }
 
+/// `hanrig sim dut`: a simulated device under test, configured as a lab engineer configures a
+/// real one before a case — its kind, identity, install code, the network it looks for, its
+/// DRLC client attributes — and, to prove the suites catch it, a deliberate defect.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DutArgs {
+    /// in-home-display, thermostat or load-control.
+    #[arg(long)]
+    pub kind: String,
+    /// Its EUI64, e.g. 00:12:4b:00:01:02:03:04.
+    #[arg(long)]
+    pub eui64: String,
+    /// Its install code (hex, with CRC).
+    #[arg(long)]
+    pub install_code: String,
+    /// The PAN it joins.
+    #[arg(long)]
+    pub pan: u16,
+    /// The channel it joins on.
+    #[arg(long)]
+    pub channel: u8,
+    /// DRLC DeviceClassValue (default by kind).
+    #[arg(long)]
+    pub device_class: Option<u16>,
+    /// DRLC UtilityEnrollmentGroup.
+    #[arg(long, default_value_t = 0)]
+    pub enrollment_group: u8,
+    /// DRLC StartRandomizationMinutes.
+    #[arg(long, default_value_t = 0)]
+    pub start_randomization_minutes: u8,
+    /// DRLC DurationRandomizationMinutes.
+    #[arg(long, default_value_t = 0)]
+    pub duration_randomization_minutes: u8,
+    /// Seed of its random choices (randomised event times).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Play this device mutant (`hanrig list --mutants`).
+    #[arg(long)]
+    pub mutant: Option<String>,
+    /// Listen here (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+}
+
+/// `hanrig sim dut`.
+pub fn dut(args: &DutArgs) -> Result<String, String> {
+    use hanrig_device::drlc::DrlcConfig;
+    use hanrig_sep::clusters::drlc::DeviceClass;
+    use hanrig_sim::device::{DeviceKind, Mutant, SimDevice};
+    let kind = DeviceKind::from_name(&args.kind).ok_or_else(|| {
+        format!(
+            "--kind {:?} is not in-home-display, thermostat or load-control",
+            args.kind
+        )
+    })?;
+    let eui: hanrig_sep::Eui64 = args
+        .eui64
+        .parse()
+        .map_err(|_| format!("--eui64 {:?} is not an EUI64", args.eui64))?;
+    let code: hanrig_sep::install_code::InstallCode = args
+        .install_code
+        .parse()
+        .map_err(|e| format!("--install-code refused: {e}"))?;
+    let mutant = match &args.mutant {
+        Some(name) => match Mutant::by_name(name) {
+            Some(m) if !m.is_meter() => Some(m),
+            Some(_) => {
+                return Err(format!(
+                    "--mutant {name:?} is a meter mutant, not a device's"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "no mutant {name:?}; `hanrig list --mutants` shows them"
+                ));
+            }
+        },
+        None => None,
+    };
+    let class = args.device_class.unwrap_or(match kind {
+        DeviceKind::Thermostat => DeviceClass::HVAC,
+        DeviceKind::LoadControl => DeviceClass::WATER_HEATER | DeviceClass::POOL_PUMP,
+        DeviceKind::InHomeDisplay => 0,
+    });
+    let config = DrlcConfig {
+        device_class: DeviceClass(class),
+        utility_enrollment_group: args.enrollment_group,
+        start_randomization_minutes: args.start_randomization_minutes,
+        duration_randomization_minutes: args.duration_randomization_minutes,
+    };
+    let mut device = SimDevice::new(
+        "dut",
+        kind,
+        eui,
+        &code,
+        (args.pan, args.channel),
+        config,
+        args.seed,
+    );
+    if let Some(m) = mutant {
+        device.set_mutant(m);
+    }
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .map_err(|e| format!("listening on {}: {e}", args.listen))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| format!("listening on {}: {e}", args.listen))?;
+    // The first line is the address, for the rig that started us.
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{address}");
+        let _ = out.flush();
+    }
+    hanrig_sim::remote::serve_dut(listener, device).map_err(|e| format!("serving the DUT: {e}"))?;
+    Ok(String::new())
+}
+
 /// `hanrig sim radio`: serves a simulated co-processor until interrupted.
 pub fn radio(
     protocol: &str,

@@ -33,8 +33,60 @@ fn sim_serial_rig(version: u8) -> Rig {
     let path = dir.join("sim-serial.toml");
     std::fs::write(&path, text).unwrap();
     let rig = Rig::open(&path).unwrap();
-    assert_eq!(rig.radio.map(|r| r.ezsp_version), Some(version));
+    assert_eq!(rig.radio.as_ref().map(|r| r.ezsp_version), Some(version));
     rig
+}
+
+/// The black-box rig: each case's DUT is a `hanrig sim dut` process of its own.
+fn blackbox_rig() -> Rig {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rigs/sim-blackbox.toml"
+    ))
+    .unwrap()
+    .replace(
+        "[dut]\n",
+        &format!("[dut]\nprogram = {:?}\n", env!("CARGO_BIN_EXE_hanrig")),
+    );
+    let dir = std::env::temp_dir().join(format!("hanrig-blackbox-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sim-blackbox.toml");
+    std::fs::write(&path, text).unwrap();
+    Rig::open(&path).unwrap()
+}
+
+#[test]
+fn on_the_black_box_rig_the_healthy_devices_pass_and_every_mutant_fails_as_in_process() {
+    let (blackbox, sim) = (blackbox_rig(), sim_rig());
+    let failed = failing(&blackbox, None);
+    assert!(failed.is_empty(), "{failed:#?}");
+    for (mutant, name, _) in Mutant::ALL.into_iter().filter(|(m, _, _)| !m.is_meter()) {
+        let there = failing(&blackbox, Some(mutant));
+        assert!(
+            !there.is_empty(),
+            "mutant {name} passed every case on the black-box rig"
+        );
+        assert_eq!(there, failing(&sim, Some(mutant)), "mutant {name}");
+    }
+}
+
+#[test]
+fn a_black_box_dut_that_cannot_start_is_a_rig_failure_naming_the_program() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../rigs/sim-blackbox.toml"
+    ))
+    .unwrap()
+    .replace("[dut]\n", "[dut]\nprogram = \"/nonexistent/hanrig\"\n");
+    let dir = std::env::temp_dir().join(format!("hanrig-blackbox-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rig.toml");
+    std::fs::write(&path, text).unwrap();
+    let rig = Rig::open(&path).unwrap();
+    let case = select(None, &["DEV-DRLC-001".into()]).unwrap()[0];
+    let r = run_case(&rig, case, None, None);
+    assert_eq!(r.verdict, Verdict::RigError);
+    assert!(r.message.contains("/nonexistent/hanrig"), "{}", r.message);
 }
 
 /// The IDs of the cases `mutant` fails on `rig`, over the device suite.

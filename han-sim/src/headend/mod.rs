@@ -556,6 +556,7 @@ fn node_name(sim: &Simulation, index: usize) -> String {
         Node::Esi(e) => e.name.clone(),
         Node::Device(d) => d.name.clone(),
         Node::Coordinator(c) => c.name.clone(),
+        Node::Remote(r) => r.name.clone(),
     }
 }
 

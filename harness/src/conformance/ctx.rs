@@ -131,10 +131,14 @@ pub fn schedule_looks(simulation: &mut Simulation, samples: &[Sample]) -> Looks 
         simulation.schedule(
             start.plus(sample.at_ms * 1000),
             Happening::Act(Box::new(move |now, nodes, _log| {
-                if let Some(Node::Device(d)) = nodes.get(dut)
-                    && let Ok(mut looks) = looks.lock()
-                {
-                    looks.push((index, d.panel(now)));
+                let panel = match nodes.get_mut(dut) {
+                    Some(Node::Device(d)) => Some(d.panel(now)),
+                    // A DUT in its own process answers over its instrument channel.
+                    Some(Node::Remote(r)) => r.panel(now),
+                    _ => None,
+                };
+                if let (Some(panel), Ok(mut looks)) = (panel, looks.lock()) {
+                    looks.push((index, panel));
                 }
                 Vec::new()
             })),
@@ -192,7 +196,7 @@ impl Ctx {
     /// [`Ctx::run`] for a scenario built in code.
     pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<&RunOutput, CaseError> {
         let parties = parties(parsed)?;
-        let (output, looks) = if let Some(radio) = self.radio {
+        let (output, looks) = if let Some(radio) = &self.radio {
             super::serial::run(parsed, self.mutant, radio, &self.samples)?
         } else {
             let mut built = parsed

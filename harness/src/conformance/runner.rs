@@ -65,6 +65,10 @@ pub struct DutSection {
     /// Description for reports.
     #[serde(default)]
     pub description: String,
+    /// A black-box rig's `hanrig` program, whose `sim dut` plays the DUT in its own process
+    /// (default: this program).
+    #[serde(default)]
+    pub program: Option<PathBuf>,
 }
 
 /// `[radio]`.
@@ -123,10 +127,14 @@ impl Rig {
         let radio = match file.rig.kind.as_str() {
             "sim" => None,
             "sim-serial" => Some(sim_serial_radio(path, &file, &kinds)?),
+            "sim-blackbox" => Some(SerialRadio {
+                dut_program: Some(dut_program(path, &file)?),
+                ..sim_serial_radio(path, &file, &kinds)?
+            }),
             "lab" => return Err(format!("rig {}: {}", path.display(), open_lab(&file))),
             other => {
                 return Err(format!(
-                    "rig {}: kind {other:?} is not sim, sim-serial or lab",
+                    "rig {}: kind {other:?} is not sim, sim-serial, sim-blackbox or lab",
                     path.display()
                 ));
             }
@@ -195,7 +203,28 @@ fn sim_serial_radio(path: &Path, file: &RigFile, kinds: &[DutKind]) -> Result<Se
         } else {
             file.radio.baud
         },
+        dut_program: None,
     })
+}
+
+/// The program a black-box rig starts its DUT with: `[dut] program`, or this one.
+fn dut_program(path: &Path, file: &RigFile) -> Result<PathBuf, String> {
+    if let Some(program) = &file.dut.program {
+        return Ok(program.clone());
+    }
+    let this = std::env::current_exe()
+        .map_err(|e| format!("rig {}: finding this program: {e}", path.display()))?;
+    if this
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("hanrig"))
+    {
+        Ok(this)
+    } else {
+        Err(format!(
+            "rig {}: a black-box rig starts its DUT with `hanrig sim dut`; name the hanrig program in [dut] program",
+            path.display()
+        ))
+    }
 }
 
 /// Cases selected by suite and IDs (all when none given); unknown IDs are an error.
@@ -256,7 +285,7 @@ pub fn run_case(
             Suite::Meter => m.is_meter(),
             Suite::E2e => false,
         }),
-        radio: rig.radio,
+        radio: rig.radio.clone(),
         ..Ctx::default()
     };
     match (case.run)(&mut ctx) {

@@ -17,6 +17,7 @@ use hanrig_sim::device::Mutant;
 use hanrig_sim::esi::{EsiApp, Outgoing};
 use hanrig_sim::log::Log;
 use hanrig_sim::ncp::{EzspNcp, Network};
+use hanrig_sim::remote::RemoteDevice;
 use hanrig_sim::scenario::{MeterStep, Remote, RunOutput, Scenario};
 use hanrig_sim::serve::serve_pty_until;
 use hanrig_sim::sim::Node;
@@ -36,12 +37,93 @@ const PROFILE_SMART_ENERGY: u16 = 0x0109;
 pub const RIG_METER: &str = "rig-esi";
 
 /// How the co-processor of a serial rig is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SerialRadio {
     /// EZSP protocol version the simulated co-processor speaks.
     pub ezsp_version: u8,
     /// Baud rate of the serial port.
     pub baud: u32,
+    /// A black-box rig: the `hanrig` program whose `sim dut` plays the DUT in a process of
+    /// its own, reached only over the co-processor's air and the instrument channel.
+    pub dut_program: Option<std::path::PathBuf>,
+}
+
+/// Starts the DUT of `scenario` (its node `dut`) as `program sim dut …`, configured as the
+/// scenario says — kind, identity, install code, the rig's network, DRLC attributes, mutant —
+/// and connects to it.
+fn spawn_dut(
+    program: &std::path::Path,
+    scenario: &Scenario,
+    mutant: Option<Mutant>,
+) -> Result<RemoteDevice, CaseError> {
+    use std::io::BufRead as _;
+    let spec = scenario
+        .devices
+        .iter()
+        .find(|d| d.name == "dut")
+        .ok_or_else(|| rig("a black-box rig's DUT is a device: the case has no device dut"))?;
+    let meter = scenario
+        .meters
+        .iter()
+        .find(|m| m.name == spec.meter)
+        .ok_or_else(|| {
+            rig(format!(
+                "the DUT's meter {:?} is not in the case",
+                spec.meter
+            ))
+        })?;
+    let mut command = std::process::Command::new(program);
+    command
+        .args(["sim", "dut", "--kind", &spec.kind, "--eui64", &spec.eui64])
+        .args(["--install-code", &spec.install_code])
+        .args([
+            "--pan",
+            &meter.pan.to_string(),
+            "--channel",
+            &meter.channel.to_string(),
+        ])
+        .args([
+            "--enrollment-group",
+            &spec.utility_enrollment_group.to_string(),
+        ])
+        .args([
+            "--start-randomization-minutes",
+            &spec.start_randomization_minutes.to_string(),
+            "--duration-randomization-minutes",
+            &spec.duration_randomization_minutes.to_string(),
+            "--seed",
+            &scenario.seed.to_string(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    if let Some(class) = spec.device_class {
+        command.args(["--device-class", &class.to_string()]);
+    }
+    if let Some(m) = mutant {
+        command.args(["--mutant", m.name()]);
+    }
+    let mut child = command.spawn().map_err(|e| {
+        rig(format!(
+            "starting the DUT process {}: {e}",
+            program.display()
+        ))
+    })?;
+    let mut address = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = std::io::BufReader::new(out).read_line(&mut address);
+    }
+    let address = address.trim().to_string();
+    if address.is_empty() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(rig(format!(
+            "the DUT process {} did not say where it listens",
+            program.display()
+        )));
+    }
+    RemoteDevice::connect(&address, Some(child))
+        .map_err(|e| rig(format!("connecting to the DUT process at {address}: {e}")))
 }
 
 fn rig(e: impl std::fmt::Display) -> CaseError {
@@ -53,18 +135,23 @@ fn rig(e: impl std::fmt::Display) -> CaseError {
 pub fn run(
     scenario: &Scenario,
     mutant: Option<Mutant>,
-    radio: SerialRadio,
+    radio: &SerialRadio,
     samples: &[Sample],
 ) -> Result<(RunOutput, Looks), CaseError> {
     let (mut simulation, coordinator, mut remote) = scenario
         .build_remote(RIG_METER)
         .map_err(|e| rig(format!("case scenario: {e}")))?;
+    let dut_index = simulation.node_index("dut");
+    if let (Some(program), Some(index)) = (&radio.dut_program, dut_index) {
+        // The black box: the DUT leaves this process; only its radio and its instrument
+        // channel stay on the medium.
+        let dut = spawn_dut(program, scenario, mutant)?;
+        simulation.replace_node(index, Node::Remote(Box::new(dut)));
+    }
     // The probes look at the DUT where it lives: on the co-processor's medium.
     let looks = schedule_looks(&mut simulation, samples);
     if let Some(mutant) = mutant
-        && let Some(Node::Device(dut)) = simulation
-            .node_index("dut")
-            .map(|i| &mut simulation.nodes[i])
+        && let Some(Node::Device(dut)) = dut_index.map(|i| &mut simulation.nodes[i])
     {
         dut.set_mutant(mutant);
     }
@@ -117,6 +204,11 @@ pub fn run(
     let simulation = ncp
         .into_simulation()
         .ok_or_else(|| rig("the simulated co-processor lost its medium"))?;
+    if let Some(Node::Remote(dut)) = dut_index.map(|i| &simulation.nodes[i])
+        && let Some(e) = &dut.error
+    {
+        return Err(rig(e.clone()));
+    }
     let mut log = simulation.log.clone();
     log.events.extend(host_log.events);
     log.events
