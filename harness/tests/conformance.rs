@@ -398,6 +398,36 @@ fn instrument_verdicts_name_the_instrument_and_what_it_saw() {
         r.observed.as_deref(),
         Some("relay-sense line: de-energised")
     );
+    // The report says where the verdict came from: the relay line and the frames on the air.
+    assert!(r.evidence.iter().any(|e| e.source == "relay-sense line"
+        && e.at_s == 661.0
+        && e.what.ends_with("no: de-energised")));
+    assert!(
+        r.evidence
+            .iter()
+            .any(|e| e.source == "air" && e.what.contains("under the network key"))
+    );
+    assert!(r.timeline.marks.iter().any(|m| m.holds == Some(false)));
+    let healthy = run_case(
+        &sim_rig(),
+        select(None, &["DEV-DRLC-006".into()]).unwrap()[0],
+        None,
+        None,
+    );
+    assert!(
+        healthy
+            .timeline
+            .windows
+            .iter()
+            .any(|w| w.label == "Cancelled of event 6" && (w.from_s, w.to_s) == (660.0, 661.0))
+    );
+    assert!(
+        healthy
+            .timeline
+            .marks
+            .iter()
+            .any(|m| m.judged && m.label == "report_event_status")
+    );
     let r = one("DEV-MET-002", Mutant::WrongSummationFormatting);
     assert!(r.message.starts_with("operator at 31.0 s"), "{}", r.message);
     assert_eq!(

@@ -5,7 +5,9 @@
 
 use std::path::PathBuf;
 
-use hanrig::conformance::model::{CaseResult, FrameRecord, RunInfo, Suite, Verdict};
+use hanrig::conformance::model::{
+    CaseResult, Evidence, FrameRecord, Lane, Mark, RunInfo, Suite, Timeline, Verdict, Window,
+};
 use hanrig::conformance::report::{html, json, junit_xml, write_reports};
 use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
@@ -43,6 +45,8 @@ fn case(id: &str, suite: Suite, title: &str, verdict: Verdict) -> CaseResult {
         wall_ms: 12.5,
         virtual_seconds: 3725,
         frames: Vec::new(),
+        evidence: Vec::new(),
+        timeline: Timeline::default(),
         capture: Some(PathBuf::from(format!("{id}/capture.pcapng"))),
         keys: Some(PathBuf::from(format!("{id}/keys"))),
     }
@@ -354,6 +358,79 @@ fn html_escapes_frame_and_case_text_so_no_markup_gets_through() {
         ),
         "{page}"
     );
+}
+
+#[test]
+fn html_says_what_each_verdict_came_from_and_draws_the_case_against_time() {
+    let mut fail = case(
+        "DEV-DRLC-028",
+        Suite::Device,
+        "A cancel restores the load",
+        Verdict::Fail,
+    );
+    fail.evidence = vec![
+        Evidence {
+            source: "air".into(),
+            at_s: 660.0,
+            what: "Report Event Status <cancelled>".into(),
+        },
+        Evidence {
+            source: "relay-sense line".into(),
+            at_s: 661.0,
+            what: "is the load output energised? no: de-energised".into(),
+        },
+    ];
+    fail.timeline = Timeline {
+        span_s: 7200.0,
+        marks: vec![
+            Mark {
+                at_s: 60.0,
+                lane: Lane::ToDut,
+                label: "load_control_event".into(),
+                judged: false,
+                holds: None,
+            },
+            Mark {
+                at_s: 660.0,
+                lane: Lane::FromDut,
+                label: "report_event_status <x>".into(),
+                judged: true,
+                holds: None,
+            },
+            Mark {
+                at_s: 661.0,
+                lane: Lane::Instrument,
+                label: "is the load output energised?".into(),
+                judged: true,
+                holds: Some(false),
+            },
+        ],
+        windows: vec![Window {
+            from_s: 660.0,
+            to_s: 661.0,
+            label: "Cancelled of event 28".into(),
+        }],
+    };
+    let page = html(&info(), &[fail]);
+    let section = section(&page, "DEV-DRLC-028");
+    assert!(section.contains("<h4>Verdict from</h4>"));
+    assert!(section.contains("<span class=\"source\">relay-sense line</span> at 661.0 s: is the load output energised? no: de-energised"));
+    assert!(
+        section.contains("Report Event Status &lt;cancelled&gt;"),
+        "escaped"
+    );
+    assert!(section.contains("<svg class=\"timeline\""));
+    // One mark per frame and probe, the judged frame filled, the failed probe red.
+    assert_eq!(section.matches("<circle class=\"frame\"").count(), 1);
+    assert_eq!(section.matches("<circle class=\"frame judged\"").count(), 1);
+    assert_eq!(section.matches("<path class=\"probe failed\"").count(), 1);
+    assert!(section.contains("<title>660.0 s: report_event_status &lt;x&gt;</title>"));
+    // The window at 660–661 s of a 7200 s case: x = 110 + 660/7200 × 760.
+    assert!(
+        section.contains("<rect class=\"window\" x=\"179.7\""),
+        "{section}"
+    );
+    assert!(section.contains("Cancelled of event 28 in [660, 661] s"));
 }
 
 #[test]

@@ -253,9 +253,7 @@ impl Air {
 
     /// Whether the rig's node `rig` sent anything secured with the network key: it joined.
     pub fn rig_holds_network_key(&self, rig: Eui64) -> bool {
-        self.frames
-            .iter()
-            .any(|h| h.from == Party::Rig(rig) && h.network_secured)
+        self.first_network_frame(Party::Rig(rig)).is_some()
     }
 
     /// Association Responses the DUT sent the rig's node `rig`, as (time, status).
@@ -297,9 +295,14 @@ impl Air {
 
     /// Whether the DUT sent anything secured with the network key: it joined and holds the key.
     pub fn dut_holds_network_key(&self) -> bool {
+        self.first_network_frame(Party::Dut).is_some()
+    }
+
+    /// The first frame `party` sent secured with the network key.
+    pub fn first_network_frame(&self, party: Party) -> Option<&Heard> {
         self.frames
             .iter()
-            .any(|h| h.from == Party::Dut && h.network_secured)
+            .find(|h| h.from == party && h.network_secured)
     }
 
     /// Association Responses the rig sent the DUT, as (time, status).

@@ -10,8 +10,11 @@ use hanrig_sim::scenario::{RunOutput, Scenario};
 use hanrig_sim::sim::{Happening, Node, Simulation};
 use serde_json::Value;
 
-use super::air::{Air, Parties};
+use std::cell::RefCell;
+
+use super::air::{Air, Heard, Parties};
 use super::instrument::{Probe, Reading, Sample};
+use super::model::Window;
 use super::serial::SerialRadio;
 
 /// Why a case did not pass.
@@ -77,6 +80,10 @@ pub struct Ctx {
     /// Seconds a real DUT may lag a deadline (its clock's tick, its radio's retries): 0 on
     /// simulated rigs, which are exact.
     pub tolerance_s: u64,
+    /// Frames the case judged, as (time µs since 1970, what), for the report.
+    pub judged: RefCell<Vec<(u64, String)>>,
+    /// Windows the case judged against, for the report.
+    pub windows: RefCell<Vec<Window>>,
 }
 
 /// Start of every case's virtual time.
@@ -148,6 +155,20 @@ pub fn schedule_looks(simulation: &mut Simulation, samples: &[Sample]) -> Looks 
 }
 
 impl Ctx {
+    /// Records that the verdict looks at frame `h` (as `what`), for the report.
+    pub fn judge(&self, h: &Heard, what: impl Into<String>) {
+        self.judged.borrow_mut().push((h.t_us, what.into()));
+    }
+
+    /// Records a window the verdict judges against (seconds from the start).
+    pub fn window(&self, from_s: u64, to_s: u64, label: impl Into<String>) {
+        self.windows.borrow_mut().push(Window {
+            from_s: from_s as f64,
+            to_s: to_s as f64,
+            label: label.into(),
+        });
+    }
+
     /// Probes the DUT through an instrument `at_s` seconds (fractions allowed) after the start;
     /// [`Ctx::probes_hold`] judges the readings once the case ran.
     pub fn probe(&mut self, at_s: f64, probe: Probe) {

@@ -115,10 +115,75 @@ pub struct CaseResult {
     pub virtual_seconds: u64,
     /// Every frame on air during the case.
     pub frames: Vec<FrameRecord>,
+    /// What the verdict was reached from: each frame the case judged and each instrument
+    /// reading, with its time.
+    pub evidence: Vec<Evidence>,
+    /// The case drawn against time: frames between rig and DUT, probes, the windows judged.
+    pub timeline: Timeline,
     /// The case's capture, relative to the report directory.
     pub capture: Option<PathBuf>,
     /// The capture's key file, relative to the report directory.
     pub keys: Option<PathBuf>,
+}
+
+/// One thing a verdict was reached from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// `air` (a frame the rig heard) or the instrument (`relay-sense line`, `operator`).
+    pub source: String,
+    /// Seconds from the case's start.
+    pub at_s: f64,
+    /// What it was, and for an instrument what it answered.
+    pub what: String,
+}
+
+/// Where a mark goes on a case's timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lane {
+    /// A frame from the rig to the DUT.
+    ToDut,
+    /// A frame from the DUT to the rig.
+    FromDut,
+    /// An instrument probe.
+    Instrument,
+}
+
+/// A frame or probe on a case's timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mark {
+    /// Seconds from the case's start.
+    pub at_s: f64,
+    /// Its lane.
+    pub lane: Lane,
+    /// The command or question.
+    pub label: String,
+    /// Whether the verdict looked at it.
+    pub judged: bool,
+    /// For a probe: whether what it requires held.
+    pub holds: Option<bool>,
+}
+
+/// A timing window a case judged against (an expected report, a randomisation bound).
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    /// Start, seconds from the case's start.
+    pub from_s: f64,
+    /// End, seconds (the rig's tolerance included).
+    pub to_s: f64,
+    /// What was due in it.
+    pub label: String,
+}
+
+/// A case drawn against time.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timeline {
+    /// Seconds the drawing spans.
+    pub span_s: f64,
+    /// Frames and probes.
+    pub marks: Vec<Mark>,
+    /// Windows.
+    pub windows: Vec<Window>,
 }
 
 /// What was run, on what.

@@ -12,7 +12,7 @@ use std::{fs, io};
 
 use serde::Serialize;
 
-use super::model::{CaseResult, FrameRecord, RunInfo, Suite, Verdict};
+use super::model::{CaseResult, FrameRecord, Lane, RunInfo, Suite, Timeline, Verdict};
 
 /// Verdict counts over a set of cases.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -217,6 +217,15 @@ fn system_out(case: &CaseResult) -> String {
 
 const CSS: &str = "
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
+svg.timeline { width: 100%; max-width: 900px; height: auto; background: #fafafa; border: 1px solid #ddd; }
+svg.timeline text { font: 11px system-ui, sans-serif; fill: #444; }
+svg.timeline line.lane { stroke: #bbb; }
+svg.timeline rect.window { fill: #4a90d9; fill-opacity: .18; stroke: #4a90d9; stroke-opacity: .5; }
+svg.timeline .frame { fill: #fff; stroke: #777; }
+svg.timeline .frame.judged { fill: #2a6fb0; stroke: #2a6fb0; }
+svg.timeline .probe { fill: #2e8b57; }
+svg.timeline .probe.failed { fill: #c0392b; }
+ul.evidence .source { font-weight: 600; }
 table { border-collapse: collapse; margin: .5em 0; }
 th, td { border: 1px solid #ccc; padding: .2em .5em; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
@@ -348,6 +357,23 @@ fn write_html_case(out: &mut String, case: &CaseResult) -> fmt::Result {
         }
         writeln!(out, "</div>")?;
     }
+    if !case.evidence.is_empty() {
+        writeln!(out, "<h4>Verdict from</h4>\n<ul class=\"evidence\">")?;
+        for e in &case.evidence {
+            writeln!(
+                out,
+                "<li><span class=\"source\">{}</span> at {:.1} s: {}</li>",
+                text(&e.source),
+                e.at_s,
+                text(&e.what)
+            )?;
+        }
+        writeln!(out, "</ul>")?;
+    }
+    if !case.timeline.marks.is_empty() {
+        writeln!(out, "<h4>Timeline</h4>")?;
+        write_timeline(out, &case.timeline)?;
+    }
     let open = if case.verdict == Verdict::Fail {
         " open"
     } else {
@@ -386,6 +412,80 @@ fn write_html_case(out: &mut String, case: &CaseResult) -> fmt::Result {
         writeln!(out, "</p>")?;
     }
     writeln!(out, "</section>")
+}
+
+/// A case as an inline SVG against time: one lane for frames from the rig to the DUT, one for
+/// the DUT's frames, one for instrument probes; the windows the verdict judged against shaded
+/// across the frame lanes. Marks the verdict looked at are filled; a probe that did not hold is
+/// red. Every mark carries its time and label as a tooltip.
+fn write_timeline(out: &mut String, timeline: &Timeline) -> fmt::Result {
+    const LEFT: f64 = 110.0;
+    const WIDTH: f64 = 760.0;
+    const LANES: [(Lane, &str, f64); 3] = [
+        (Lane::ToDut, "rig → DUT", 34.0),
+        (Lane::FromDut, "DUT → rig", 62.0),
+        (Lane::Instrument, "instruments", 90.0),
+    ];
+    let span = timeline.span_s.max(1.0);
+    let x = |t: f64| LEFT + (t.clamp(0.0, span) / span) * WIDTH;
+    writeln!(
+        out,
+        "<svg class=\"timeline\" viewBox=\"0 0 {} 122\" role=\"img\" aria-label=\"timeline of the case\">",
+        LEFT + WIDTH + 20.0
+    )?;
+    for w in &timeline.windows {
+        let (x0, x1) = (x(w.from_s), x(w.to_s));
+        writeln!(
+            out,
+            "<rect class=\"window\" x=\"{x0:.1}\" y=\"22\" width=\"{:.1}\" height=\"52\"><title>{} in [{:.0}, {:.0}] s</title></rect>",
+            (x1 - x0).max(2.0),
+            text(&w.label),
+            w.from_s,
+            w.to_s
+        )?;
+    }
+    for (_, name, y) in LANES {
+        writeln!(
+            out,
+            "<text class=\"lane\" x=\"4\" y=\"{:.0}\">{name}</text><line class=\"lane\" x1=\"{LEFT}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\"/>",
+            y + 4.0,
+            LEFT + WIDTH
+        )?;
+    }
+    for m in &timeline.marks {
+        let Some((_, _, y)) = LANES.iter().find(|(lane, _, _)| *lane == m.lane) else {
+            continue;
+        };
+        let class = match (m.lane, m.holds, m.judged) {
+            (Lane::Instrument, Some(false), _) => "probe failed",
+            (Lane::Instrument, _, _) => "probe",
+            (_, _, true) => "frame judged",
+            _ => "frame",
+        };
+        let tip = format!("{:.1} s: {}", m.at_s, m.label);
+        if m.lane == Lane::Instrument {
+            let cx = x(m.at_s);
+            writeln!(
+                out,
+                "<path class=\"{class}\" d=\"M{cx:.1} {:.1} l5 5 l-5 5 l-5 -5 z\"><title>{}</title></path>",
+                y - 5.0,
+                text(&tip)
+            )?;
+        } else {
+            writeln!(
+                out,
+                "<circle class=\"{class}\" cx=\"{:.1}\" cy=\"{y}\" r=\"4\"><title>{}</title></circle>",
+                x(m.at_s),
+                text(&tip)
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "<text class=\"axis\" x=\"{LEFT}\" y=\"116\">0 s</text><text class=\"axis\" x=\"{}\" y=\"116\" text-anchor=\"end\">{:.0} s</text>\n</svg>",
+        LEFT + WIDTH,
+        span
+    )
 }
 
 fn write_html_frame(out: &mut String, frame: &FrameRecord) -> fmt::Result {

@@ -8,9 +8,14 @@ use hanrig_sep::capture::{KeyFile, PcapngWriter};
 use hanrig_sim::device::Mutant;
 use serde::Deserialize;
 
+use super::air::{Party, What};
 use super::cases::{CASES, Case};
+use super::ctx::secs;
 use super::ctx::{CaseError, Ctx};
-use super::model::{CaseResult, DutKind, FrameRecord, RunInfo, Suite, Verdict};
+use super::instrument::Reading;
+use super::model::{
+    CaseResult, DutKind, Evidence, FrameRecord, Lane, Mark, RunInfo, Suite, Timeline, Verdict,
+};
 use super::serial::SerialRadio;
 use crate::capture::{CapturedFrame, decode_frame, summary};
 use crate::lab::{FlashSection, GpioSection};
@@ -270,6 +275,8 @@ pub fn run_case(
         wall_ms: 0.0,
         virtual_seconds: 0,
         frames: Vec::new(),
+        evidence: Vec::new(),
+        timeline: Timeline::default(),
         capture: None,
         keys: None,
     };
@@ -305,6 +312,7 @@ pub fn run_case(
             result.message = message;
         }
     }
+    (result.evidence, result.timeline) = evidence_and_timeline(&ctx);
     if let Some(output) = &ctx.output {
         let mut keys: KeyFile = output.keys.clone();
         result.frames = output
@@ -352,6 +360,100 @@ pub fn run_case(
     }
     result.wall_ms = started.elapsed().as_secs_f64() * 1e3;
     result
+}
+
+/// What a case's verdict came from, and the case drawn against time: the frames between rig and
+/// DUT (those the verdict looked at marked), the probes with their readings, the windows.
+fn evidence_and_timeline(ctx: &Ctx) -> (Vec<Evidence>, Timeline) {
+    let judged = ctx.judged.borrow();
+    let mut evidence: Vec<Evidence> = Vec::new();
+    for (t_us, what) in judged.iter() {
+        let item = Evidence {
+            source: "air".into(),
+            at_s: secs(*t_us),
+            what: what.clone(),
+        };
+        if !evidence
+            .iter()
+            .any(|e| e.at_s == item.at_s && e.what == item.what)
+        {
+            evidence.push(item);
+        }
+    }
+    let mut marks: Vec<Mark> = ctx
+        .air
+        .frames
+        .iter()
+        .filter_map(|h| {
+            let lane = match (h.from, h.to) {
+                (Party::Rig(_), Party::Dut) => Lane::ToDut,
+                (Party::Dut, Party::Rig(_)) => Lane::FromDut,
+                _ => return None,
+            };
+            let label = match &h.what {
+                What::Zcl(z) => match &z.frame {
+                    Ok(f) => f.command.name().to_string(),
+                    Err(e) => format!("malformed: {e}"),
+                },
+                What::AssociationRequest => "association request".into(),
+                What::AssociationResponse { status, .. } => {
+                    format!("association response {status:#04x}")
+                }
+                What::TransportKey => "transport key".into(),
+                What::Other => return None,
+            };
+            Some(Mark {
+                at_s: secs(h.t_us),
+                lane,
+                judged: judged.iter().any(|(t, _)| *t == h.t_us),
+                label,
+                holds: None,
+            })
+        })
+        .collect();
+    for s in &ctx.samples {
+        let at_s = s.at_ms as f64 / 1000.0;
+        let (holds, answer) = match &s.reading {
+            Some(Reading::Answered { holds, saw }) => (
+                Some(*holds),
+                format!("{}: {saw}", if *holds { "yes" } else { "no" }),
+            ),
+            Some(Reading::Unavailable(why)) => (None, format!("unavailable: {why}")),
+            None => (None, "not probed".into()),
+        };
+        evidence.push(Evidence {
+            source: s.probe.instrument().name().into(),
+            at_s,
+            what: format!("{} {answer}", s.probe.question()),
+        });
+        marks.push(Mark {
+            at_s,
+            lane: Lane::Instrument,
+            label: s.probe.question(),
+            judged: true,
+            holds,
+        });
+    }
+    evidence.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
+    let windows = ctx.windows.borrow().clone();
+    let end = ctx
+        .output
+        .as_ref()
+        .map(|o| secs(o.simulation.now().0))
+        .unwrap_or(0.0);
+    let span_s = marks
+        .iter()
+        .map(|m| m.at_s)
+        .chain(windows.iter().map(|w| w.to_s))
+        .fold(end, f64::max);
+    (
+        evidence,
+        Timeline {
+            span_s,
+            marks,
+            windows,
+        },
+    )
 }
 
 fn write_capture(

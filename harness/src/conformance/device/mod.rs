@@ -172,6 +172,9 @@ fn user_message(message_id: u32) -> UserMessageStep {
 /// key — and every instrument probe to hold.
 fn run_joined(ctx: &mut Ctx, scenario: &Scenario) -> Outcome {
     ctx.run_scenario(scenario)?;
+    if let Some(h) = ctx.air.first_network_frame(super::air::Party::Dut) {
+        ctx.judge(h, "the DUT's first frame under the network key (joined)");
+    }
     check(
         ctx.air.dut_holds_network_key(),
         "the DUT did not join",
@@ -192,7 +195,10 @@ fn dut_sent<'a>(
     ctx.air
         .dut_commands(cluster, Direction::ClientToServer, command_id)
         .map(|(h, z)| match &z.frame {
-            Ok(f) => Ok((h, z, &f.command)),
+            Ok(f) => {
+                ctx.judge(h, name);
+                Ok((h, z, &f.command))
+            }
             Err(e) => Err(fail(
                 format!(
                     "the DUT's {name} at {} s deviates from SE 1.0: {e}",
@@ -320,6 +326,13 @@ fn check_report(ctx: &Ctx, r: &ReportEventStatus, h: &Heard) -> Outcome {
 fn expect_statuses(ctx: &Ctx, event: u32, want: &[(EventStatus, u64, u64)]) -> Outcome {
     let got = reports(ctx, event)?;
     let slack = ctx.tolerance_s;
+    for (status, from, to) in want {
+        ctx.window(
+            *from,
+            to + slack,
+            format!("{} of event {event}", status.name().unwrap_or("reserved")),
+        );
+    }
     let wanted: Vec<String> = want
         .iter()
         .map(|(n, from, to)| {

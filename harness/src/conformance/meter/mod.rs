@@ -188,7 +188,10 @@ fn from_dut(
                 })
         })
         .map(|(h, z): (&Heard, &Zcl)| match &z.frame {
-            Ok(f) => Ok((h, f)),
+            Ok(f) => {
+                ctx.judge(h, f.command.name());
+                Ok((h, f))
+            }
             Err(e) => Err(fail(
                 format!(
                     "the DUT's frame (cluster {cluster:#06x}, command {command_id:#04x}) at {} s deviates from the spec: {e}",
