@@ -264,10 +264,13 @@ fn run_exits_0_when_all_pass_1_when_the_dut_fails_2_when_the_rig_fails() {
 
     let o = hanrig(&["run", "--rig", &format!("{root}/rigs/example-lab.toml")]);
     assert_eq!(o.status.code(), Some(2));
+    // Off the bench every missing device is named: the radio and the DUT's lines.
+    let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("GPIO"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+        stderr.contains("missing hardware")
+            && stderr.contains("ezsp co-processor: /dev/ttyUSB0 does not exist")
+            && stderr.contains("GPIO"),
+        "{stderr}"
     );
     let serial = format!("{root}/rigs/sim-serial.toml");
     let o = hanrig(&["run", "--rig", &serial, "--suite", "device"]);
@@ -483,4 +486,38 @@ fn list_shows_cases_and_mutants() {
     for (_, name, _) in Mutant::ALL {
         assert!(text.contains(name), "{name}");
     }
+}
+
+#[test]
+fn a_case_needing_an_instrument_the_rig_lacks_is_skipped_with_the_reason_never_passed() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../rigs/sim.toml"))
+        .unwrap()
+        + "\n[instruments]\nrelay_sense = \"none\"\noperator = \"none\"\n";
+    let dir = std::env::temp_dir().join(format!("hanrig-instruments-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("rig.toml");
+    std::fs::write(&path, text).unwrap();
+    let rig = Rig::open(&path).unwrap();
+    let run = |id: &str| run_case(&rig, select(None, &[id.into()]).unwrap()[0], None, None);
+    let relay = run("DEV-DRLC-021");
+    assert_eq!(relay.verdict, Verdict::Skipped);
+    assert!(
+        relay.message.contains("relay-sense line")
+            && relay.message.contains("[instruments] relay_sense"),
+        "{}",
+        relay.message
+    );
+    let display = run("DEV-MSG-001");
+    assert_eq!(display.verdict, Verdict::Skipped);
+    assert!(
+        display.message.contains("[instruments] operator"),
+        "{}",
+        display.message
+    );
+    // A person's action at the DUT needs the operator too.
+    let opt_out = run("DEV-DRLC-017");
+    assert_eq!(opt_out.verdict, Verdict::Skipped);
+    assert!(opt_out.message.contains("buttons"), "{}", opt_out.message);
+    // Cases judged from the air alone still run.
+    assert_eq!(run("DEV-DRLC-001").verdict, Verdict::Pass);
 }

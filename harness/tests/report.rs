@@ -470,11 +470,11 @@ fn html_has_one_anchored_section_per_case_linked_from_the_table() {
     // The summary: per suite and overall.
     assert!(page.contains(
         "<tr><th>device</th><td class=\"num\">1</td><td class=\"num\">1</td>\
-         <td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">3</td></tr>"
+         <td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">3</td></tr>"
     ));
     assert!(page.contains(
         "<tr><th>all</th><td class=\"num\">2</td><td class=\"num\">1</td>\
-         <td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">5</td></tr>"
+         <td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">1</td><td class=\"num\">5</td></tr>"
     ));
     // The case table: verdict in colour, wall ms and virtual time.
     assert!(page.contains(
@@ -522,7 +522,7 @@ fn json_round_trips_with_summary_counts() {
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         value["summary"],
-        j!({"passed": 2, "failed": 1, "not_applicable": 1, "rig_errors": 1, "total": 5})
+        j!({"passed": 2, "failed": 1, "not_applicable": 1, "skipped": 0, "rig_errors": 1, "total": 5})
     );
     assert_eq!(value["run"]["mutant"], "drlc-ignores-cancel");
     assert_eq!(value["run"]["rig"], "bench-1 & co");

@@ -85,6 +85,7 @@ pub fn run(
             Verdict::Pass => "pass",
             Verdict::Fail => "FAIL",
             Verdict::NotApplicable => "n/a ",
+            Verdict::Skipped => "skip",
             Verdict::RigError => "RIG ",
         };
         let detail = if result.message.is_empty() {
@@ -106,13 +107,14 @@ pub fn run(
     }
     bar.finish_and_clear();
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
-    let (pass, failed, na, rig_errors) = (
+    let (pass, failed, na, skipped, rig_errors) = (
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::NotApplicable),
+        count(Verdict::Skipped),
         count(Verdict::RigError),
     );
-    println!("\nsuite    pass  fail  n/a  rig");
+    println!("\nsuite    pass  fail  n/a  skip  rig");
     for s in ["device", "meter", "e2e"] {
         let of = |v: Verdict| {
             results
@@ -121,14 +123,17 @@ pub fn run(
                 .count()
         };
         println!(
-            "{s:<8} {:>4}  {:>4}  {:>3}  {:>3}",
+            "{s:<8} {:>4}  {:>4}  {:>3}  {:>4}  {:>3}",
             of(Verdict::Pass),
             of(Verdict::Fail),
             of(Verdict::NotApplicable),
+            of(Verdict::Skipped),
             of(Verdict::RigError)
         );
     }
-    println!("{pass} passed, {failed} failed, {na} not applicable, {rig_errors} rig errors");
+    println!(
+        "{pass} passed, {failed} failed, {na} not applicable, {skipped} skipped, {rig_errors} rig errors"
+    );
     if let Some(dir) = report_dir {
         match super::report::write_reports(dir, &info, &results) {
             Ok(()) => println!(

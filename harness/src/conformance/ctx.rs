@@ -13,9 +13,10 @@ use serde_json::Value;
 use std::cell::RefCell;
 
 use super::air::{Air, Heard, Parties};
-use super::instrument::{Probe, Reading, Sample};
+use super::instrument::{Instrument, Instruments, Probe, Reading, Sample};
 use super::model::Window;
 use super::serial::SerialRadio;
+use hanrig_sim::scenario::{Action, DeviceStep, UserEventStep, UserMessageStep};
 
 /// Why a case did not pass.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub enum CaseError {
     },
     /// The rig could not run the case.
     Rig(String),
+    /// The case needs an instrument the rig does not have.
+    Skip(String),
 }
 
 /// The outcome of a case.
@@ -80,6 +83,8 @@ pub struct Ctx {
     /// Seconds a real DUT may lag a deadline (its clock's tick, its radio's retries): 0 on
     /// simulated rigs, which are exact.
     pub tolerance_s: u64,
+    /// The instruments the rig has.
+    pub instruments: Instruments,
     /// Frames the case judged, as (time µs since 1970, what), for the report.
     pub judged: RefCell<Vec<(u64, String)>>,
     /// Windows the case judged against, for the report.
@@ -205,6 +210,35 @@ impl Ctx {
         Ok(())
     }
 
+    /// Refuses — as skipped, naming what is missing — a case that needs an instrument the rig
+    /// lacks: a probe's, or an operator's hands for a person's action at the DUT.
+    fn instruments_present(&self, scenario: &Scenario) -> Outcome {
+        for s in &self.samples {
+            if !self.instruments.has(s.probe.instrument()) {
+                return Err(CaseError::Skip(format!(
+                    "needs the {} ({}), which the rig does not have ([instruments] {})",
+                    s.probe.instrument().name(),
+                    s.describe(),
+                    s.probe.instrument().key()
+                )));
+            }
+        }
+        let hands = scenario.timeline.iter().any(|step| {
+            matches!(&step.action,
+                Action::ConfirmMessage(UserMessageStep { device, .. }) if device == "dut")
+                || matches!(&step.action,
+                    Action::OptOut(UserEventStep { device, .. })
+                    | Action::OptIn(UserEventStep { device, .. }) if device == "dut")
+                || matches!(&step.action, Action::ReadMetering(DeviceStep { device }) if device == "dut")
+        });
+        if hands && !self.instruments.has(Instrument::Operator) {
+            return Err(CaseError::Skip(
+                "needs an operator at the DUT's buttons, which the rig does not have ([instruments] operator)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs a scenario (the node called `dut` is the device under test); the run stays in
     /// [`Ctx::output`] for the report, what the rig heard in [`Ctx::air`] and the probes'
     /// readings in [`Ctx::samples`].
@@ -216,6 +250,7 @@ impl Ctx {
 
     /// [`Ctx::run`] for a scenario built in code.
     pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<&RunOutput, CaseError> {
+        self.instruments_present(parsed)?;
         let parties = parties(parsed)?;
         let (output, looks) = if let Some(radio) = &self.radio {
             super::serial::run(parsed, self.mutant, radio, &self.samples)?

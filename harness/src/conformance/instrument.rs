@@ -22,6 +22,43 @@ impl Instrument {
             Instrument::Operator => "operator",
         }
     }
+
+    /// Its key in a rig file's `[instruments]`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Instrument::RelaySense => "relay_sense",
+            Instrument::Operator => "operator",
+        }
+    }
+}
+
+/// Which instruments a rig has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Instruments {
+    /// A line sensing the DUT's load output.
+    pub relay_sense: bool,
+    /// A person (or an answers file) who looks at the DUT and presses its buttons.
+    pub operator: bool,
+}
+
+impl Default for Instruments {
+    /// A simulated rig's: the simulated DUT answers every probe.
+    fn default() -> Self {
+        Instruments {
+            relay_sense: true,
+            operator: true,
+        }
+    }
+}
+
+impl Instruments {
+    /// Whether the rig has `instrument`.
+    pub fn has(self, instrument: Instrument) -> bool {
+        match instrument {
+            Instrument::RelaySense => self.relay_sense,
+            Instrument::Operator => self.operator,
+        }
+    }
 }
 
 /// A check the rig makes at a moment of a case, with the answer it requires.

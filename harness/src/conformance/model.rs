@@ -53,6 +53,9 @@ pub enum Verdict {
     Fail,
     /// The rig's DUT is not of the kind the case needs.
     NotApplicable,
+    /// The case needs an instrument the rig does not have (a relay-sense line, an operator):
+    /// it was not run, and says nothing about the DUT.
+    Skipped,
     /// The rig itself failed (no radio, bad configuration): says nothing about the DUT.
     RigError,
 }
@@ -64,6 +67,7 @@ impl Verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::NotApplicable => "not-applicable",
+            Verdict::Skipped => "skipped",
             Verdict::RigError => "rig-error",
         }
     }

@@ -23,6 +23,8 @@ pub struct Summary {
     pub failed: usize,
     /// Cases that did not apply to the DUT.
     pub not_applicable: usize,
+    /// Cases skipped for an instrument the rig lacks.
+    pub skipped: usize,
     /// Cases the rig itself could not run.
     pub rig_errors: usize,
     /// All cases.
@@ -38,6 +40,7 @@ impl Summary {
                 Verdict::Pass => s.passed += 1,
                 Verdict::Fail => s.failed += 1,
                 Verdict::NotApplicable => s.not_applicable += 1,
+                Verdict::Skipped => s.skipped += 1,
                 Verdict::RigError => s.rig_errors += 1,
             }
             s.total += 1;
@@ -109,7 +112,7 @@ fn write_junit(out: &mut String, info: &RunInfo, results: &[CaseResult]) -> fmt:
         all.total,
         all.failed,
         all.rig_errors,
-        all.not_applicable,
+        all.not_applicable + all.skipped,
         seconds(total_ms)
     )?;
     for suite in suites(results) {
@@ -122,7 +125,7 @@ fn write_junit(out: &mut String, info: &RunInfo, results: &[CaseResult]) -> fmt:
             s.total,
             s.failed,
             s.rig_errors,
-            s.not_applicable,
+            s.not_applicable + s.skipped,
             seconds(cases.iter().map(|c| c.wall_ms).sum()),
             attr(&info.started)
         )?;
@@ -179,7 +182,9 @@ fn write_junit_case(out: &mut String, case: &CaseResult) -> fmt::Result {
             attr(message),
             text(message)
         )?,
-        Verdict::NotApplicable => writeln!(out, r#"      <skipped message="{}"/>"#, attr(message))?,
+        Verdict::NotApplicable | Verdict::Skipped => {
+            writeln!(out, r#"      <skipped message="{}"/>"#, attr(message))?
+        }
     }
     writeln!(
         out,
@@ -264,7 +269,7 @@ fn write_html(out: &mut String, info: &RunInfo, results: &[CaseResult]) -> fmt::
     writeln!(
         out,
         "<table class=\"summary\">\n<tr><th>suite</th><th>pass</th><th>fail</th>\
-         <th>not applicable</th><th>rig error</th><th>total</th></tr>"
+         <th>not applicable</th><th>skipped</th><th>rig error</th><th>total</th></tr>"
     )?;
     let mut rows: Vec<(&str, Summary)> = suites(results)
         .into_iter()
@@ -278,8 +283,8 @@ fn write_html(out: &mut String, info: &RunInfo, results: &[CaseResult]) -> fmt::
         writeln!(
             out,
             "<tr><th>{name}</th><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            s.passed, s.failed, s.not_applicable, s.rig_errors, s.total
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            s.passed, s.failed, s.not_applicable, s.skipped, s.rig_errors, s.total
         )?;
     }
     writeln!(out, "</table>\n</header>")?;
@@ -539,6 +544,7 @@ fn verdict_class(v: Verdict) -> &'static str {
         Verdict::Pass => "pass",
         Verdict::Fail => "fail",
         Verdict::NotApplicable => "not-applicable",
+        Verdict::Skipped => "skipped",
         Verdict::RigError => "rig-error",
     }
 }
@@ -548,6 +554,7 @@ fn verdict_text(v: Verdict) -> &'static str {
         Verdict::Pass => "pass",
         Verdict::Fail => "fail",
         Verdict::NotApplicable => "not applicable",
+        Verdict::Skipped => "skipped",
         Verdict::RigError => "rig error",
     }
 }

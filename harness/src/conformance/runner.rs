@@ -12,7 +12,7 @@ use super::air::{Party, What};
 use super::cases::{CASES, Case};
 use super::ctx::secs;
 use super::ctx::{CaseError, Ctx};
-use super::instrument::Reading;
+use super::instrument::{Instruments, Reading};
 use super::model::{
     CaseResult, DutKind, Evidence, FrameRecord, Lane, Mark, RunInfo, Suite, Timeline, Verdict,
 };
@@ -37,6 +37,29 @@ pub struct RigFile {
     /// Flashing of a lab DUT.
     #[serde(default)]
     pub flash: Option<FlashSection>,
+    /// The instruments the rig has (simulated rigs: every one, answered by the simulated DUT).
+    #[serde(default)]
+    pub instruments: Option<InstrumentsSection>,
+}
+
+/// `[instruments]`: what the rig observes besides the air.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentsSection {
+    /// A line sensing the DUT's load output (`simulated` on simulated rigs; `none` without).
+    pub relay_sense: InstrumentKind,
+    /// A person at the DUT: looks at its display, presses its buttons (`simulated`, or `none`).
+    pub operator: InstrumentKind,
+}
+
+/// How a rig has an instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InstrumentKind {
+    /// The simulated DUT answers it.
+    Simulated,
+    /// The rig has none.
+    None,
 }
 
 impl RigFile {
@@ -59,6 +82,10 @@ pub struct RigSection {
     /// What it is.
     #[serde(default)]
     pub description: String,
+    /// Seconds a DUT may lag a deadline (its clock's tick, its radio's retries); simulated
+    /// rigs are exact (0), a lab rig defaults to 2.
+    #[serde(default)]
+    pub tolerance_s: Option<u64>,
 }
 
 /// `[dut]`.
@@ -104,6 +131,10 @@ pub struct Rig {
     kinds: Vec<DutKind>,
     /// The co-processor the rig's meter runs on (`None`: everything in process).
     pub radio: Option<SerialRadio>,
+    /// The instruments it has.
+    pub instruments: Instruments,
+    /// Seconds a DUT may lag a deadline.
+    pub tolerance_s: u64,
 }
 
 fn kind_of(name: &str) -> Option<DutKind> {
@@ -144,9 +175,21 @@ impl Rig {
                 ));
             }
         };
+        let instruments = match &file.instruments {
+            None => Instruments::default(),
+            Some(i) => Instruments {
+                relay_sense: i.relay_sense == InstrumentKind::Simulated,
+                operator: i.operator == InstrumentKind::Simulated,
+            },
+        };
         Ok(Rig {
             path: path.display().to_string(),
             kinds,
+            tolerance_s: file
+                .rig
+                .tolerance_s
+                .unwrap_or(if file.rig.kind == "lab" { 2 } else { 0 }),
+            instruments,
             file,
             radio,
         })
@@ -172,13 +215,24 @@ fn open_lab(file: &RigFile) -> String {
     if file.radio.port.is_empty() {
         return "a lab rig needs [radio] port (the co-processor's serial port)".into();
     }
-    match crate::lab::open_gpio(gpio) {
-        Err(e) => e,
-        Ok(_pins) => format!(
-            "the DUT's lines are on GPIO and the co-processor on {}, but this build runs the suites against simulated DUTs only: its cases read the DUT's display, relay and event log, which a hardware DUT does not report over the air (drive the DUT with `hanrig lab`)",
-            file.radio.port
-        ),
+    // Every missing piece of hardware, named, so that one look at the bench fixes them all.
+    let mut missing = Vec::new();
+    let port = &file.radio.port;
+    if !port.starts_with("socket://") && !Path::new(port).exists() {
+        missing.push(format!(
+            "the {} co-processor: {port} does not exist (is it plugged in?)",
+            file.radio.kind
+        ));
     }
+    if let Some(e) = crate::lab::open_gpio(gpio).err() {
+        missing.push(format!("the DUT's lines on GPIO: {e}"));
+    }
+    if !missing.is_empty() {
+        return format!("missing hardware — {}", missing.join("; "));
+    }
+    format!(
+        "the co-processor is on {port} and the DUT's lines on GPIO, but this build cannot drive a lab DUT through the suites yet: the lab runner (the rig's ESI on the wall clock over this co-processor, the relay-sense line and the operator) is not written; drive the DUT with `hanrig lab`"
+    )
 }
 
 /// The radio of a `sim-serial` rig: hanrig's simulated EZSP co-processor on a pseudo-terminal.
@@ -293,6 +347,8 @@ pub fn run_case(
             Suite::E2e => false,
         }),
         radio: rig.radio.clone(),
+        instruments: rig.instruments,
+        tolerance_s: rig.tolerance_s,
         ..Ctx::default()
     };
     match (case.run)(&mut ctx) {
@@ -309,6 +365,10 @@ pub fn run_case(
         }
         Err(CaseError::Rig(message)) => {
             result.verdict = Verdict::RigError;
+            result.message = message;
+        }
+        Err(CaseError::Skip(message)) => {
+            result.verdict = Verdict::Skipped;
             result.message = message;
         }
     }
