@@ -126,6 +126,10 @@ pub enum Mutant {
     PriceIgnoresTrailingDigits,
     /// Shows a scheduled price as soon as it arrives, before its start.
     ScheduledPriceShownEarly,
+    /// Clears the display on a Cancel Message of any message, not just the one shown.
+    CancelClearsAnyMessage,
+    /// Rejects events of the longest duration (1440 minutes): an off-by-one limit.
+    RejectsLongestEvent,
     /// Meter: answers Get Current Price with the last price published, over or not yet begun.
     StaleCurrentPrice,
     /// Meter: answers Get Scheduled Prices with every price, ignoring Start Time and Number of
@@ -151,7 +155,7 @@ pub enum Mutant {
 
 impl Mutant {
     /// Every mutant, with its name and what is wrong with it.
-    pub const ALL: [(Mutant, &'static str, &'static str); 35] = [
+    pub const ALL: [(Mutant, &'static str, &'static str); 37] = [
         (
             Mutant::WrongEventStatus,
             "wrong-event-status",
@@ -276,6 +280,16 @@ impl Mutant {
             Mutant::ScheduledPriceShownEarly,
             "scheduled-price-shown-early",
             "shows a scheduled price before its start",
+        ),
+        (
+            Mutant::CancelClearsAnyMessage,
+            "cancel-clears-any-message",
+            "clears the display on a cancel of any message",
+        ),
+        (
+            Mutant::RejectsLongestEvent,
+            "rejects-longest-event",
+            "rejects events of 1440 minutes (off by one)",
         ),
         (
             Mutant::StaleCurrentPrice,
@@ -722,6 +736,9 @@ impl SimDevice {
                 if let Some(c) = &mut self.messaging {
                     c.handle_cancel(t, m);
                 }
+                if self.mutant == Some(Mutant::CancelClearsAnyMessage) {
+                    self.screen = None;
+                }
             }
             Command::LoadControlEvent(e) => {
                 if let Some(c) = &mut self.drlc {
@@ -736,6 +753,9 @@ impl SimDevice {
                         Some(Mutant::IgnoresEnrollmentGroup) => e.utility_enrollment_group = 0,
                         Some(Mutant::RandomisesUnasked) => {
                             e.event_control = drlc::EventControl(e.event_control.0 | 0x01);
+                        }
+                        Some(Mutant::RejectsLongestEvent) if e.duration_in_minutes == 1440 => {
+                            e.duration_in_minutes = 1441;
                         }
                         _ => {}
                     }

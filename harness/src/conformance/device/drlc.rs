@@ -1,7 +1,7 @@
 //! DRLC client: running, scheduling, randomising, cancelling, superseding and rejecting load
 //! control events, the user's opt-out and opt-in, and what the load does.
 
-use hanrig_sep::clusters::drlc::EventStatus::*;
+use hanrig_sep::clusters::drlc::EventStatus::{self, *};
 use hanrig_sim::scenario::{Action, CancelAllStep, EventStep};
 
 use super::{
@@ -352,6 +352,53 @@ pub(super) static CASES: &[Case] = &[
         ],
         "On the air: each randomised start in [start, start + 30 min] and end in [end, end + 15 min] (end: the scheduled end); the starts reach both the first and the last third of their window, and so do the ends; the unrandomised events start and end exactly",
         dev_drlc_029
+    ),
+    case!(
+        "DEV-DRLC-030",
+        Device,
+        Thermostat,
+        "Takes an event of the longest duration, 1440 minutes",
+        DRLC,
+        JOINED,
+        ["An LCE now for 1440 minutes"],
+        "On the air: 0x01 and 0x02 at 60 s, 0x03 at 86460 s",
+        dev_drlc_030
+    ),
+    case!(
+        "DEV-DRLC-031",
+        Device,
+        Thermostat,
+        "Rejects an event with an invalid start time",
+        DRLC,
+        JOINED,
+        ["An LCE with Start Time 0xFFFFFFFF"],
+        "On the air: 0xFE at 60 s, nothing more",
+        dev_drlc_031
+    ),
+    case!(
+        "DEV-DRLC-032",
+        Device,
+        Thermostat,
+        "A full event table refuses events cleanly and keeps the ones it took",
+        DRLC,
+        JOINED,
+        ["12 LCEs of 30 minutes, each starting an hour after the last, sent a minute apart"],
+        "On the air: each event either taken (0x01, 0x02 at its start, 0x03 at its end) or refused (0xFE); once one is refused every later one is, until one ends",
+        dev_drlc_032
+    ),
+    case!(
+        "DEV-DRLC-033",
+        Device,
+        Thermostat,
+        "Touching events do not supersede each other",
+        DRLC,
+        JOINED,
+        [
+            "LCE 331 now for 30 minutes",
+            "LCE 332 starting when 331 ends, for 30 minutes"
+        ],
+        "On the air: both run — 331 completes at 1860 s, 332 starts at 1860 s and completes at 3660 s; no 0x07",
+        dev_drlc_033
     ),
 ];
 
@@ -926,6 +973,120 @@ fn dev_drlc_028(ctx: &mut Ctx) -> Outcome {
             (CommandReceived, 60, 61),
             (Started, 60, 61),
             (Cancelled, 660, 661),
+        ],
+    )
+}
+
+fn dev_drlc_030(ctx: &mut Ctx) -> Outcome {
+    let mut net = network(PCT, "25h");
+    at(&mut net, "1m", Action::LoadControlEvent(event(30, 1440)));
+    run_joined(ctx, &net)?;
+    expect_statuses(
+        ctx,
+        30,
+        &[
+            (CommandReceived, 60, 61),
+            (Started, 60, 61),
+            (Completed, 86460, 86461),
+        ],
+    )
+}
+
+fn dev_drlc_031(ctx: &mut Ctx) -> Outcome {
+    let mut net = network(PCT, "10m");
+    let command = toml::from_str::<toml::Table>(
+        "c = { name = \"load_control_event\", issuer_event_id = 31, device_class = 4095, \
+         utility_enrollment_group = 0, start_time = 4294967295, duration_in_minutes = 30, \
+         criticality_level = 1, cooling_temperature_offset = 255, heating_temperature_offset = 255, \
+         cooling_temperature_set_point = -32768, heating_temperature_set_point = -32768, \
+         average_load_adjustment_percentage = -128, duty_cycle = 255, event_control = 0 }",
+    )
+    .ok()
+    .and_then(|mut t| t.remove("c"))
+    .ok_or_else(|| crate::conformance::ctx::CaseError::Rig("case: LCE".into()))?;
+    at(
+        &mut net,
+        "1m",
+        Action::SendZclToDevice(hanrig_sim::scenario::MeterZclStep {
+            meter: RIG.into(),
+            device: "dut".into(),
+            cluster: hanrig_sep::clusters::drlc::CLUSTER_ID,
+            command,
+        }),
+    );
+    run_joined(ctx, &net)?;
+    expect_statuses(ctx, 31, &[(Rejected, 60, 61)])
+}
+
+fn dev_drlc_032(ctx: &mut Ctx) -> Outcome {
+    const EVENTS: u32 = 12;
+    let mut net = network(PCT, "14h");
+    // Event i is sent at (i + 1) minutes and starts at (i + 1) hours: none overlaps another.
+    for i in 0..EVENTS {
+        at(
+            &mut net,
+            &format!("{}m", i + 1),
+            Action::LoadControlEvent(later(
+                320 + i,
+                30,
+                &format!("{}s", 3600 * (i + 1) - 60 * (i + 1)),
+            )),
+        );
+    }
+    run_joined(ctx, &net)?;
+    let mut refused_one = false;
+    for i in 0..EVENTS {
+        let (id, sent, start) = (320 + i, 60 * u64::from(i + 1), 3600 * u64::from(i + 1));
+        let got = reports(ctx, id)?;
+        let statuses: Vec<EventStatus> = got.iter().map(|(s, _)| *s).collect();
+        if statuses == [Rejected] {
+            refused_one = true;
+            continue;
+        }
+        check(
+            !refused_one,
+            &format!("event {id} was taken after an earlier one was refused for a full table"),
+            "every event after the first refused one refused too (no event had ended)",
+            format!("{statuses:?}"),
+        )?;
+        expect_statuses(
+            ctx,
+            id,
+            &[
+                (CommandReceived, sent, sent + 1),
+                (Started, start, start + 1),
+                (Completed, start + 1800, start + 1801),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn dev_drlc_033(ctx: &mut Ctx) -> Outcome {
+    let mut net = network(PCT, "2h");
+    at(&mut net, "1m", Action::LoadControlEvent(event(331, 30)));
+    at(
+        &mut net,
+        "2m",
+        Action::LoadControlEvent(later(332, 30, "29m")),
+    );
+    run_joined(ctx, &net)?;
+    expect_statuses(
+        ctx,
+        331,
+        &[
+            (CommandReceived, 60, 61),
+            (Started, 60, 61),
+            (Completed, 1860, 1861),
+        ],
+    )?;
+    expect_statuses(
+        ctx,
+        332,
+        &[
+            (CommandReceived, 120, 121),
+            (Started, 1860, 1861),
+            (Completed, 3660, 3661),
         ],
     )
 }

@@ -96,6 +96,31 @@ pub(super) static CASES: &[Case] = &[
         "On the air: Get Last Message from the DUT; operator: \"Message 14\" shown by 25 s",
         dev_msg_007
     ),
+    case!(
+        "DEV-MSG-008",
+        Device,
+        InHomeDisplay,
+        "A cancel of another message leaves the current one shown",
+        "SE 1.0 Cancel Message (0x0703 s→c 0x01)",
+        JOINED,
+        [
+            "At 30 s message 15",
+            "At 60 s Cancel Message 99 (never sent)"
+        ],
+        "Operator: \"Message 15\" still shown after 60 s",
+        dev_msg_008
+    ),
+    case!(
+        "DEV-MSG-009",
+        Device,
+        InHomeDisplay,
+        "A message until changed stays",
+        "SE 1.0 Display Message duration 0xFFFF (until changed)",
+        JOINED,
+        ["At 30 s message 16 with duration 0xFFFF"],
+        "Operator: \"Message 16\" shown at 2 h",
+        dev_msg_009
+    ),
 ];
 
 fn text(id: u32) -> Probe {
@@ -214,6 +239,28 @@ fn dev_msg_006(ctx: &mut Ctx) -> Outcome {
     at(&mut net, "1m", Action::DisplayMessage(message(13)));
     ctx.probe(before(ctx, 60), text(12));
     ctx.probe(after(ctx, 60), text(13));
+    run_joined(ctx, &net)
+}
+
+fn dev_msg_008(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "2m");
+    at(&mut net, "30s", Action::DisplayMessage(message(15)));
+    at(
+        &mut net,
+        "1m",
+        Action::CancelMessage(CancelMessageStep {
+            meter: RIG.into(),
+            message_id: 99,
+        }),
+    );
+    ctx.probe(after(ctx, 60), text(15));
+    run_joined(ctx, &net)
+}
+
+fn dev_msg_009(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "2h1m");
+    at(&mut net, "30s", Action::DisplayMessage(message(16)));
+    ctx.probe(7200.0, text(16));
     run_joined(ctx, &net)
 }
 

@@ -76,6 +76,34 @@ pub(super) static CASES: &[Case] = &[
         "Operator: the price shown until 630 s, none after",
         dev_price_006
     ),
+    case!(
+        "DEV-PRICE-007",
+        Device,
+        InHomeDisplay,
+        "Takes successive prices, each in its own time",
+        "SE 1.0 Publish Price start time and duration",
+        JOINED,
+        [
+            "At 30 s price 100 (0.1250) for 10 minutes",
+            "At 60 s price 101 (0.2000) from 630 s for 10 minutes"
+        ],
+        "Operator: 0.1250 tier 2 until 630 s, 0.2000 tier 2 after",
+        dev_price_007
+    ),
+    case!(
+        "DEV-PRICE-008",
+        Device,
+        InHomeDisplay,
+        "A price until changed gives way to the next at its start",
+        "SE 1.0 Publish Price duration 0xFFFF (until changed)",
+        JOINED,
+        [
+            "At 30 s price 100 (0.1250) until changed",
+            "At 60 s price 101 (0.2000) from 360 s, until changed"
+        ],
+        "Operator: 0.1250 tier 2 until 360 s, 0.2000 tier 2 after",
+        dev_price_008
+    ),
 ];
 
 fn dev_price_001(ctx: &mut Ctx) -> Outcome {
@@ -178,6 +206,47 @@ fn dev_price_005(ctx: &mut Ctx) -> Outcome {
     ctx.probe(after(ctx, 630), shown(true));
     ctx.probe(before(ctx, 2430), shown(true));
     ctx.probe(after(ctx, 2430), shown(false));
+    run_joined(ctx, &net)
+}
+
+fn dearer(id: u32, start_in: &str, duration: Option<u16>) -> super::PriceStep {
+    super::PriceStep {
+        price: 2000,
+        start_in: Some(start_in.into()),
+        duration_minutes: duration,
+        ..price(id)
+    }
+}
+
+const DEARER_SHOWN: &str = "0.2000 tier 2";
+
+fn dev_price_007(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "30m");
+    let first = super::PriceStep {
+        duration_minutes: Some(10),
+        ..price(100)
+    };
+    super::at(&mut net, "30s", Action::PublishPrice(first));
+    super::at(
+        &mut net,
+        "1m",
+        Action::PublishPrice(dearer(101, "570s", Some(10))),
+    );
+    ctx.probe(before(ctx, 630), shown(true));
+    ctx.probe(after(ctx, 630), Probe::Price(Some(DEARER_SHOWN.into())));
+    run_joined(ctx, &net)
+}
+
+fn dev_price_008(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "10m");
+    super::at(&mut net, "30s", Action::PublishPrice(price(100)));
+    super::at(
+        &mut net,
+        "1m",
+        Action::PublishPrice(dearer(101, "5m", None)),
+    );
+    ctx.probe(before(ctx, 360), shown(true));
+    ctx.probe(after(ctx, 360), Probe::Price(Some(DEARER_SHOWN.into())));
     run_joined(ctx, &net)
 }
 
