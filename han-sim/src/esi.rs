@@ -272,6 +272,42 @@ pub struct Outgoing {
     pub frame: ZclFrame,
 }
 
+/// What the utility asks a meter to do, through its head-end: publish a price, a message, an
+/// event or a cancel to every device with the client for it, or send one device a ZCL command.
+/// Plain data, so that it crosses to a meter in another process as it is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Utility {
+    /// Publish Price, Display Message, Cancel Message, Load Control Event, or a cancel.
+    Publish(Command),
+    /// One ZCL command to one device.
+    Send {
+        /// The device.
+        #[serde(with = "eui64_text")]
+        device: Eui64,
+        /// The cluster.
+        cluster: u16,
+        /// The command.
+        command: Command,
+    },
+}
+
+/// An EUI64 in JSON as its usual text, `00:12:4b:…`.
+mod eui64_text {
+    use hanrig_sep::Eui64;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(eui: &Eui64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(eui)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Eui64, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse()
+            .map_err(|_| D::Error::custom(format!("{text:?} is not an EUI64")))
+    }
+}
+
 /// The ESI's application: the Price, DRLC, Messaging, Metering, Time and Basic servers and the
 /// utility's actions, over whatever network carries its frames. The simulated ESI runs it on
 /// the simulated stack; a conformance rig runs it on a host over a co-processor.
@@ -774,6 +810,37 @@ impl EsiApp {
             .into_iter()
             .filter_map(|d| self.send(d, cluster, command.clone()))
             .collect()
+    }
+
+    /// Does what the utility asks (see [`Utility`]); a command that is not the utility's to
+    /// publish is logged and ignored.
+    pub fn utility(&mut self, now: SimTime, what: Utility, log: &mut Log) -> Vec<Outgoing> {
+        match what {
+            Utility::Publish(Command::PublishPrice(p)) => self.publish_price(now, p, log),
+            Utility::Publish(Command::DisplayMessage(m)) => self.display_message(now, m, log),
+            Utility::Publish(Command::CancelMessage(c)) => self.cancel_message(now, c, log),
+            Utility::Publish(Command::LoadControlEvent(e)) => self.load_control_event(now, e, log),
+            Utility::Publish(Command::CancelLoadControlEvent(c)) => {
+                self.cancel_load_control_event(now, c, log)
+            }
+            Utility::Publish(Command::CancelAllLoadControlEvents(c)) => {
+                self.cancel_all(now, c, log)
+            }
+            Utility::Publish(other) => {
+                log.push(
+                    now,
+                    &self.name,
+                    "utility_refused",
+                    json!({"command": other.name(), "reason": "not a command the utility publishes"}),
+                );
+                Vec::new()
+            }
+            Utility::Send {
+                device,
+                cluster,
+                command,
+            } => self.send_zcl(now, device, cluster, command, log),
+        }
     }
 
     /// Sends a ZCL command to one member (nothing if it is not one).

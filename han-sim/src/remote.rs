@@ -1,7 +1,8 @@
-//! A device under test in a process of its own, reachable only as a lab DUT is: over the air —
-//! 802.15.4 frames to and from its radio — and through an instrument channel (what it shows the
-//! world, and a person's hands on its buttons). `hanrig sim dut` serves one simulated device
-//! this way; [`RemoteDevice`] is its node on a simulated medium.
+//! A device or meter under test in a process of its own, reachable only as a lab DUT is: over
+//! the air — 802.15.4 frames to and from its radio — and through an instrument channel (what a
+//! device shows the world and a person's hands on its buttons; for a meter, the utility's
+//! commands that reach it through its head-end). `hanrig sim dut` serves one simulated DUT this
+//! way; [`RemoteDut`] is its node on a simulated medium.
 //!
 //! The link is one TCP connection on loopback carrying JSON lines. The medium keeps the clock:
 //! every request names the virtual time it happens at, and every reply says when the device next
@@ -13,6 +14,7 @@
 //! medium → device:        {"op":"join","t_us":…} | {"op":"receive","t_us":…,"frame":"41c8…"}
 //!                         | {"op":"wake","t_us":…} | {"op":"panel","t_us":…}
 //!                         | {"op":"user","t_us":…,"action":{"opt_out":{"issuer_event_id":7}}}
+//!                         | {"op":"utility","t_us":…,"what":{"publish":{"name":"publish_price",…}}}
 //! device → medium:        {"frames":["…"],"next_timeout_us":…,"panel":null|{…}}
 //! ```
 
@@ -25,7 +27,43 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::SimTime;
 use crate::device::{Panel, SimDevice};
+use crate::esi::{Esi, Utility};
 use crate::log::Log;
+
+/// What `hanrig sim dut` plays.
+#[derive(Debug)]
+pub enum Dut {
+    /// An in-home device.
+    Device(Box<SimDevice>),
+    /// A meter's ESI.
+    Meter(Box<Esi>),
+}
+
+impl Dut {
+    fn hello(&self) -> Hello {
+        match self {
+            Dut::Device(d) => Hello {
+                name: d.name.clone(),
+                eui64: d.eui().to_string(),
+                pan: d.pan(),
+                channel: d.channel,
+            },
+            Dut::Meter(m) => Hello {
+                name: m.name.clone(),
+                eui64: m.eui().to_string(),
+                pan: m.pan(),
+                channel: m.channel,
+            },
+        }
+    }
+
+    fn next_timeout(&self) -> Option<SimTime> {
+        match self {
+            Dut::Device(d) => d.next_timeout(),
+            Dut::Meter(_) => None,
+        }
+    }
+}
 
 /// What a person does at a device: the instrument channel's hands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +116,7 @@ enum Request {
     Wake { t_us: u64 },
     Panel { t_us: u64 },
     User { t_us: u64, action: UserAction },
+    Utility { t_us: u64, what: Box<Utility> },
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -126,19 +165,17 @@ fn bad(e: impl std::fmt::Display) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
-/// Serves `device` to the first medium that connects to `listener`, until it hangs up.
-pub fn serve_dut(listener: TcpListener, mut device: SimDevice) -> io::Result<()> {
+/// Serves `dut` to the first medium that connects to `listener`, until it hangs up.
+pub fn serve_dut(listener: TcpListener, mut dut: Dut) -> io::Result<()> {
     let (stream, _) = listener.accept()?;
     stream.set_nodelay(true)?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
-    let hello = Hello {
-        name: device.name.clone(),
-        eui64: device.eui().to_string(),
-        pan: device.pan(),
-        channel: device.channel,
-    };
-    writeln!(writer, "{}", serde_json::to_string(&hello).map_err(bad)?)?;
+    writeln!(
+        writer,
+        "{}",
+        serde_json::to_string(&dut.hello()).map_err(bad)?
+    )?;
     // The device's own log stays here: nobody outside reads a DUT's internals.
     let mut log = Log {
         discard: true,
@@ -152,28 +189,41 @@ pub fn serve_dut(listener: TcpListener, mut device: SimDevice) -> io::Result<()>
         };
         let request: Request = serde_json::from_str(&line).map_err(bad)?;
         let mut reply = Reply::default();
-        let frames = match request {
-            Request::Join { t_us } => device.start_join(SimTime(t_us), &mut log),
-            Request::Receive { t_us, frame } => {
+        let frames = match (&mut dut, request) {
+            (Dut::Device(d), Request::Join { t_us }) => d.start_join(SimTime(t_us), &mut log),
+            (Dut::Device(d), Request::Receive { t_us, frame }) => {
                 let frame = unhex(&frame).ok_or_else(|| bad("a frame that is not hex"))?;
-                device.receive(SimTime(t_us), &frame, &mut log)
+                d.receive(SimTime(t_us), &frame, &mut log)
             }
-            Request::Wake { t_us } => device.handle_timeout(SimTime(t_us), &mut log),
-            Request::Panel { t_us } => {
-                reply.panel = Some(device.panel(SimTime(t_us)));
+            (Dut::Meter(m), Request::Receive { t_us, frame }) => {
+                let frame = unhex(&frame).ok_or_else(|| bad("a frame that is not hex"))?;
+                m.receive(SimTime(t_us), &frame, &mut log)
+            }
+            (Dut::Device(d), Request::Wake { t_us }) => d.handle_timeout(SimTime(t_us), &mut log),
+            (Dut::Device(d), Request::Panel { t_us }) => {
+                reply.panel = Some(d.panel(SimTime(t_us)));
                 Vec::new()
             }
-            Request::User { t_us, action } => device.user(SimTime(t_us), action, &mut log),
+            (Dut::Device(d), Request::User { t_us, action }) => {
+                d.user(SimTime(t_us), action, &mut log)
+            }
+            (Dut::Meter(m), Request::Utility { t_us, what }) => {
+                let out = m.app.utility(SimTime(t_us), *what, &mut log);
+                m.transmit(out)
+            }
+            // What a DUT of the other kind cannot do (a meter's buttons, a device's head-end):
+            // nothing happens, as on the bench.
+            (_, _) => Vec::new(),
         };
         reply.frames = frames.iter().map(|f| hex(f)).collect();
-        reply.next_timeout_us = device.next_timeout().map(|t| t.0);
+        reply.next_timeout_us = dut.next_timeout().map(|t| t.0);
         writeln!(writer, "{}", serde_json::to_string(&reply).map_err(bad)?)?;
     }
 }
 
 /// A device under test served by another process ([`serve_dut`]), as a node of the medium.
 #[derive(Debug)]
-pub struct RemoteDevice {
+pub struct RemoteDut {
     /// Its name, as it says.
     pub name: String,
     /// Its EUI64, as it says.
@@ -191,15 +241,15 @@ pub struct RemoteDevice {
     pub error: Option<String>,
 }
 
-impl RemoteDevice {
+impl RemoteDut {
     /// Connects to a device served at `address`; `child` is its process, ended on drop.
-    pub fn connect(address: &str, child: Option<Child>) -> io::Result<RemoteDevice> {
+    pub fn connect(address: &str, child: Option<Child>) -> io::Result<RemoteDut> {
         let stream = TcpStream::connect(address)?;
         stream.set_nodelay(true)?;
         let writer = stream.try_clone()?;
         let mut reader = BufReader::new(stream);
         let hello: Hello = serde_json::from_str(&read_line(&mut reader)?).map_err(bad)?;
-        Ok(RemoteDevice {
+        Ok(RemoteDut {
             name: hello.name,
             eui: hello
                 .eui64
@@ -277,13 +327,21 @@ impl RemoteDevice {
         })
     }
 
+    /// The utility's command reaches it (a meter under test) through its head-end.
+    pub fn utility(&mut self, now: SimTime, what: Utility) -> Vec<Vec<u8>> {
+        self.frames(&Request::Utility {
+            t_us: now.0,
+            what: Box::new(what),
+        })
+    }
+
     /// What it shows the world at `now` (`None` when the link failed).
     pub fn panel(&mut self, now: SimTime) -> Option<Panel> {
         self.call(&Request::Panel { t_us: now.0 }).panel
     }
 }
 
-impl Drop for RemoteDevice {
+impl Drop for RemoteDut {
     fn drop(&mut self) {
         let _ = self.writer.shutdown(std::net::Shutdown::Both);
         if let Some(child) = &mut self.child {

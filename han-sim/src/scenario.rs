@@ -22,10 +22,11 @@ use serde::Deserialize;
 use crate::clock::SimTime;
 use crate::coordinator::Coordinator;
 use crate::device::{DeviceKind, SimDevice};
-use crate::esi::{Esi, EsiApp, MeterModel, Outgoing};
+use crate::esi::{Esi, EsiApp, MeterModel, Outgoing, Utility};
 use crate::log::Log;
 use crate::remote::UserAction;
 use crate::sim::{Act, Happening, MediumConfig, Node, Simulation};
+use hanrig_sep::Command;
 
 /// Why a scenario could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -654,26 +655,38 @@ pub struct Built {
     pub keys: KeyFile,
     /// When the scenario ends.
     pub end: SimTime,
-    meter_steps: Vec<(SimTime, usize, MeterStep)>,
+    meter_steps: Vec<(SimTime, usize, UtilityStep)>,
 }
 
 /// A timeline step of a meter's utility: acts on its application, returns what it sends.
 pub type MeterStep = Box<dyn FnOnce(&mut EsiApp, SimTime, &mut Log) -> Vec<Outgoing> + Send>;
 
+/// A timeline step of a meter's utility as the command it sends the meter at the step's time
+/// (start times follow the time it is sent): the same for a simulated meter, a meter a host
+/// plays, and a meter under test in its own process.
+pub type UtilityStep = Box<dyn FnOnce(SimTime) -> Utility + Send>;
+
+/// A utility step as a step of the meter's application.
+fn meter_step(f: UtilityStep) -> MeterStep {
+    Box::new(move |app, now, log| app.utility(now, f(now), log))
+}
+
 /// A timeline step: the utility acting through a meter, or something done to a device.
 enum Stimulus {
-    Meter(usize, MeterStep),
+    Meter(usize, UtilityStep),
     Device(Act),
 }
 
 /// Runs a meter step on the simulated meter at `index`.
-fn on_esi(index: usize, f: MeterStep) -> Act {
+fn on_esi(index: usize, f: UtilityStep) -> Act {
     Box::new(move |now, nodes, log| match &mut nodes[index] {
         Node::Esi(e) => {
-            let out = f(&mut e.app, now, log);
+            let out = e.app.utility(now, f(now), log);
             vec![(index, e.transmit(out))]
         }
-        Node::Device(_) | Node::Coordinator(_) | Node::Remote(_) => Vec::new(),
+        // A meter under test in its own process takes the utility's command over its channel.
+        Node::Remote(r) => vec![(index, r.utility(now, f(now)))],
+        Node::Device(_) | Node::Coordinator(_) => Vec::new(),
     })
 }
 
@@ -954,7 +967,7 @@ impl Scenario {
         let mut steps = Vec::new();
         for (at, i, f) in meter_steps {
             if i == index {
-                steps.push((at, f));
+                steps.push((at, meter_step(f)));
             } else {
                 // Another meter's steps stay in the simulation.
                 simulation.schedule(at, Happening::Act(on_esi(i, f)));
@@ -1016,10 +1029,7 @@ impl Scenario {
                 None => invalid(format!("timeline: no device called {name:?}")),
             }
         };
-        fn on_esi(
-            index: usize,
-            f: impl FnOnce(&mut EsiApp, SimTime, &mut Log) -> Vec<Outgoing> + Send + 'static,
-        ) -> Stimulus {
+        fn on_esi(index: usize, f: impl FnOnce(SimTime) -> Utility + Send + 'static) -> Stimulus {
             Stimulus::Meter(index, Box::new(f))
         }
         fn on_device(
@@ -1078,12 +1088,12 @@ impl Scenario {
                     extended_register_tier: None,
                 };
                 let start_in = p.start_in.as_deref().map(parse_duration).transpose()?;
-                on_esi(meter(&p.meter)?, move |e, now, log| {
+                on_esi(meter(&p.meter)?, move |now| {
                     let mut price = price;
                     if let Some(offset) = start_in {
                         price.start_time = now.plus(offset).utc();
                     }
-                    e.publish_price(now, price, log)
+                    Utility::Publish(Command::PublishPrice(price))
                 })
             }
             Action::DisplayMessage(m) => {
@@ -1108,8 +1118,8 @@ impl Scenario {
                     message,
                     extended_message_control: None,
                 };
-                on_esi(meter(&m.meter)?, move |e, now, log| {
-                    e.display_message(now, msg, log)
+                on_esi(meter(&m.meter)?, move |_| {
+                    Utility::Publish(Command::DisplayMessage(msg))
                 })
             }
             Action::CancelMessage(c) => {
@@ -1117,8 +1127,8 @@ impl Scenario {
                     message_id: c.message_id,
                     message_control: MessageControl(0),
                 };
-                on_esi(meter(&c.meter)?, move |e, now, log| {
-                    e.cancel_message(now, cancel, log)
+                on_esi(meter(&c.meter)?, move |_| {
+                    Utility::Publish(Command::CancelMessage(cancel))
                 })
             }
             Action::LoadControlEvent(s) => {
@@ -1150,7 +1160,7 @@ impl Scenario {
                         u8::from(s.randomize_start) | u8::from(s.randomize_end) << 1,
                     ),
                 };
-                on_esi(meter(&s.meter)?, move |e, now, log| {
+                on_esi(meter(&s.meter)?, move |now| {
                     let mut event = template;
                     if let Some(offset) = start_in {
                         event.start_time = now.plus(offset).utc();
@@ -1158,7 +1168,7 @@ impl Scenario {
                     if let Some(at) = start_at {
                         event.start_time = at.utc();
                     }
-                    e.load_control_event(now, event, log)
+                    Utility::Publish(Command::LoadControlEvent(event))
                 })
             }
             Action::CancelLoadControlEvent(c) => {
@@ -1170,20 +1180,20 @@ impl Scenario {
                     cancel_control: CancelControl(u8::from(c.randomize_end)),
                     effective_time: UtcTime::NOW,
                 };
-                on_esi(meter(&c.meter)?, move |e, now, log| {
+                on_esi(meter(&c.meter)?, move |now| {
                     let mut cancel = template;
                     if let Some(offset) = effective_in {
                         cancel.effective_time = now.plus(offset).utc();
                     }
-                    e.cancel_load_control_event(now, cancel, log)
+                    Utility::Publish(Command::CancelLoadControlEvent(cancel))
                 })
             }
             Action::CancelAllLoadControlEvents(c) => {
                 let cancel = CancelAllLoadControlEvents {
                     cancel_control: CancelControl(u8::from(c.randomize_end)),
                 };
-                on_esi(meter(&c.meter)?, move |e, now, log| {
-                    e.cancel_all(now, cancel, log)
+                on_esi(meter(&c.meter)?, move |_| {
+                    Utility::Publish(Command::CancelAllLoadControlEvents(cancel))
                 })
             }
             Action::ConfirmMessage(u) => on_user(
@@ -1228,8 +1238,10 @@ impl Scenario {
                         return invalid("send_zcl_to_device: not a device");
                     }
                 };
-                on_esi(meter_index, move |e, now, log| {
-                    e.send_zcl(now, target, cluster, command, log)
+                on_esi(meter_index, move |_| Utility::Send {
+                    device: target,
+                    cluster,
+                    command,
                 })
             }
         })

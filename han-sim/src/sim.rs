@@ -43,7 +43,7 @@ pub enum Node {
     /// The coordinator inside a simulated co-processor (its host runs the application).
     Coordinator(Box<crate::coordinator::Coordinator>),
     /// A device under test in a process of its own, reached over its radio link.
-    Remote(Box<crate::remote::RemoteDevice>),
+    Remote(Box<crate::remote::RemoteDut>),
 }
 
 impl Node {

@@ -11,7 +11,7 @@ use hanrig_sep::Eui64;
 use hanrig_sep::clusters::drlc::DeviceClass;
 use hanrig_sim::clock::SimTime;
 use hanrig_sim::device::{DeviceKind, SimDevice};
-use hanrig_sim::remote::{RemoteDevice, UserAction, serve_dut};
+use hanrig_sim::remote::{Dut, RemoteDut, UserAction, serve_dut};
 
 fn device() -> SimDevice {
     SimDevice::new(
@@ -34,8 +34,8 @@ fn device() -> SimDevice {
 fn a_remote_device_says_who_it_is_joins_and_shows_its_panel() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
-    let server = std::thread::spawn(move || serve_dut(listener, device()));
-    let mut dut = RemoteDevice::connect(&address, None).unwrap();
+    let server = std::thread::spawn(move || serve_dut(listener, Dut::Device(Box::new(device()))));
+    let mut dut = RemoteDut::connect(&address, None).unwrap();
     assert_eq!(
         (dut.eui, dut.pan, dut.channel),
         (Eui64(0x0012_4B00_0102_0304), 0x1A62, 15)
@@ -80,7 +80,7 @@ fn a_device_process_that_talks_nonsense_or_dies_is_reported_not_trusted() {
         )
         .unwrap();
     });
-    let mut dut = RemoteDevice::connect(&address, None).unwrap();
+    let mut dut = RemoteDut::connect(&address, None).unwrap();
     let t = SimTime(1_782_914_400_000_000);
     assert!(dut.start_join(t).is_empty());
     assert!(

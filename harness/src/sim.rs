@@ -41,20 +41,36 @@ pub fn run(scenario: &Path, out: &Path) -> Result<String, String> {
     Ok(summary)
 }
 
-/// `hanrig sim dut`: a simulated device under test, configured as a lab engineer configures a
-/// real one before a case — its kind, identity, install code, the network it looks for, its
-/// DRLC client attributes — and, to prove the suites catch it, a deliberate defect.
+/// `hanrig sim dut`: a simulated device or meter under test, configured as a lab engineer
+/// configures a real one before a case — its kind, identity, install code or the devices it is
+/// provisioned with, the network, its DRLC client attributes or its register and load — and,
+/// to prove the suites catch it, a deliberate defect.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DutArgs {
-    /// in-home-display, thermostat or load-control.
+    /// in-home-display, thermostat, load-control, or meter.
     #[arg(long)]
     pub kind: String,
+    /// A meter: a device it is provisioned with, as KIND,EUI64,INSTALL-CODE. Repeatable.
+    #[arg(long = "provision", value_name = "KIND,EUI64,CODE")]
+    pub provision: Vec<String>,
+    /// A meter: how many devices it admits.
+    #[arg(long, default_value_t = 5)]
+    pub device_limit: usize,
+    /// A meter: demand in watts, one value per hour of the day, comma-separated.
+    #[arg(long, default_value = "1500")]
+    pub load_w: String,
+    /// A meter: the summation delivered at --start, Wh.
+    #[arg(long, default_value_t = 0)]
+    pub summation_wh: u64,
+    /// A meter: when its register reads --summation-wh (YYYY-MM-DDTHH:MM:SSZ).
+    #[arg(long, default_value = "2026-07-01T14:00:00Z")]
+    pub start: String,
     /// Its EUI64, e.g. 00:12:4b:00:01:02:03:04.
     #[arg(long)]
     pub eui64: String,
-    /// Its install code (hex, with CRC).
+    /// A device: its install code (hex, with CRC).
     #[arg(long)]
-    pub install_code: String,
+    pub install_code: Option<String>,
     /// The PAN it joins.
     #[arg(long)]
     pub pan: u16,
@@ -84,8 +100,77 @@ pub struct DutArgs {
     pub listen: String,
 }
 
+/// `hanrig sim dut --kind meter`: the meter's ESI, its network key drawn from --seed.
+fn meter_dut(args: &DutArgs) -> Result<hanrig_sim::remote::Dut, String> {
+    use hanrig_sim::device::{DeviceKind, Mutant};
+    use hanrig_sim::esi::{Esi, MeterModel};
+    let eui: hanrig_sep::Eui64 = args
+        .eui64
+        .parse()
+        .map_err(|_| format!("--eui64 {:?} is not an EUI64", args.eui64))?;
+    let load: Vec<i32> = args
+        .load_w
+        .split(',')
+        .map(|w| {
+            w.trim()
+                .parse()
+                .map_err(|_| format!("--load-w: {w:?} is not a number of watts"))
+        })
+        .collect::<Result<_, _>>()?;
+    let start =
+        hanrig_sim::scenario::parse_time(&args.start).map_err(|e| format!("--start: {e}"))?;
+    let mut rng = hanrig_device::Rng::new(args.seed);
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+    key[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+    let mut esi = Esi::new(
+        "dut",
+        eui,
+        args.pan,
+        args.channel,
+        key,
+        args.device_limit,
+        MeterModel::new(load, args.summation_wh, start),
+    );
+    for p in &args.provision {
+        let mut parts = p.splitn(3, ',');
+        let (Some(kind), Some(device), Some(code)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(format!("--provision {p:?}: KIND,EUI64,INSTALL-CODE"));
+        };
+        let kind = DeviceKind::from_name(kind)
+            .ok_or_else(|| format!("--provision {p:?}: kind {kind:?} is not a device kind"))?;
+        let device: hanrig_sep::Eui64 = device
+            .parse()
+            .map_err(|_| format!("--provision {p:?}: {device:?} is not an EUI64"))?;
+        let code: hanrig_sep::install_code::InstallCode = code
+            .parse()
+            .map_err(|e| format!("--provision {p:?}: install code refused: {e}"))?;
+        esi.provision(device, &code, kind.clusters());
+    }
+    if let Some(name) = &args.mutant {
+        match Mutant::by_name(name) {
+            Some(m) if m.is_meter() => esi.app.mutant = Some(m),
+            Some(_) => {
+                return Err(format!(
+                    "--mutant {name:?} is a device mutant, not a meter's"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "no mutant {name:?}; `hanrig list --mutants` shows them"
+                ));
+            }
+        }
+    }
+    Ok(hanrig_sim::remote::Dut::Meter(Box::new(esi)))
+}
+
 /// `hanrig sim dut`.
 pub fn dut(args: &DutArgs) -> Result<String, String> {
+    if args.kind == "meter" {
+        return serve_dut(args, meter_dut(args)?);
+    }
     use hanrig_device::drlc::DrlcConfig;
     use hanrig_sep::clusters::drlc::DeviceClass;
     use hanrig_sim::device::{DeviceKind, Mutant, SimDevice};
@@ -101,6 +186,8 @@ pub fn dut(args: &DutArgs) -> Result<String, String> {
         .map_err(|_| format!("--eui64 {:?} is not an EUI64", args.eui64))?;
     let code: hanrig_sep::install_code::InstallCode = args
         .install_code
+        .as_deref()
+        .ok_or("a device needs --install-code")?
         .parse()
         .map_err(|e| format!("--install-code refused: {e}"))?;
     let mutant = match &args.mutant {
@@ -142,6 +229,11 @@ pub fn dut(args: &DutArgs) -> Result<String, String> {
     if let Some(m) = mutant {
         device.set_mutant(m);
     }
+    serve_dut(args, hanrig_sim::remote::Dut::Device(Box::new(device)))
+}
+
+/// Serves `dut` on `--listen`, printing the address first.
+fn serve_dut(args: &DutArgs, dut: hanrig_sim::remote::Dut) -> Result<String, String> {
     let listener = std::net::TcpListener::bind(&args.listen)
         .map_err(|e| format!("listening on {}: {e}", args.listen))?;
     let address = listener
@@ -154,7 +246,7 @@ pub fn dut(args: &DutArgs) -> Result<String, String> {
         let _ = writeln!(out, "{address}");
         let _ = out.flush();
     }
-    hanrig_sim::remote::serve_dut(listener, device).map_err(|e| format!("serving the DUT: {e}"))?;
+    hanrig_sim::remote::serve_dut(listener, dut).map_err(|e| format!("serving the DUT: {e}"))?;
     Ok(String::new())
 }
 

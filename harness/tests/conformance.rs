@@ -71,6 +71,35 @@ fn on_the_black_box_rig_the_healthy_devices_pass_and_every_mutant_fails_as_in_pr
 }
 
 #[test]
+fn on_the_black_box_rig_a_meter_in_its_own_process_passes_and_every_meter_mutant_fails_as_in_process()
+ {
+    let (blackbox, sim) = (blackbox_rig(), sim_rig());
+    let failing_meter = |rig: &Rig, mutant: Option<Mutant>| -> Vec<String> {
+        select(Some("meter"), &[])
+            .unwrap()
+            .iter()
+            .map(|c| run_case(rig, c, mutant, None))
+            .filter(|r| r.verdict != Verdict::Pass)
+            .map(|r| format!("{} {} {}", r.id, r.verdict.name(), r.message))
+            .collect()
+    };
+    let failed = failing_meter(&blackbox, None);
+    assert!(failed.is_empty(), "{failed:#?}");
+    for (mutant, name, _) in Mutant::ALL.into_iter().filter(|(m, _, _)| m.is_meter()) {
+        let there = failing_meter(&blackbox, Some(mutant));
+        assert!(
+            !there.is_empty(),
+            "meter mutant {name} passed every case on the black-box rig"
+        );
+        assert_eq!(
+            there,
+            failing_meter(&sim, Some(mutant)),
+            "meter mutant {name}"
+        );
+    }
+}
+
+#[test]
 fn a_black_box_dut_that_cannot_start_is_a_rig_failure_naming_the_program() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

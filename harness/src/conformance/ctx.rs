@@ -252,13 +252,26 @@ impl Ctx {
     pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<&RunOutput, CaseError> {
         self.instruments_present(parsed)?;
         let parties = parties(parsed)?;
-        let (output, looks) = if let Some(radio) = &self.radio {
+        let meter_dut = parsed.meters.iter().any(|m| m.name == "dut");
+        let (output, looks) = if let Some(radio) = self.radio.as_ref().filter(|_| !meter_dut) {
             super::serial::run(parsed, self.mutant, radio, &self.samples)?
         } else {
+            // A meter DUT sits among the rig's devices on the medium: in this process, or — on a
+            // black-box rig — in a process of its own, reached over the air and the utility's
+            // channel.
             let mut built = parsed
                 .build()
                 .map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;
+            let program = self.radio.as_ref().and_then(|r| r.dut_program.clone());
             match self.mutant {
+                _ if program.is_some() => {
+                    if let (Some(p), Some(index)) = (&program, built.simulation.node_index("dut")) {
+                        let dut = super::serial::spawn_meter_dut(p, parsed, self.mutant)?;
+                        built
+                            .simulation
+                            .replace_node(index, Node::Remote(Box::new(dut)));
+                    }
+                }
                 Some(m) if m.is_meter() => {
                     if let Some(meter) = built.meter_mut("dut") {
                         meter.app.mutant = Some(m);
@@ -275,6 +288,14 @@ impl Ctx {
             let output = built
                 .run()
                 .map_err(|e| CaseError::Rig(format!("case run: {e}")))?;
+            if let Some(Node::Remote(dut)) = output
+                .simulation
+                .node_index("dut")
+                .map(|i| &output.simulation.nodes[i])
+                && let Some(e) = &dut.error
+            {
+                return Err(CaseError::Rig(e.clone()));
+            }
             (output, looks)
         };
         if let Ok(looks) = looks.lock() {

@@ -163,9 +163,11 @@ impl Rig {
         let radio = match file.rig.kind.as_str() {
             "sim" => None,
             "sim-serial" => Some(sim_serial_radio(path, &file, &kinds)?),
+            // A black-box meter DUT sits among the rig's simulated devices: its kinds may
+            // include the meter.
             "sim-blackbox" => Some(SerialRadio {
                 dut_program: Some(dut_program(path, &file)?),
-                ..sim_serial_radio(path, &file, &kinds)?
+                ..sim_serial_radio(path, &file, &[])?
             }),
             "lab" => return Err(format!("rig {}: {}", path.display(), open_lab(&file))),
             other => {

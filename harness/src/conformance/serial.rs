@@ -17,7 +17,7 @@ use hanrig_sim::device::Mutant;
 use hanrig_sim::esi::{EsiApp, Outgoing};
 use hanrig_sim::log::Log;
 use hanrig_sim::ncp::{EzspNcp, Network};
-use hanrig_sim::remote::RemoteDevice;
+use hanrig_sim::remote::RemoteDut;
 use hanrig_sim::scenario::{MeterStep, Remote, RunOutput, Scenario};
 use hanrig_sim::serve::serve_pty_until;
 use hanrig_sim::sim::Node;
@@ -55,8 +55,7 @@ fn spawn_dut(
     program: &std::path::Path,
     scenario: &Scenario,
     mutant: Option<Mutant>,
-) -> Result<RemoteDevice, CaseError> {
-    use std::io::BufRead as _;
+) -> Result<RemoteDut, CaseError> {
     let spec = scenario
         .devices
         .iter()
@@ -93,16 +92,73 @@ fn spawn_dut(
             &spec.duration_randomization_minutes.to_string(),
             "--seed",
             &scenario.seed.to_string(),
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit());
+        ]);
     if let Some(class) = spec.device_class {
         command.args(["--device-class", &class.to_string()]);
     }
     if let Some(m) = mutant {
         command.args(["--mutant", m.name()]);
     }
+    start(program, command)
+}
+
+/// Starts the DUT meter of `scenario` (its meter `dut`) as `program sim dut --kind meter …`,
+/// configured as the scenario says — identity, network, device limit, load and register, the
+/// devices it is provisioned with — and connects to it.
+pub fn spawn_meter_dut(
+    program: &std::path::Path,
+    scenario: &Scenario,
+    mutant: Option<Mutant>,
+) -> Result<RemoteDut, CaseError> {
+    let meter = scenario
+        .meters
+        .iter()
+        .find(|m| m.name == "dut")
+        .ok_or_else(|| rig("the case has no meter dut"))?;
+    let load: Vec<String> = meter.load_w.iter().map(i32::to_string).collect();
+    let mut command = std::process::Command::new(program);
+    command
+        .args(["sim", "dut", "--kind", "meter", "--eui64", &meter.eui64])
+        .args([
+            "--pan",
+            &meter.pan.to_string(),
+            "--channel",
+            &meter.channel.to_string(),
+        ])
+        .args(["--device-limit", &meter.device_limit.to_string()])
+        .args(["--load-w", &load.join(",")])
+        .args(["--summation-wh", &meter.summation_wh.to_string()])
+        .args([
+            "--start",
+            &scenario.start,
+            "--seed",
+            &scenario.seed.to_string(),
+        ]);
+    // The install codes the meter's installer loaded: a device's own, another one, or none.
+    for d in scenario.devices.iter().filter(|d| d.meter == "dut") {
+        let code = match d.provisioned_install_code.as_deref() {
+            Some("none") => continue,
+            Some(other) => other,
+            None => &d.install_code,
+        };
+        command.args(["--provision", &format!("{},{},{code}", d.kind, d.eui64)]);
+    }
+    if let Some(m) = mutant {
+        command.args(["--mutant", m.name()]);
+    }
+    start(program, command)
+}
+
+/// Starts a DUT process and connects to the address it prints.
+fn start(
+    program: &std::path::Path,
+    mut command: std::process::Command,
+) -> Result<RemoteDut, CaseError> {
+    use std::io::BufRead as _;
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
     let mut child = command.spawn().map_err(|e| {
         rig(format!(
             "starting the DUT process {}: {e}",
@@ -122,7 +178,7 @@ fn spawn_dut(
             program.display()
         )));
     }
-    RemoteDevice::connect(&address, Some(child))
+    RemoteDut::connect(&address, Some(child))
         .map_err(|e| rig(format!("connecting to the DUT process at {address}: {e}")))
 }
 
