@@ -550,3 +550,35 @@ fn a_case_needing_an_instrument_the_rig_lacks_is_skipped_with_the_reason_never_p
     // Cases judged from the air alone still run.
     assert_eq!(run("DEV-DRLC-001").verdict, Verdict::Pass);
 }
+
+#[test]
+fn no_verdict_code_reaches_into_the_simulator() {
+    // The cases (device/ and meter/) see the air and the instruments only: not the simulated
+    // nodes, their logs, or the run's output.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/conformance");
+    let mut checked = 0;
+    for suite in ["device", "meter"] {
+        for entry in std::fs::read_dir(root.join(suite)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            for forbidden in [
+                "SimDevice",
+                "Esi",
+                "Simulation",
+                "Node::",
+                ".output",
+                ".log",
+                "hanrig_sim::device",
+                "hanrig_sim::sim",
+            ] {
+                assert!(
+                    !text.contains(forbidden),
+                    "{} uses {forbidden}",
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "{checked} files");
+}

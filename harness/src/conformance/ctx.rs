@@ -8,7 +8,6 @@ use hanrig_sim::clock::SimTime;
 use hanrig_sim::device::{Mutant, Panel};
 use hanrig_sim::scenario::{RunOutput, Scenario};
 use hanrig_sim::sim::{Happening, Node, Simulation};
-use serde_json::Value;
 
 use std::cell::RefCell;
 
@@ -74,8 +73,9 @@ pub struct Ctx {
     /// The co-processor the rig's meter runs on; `None`: the whole network is simulated in
     /// process.
     pub radio: Option<SerialRadio>,
-    /// The last run.
-    pub output: Option<RunOutput>,
+    /// The last run, for the report's frames and capture — not for verdicts, which come from
+    /// [`Ctx::air`] and [`Ctx::samples`].
+    pub(crate) output: Option<RunOutput>,
     /// What the rig heard on the air during the last run.
     pub air: Air,
     /// The instrument probes of the case, with their readings once it ran.
@@ -239,16 +239,9 @@ impl Ctx {
         Ok(())
     }
 
-    /// Runs a scenario (the node called `dut` is the device under test); the run stays in
-    /// [`Ctx::output`] for the report, what the rig heard in [`Ctx::air`] and the probes'
-    /// readings in [`Ctx::samples`].
-    pub fn run(&mut self, scenario: &str) -> Result<&RunOutput, CaseError> {
-        let parsed =
-            Scenario::parse(scenario).map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;
-        self.run_scenario(&parsed)
-    }
-
-    /// [`Ctx::run`] for a scenario built in code.
+    /// Runs a case's network, built in code (the node called `dut` is the device under test); the
+    /// run stays in [`Ctx::output`] for the report, what the rig heard in [`Ctx::air`] and the
+    /// probes' readings in [`Ctx::samples`].
     pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<&RunOutput, CaseError> {
         self.instruments_present(parsed)?;
         let parties = parties(parsed)?;
@@ -320,126 +313,9 @@ pub fn secs(t_us: u64) -> f64 {
     t_us.saturating_sub(start_us()) as f64 / 1e6
 }
 
-/// Event-status reports of `node` for `event`, as (status name, seconds from the start).
-pub fn statuses(run: &RunOutput, node: &str, event: u32) -> Vec<(String, u64)> {
-    let start = start_us();
-    run.log
-        .find(Some(node), "event_status")
-        .filter(|e| e["issuer_event_id"] == event)
-        .map(|e| {
-            (
-                e["event_status_name"].as_str().unwrap_or("?").to_string(),
-                (e["t_us"].as_u64().unwrap_or(0) - start) / 1_000_000,
-            )
-        })
-        .collect()
-}
-
-/// The names of `statuses`.
-pub fn names(list: &[(String, u64)]) -> Vec<String> {
-    list.iter().map(|(n, _)| n.clone()).collect()
-}
-
-/// Seconds from the start at which `name` was reported, if it was.
-pub fn time_of(list: &[(String, u64)], name: &str) -> Option<u64> {
-    list.iter().find(|(n, _)| n == name).map(|(_, t)| *t)
-}
-
 /// µs since 1970 of [`START`].
 pub fn start_us() -> u64 {
     hanrig_sim::scenario::parse_time(START)
         .map(|t| t.0)
         .unwrap_or(0)
-}
-
-/// Seconds from the start of a log event.
-pub fn at(event: &Value) -> u64 {
-    (event["t_us"]
-        .as_u64()
-        .unwrap_or(0)
-        .saturating_sub(start_us()))
-        / 1_000_000
-}
-
-/// ZCL frames a node received, as their JSON form.
-pub fn received<'a>(run: &'a RunOutput, node: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-    run.log
-        .find(Some(node), "zcl_received")
-        .map(|e| &e["frame"])
-}
-
-/// The ZCL frames `node` received whose command is `name`.
-pub fn received_named<'a>(run: &'a RunOutput, node: &'a str, name: &'a str) -> Vec<&'a Value> {
-    received(run, node)
-        .filter(|f| f["command"]["name"] == name)
-        .collect()
-}
-
-/// A device test network: the rig's ESI `rig-esi` (summation 123.456 kWh, 1.5 kW) and the DUT
-/// of `kind`, which joins at once with its install code; `dut_extra` adds device fields,
-/// `rest` more devices and the timeline.
-pub fn device_network(kind: &str, dut_extra: &str, rest: &str, duration: &str) -> String {
-    format!(
-        r#"name = "case"
-seed = 42
-start = "{START}"
-duration = "{duration}"
-
-[[meter]]
-name = "rig-esi"
-eui64 = "00:0d:6f:00:0a:bc:de:f0"
-pan = 0x1a62
-channel = 15
-summation_wh = 123456
-load_w = [1500]
-
-[[device]]
-name = "dut"
-kind = "{kind}"
-eui64 = "00:12:4b:00:01:02:03:04"
-install_code = "83FED3407A939723A5C639B26916D505C3B5"
-meter = "rig-esi"
-{dut_extra}
-
-{rest}
-"#
-    )
-}
-
-/// A meter test network: the DUT meter `dut` (summation 123.456 kWh, load 1.5 kW in hour 14 and
-/// 1 kW otherwise), with the rig's devices `rig-ihd` (display) and `rig-pct` (thermostat)
-/// joined by install code; `meter_extra` adds meter fields, `rest` devices and the timeline.
-pub fn meter_network(meter_extra: &str, rest: &str, duration: &str) -> String {
-    format!(
-        r#"name = "case"
-seed = 42
-start = "{START}"
-duration = "{duration}"
-
-[[meter]]
-name = "dut"
-eui64 = "00:0d:6f:00:0a:bc:de:f0"
-pan = 0x1a62
-channel = 15
-summation_wh = 123456
-load_w = [1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1500, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]
-{meter_extra}
-
-[[device]]
-name = "rig-ihd"
-kind = "in-home-display"
-eui64 = "00:12:4b:00:01:02:03:04"
-install_code = "83FED3407A939723A5C639B26916D505C3B5"
-meter = "dut"
-
-[[device]]
-name = "rig-pct"
-kind = "thermostat"
-eui64 = "00:12:4b:00:01:02:03:05"
-install_code = "11223344556677884AF7"
-meter = "dut"
-
-{rest}
-"#
-    )
 }
