@@ -8,7 +8,7 @@ use hanrig_device::metering::{MeteringDisplay, MeteringOutput};
 use hanrig_device::price::{PriceClient, PriceOutput};
 use hanrig_sep::aps::{ApsCommand, FrameType as ApsFrameType};
 use hanrig_sep::clusters::drlc::EventStatus;
-use hanrig_sep::clusters::metering::Reading;
+use hanrig_sep::clusters::metering::{Formatting, Quantity, Reading};
 use hanrig_sep::clusters::{basic, drlc, messaging, metering, price, time};
 use hanrig_sep::install_code::{InstallCode, Key};
 use hanrig_sep::mac::{self, Address};
@@ -130,6 +130,12 @@ pub enum Mutant {
     CancelClearsAnyMessage,
     /// Rejects events of the longest duration (1440 minutes): an off-by-one limit.
     RejectsLongestEvent,
+    /// Shows the meter's values without its Multiplier.
+    IgnoresMultiplier,
+    /// Shows a negative demand (power exported) as positive.
+    DropsDemandSign,
+    /// Shows leading zeros although the formatting suppresses them.
+    IgnoresZeroSuppression,
     /// Meter: answers Get Current Price with the last price published, over or not yet begun.
     StaleCurrentPrice,
     /// Meter: answers Get Scheduled Prices with every price, ignoring Start Time and Number of
@@ -155,7 +161,7 @@ pub enum Mutant {
 
 impl Mutant {
     /// Every mutant, with its name and what is wrong with it.
-    pub const ALL: [(Mutant, &'static str, &'static str); 37] = [
+    pub const ALL: [(Mutant, &'static str, &'static str); 40] = [
         (
             Mutant::WrongEventStatus,
             "wrong-event-status",
@@ -290,6 +296,21 @@ impl Mutant {
             Mutant::RejectsLongestEvent,
             "rejects-longest-event",
             "rejects events of 1440 minutes (off by one)",
+        ),
+        (
+            Mutant::IgnoresMultiplier,
+            "ignores-multiplier",
+            "shows the meter's values without its Multiplier",
+        ),
+        (
+            Mutant::DropsDemandSign,
+            "drops-demand-sign",
+            "shows a negative demand as positive",
+        ),
+        (
+            Mutant::IgnoresZeroSuppression,
+            "ignores-zero-suppression",
+            "shows leading zeros the formatting suppresses",
         ),
         (
             Mutant::StaleCurrentPrice,
@@ -586,20 +607,36 @@ impl SimDevice {
 
     /// What the device shows the world at `now` (see [`Panel`]).
     pub fn panel(&self, now: SimTime) -> Panel {
-        let summation = self.metering.as_deref().and_then(|m| {
-            m.summation().map(|r| {
-                if self.mutant == Some(Mutant::WrongSummationFormatting) {
-                    // The defect: the raw summation shown with the divisor left out.
+        // What a defective display does to a correctly scaled reading.
+        let shown = |m: &MeteringDisplay, r: Reading| -> String {
+            let r = match self.mutant {
+                // The raw summation shown with the divisor left out.
+                Some(Mutant::WrongSummationFormatting) if r.quantity == Quantity::Summation => {
                     Reading {
                         scaled: r.scaled * 1000,
                         ..r
                     }
-                    .to_string()
-                } else {
-                    r.to_string()
                 }
-            })
-        });
+                Some(Mutant::IgnoresMultiplier) => Reading {
+                    scaled: r.scaled / i128::from(m.multiplier().unwrap_or(1).max(1)),
+                    ..r
+                },
+                Some(Mutant::DropsDemandSign) if r.quantity == Quantity::Demand => Reading {
+                    scaled: r.scaled.abs(),
+                    ..r
+                },
+                Some(Mutant::IgnoresZeroSuppression) => Reading {
+                    formatting: Formatting(r.formatting.0 & 0x7F),
+                    ..r
+                },
+                _ => r,
+            };
+            r.to_string()
+        };
+        let summation = self
+            .metering
+            .as_deref()
+            .and_then(|m| m.summation().map(|r| shown(m, r)));
         let price = self.price.as_deref().and_then(|c| {
             let shown = if self.mutant == Some(Mutant::ScheduledPriceShownEarly) {
                 c.prices()
@@ -624,7 +661,7 @@ impl SimDevice {
             demand: self
                 .metering
                 .as_deref()
-                .and_then(|m| m.demand().map(|r| r.to_string())),
+                .and_then(|m| m.demand().map(|r| shown(m, r))),
             set_points: (self.kind == DeviceKind::Thermostat).then_some(self.set_points),
         }
     }

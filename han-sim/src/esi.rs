@@ -7,8 +7,7 @@ use hanrig_sep::clusters::drlc::{
 };
 use hanrig_sep::clusters::messaging::{CancelMessage, DisplayMessage};
 use hanrig_sep::clusters::metering::{
-    self, GetProfile, GetProfileResponse, IntervalChannel, ProfileStatus, UnitOfMeasure,
-    attribute as mattr,
+    self, GetProfile, GetProfileResponse, IntervalChannel, ProfileStatus, attribute as mattr,
 };
 use hanrig_sep::clusters::price::PublishPrice;
 use hanrig_sep::clusters::{basic, drlc, messaging, price, time};
@@ -323,6 +322,8 @@ pub struct EsiApp {
     events: Vec<Scheduled<LoadControlEvent>>,
     /// The deliberate defect this meter plays, if any (a meter mutant).
     pub mutant: Option<Mutant>,
+    /// How its register presents values.
+    pub register: Register,
     /// The consumption model.
     pub meter: MeterModel,
 }
@@ -392,10 +393,33 @@ fn keep<T>(table: &mut Vec<T>, item: T) {
     table.push(item);
 }
 
-const METER_MULTIPLIER: u32 = 1;
-const METER_DIVISOR: u32 = 1000;
-const SUMMATION_FORMATTING: u8 = 0x2B; // 5 digits left, 3 right
-const DEMAND_FORMATTING: u8 = 0x13; // 2 digits left, 3 right
+/// How a meter's register presents its values: the Metering attributes 0x0300–0x0304.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Register {
+    /// UnitOfMeasure (0x00 kWh, 0x01 m³, …).
+    pub unit: u8,
+    /// Multiplier.
+    pub multiplier: u32,
+    /// Divisor.
+    pub divisor: u32,
+    /// SummationFormatting.
+    pub summation_formatting: u8,
+    /// DemandFormatting.
+    pub demand_formatting: u8,
+}
+
+impl Default for Register {
+    /// kWh in Wh: multiplier 1, divisor 1000; summation 5.3 digits, demand 2.3.
+    fn default() -> Self {
+        Register {
+            unit: 0x00,
+            multiplier: 1,
+            divisor: 1000,
+            summation_formatting: 0x2B,
+            demand_formatting: 0x13,
+        }
+    }
+}
 
 impl EsiApp {
     /// The application of the meter `name`.
@@ -409,6 +433,7 @@ impl EsiApp {
             messages: Vec::new(),
             events: Vec::new(),
             mutant: None,
+            register: Register::default(),
             meter,
         }
     }
@@ -622,27 +647,27 @@ impl EsiApp {
                     )),
                     mattr::UNIT_OF_MEASURE => Some(AttrValue::unsigned(
                         DataType::Enum8,
-                        u64::from(u8::from(UnitOfMeasure::KilowattHours)),
+                        u64::from(self.register.unit),
                     )),
                     mattr::MULTIPLIER => Some(AttrValue::unsigned(
                         DataType::Uint24,
-                        u64::from(METER_MULTIPLIER),
+                        u64::from(self.register.multiplier),
                     )),
                     mattr::DIVISOR => Some(AttrValue::unsigned(
                         DataType::Uint24,
                         if self.mutant == Some(Mutant::DivisorZero) {
                             0
                         } else {
-                            u64::from(METER_DIVISOR)
+                            u64::from(self.register.divisor)
                         },
                     )),
                     mattr::SUMMATION_FORMATTING => Some(AttrValue::unsigned(
                         DataType::Bitmap8,
-                        u64::from(SUMMATION_FORMATTING),
+                        u64::from(self.register.summation_formatting),
                     )),
                     mattr::DEMAND_FORMATTING => Some(AttrValue::unsigned(
                         DataType::Bitmap8,
-                        u64::from(DEMAND_FORMATTING),
+                        u64::from(self.register.demand_formatting),
                     )),
                     mattr::STATUS => Some(AttrValue::unsigned(DataType::Bitmap8, 0)),
                     mattr::METERING_DEVICE_TYPE => Some(AttrValue::unsigned(DataType::Bitmap8, 0)),

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::clock::SimTime;
 use crate::coordinator::Coordinator;
 use crate::device::{DeviceKind, SimDevice};
-use crate::esi::{Esi, EsiApp, MeterModel, Outgoing, Utility};
+use crate::esi::{Esi, EsiApp, MeterModel, Outgoing, Register, Utility};
 use crate::log::Log;
 use crate::remote::UserAction;
 use crate::sim::{Act, Happening, MediumConfig, Node, Simulation};
@@ -143,6 +143,44 @@ pub struct MeterSpec {
     /// network key so sent).
     #[serde(default)]
     pub global_key_fallback: bool,
+    /// Metering UnitOfMeasure (0 kWh, 1 m³, …).
+    #[serde(default)]
+    pub unit_of_measure: u8,
+    /// Metering Multiplier.
+    #[serde(default = "one_u32")]
+    pub multiplier: u32,
+    /// Metering Divisor.
+    #[serde(default = "thousand")]
+    pub divisor: u32,
+    /// Metering SummationFormatting.
+    #[serde(default = "summation_formatting")]
+    pub summation_formatting: u8,
+    /// Metering DemandFormatting.
+    #[serde(default = "demand_formatting")]
+    pub demand_formatting: u8,
+}
+
+fn thousand() -> u32 {
+    1000
+}
+fn summation_formatting() -> u8 {
+    0x2B
+}
+fn demand_formatting() -> u8 {
+    0x13
+}
+
+impl MeterSpec {
+    /// How its register presents values.
+    pub fn register(&self) -> Register {
+        Register {
+            unit: self.unit_of_measure,
+            multiplier: self.multiplier,
+            divisor: self.divisor,
+            summation_formatting: self.summation_formatting,
+            demand_formatting: self.demand_formatting,
+        }
+    }
 }
 
 fn fifteen() -> u8 {
@@ -457,6 +495,11 @@ impl Default for MeterSpec {
             load_w: default_load(),
             summation_wh: 0,
             global_key_fallback: false,
+            unit_of_measure: 0,
+            multiplier: one_u32(),
+            divisor: thousand(),
+            summation_formatting: summation_formatting(),
+            demand_formatting: demand_formatting(),
         }
     }
 }
@@ -837,6 +880,7 @@ impl Scenario {
                 meter,
             );
             esi.global_key_fallback = m.global_key_fallback;
+            esi.app.register = m.register();
             nodes.push(Node::Esi(Box::new(esi)));
         }
         for d in &self.devices {
@@ -978,6 +1022,7 @@ impl Scenario {
             meter,
             MeterModel::new(spec.load_w.clone(), spec.summation_wh, start),
         );
+        app.register = spec.register();
         let mut link_keys = Vec::new();
         for d in self.devices.iter().filter(|d| d.meter == meter) {
             let device = eui(&d.eui64, &d.name)?;

@@ -194,6 +194,11 @@ impl MeteringDisplay {
         )
     }
 
+    /// The meter's Multiplier, once read.
+    pub fn multiplier(&self) -> Option<u32> {
+        self.multiplier
+    }
+
     /// The meter's Status bits, once read.
     pub fn status(&self) -> Option<MeterStatus> {
         self.status

@@ -56,6 +56,50 @@ pub(super) static CASES: &[Case] = &[
         "Operator: 00124.206 kWh",
         dev_met_004
     ),
+    case!(
+        "DEV-MET-005",
+        Device,
+        InHomeDisplay,
+        "Applies the meter's Multiplier",
+        "SE 1.0 Multiplier (0x0301) and Divisor (0x0302): value × Multiplier / Divisor",
+        "Summation 123456, Multiplier 2, Divisor 1000, formatting 0x2B.",
+        ["Power the DUT"],
+        "Operator: 00246.912 kWh",
+        dev_met_005
+    ),
+    case!(
+        "DEV-MET-006",
+        Device,
+        InHomeDisplay,
+        "Shows a negative demand (power exported) with its sign",
+        "SE 1.0 InstantaneousDemand (0x0400) is a signed int24",
+        "Demand −1500 W (the premises export), divisor 1000, formatting 0x13.",
+        ["Power the DUT"],
+        "Operator: -01.500 kW",
+        dev_met_006
+    ),
+    case!(
+        "DEV-MET-007",
+        Device,
+        InHomeDisplay,
+        "Shows a meter's own unit",
+        "SE 1.0 UnitOfMeasure (0x0300): 0x01 m³",
+        "A gas meter: UnitOfMeasure 0x01, summation 123456, divisor 1000.",
+        ["Power the DUT"],
+        "Operator: 00123.456 m³ and 01.500 m³/h",
+        dev_met_007
+    ),
+    case!(
+        "DEV-MET-008",
+        Device,
+        InHomeDisplay,
+        "Suppresses leading zeros when the formatting says so",
+        "SE 1.0 SummationFormatting bit 7 (suppress leading zeros)",
+        "SummationFormatting 0xAB (5.3 digits, leading zeros suppressed).",
+        ["Power the DUT"],
+        "Operator: 123.456 kWh",
+        dev_met_008
+    ),
 ];
 
 fn dev_met_001(ctx: &mut Ctx) -> Outcome {
@@ -95,6 +139,35 @@ fn dev_met_002(ctx: &mut Ctx) -> Outcome {
 fn dev_met_003(ctx: &mut Ctx) -> Outcome {
     ctx.probe(after(ctx, 30), Probe::Demand("01.500 kW".into()));
     run_joined(ctx, &network("in-home-display", "1m"))
+}
+
+fn dev_met_005(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "1m");
+    net.meters[0].multiplier = 2;
+    ctx.probe(after(ctx, 30), Probe::Summation("00246.912 kWh".into()));
+    run_joined(ctx, &net)
+}
+
+fn dev_met_006(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "1m");
+    net.meters[0].load_w = vec![-1500];
+    ctx.probe(after(ctx, 30), Probe::Demand("-01.500 kW".into()));
+    run_joined(ctx, &net)
+}
+
+fn dev_met_007(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "1m");
+    net.meters[0].unit_of_measure = 0x01;
+    ctx.probe(after(ctx, 30), Probe::Summation("00123.456 m³".into()));
+    ctx.probe(after(ctx, 31), Probe::Demand("01.500 m³/h".into()));
+    run_joined(ctx, &net)
+}
+
+fn dev_met_008(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "1m");
+    net.meters[0].summation_formatting = 0xAB;
+    ctx.probe(after(ctx, 30), Probe::Summation("123.456 kWh".into()));
+    run_joined(ctx, &net)
 }
 
 fn dev_met_004(ctx: &mut Ctx) -> Outcome {
