@@ -19,40 +19,36 @@ fn sim_rig() -> Rig {
     .unwrap()
 }
 
+/// `rigs/<file>` with `edit` applied, written where `Rig::open` reads it (under a name of this
+/// test process's own, `tag`).
+fn rig_file(file: &str, tag: &str, edit: impl FnOnce(String) -> String) -> Rig {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../rigs/");
+    let text = edit(std::fs::read_to_string(format!("{root}{file}")).unwrap());
+    let dir = std::env::temp_dir().join(format!("hanrig-rig-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(file);
+    std::fs::write(&path, text).unwrap();
+    Rig::open(&path).unwrap()
+}
+
 /// The sim-serial rig at EZSP `version`: the rig's ESI on this host, through the host driver
 /// and tokio-serial, to the simulated co-processor on a pseudo-terminal.
 fn sim_serial_rig(version: u8) -> Rig {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../rigs/sim-serial.toml"
-    ))
-    .unwrap()
-    .replace("ezsp_version = 13", &format!("ezsp_version = {version}"));
-    let dir = std::env::temp_dir().join(format!("hanrig-rig-{}-{version}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sim-serial.toml");
-    std::fs::write(&path, text).unwrap();
-    let rig = Rig::open(&path).unwrap();
+    let rig = rig_file("sim-serial.toml", &format!("ezsp-{version}"), |t| {
+        t.replace("ezsp_version = 13", &format!("ezsp_version = {version}"))
+    });
     assert_eq!(rig.radio.as_ref().map(|r| r.ezsp_version), Some(version));
     rig
 }
 
 /// The black-box rig: each case's DUT is a `hanrig sim dut` process of its own.
 fn blackbox_rig() -> Rig {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../rigs/sim-blackbox.toml"
-    ))
-    .unwrap()
-    .replace(
-        "[dut]\n",
-        &format!("[dut]\nprogram = {:?}\n", env!("CARGO_BIN_EXE_hanrig")),
-    );
-    let dir = std::env::temp_dir().join(format!("hanrig-blackbox-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sim-blackbox.toml");
-    std::fs::write(&path, text).unwrap();
-    Rig::open(&path).unwrap()
+    rig_file("sim-blackbox.toml", "blackbox", |t| {
+        t.replace(
+            "[dut]\n",
+            &format!("[dut]\nprogram = {:?}\n", env!("CARGO_BIN_EXE_hanrig")),
+        )
+    })
 }
 
 #[test]
@@ -74,15 +70,7 @@ fn on_the_black_box_rig_the_healthy_devices_pass_and_every_mutant_fails_as_in_pr
 fn on_the_black_box_rig_a_meter_in_its_own_process_passes_and_every_meter_mutant_fails_as_in_process()
  {
     let (blackbox, sim) = (blackbox_rig(), sim_rig());
-    let failing_meter = |rig: &Rig, mutant: Option<Mutant>| -> Vec<String> {
-        select(Some("meter"), &[])
-            .unwrap()
-            .iter()
-            .map(|c| run_case(rig, c, mutant, None))
-            .filter(|r| r.verdict != Verdict::Pass)
-            .map(|r| format!("{} {} {}", r.id, r.verdict.name(), r.message))
-            .collect()
-    };
+    let failing_meter = |rig: &Rig, mutant| failing_in(rig, "meter", mutant);
     let failed = failing_meter(&blackbox, None);
     assert!(failed.is_empty(), "{failed:#?}");
     for (mutant, name, _) in Mutant::ALL.into_iter().filter(|(m, _, _)| m.is_meter()) {
@@ -101,32 +89,29 @@ fn on_the_black_box_rig_a_meter_in_its_own_process_passes_and_every_meter_mutant
 
 #[test]
 fn a_black_box_dut_that_cannot_start_is_a_rig_failure_naming_the_program() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../rigs/sim-blackbox.toml"
-    ))
-    .unwrap()
-    .replace("[dut]\n", "[dut]\nprogram = \"/nonexistent/hanrig\"\n");
-    let dir = std::env::temp_dir().join(format!("hanrig-blackbox-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("rig.toml");
-    std::fs::write(&path, text).unwrap();
-    let rig = Rig::open(&path).unwrap();
+    let rig = rig_file("sim-blackbox.toml", "blackbox-bad", |t| {
+        t.replace("[dut]\n", "[dut]\nprogram = \"/nonexistent/hanrig\"\n")
+    });
     let case = select(None, &["DEV-DRLC-001".into()]).unwrap()[0];
     let r = run_case(&rig, case, None, None);
     assert_eq!(r.verdict, Verdict::RigError);
     assert!(r.message.contains("/nonexistent/hanrig"), "{}", r.message);
 }
 
-/// The IDs of the cases `mutant` fails on `rig`, over the device suite.
-fn failing(rig: &Rig, mutant: Option<Mutant>) -> Vec<String> {
-    select(Some("device"), &[])
+/// The cases of `suite` that `mutant` does not pass on `rig`, with verdict and message.
+fn failing_in(rig: &Rig, suite: &str, mutant: Option<Mutant>) -> Vec<String> {
+    select(Some(suite), &[])
         .unwrap()
         .iter()
         .map(|c| run_case(rig, c, mutant, None))
         .filter(|r| r.verdict != Verdict::Pass)
         .map(|r| format!("{} {} {}", r.id, r.verdict.name(), r.message))
         .collect()
+}
+
+/// [`failing_in`] over the device suite.
+fn failing(rig: &Rig, mutant: Option<Mutant>) -> Vec<String> {
+    failing_in(rig, "device", mutant)
 }
 
 #[test]
@@ -519,14 +504,9 @@ fn list_shows_cases_and_mutants() {
 
 #[test]
 fn a_case_needing_an_instrument_the_rig_lacks_is_skipped_with_the_reason_never_passed() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../rigs/sim.toml"))
-        .unwrap()
-        + "\n[instruments]\nrelay_sense = \"none\"\noperator = \"none\"\n";
-    let dir = std::env::temp_dir().join(format!("hanrig-instruments-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("rig.toml");
-    std::fs::write(&path, text).unwrap();
-    let rig = Rig::open(&path).unwrap();
+    let rig = rig_file("sim.toml", "instruments", |t| {
+        t + "\n[instruments]\nrelay_sense = \"none\"\noperator = \"none\"\n"
+    });
     let run = |id: &str| run_case(&rig, select(None, &[id.into()]).unwrap()[0], None, None);
     let relay = run("DEV-DRLC-021");
     assert_eq!(relay.verdict, Verdict::Skipped);

@@ -15,7 +15,9 @@ use super::air::{Air, Heard, Parties};
 use super::instrument::{Instrument, Instruments, Probe, Reading, Sample};
 use super::model::Window;
 use super::serial::SerialRadio;
-use hanrig_sim::scenario::{Action, DeviceStep, UserEventStep, UserMessageStep};
+use hanrig_sim::scenario::{
+    Action, DeviceSpec, DeviceStep, MeterSpec, Step, UserEventStep, UserMessageStep,
+};
 
 /// Why a case did not pass.
 #[derive(Debug, Clone)]
@@ -93,6 +95,30 @@ pub struct Ctx {
 
 /// Start of every case's virtual time.
 pub const START: &str = "2026-07-01T14:00:00Z";
+
+/// A case's network: `meters` and `devices` on a lossless medium from [`START`] for
+/// `duration`, seed 42, nothing on the timeline yet.
+pub fn case_network(duration: &str, meters: Vec<MeterSpec>, devices: Vec<DeviceSpec>) -> Scenario {
+    Scenario {
+        name: "case".into(),
+        description: String::new(),
+        seed: 42,
+        start: START.into(),
+        duration: duration.into(),
+        medium: Default::default(),
+        meters,
+        devices,
+        timeline: Vec::new(),
+    }
+}
+
+/// Adds a step to a case's timeline at `at` (`30s`, `1h`…).
+pub fn at(scenario: &mut Scenario, at: &str, action: Action) {
+    scenario.timeline.push(Step {
+        at: at.into(),
+        action,
+    });
+}
 
 /// The DUT's EUI64 and the rig's, from the case's network: the node called `dut` is the DUT,
 /// every other node is the rig's. (A lab rig takes the same from its rig file.)

@@ -17,14 +17,14 @@ use hanrig_sep::Direction;
 use hanrig_sep::clusters::drlc::{self as sep_drlc, EventStatus, ReportEventStatus, SignatureType};
 use hanrig_sep::zcl::command::Command;
 use hanrig_sim::scenario::{
-    Action, CancelEventStep, DeviceSpec, EventStep, MeterSpec, Scenario, Step, UserEventStep,
-    UserMessageStep,
+    CancelEventStep, DeviceSpec, EventStep, MeterSpec, Scenario, UserEventStep, UserMessageStep,
 };
 pub(super) use hanrig_sim::scenario::{MessageStep, PriceStep};
 
 pub(super) use super::air::{Heard, Zcl};
 use super::cases::Case;
-use super::ctx::{CaseError, Ctx, Outcome, START, check, fail};
+pub(super) use super::ctx::at;
+use super::ctx::{CaseError, Ctx, Outcome, case_network, check, fail};
 pub(super) use super::judge::{check_time, hex, secs};
 
 /// The device suite, cluster by cluster.
@@ -64,14 +64,9 @@ const DUT_INSTALL_CODE: &str = "83FED3407A939723A5C639B26916D505C3B5";
 /// A device test network: the rig's ESI (summation 123.456 kWh, 1.5 kW) and the DUT of `kind`,
 /// joining at once with its install code, for `duration`.
 fn network(kind: &str, duration: &str) -> Scenario {
-    Scenario {
-        name: "case".into(),
-        description: String::new(),
-        seed: 42,
-        start: START.into(),
-        duration: duration.into(),
-        medium: Default::default(),
-        meters: vec![MeterSpec {
+    case_network(
+        duration,
+        vec![MeterSpec {
             name: RIG.into(),
             eui64: "00:0d:6f:00:0a:bc:de:f0".into(),
             pan: 0x1a62,
@@ -80,7 +75,7 @@ fn network(kind: &str, duration: &str) -> Scenario {
             load_w: vec![1500],
             ..MeterSpec::default()
         }],
-        devices: vec![DeviceSpec {
+        vec![DeviceSpec {
             name: "dut".into(),
             kind: kind.into(),
             eui64: DUT_EUI64.into(),
@@ -88,21 +83,12 @@ fn network(kind: &str, duration: &str) -> Scenario {
             meter: RIG.into(),
             ..DeviceSpec::default()
         }],
-        timeline: Vec::new(),
-    }
+    )
 }
 
 /// The DUT's entry of a network.
 fn dut(scenario: &mut Scenario) -> &mut DeviceSpec {
     &mut scenario.devices[0]
-}
-
-/// Adds a step at `at` (`30s`, `1h`…).
-fn at(scenario: &mut Scenario, at: &str, action: Action) {
-    scenario.timeline.push(Step {
-        at: at.into(),
-        action,
-    });
 }
 
 /// A Load Control Event from the rig's ESI.

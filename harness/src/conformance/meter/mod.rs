@@ -18,11 +18,12 @@ use hanrig_sep::zcl::command::Command;
 use hanrig_sep::zcl::general::{DefaultResponse, ReadAttributeStatus, command_id as general_id};
 use hanrig_sep::zcl::header::FrameType;
 use hanrig_sep::{Direction, Eui64};
-use hanrig_sim::scenario::{Action, DeviceSpec, MeterSpec, Scenario, Step, ZclStep};
+use hanrig_sim::scenario::{Action, DeviceSpec, MeterSpec, Scenario, ZclStep};
 
 use super::air::{Heard, Zcl};
 use super::cases::Case;
-use super::ctx::{CaseError, Ctx, Outcome, START, check, fail};
+pub(super) use super::ctx::at;
+use super::ctx::{CaseError, Ctx, Outcome, case_network, check, fail};
 use super::judge::{hex, secs};
 
 /// The meter suite, cluster by cluster.
@@ -80,14 +81,9 @@ fn rig_device(name: &str, kind: &str, eui64: &str, install_code: &str) -> Device
 fn network(duration: &str) -> Scenario {
     let mut load = vec![1000; 24];
     load[14] = 1500;
-    Scenario {
-        name: "case".into(),
-        description: String::new(),
-        seed: 42,
-        start: START.into(),
-        duration: duration.into(),
-        medium: Default::default(),
-        meters: vec![MeterSpec {
+    case_network(
+        duration,
+        vec![MeterSpec {
             name: "dut".into(),
             eui64: "00:0d:6f:00:0a:bc:de:f0".into(),
             pan: 0x1a62,
@@ -96,12 +92,11 @@ fn network(duration: &str) -> Scenario {
             load_w: load,
             ..MeterSpec::default()
         }],
-        devices: vec![
+        vec![
             rig_device(IHD.0, "in-home-display", IHD.1, IHD.2),
             rig_device(PCT.0, "thermostat", PCT.1, PCT.2),
         ],
-        timeline: Vec::new(),
-    }
+    )
 }
 
 /// A further rig device, joining at `join_at`.
@@ -110,13 +105,6 @@ fn late(name: &str, kind: &str, eui64: &str, join_at: &str) -> DeviceSpec {
         join_at: join_at.into(),
         ..rig_device(name, kind, eui64, "83FED3407A939723A5C639FF4C12")
     }
-}
-
-fn at(scenario: &mut Scenario, at: &str, action: Action) {
-    scenario.timeline.push(Step {
-        at: at.into(),
-        action,
-    });
 }
 
 /// A rig device sends the DUT a ZCL command, written in the JSON form of `hanrig zcl` as a
