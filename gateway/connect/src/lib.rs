@@ -147,7 +147,9 @@ impl JobsClient {
             .await
             .map_err(|e| self.transport(e))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| self.transport(e))?;
+        let body = read_bounded(response)
+            .await
+            .map_err(|e| self.transport(e))?;
         if status.is_success() {
             let accepted: JobAccepted =
                 serde_json::from_slice(&body).map_err(|e| self.transport(e))?;
@@ -173,8 +175,37 @@ impl JobsClient {
         if !response.status().is_success() {
             return Err(self.transport(format!("HTTP {} for job {id}", response.status())));
         }
-        response.json().await.map_err(|e| self.transport(e))
+        let body = read_bounded(response)
+            .await
+            .map_err(|e| self.transport(e))?;
+        serde_json::from_slice(&body).map_err(|e| self.transport(e))
     }
+}
+
+/// The largest answer read from a head-end, bytes: the XML reader's document limit, for the
+/// job style's JSON too.
+pub const MAX_RESPONSE_BYTES: usize = hanrig_headend::xml::MAX_DOCUMENT_BYTES;
+
+/// A head-end's answer body, refused once it passes [`MAX_RESPONSE_BYTES`] (by its declared
+/// length before reading, or as it arrives), so a head-end cannot make the gateway buffer
+/// without bound.
+pub(crate) async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+    let over =
+        |n: u64| format!("the answer is {n} bytes or more, over the limit of {MAX_RESPONSE_BYTES}");
+    if let Some(n) = response
+        .content_length()
+        .filter(|&n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(over(n));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(over((body.len() + chunk.len()) as u64));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -53,7 +53,11 @@ impl SoapEndpoint {
             .await
             .map_err(|e| self.transport(e))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| self.transport(e))?;
+        let body = crate::read_bounded(response)
+            .await
+            .map_err(|e| self.transport(e))?;
+        let text =
+            String::from_utf8(body).map_err(|_| self.transport("the answer is not UTF-8"))?;
         if status.is_success() {
             return Ok(text);
         }
@@ -182,7 +186,9 @@ where
 {
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
-    let app = axum::Router::new().route(
+    // A body over the XML reader's limit is refused (413) before it is read to the end.
+    let app = axum::Router::new()
+        .route(
         "/",
         axum::routing::post(move |body: String| {
             let store = store.clone();
@@ -211,6 +217,6 @@ where
                 .into_response()
             }
         }),
-    );
+    ).layer(axum::extract::DefaultBodyLimit::max(hanrig_headend::xml::MAX_DOCUMENT_BYTES));
     axum::serve(listener, app).await
 }

@@ -306,7 +306,7 @@ mod message {
         fn expect(&self, e: &Element, verb: &str, noun: &str) -> Result<(), XmlError> {
             if self.verb != verb || self.noun != noun {
                 return Err(XmlError::Unexpected {
-                    path: format!("{}/Header", e.path),
+                    path: format!("{}/Header", e.path()),
                     expected: format!("Verb {verb}, Noun {noun}"),
                     found: format!("Verb {}, Noun {}", self.verb, self.noun),
                 });
@@ -467,7 +467,7 @@ mod message {
                 })
                 .collect::<Result<Vec<_>, XmlError>>()?;
             if end_devices.is_empty() {
-                return Err(XmlError::Missing(format!("{}/EndDevices", e.path)));
+                return Err(XmlError::Missing(format!("{}/EndDevices", e.path())));
             }
             Ok(EndDeviceControl {
                 control_type: e.req("EndDeviceControlType")?.req_attr("ref")?.to_string(),
@@ -496,7 +496,7 @@ mod message {
         let message = body.first()?.clone();
         if message.name != kind {
             return Err(XmlError::Unexpected {
-                path: message.path.clone(),
+                path: message.path(),
                 expected: kind.into(),
                 found: message.name.clone(),
             });

@@ -698,7 +698,7 @@ mod wire {
             let some_devices = || -> Result<Vec<String>, XmlError> {
                 let d = devices();
                 if d.is_empty() {
-                    return Err(XmlError::Missing(format!("{}/HANDeviceID", op.path)));
+                    return Err(XmlError::Missing(format!("{}/HANDeviceID", op.path())));
                 }
                 Ok(d)
             };
@@ -830,13 +830,13 @@ mod wire {
                         .map(|m| m.text.trim().to_string())
                         .collect();
                     if meter_ids.is_empty() {
-                        return Err(XmlError::Missing(format!("{}/meterID", op.path)));
+                        return Err(XmlError::Missing(format!("{}/meterID", op.path())));
                     }
                     Call::InitiateMeterReadingsByMeterID { meter_ids }
                 }
                 other => {
                     return Err(XmlError::Unexpected {
-                        path: op.path.clone(),
+                        path: op.path(),
                         expected: "a MultiSpeak HAN, DR or MR request".into(),
                         found: other.into(),
                     });
@@ -1006,7 +1006,7 @@ mod wire {
                 op.name
                     .strip_suffix("Response")
                     .ok_or_else(|| XmlError::Unexpected {
-                        path: op.path.clone(),
+                        path: op.path(),
                         expected: "a MultiSpeak …Response".into(),
                         found: op.name.clone(),
                     })?;
@@ -1252,7 +1252,7 @@ mod wire {
                 ),
                 other => {
                     return Err(XmlError::Unexpected {
-                        path: op.path.clone(),
+                        path: op.path(),
                         expected: "a MultiSpeak HAN, IHD, DR or pricing notification".into(),
                         found: other.into(),
                     });

@@ -4,11 +4,27 @@
 //! Parsing keeps each element's path from the root, so an error names what is missing where
 //! (`Envelope/Body/RequestMessage/Header/Verb is missing`). Element names are matched by
 //! local name inside a document whose envelope and message namespaces have been checked.
+//!
+//! Every document comes from outside (a head-end's answer, a callback anyone can post), so
+//! reading is bounded: at most [`MAX_DOCUMENT_BYTES`], [`MAX_DEPTH`] levels and
+//! [`MAX_ELEMENTS`] elements, names of at most [`MAX_NAME_BYTES`]. A path is a link to its
+//! parent's, never a copy, so the tree costs memory in proportion to the document and a
+//! document over a limit is refused as soon as the reader reaches it.
 
 use quick_xml::escape::escape;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
+use std::sync::Arc;
+
+/// The largest document read (a head-end's answer or a callback body), bytes.
+pub const MAX_DOCUMENT_BYTES: usize = 4 * 1024 * 1024;
+/// The deepest nesting read: SOAP envelopes of both styles stay under 12 levels.
+pub const MAX_DEPTH: usize = 32;
+/// The most elements one document may hold.
+pub const MAX_ELEMENTS: usize = 200_000;
+/// The longest element or attribute name, bytes.
+pub const MAX_NAME_BYTES: usize = 128;
 
 /// SOAP 1.1's envelope namespace.
 pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -32,6 +48,9 @@ pub enum XmlError {
         /// What it must be.
         reason: String,
     },
+    /// A document over one of the reader's limits.
+    #[error("document refused: {0}")]
+    TooLarge(String),
     /// A well-formed document of another kind.
     #[error("{path}: expected {expected}, found {found}")]
     Unexpected {
@@ -44,18 +63,37 @@ pub enum XmlError {
     },
 }
 
+/// Where an element is: its local name and its parent's place (shared, not copied).
+#[derive(Debug, Default)]
+pub(crate) struct Place {
+    parent: Option<Arc<Place>>,
+    name: String,
+}
+
 /// A parsed element: resolved namespace, local name, attributes (local names), children, text.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Element {
     pub ns: String,
     pub name: String,
-    pub path: String,
+    place: Arc<Place>,
     pub attrs: Vec<(String, String)>,
     pub children: Vec<Element>,
     pub text: String,
 }
 
 impl Element {
+    /// Its path from the root, e.g. `Envelope/Body/CreatedEndDeviceEvents`.
+    pub fn path(&self) -> String {
+        let mut names = Vec::new();
+        let mut at = Some(&self.place);
+        while let Some(place) = at {
+            names.push(place.name.as_str());
+            at = place.parent.as_ref();
+        }
+        names.reverse();
+        names.join("/")
+    }
+
     /// The first child called `name`.
     pub fn child(&self, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.name == name)
@@ -64,7 +102,7 @@ impl Element {
     /// The first child called `name`, or an error naming it.
     pub fn req(&self, name: &str) -> Result<&Element, XmlError> {
         self.child(name)
-            .ok_or_else(|| XmlError::Missing(format!("{}/{name}", self.path)))
+            .ok_or_else(|| XmlError::Missing(format!("{}/{name}", self.path())))
     }
 
     /// Every child called `name`.
@@ -93,13 +131,13 @@ impl Element {
     /// Attribute `name`, or an error naming it.
     pub fn req_attr(&self, name: &str) -> Result<&str, XmlError> {
         self.attr(name)
-            .ok_or_else(|| XmlError::Missing(format!("{}/@{name}", self.path)))
+            .ok_or_else(|| XmlError::Missing(format!("{}/@{name}", self.path())))
     }
 
     /// The error for a value of child or attribute `what` that does not read.
     pub fn invalid(&self, what: &str, value: &str, reason: &str) -> XmlError {
         XmlError::Invalid {
-            path: format!("{}/{what}", self.path),
+            path: format!("{}/{what}", self.path()),
             value: value.to_string(),
             reason: reason.to_string(),
         }
@@ -109,7 +147,7 @@ impl Element {
     pub fn first(&self) -> Result<&Element, XmlError> {
         self.children
             .first()
-            .ok_or_else(|| XmlError::Missing(format!("{}/*", self.path)))
+            .ok_or_else(|| XmlError::Missing(format!("{}/*", self.path())))
     }
 
     /// Checks this element's namespace.
@@ -118,7 +156,7 @@ impl Element {
             Ok(())
         } else {
             Err(XmlError::Unexpected {
-                path: self.path.clone(),
+                path: self.path(),
                 expected: format!("namespace {ns}"),
                 found: format!("namespace {:?}", self.ns),
             })
@@ -128,9 +166,16 @@ impl Element {
 
 /// Reads `xml` into a tree (comments, processing instructions and the declaration skipped).
 pub(crate) fn parse(xml: &str) -> Result<Element, XmlError> {
+    if xml.len() > MAX_DOCUMENT_BYTES {
+        return Err(XmlError::TooLarge(format!(
+            "{} bytes, over the limit of {MAX_DOCUMENT_BYTES}",
+            xml.len()
+        )));
+    }
     let mut reader = NsReader::from_str(xml);
     let malformed = |e: &dyn std::fmt::Display| XmlError::Malformed(e.to_string());
     let mut stack: Vec<Element> = Vec::new();
+    let mut elements = 0usize;
     loop {
         let (resolved, event) = reader.read_resolved_event().map_err(|e| malformed(&e))?;
         match event {
@@ -145,14 +190,37 @@ pub(crate) fn parse(xml: &str) -> Result<Element, XmlError> {
                         )));
                     }
                 };
+                elements += 1;
+                if elements > MAX_ELEMENTS {
+                    return Err(XmlError::TooLarge(format!(
+                        "more than {MAX_ELEMENTS} elements"
+                    )));
+                }
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooLarge(format!(
+                        "elements nested deeper than {MAX_DEPTH} levels (at byte {})",
+                        reader.buffer_position()
+                    )));
+                }
+                if e.name().as_ref().len() > MAX_NAME_BYTES {
+                    return Err(XmlError::TooLarge(format!(
+                        "an element name longer than {MAX_NAME_BYTES} bytes (at byte {})",
+                        reader.buffer_position()
+                    )));
+                }
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                let path = match stack.last() {
-                    Some(parent) => format!("{}/{name}", parent.path),
-                    None => name.clone(),
-                };
+                let place = Arc::new(Place {
+                    parent: stack.last().map(|p| Arc::clone(&p.place)),
+                    name: name.clone(),
+                });
                 let mut attrs = Vec::new();
                 for a in e.attributes() {
                     let a = a.map_err(|e| malformed(&e))?;
+                    if a.key.as_ref().len() > MAX_NAME_BYTES {
+                        return Err(XmlError::TooLarge(format!(
+                            "an attribute name longer than {MAX_NAME_BYTES} bytes"
+                        )));
+                    }
                     if a.key.as_namespace_binding().is_some() {
                         continue;
                     }
@@ -166,7 +234,7 @@ pub(crate) fn parse(xml: &str) -> Result<Element, XmlError> {
                 let element = Element {
                     ns,
                     name,
-                    path,
+                    place,
                     attrs,
                     ..Element::default()
                 };
@@ -335,7 +403,7 @@ pub(crate) fn open_envelope(xml: &str) -> Result<(Option<Element>, Element), Xml
     let mut root = parse(xml)?;
     if root.name != "Envelope" {
         return Err(XmlError::Unexpected {
-            path: root.path.clone(),
+            path: root.path(),
             expected: "a SOAP Envelope".into(),
             found: root.name.clone(),
         });
@@ -531,7 +599,7 @@ mod tests {
     fn entities_and_paths_survive_parsing() {
         let e = parse(r#"<a xmlns="urn:x"><b k="1&amp;2">x &lt; y &#65;</b></a>"#).unwrap();
         let b = e.req("b").unwrap();
-        assert_eq!((b.ns.as_str(), b.path.as_str()), ("urn:x", "a/b"));
+        assert_eq!((b.ns.as_str(), b.path().as_str()), ("urn:x", "a/b"));
         assert_eq!(b.text, "x < y A");
         assert_eq!(b.attr("k"), Some("1&2"));
         assert_eq!(e.req("c").unwrap_err().to_string(), "a/c is missing");
@@ -542,5 +610,45 @@ mod tests {
             Some("bad <thing>")
         );
         assert_eq!(read_fault(&envelope(None, El::new("x"))), None);
+    }
+
+    /// The nested-element attack of the gateway security issue: 60 KB of `<a>` opened 12,000
+    /// deep. Each path used to copy its parent's (quadratic memory: ~430 MB); now the reader
+    /// refuses at the first level over the limit, naming it.
+    #[test]
+    fn deep_nesting_is_refused_at_the_limit() {
+        let attack = "<a>".repeat(20_000) + &"</a>".repeat(20_000);
+        let err = parse(&attack).unwrap_err();
+        assert!(
+            matches!(&err, XmlError::TooLarge(why) if why.contains("deeper than 32 levels")),
+            "{err}"
+        );
+        // The limit itself is fine, with every path intact.
+        let deep = "<a>".repeat(MAX_DEPTH) + &"</a>".repeat(MAX_DEPTH);
+        let mut e = &parse(&deep).unwrap();
+        while let Some(c) = e.child("a") {
+            e = c;
+        }
+        assert_eq!(e.path(), vec!["a"; MAX_DEPTH].join("/"));
+    }
+
+    #[test]
+    fn too_many_elements_long_names_and_oversized_documents_are_refused() {
+        let wide = format!("<a>{}</a>", "<b/>".repeat(MAX_ELEMENTS));
+        assert!(matches!(parse(&wide), Err(XmlError::TooLarge(w)) if w.contains("elements")));
+        let fits = format!("<a>{}</a>", "<b/>".repeat(MAX_ELEMENTS - 1));
+        assert_eq!(parse(&fits).unwrap().children.len(), MAX_ELEMENTS - 1);
+        let name = "n".repeat(MAX_NAME_BYTES + 1);
+        assert!(matches!(
+            parse(&format!("<{name}/>")),
+            Err(XmlError::TooLarge(_))
+        ));
+        assert!(matches!(
+            parse(&format!("<a {name}=\"1\"/>")),
+            Err(XmlError::TooLarge(_))
+        ));
+        let big = format!("<a>{}</a>", "x".repeat(MAX_DOCUMENT_BYTES));
+        let err = parse(&big).unwrap_err();
+        assert!(err.to_string().contains("over the limit"), "{err}");
     }
 }

@@ -40,6 +40,21 @@ pub struct Zcl {
     pub frame: Result<ZclFrame, String>,
 }
 
+impl Zcl {
+    /// Decodes the ZCL `bytes` of `cluster`, as far as they go.
+    pub fn decode(cluster: u16, aps_secured: bool, bytes: Vec<u8>) -> Zcl {
+        Zcl {
+            cluster,
+            aps_secured,
+            header: Frame::new_checked(&bytes[..])
+                .ok()
+                .map(|f| Header::parse(&f)),
+            frame: ZclFrame::parse(cluster, &bytes).map_err(|e| e.to_string()),
+            bytes,
+        }
+    }
+}
+
 /// What a frame was.
 #[derive(Debug, Clone)]
 pub enum What {
@@ -202,17 +217,11 @@ impl Air {
                     }
                 }
                 Some(aps) if aps.frame_type == ApsFrameType::Data => {
-                    let cluster = aps.cluster.unwrap_or_default();
-                    let header = Frame::new_checked(&payload[..])
-                        .ok()
-                        .map(|f| Header::parse(&f));
-                    What::Zcl(Box::new(Zcl {
-                        cluster,
-                        aps_secured: matches!(opened.aps_protection, Protection::Decrypted { .. }),
-                        header,
-                        frame: ZclFrame::parse(cluster, &payload).map_err(|e| e.to_string()),
-                        bytes: payload,
-                    }))
+                    What::Zcl(Box::new(Zcl::decode(
+                        aps.cluster.unwrap_or_default(),
+                        matches!(opened.aps_protection, Protection::Decrypted { .. }),
+                        payload,
+                    )))
                 }
                 _ => What::Other,
             };
