@@ -105,11 +105,24 @@ impl Throttle {
     }
 }
 
+/// How long any call to a head-end may take, connecting to the last byte of the answer: a
+/// head-end that hangs costs its TDSP this much per attempt, then a transport error.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// An HTTP client whose every call ends within `timeout`.
+pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .unwrap_or_default()
+}
+
 /// A client of one job-style head-end.
 #[derive(Debug, Clone)]
 pub struct JobsClient {
     base: String,
     http: reqwest::Client,
+    timeout: std::time::Duration,
     throttle: Throttle,
 }
 
@@ -118,8 +131,28 @@ impl JobsClient {
     pub fn new(base: &str) -> JobsClient {
         JobsClient {
             base: base.trim_end_matches('/').to_string(),
-            http: reqwest::Client::new(),
+            http: http_client(REQUEST_TIMEOUT),
+            timeout: REQUEST_TIMEOUT,
             throttle: Throttle::default(),
+        }
+    }
+
+    /// The same client, each call ending within `timeout` instead of [`REQUEST_TIMEOUT`].
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> JobsClient {
+        self.http = http_client(timeout);
+        self.timeout = timeout;
+        self
+    }
+
+    /// A failed call, a timeout named as one.
+    fn failed(&self, e: reqwest::Error) -> ConnectError {
+        if e.is_timeout() {
+            self.transport(format!(
+                "no answer within {:.1} s (the head-end hangs)",
+                self.timeout.as_secs_f64()
+            ))
+        } else {
+            self.transport(e)
         }
     }
 
@@ -145,7 +178,7 @@ impl JobsClient {
             .json(request)
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.failed(e))?;
         let status = response.status();
         let body = read_bounded(response)
             .await
@@ -171,7 +204,7 @@ impl JobsClient {
             .get(format!("{}/jobs/{id}", self.base))
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.failed(e))?;
         if !response.status().is_success() {
             return Err(self.transport(format!("HTTP {} for job {id}", response.status())));
         }

@@ -24,10 +24,7 @@ impl SoapEndpoint {
     pub fn new(url: &str) -> SoapEndpoint {
         SoapEndpoint {
             url: url.to_string(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap_or_default(),
+            http: crate::http_client(crate::REQUEST_TIMEOUT),
             throttle: crate::Throttle::default(),
         }
     }

@@ -1,5 +1,5 @@
-//! Bounded parsing on the connectors' two doors: what anyone can post to a callback listener
-//! and what a head-end answers. Each test shows the attack refused, with a clear reason, and
+//! Bounds on the connectors' two doors: what anyone can post to a callback listener, and what
+//! (and when) a head-end answers. Each test shows the attack refused, with a clear reason, and
 //! nothing accepted lost.
 
 #![allow(clippy::unwrap_used)]
@@ -76,4 +76,19 @@ async fn a_head_end_answer_over_the_limit_is_a_transport_error_naming_it() {
     tokio::spawn(async move { axum::serve(l, app).await });
     let err = JobsClient::new(&url).job("j1").await.unwrap_err();
     assert!(err.to_string().contains("over the limit"), "{err}");
+}
+
+#[tokio::test]
+async fn a_head_end_that_accepts_and_never_answers_is_a_transport_error_not_a_stall() {
+    let (l, url) = listener().await;
+    // Accepts connections, reads nothing, answers nothing.
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    let client = JobsClient::new(&url).with_timeout(std::time::Duration::from_millis(300));
+    let err = client.job("j1").await.unwrap_err();
+    assert!(err.to_string().contains("no answer within 0.3 s"), "{err}");
 }
