@@ -117,6 +117,27 @@ pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// A call to `url` that failed: a timeout named as one (the head-end hangs), anything else as
+/// reqwest words it.
+pub(crate) fn call_failed(
+    url: &str,
+    timeout: std::time::Duration,
+    e: reqwest::Error,
+) -> ConnectError {
+    let reason = if e.is_timeout() {
+        format!(
+            "no answer within {:.1} s (the head-end hangs)",
+            timeout.as_secs_f64()
+        )
+    } else {
+        e.to_string()
+    };
+    ConnectError::Transport {
+        url: url.to_string(),
+        reason,
+    }
+}
+
 /// A client of one job-style head-end.
 #[derive(Debug, Clone)]
 pub struct JobsClient {
@@ -144,18 +165,6 @@ impl JobsClient {
         self
     }
 
-    /// A failed call, a timeout named as one.
-    fn failed(&self, e: reqwest::Error) -> ConnectError {
-        if e.is_timeout() {
-            self.transport(format!(
-                "no answer within {:.1} s (the head-end hangs)",
-                self.timeout.as_secs_f64()
-            ))
-        } else {
-            self.transport(e)
-        }
-    }
-
     /// The same client, its submits spaced by `throttle` (polls are paced by the caller).
     pub fn with_throttle(mut self, throttle: Throttle) -> JobsClient {
         self.throttle = throttle;
@@ -178,7 +187,7 @@ impl JobsClient {
             .json(request)
             .send()
             .await
-            .map_err(|e| self.failed(e))?;
+            .map_err(|e| call_failed(&self.base, self.timeout, e))?;
         let status = response.status();
         let body = read_bounded(response)
             .await
@@ -204,7 +213,7 @@ impl JobsClient {
             .get(format!("{}/jobs/{id}", self.base))
             .send()
             .await
-            .map_err(|e| self.failed(e))?;
+            .map_err(|e| call_failed(&self.base, self.timeout, e))?;
         if !response.status().is_success() {
             return Err(self.transport(format!("HTTP {} for job {id}", response.status())));
         }

@@ -48,7 +48,7 @@ impl SoapEndpoint {
             .body(body)
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| crate::call_failed(&self.url, crate::REQUEST_TIMEOUT, e))?;
         let status = response.status();
         let body = crate::read_bounded(response)
             .await
@@ -183,37 +183,38 @@ where
 {
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
-    // A body over the XML reader's limit is refused (413) before it is read to the end.
-    let app = axum::Router::new()
-        .route(
-        "/",
-        axum::routing::post(move |body: String| {
-            let store = store.clone();
-            async move {
-                let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
-                let fault = hanrig_headend::xml::fault;
-                match handle(store, body).await {
-                    Callback::Recorded(reply) => (StatusCode::OK, xml, reply),
-                    Callback::Unreadable(why) => {
-                        (StatusCode::INTERNAL_SERVER_ERROR, xml, fault(true, &why))
-                    }
-                    Callback::NotYetSent(request_id) => (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        xml,
-                        fault(
-                            false,
-                            &format!(
-                                "{request_id}: not yet recorded as sent by the gateway; post again later"
-                            ),
+    let post = axum::routing::post(move |body: String| {
+        let store = store.clone();
+        async move {
+            let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
+            let fault = hanrig_headend::xml::fault;
+            match handle(store, body).await {
+                Callback::Recorded(reply) => (StatusCode::OK, xml, reply),
+                Callback::Unreadable(why) => {
+                    (StatusCode::INTERNAL_SERVER_ERROR, xml, fault(true, &why))
+                }
+                Callback::NotYetSent(request_id) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    xml,
+                    fault(
+                        false,
+                        &format!(
+                            "{request_id}: not yet recorded as sent by the gateway; post again later"
                         ),
                     ),
-                    Callback::Failed(why) => {
-                        (StatusCode::SERVICE_UNAVAILABLE, xml, fault(false, &why))
-                    }
+                ),
+                Callback::Failed(why) => {
+                    (StatusCode::SERVICE_UNAVAILABLE, xml, fault(false, &why))
                 }
-                .into_response()
             }
-        }),
-    ).layer(axum::extract::DefaultBodyLimit::max(hanrig_headend::xml::MAX_DOCUMENT_BYTES));
+            .into_response()
+        }
+    });
+    // A body over the XML reader's limit is refused (413) before it is read to the end.
+    let app = axum::Router::new()
+        .route("/", post)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            hanrig_headend::xml::MAX_DOCUMENT_BYTES,
+        ));
     axum::serve(listener, app).await
 }

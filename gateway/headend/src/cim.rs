@@ -494,11 +494,11 @@ mod message {
     fn body(xml_text: &str, kind: &str) -> Result<Element, XmlError> {
         let (_, body) = xml::open_envelope(xml_text)?;
         let message = body.first()?.clone();
-        if message.name != kind {
+        if message.name() != kind {
             return Err(XmlError::Unexpected {
                 path: message.path(),
                 expected: kind.into(),
-                found: message.name.clone(),
+                found: message.name().to_string(),
             });
         }
         message.expect_ns(MESSAGE_NS)?;

@@ -702,7 +702,7 @@ mod wire {
                 }
                 Ok(d)
             };
-            Ok(match op.name.as_str() {
+            Ok(match op.name() {
                 "InitiateHANRegistration" => {
                     let t = op.req("HANSecurityToken")?;
                     Call::InitiateHANRegistration {
@@ -1003,12 +1003,12 @@ mod wire {
             let (header, op) = op_body(text)?;
             let header = MsgHeader::parse(header.as_ref())?;
             let operation =
-                op.name
+                op.name()
                     .strip_suffix("Response")
                     .ok_or_else(|| XmlError::Unexpected {
                         path: op.path(),
                         expected: "a MultiSpeak …Response".into(),
-                        found: op.name.clone(),
+                        found: op.name().to_string(),
                     })?;
             let errors = match op.child(&format!("{operation}Result")) {
                 None => Vec::new(),
@@ -1200,7 +1200,7 @@ mod wire {
             let (header, op) = op_body(text)?;
             let header = MsgHeader::parse(header.as_ref())?;
             let collect = |name: &'static str| -> Vec<&Element> { op.all(name).collect() };
-            let notification = match op.name.as_str() {
+            let notification = match op.name() {
                 "HANRegistrationNotification" => Notification::HanRegistration(
                     collect("HANRegistration")
                         .into_iter()

@@ -74,7 +74,6 @@ pub(crate) struct Place {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Element {
     pub ns: String,
-    pub name: String,
     place: Arc<Place>,
     pub attrs: Vec<(String, String)>,
     pub children: Vec<Element>,
@@ -82,6 +81,11 @@ pub(crate) struct Element {
 }
 
 impl Element {
+    /// Its local name.
+    pub fn name(&self) -> &str {
+        &self.place.name
+    }
+
     /// Its path from the root, e.g. `Envelope/Body/CreatedEndDeviceEvents`.
     pub fn path(&self) -> String {
         let mut names = Vec::new();
@@ -96,7 +100,7 @@ impl Element {
 
     /// The first child called `name`.
     pub fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
+        self.children.iter().find(|c| c.name() == name)
     }
 
     /// The first child called `name`, or an error naming it.
@@ -107,7 +111,7 @@ impl Element {
 
     /// Every child called `name`.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
+        self.children.iter().filter(move |c| c.name() == name)
     }
 
     /// The trimmed text of child `name`, or an error naming it.
@@ -211,7 +215,7 @@ pub(crate) fn parse(xml: &str) -> Result<Element, XmlError> {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 let place = Arc::new(Place {
                     parent: stack.last().map(|p| Arc::clone(&p.place)),
-                    name: name.clone(),
+                    name,
                 });
                 let mut attrs = Vec::new();
                 for a in e.attributes() {
@@ -233,7 +237,6 @@ pub(crate) fn parse(xml: &str) -> Result<Element, XmlError> {
                 }
                 let element = Element {
                     ns,
-                    name,
                     place,
                     attrs,
                     ..Element::default()
@@ -401,11 +404,11 @@ pub(crate) fn envelope(header: Option<El>, body: El) -> String {
 /// A SOAP 1.1 envelope's header entries (if any) and body, checked.
 pub(crate) fn open_envelope(xml: &str) -> Result<(Option<Element>, Element), XmlError> {
     let mut root = parse(xml)?;
-    if root.name != "Envelope" {
+    if root.name() != "Envelope" {
         return Err(XmlError::Unexpected {
             path: root.path(),
             expected: "a SOAP Envelope".into(),
-            found: root.name.clone(),
+            found: root.name().to_string(),
         });
     }
     root.expect_ns(SOAP_NS)?;
@@ -413,7 +416,7 @@ pub(crate) fn open_envelope(xml: &str) -> Result<(Option<Element>, Element), Xml
     let mut header = None;
     let mut body = None;
     for c in std::mem::take(&mut root.children) {
-        match c.name.as_str() {
+        match c.name() {
             "Header" if c.ns == SOAP_NS => header = Some(c),
             "Body" if c.ns == SOAP_NS => body = Some(c),
             _ => {}
