@@ -29,4 +29,14 @@ impl SimTime {
     pub fn plus(self, us: u64) -> Self {
         SimTime(self.0.saturating_add(us))
     }
+
+    /// This instant moved by `seconds` (earlier when negative), saturating.
+    pub fn shifted_s(self, seconds: i64) -> Self {
+        let us = seconds.unsigned_abs().saturating_mul(Self::SECOND);
+        SimTime(if seconds < 0 {
+            self.0.saturating_sub(us)
+        } else {
+            self.0.saturating_add(us)
+        })
+    }
 }

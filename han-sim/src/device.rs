@@ -508,6 +508,9 @@ pub struct SimDevice {
     /// Whether the outputs being drained come from the device's own timers (a message expiring)
     /// rather than from a command.
     expiring: bool,
+    /// Seconds the ESI's clock is ahead of the device's own: set from the Time cluster, as every
+    /// SE device takes its time from the meter's ESI.
+    clock_offset_s: i64,
 }
 
 impl SimDevice {
@@ -543,7 +546,13 @@ impl SimDevice {
             mutant: None,
             screen: None,
             expiring: false,
+            clock_offset_s: 0,
         }
+    }
+
+    /// The device's clock at `now`: the medium's time moved by what the ESI's Time cluster said.
+    fn clock(&self, now: SimTime) -> UtcTime {
+        now.shifted_s(self.clock_offset_s).utc()
     }
 
     /// Turns the device into a mutant.
@@ -643,7 +652,7 @@ impl SimDevice {
                     .map(|(p, _, _)| p)
                     .max_by_key(|p| p.issuer_event_id)
             } else {
-                c.current(now.utc())
+                c.current(self.clock(now))
             };
             shown.map(|p| {
                 let mut digits_and_tier = p.price_trailing_digit_and_price_tier;
@@ -757,7 +766,7 @@ impl SimDevice {
             "zcl_received",
             json!({"frame": serde_json::to_value(&zcl).unwrap_or_default()}),
         );
-        let t = now.utc();
+        let t = self.clock(now);
         match &zcl.command {
             Command::PublishPrice(p) => {
                 if let Some(c) = &mut self.price {
@@ -836,11 +845,12 @@ impl SimDevice {
                     .and_then(|rec| rec.value)
                     .and_then(|v| v.as_u64())
                 {
+                    self.clock_offset_s = t as i64 - i64::from(now.utc().0);
                     log.push(
                         now,
                         &self.name,
                         "clock_set",
-                        json!({"utc": t, "offset_s": t as i64 - i64::from(now.utc().0)}),
+                        json!({"utc": t, "offset_s": self.clock_offset_s}),
                     );
                 }
             }
@@ -983,12 +993,12 @@ impl SimDevice {
         .into_iter()
         .flatten()
         .min()
-        .map(SimTime::from_utc)
+        .map(|t| SimTime::from_utc(t).shifted_s(-self.clock_offset_s))
     }
 
     /// Runs the device's timers up to `now`.
     pub fn handle_timeout(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
-        let t = now.utc();
+        let t = self.clock(now);
         if let Some(c) = &mut self.drlc {
             c.handle_timeout(t);
         }
@@ -1017,8 +1027,9 @@ impl SimDevice {
             "user_confirm",
             json!({"message_id": message_id}),
         );
+        let t = self.clock(now);
         if let Some(c) = &mut self.messaging {
-            c.confirm(now.utc(), message_id);
+            c.confirm(t, message_id);
         }
         self.pump(now, log)
     }
@@ -1037,11 +1048,12 @@ impl SimDevice {
             if out { "user_opt_out" } else { "user_opt_in" },
             json!({"issuer_event_id": issuer_event_id}),
         );
+        let t = self.clock(now);
         if let Some(c) = &mut self.drlc {
             if out {
-                c.opt_out(now.utc(), issuer_event_id);
+                c.opt_out(t, issuer_event_id);
             } else {
-                c.opt_in(now.utc(), issuer_event_id);
+                c.opt_in(t, issuer_event_id);
             }
         }
         self.pump(now, log)
@@ -1058,6 +1070,7 @@ impl SimDevice {
     /// Drains every client's outputs: commands become frames to the ESI, load actions drive the
     /// relay or set points, and what the user would see goes to the screen and the log.
     fn pump(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        let clock = self.clock(now);
         let mut commands: Vec<(u16, Command)> = Vec::new();
         if let Some(c) = &mut self.drlc {
             let mut outputs = Vec::new();
@@ -1197,7 +1210,7 @@ impl SimDevice {
                     }
                     PriceOutput::Send(cmd) => commands.push((price::CLUSTER_ID, cmd)),
                     PriceOutput::PriceChanged { issuer_event_id } => {
-                        let current = c.current(now.utc()).map(|p| p.price);
+                        let current = c.current(clock).map(|p| p.price);
                         log.push(
                             now,
                             &self.name,

@@ -52,7 +52,7 @@ fn invalid<T>(message: impl Into<String>) -> Result<T, ScenarioError> {
 }
 
 /// A scenario as written in its file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// Short name.
@@ -86,7 +86,7 @@ fn one() -> u64 {
 }
 
 /// The radio medium of a scenario.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MediumSpec {
     /// Latency, milliseconds.
@@ -115,7 +115,7 @@ impl Default for MediumSpec {
 }
 
 /// A meter.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeterSpec {
     /// Name.
@@ -194,7 +194,7 @@ fn default_load() -> Vec<i32> {
 }
 
 /// A device.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSpec {
     /// Name.
@@ -232,7 +232,7 @@ fn zero() -> String {
 }
 
 /// One timeline step: when, and what.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Step {
     /// Offset from the start.
     pub at: String,
@@ -242,7 +242,7 @@ pub struct Step {
 }
 
 /// What a step does.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// The meter publishes a price.
@@ -273,7 +273,7 @@ pub enum Action {
 }
 
 /// `send_zcl_to_device`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeterZclStep {
     /// Meter.
@@ -287,7 +287,7 @@ pub struct MeterZclStep {
 }
 
 /// `send_zcl`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZclStep {
     /// Device.
@@ -299,7 +299,7 @@ pub struct ZclStep {
 }
 
 /// `publish_price`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriceStep {
     /// Meter.
@@ -346,7 +346,7 @@ fn usd() -> u16 {
 }
 
 /// `display_message`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageStep {
     /// Meter.
@@ -366,7 +366,7 @@ pub struct MessageStep {
 }
 
 /// `cancel_message`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CancelMessageStep {
     /// Meter.
@@ -376,7 +376,7 @@ pub struct CancelMessageStep {
 }
 
 /// `load_control_event`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventStep {
     /// Meter.
@@ -423,7 +423,7 @@ fn all_classes() -> u16 {
 }
 
 /// `cancel_load_control_event`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CancelEventStep {
     /// Meter.
@@ -444,7 +444,7 @@ pub struct CancelEventStep {
 }
 
 /// `cancel_all_load_control_events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CancelAllStep {
     /// Meter.
@@ -455,7 +455,7 @@ pub struct CancelAllStep {
 }
 
 /// `confirm_message`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserMessageStep {
     /// Device.
@@ -465,7 +465,7 @@ pub struct UserMessageStep {
 }
 
 /// `opt_out` / `opt_in`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserEventStep {
     /// Device.
@@ -475,7 +475,7 @@ pub struct UserEventStep {
 }
 
 /// `read_metering`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceStep {
     /// Device.

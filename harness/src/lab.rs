@@ -16,6 +16,9 @@ pub struct GpioSection {
     pub reset: u8,
     /// The DUT's join (commissioning) button.
     pub join_button: u8,
+    /// An input sensing the DUT's load output (high = energised, unless in `active_low`).
+    #[serde(default)]
+    pub relay_sense: Option<u8>,
     /// Lines that are active when low, by name (`power`, `reset`, `join_button`).
     #[serde(default)]
     pub active_low: Vec<String>,
@@ -64,7 +67,8 @@ impl GpioSection {
             ("reset", self.reset),
             ("join_button", self.join_button),
         ];
-        for (name, pin) in pins {
+        let sense = self.relay_sense.map(|p| ("relay_sense", p));
+        for (name, pin) in pins.into_iter().chain(sense) {
             if !(2..=27).contains(&pin) {
                 return Err(format!(
                     "gpio {name} = {pin}: not a Raspberry Pi header GPIO (BCM 2–27)"
@@ -80,13 +84,20 @@ impl GpioSection {
                 self.power, self.reset, self.join_button
             ));
         }
+        if let Some(sense) = self.relay_sense
+            && pins.iter().any(|(_, p)| *p == sense)
+        {
+            return Err(format!(
+                "gpio relay_sense = {sense}: the pin is already an output"
+            ));
+        }
         if let Some(bad) = self
             .active_low
             .iter()
-            .find(|n| !pins.iter().any(|(p, _)| p == n))
+            .find(|n| !pins.iter().any(|(p, _)| p == n) && *n != "relay_sense")
         {
             return Err(format!(
-                "gpio active_low: {bad:?} is not power, reset or join_button"
+                "gpio active_low: {bad:?} is not power, reset, join_button or relay_sense"
             ));
         }
         Ok(())
@@ -209,6 +220,51 @@ pub fn open_gpio(
 #[cfg(not(feature = "gpio"))]
 pub fn open_gpio(_config: &GpioSection) -> Result<std::convert::Infallible, String> {
     Err("this build has no GPIO support: build hanrig with `--features gpio` on the Raspberry Pi that holds the DUT's lines".into())
+}
+
+/// A lab bench's join button (held as `[gpio] join_press_ms` says).
+pub type PressJoin = Box<dyn FnMut() -> Result<(), String> + Send>;
+/// A lab bench's relay-sense input: `true` when the DUT's load output is energised.
+pub type SenseRelay = Box<dyn FnMut() -> Result<bool, String> + Send>;
+
+/// Opens the lines a lab run uses: the join button (`join`) and the relay-sense input
+/// (`relay`).
+#[cfg(feature = "gpio")]
+pub fn bench_lines(
+    config: &GpioSection,
+    join: bool,
+    relay: bool,
+) -> Result<(Option<PressJoin>, Option<SenseRelay>), String> {
+    let press: Option<PressJoin> = if join {
+        let mut pins = open_gpio(config)?;
+        Some(Box::new(move || pins.press_join()))
+    } else {
+        None
+    };
+    let sense: Option<SenseRelay> = match (relay, config.relay_sense) {
+        (true, Some(n)) => {
+            let gpio = rppal::gpio::Gpio::new()
+                .map_err(|e| format!("GPIO: {e} (is this a Raspberry Pi with /dev/gpiomem?)"))?;
+            let pin = gpio
+                .get(n)
+                .map_err(|e| format!("GPIO {n}: {e}"))?
+                .into_input();
+            let low = config.low("relay_sense");
+            Some(Box::new(move || Ok(pin.is_high() != low)))
+        }
+        _ => None,
+    };
+    Ok((press, sense))
+}
+
+/// Without the `gpio` feature there are no lines to open.
+#[cfg(not(feature = "gpio"))]
+pub fn bench_lines(
+    config: &GpioSection,
+    _join: bool,
+    _relay: bool,
+) -> Result<(Option<PressJoin>, Option<SenseRelay>), String> {
+    open_gpio(config).map(|never| match never {})
 }
 
 /// Flashes `image` into the DUT's `chip` through the first debug probe attached.

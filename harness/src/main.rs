@@ -198,6 +198,10 @@ enum SimRadio {
         /// install-code key and permits joining. Repeatable.
         #[arg(long = "device", value_name = "KIND,EUI64,CODE")]
         devices: Vec<String>,
+        /// The simulated devices play this device mutant (`hanrig list --mutants`): a lab
+        /// rig's suites must catch it.
+        #[arg(long)]
+        mutant: Option<String>,
     },
     /// A simulated device under test in this process, reachable only over its radio link and
     /// its instrument channel (a black-box rig's DUT): prints the TCP address it listens on,
@@ -337,9 +341,18 @@ fn run(command: Top) -> Result<String, String> {
                     pty,
                     baud,
                     devices,
+                    mutant,
                 }),
             ..
-        } => sim::radio(&protocol, ezsp_version, tcp.as_deref(), pty, baud, &devices),
+        } => sim::radio(
+            &protocol,
+            ezsp_version,
+            tcp.as_deref(),
+            pty,
+            baud,
+            &devices,
+            mutant.as_deref(),
+        ),
         Top::Sim {
             radio: Some(SimRadio::Dut(args)),
             ..

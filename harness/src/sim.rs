@@ -258,7 +258,19 @@ pub fn radio(
     pty: bool,
     baud: Option<u32>,
     devices: &[String],
+    mutant: Option<&str>,
 ) -> Result<String, String> {
+    let mutant = match mutant {
+        None => None,
+        Some(name) => match hanrig_sim::device::Mutant::by_name(name) {
+            Some(m) if !m.is_meter() => Some(m),
+            _ => {
+                return Err(format!(
+                    "--mutant {name:?} is not a device mutant (`hanrig list --mutants`)"
+                ));
+            }
+        },
+    };
     use hanrig_sim::ncp::{EzspNcp, Network};
     use hanrig_sim::znp::ZnpNcp;
     if protocol == "ezsp" && (!(13..=19).contains(&ezsp_version) || ezsp_version == 15) {
@@ -282,6 +294,12 @@ pub fn radio(
         specs
             .iter()
             .filter_map(|d| parse_device(d, area).ok())
+            .map(|mut d| {
+                if let Some(m) = mutant {
+                    d.set_mutant(m);
+                }
+                d
+            })
             .collect()
     };
     // A formed network's key is random, as the stacks make it; printed for captures.

@@ -13,6 +13,7 @@ fn config() -> GpioSection {
         power: 17,
         reset: 27,
         join_button: 22,
+        relay_sense: None,
         active_low: vec!["reset".into()],
         reset_ms: 100,
         join_press_ms: 3000,

@@ -52,6 +52,12 @@ pub fn run(
             eprintln!("error: no mutant {name:?}; `hanrig list --mutants` shows them");
             return ExitCode::from(2);
         }
+        Some(Ok(_)) if rig.lab.is_some() => {
+            eprintln!(
+                "error: a lab rig's DUT is the device on its bench; a mutant plays only a simulated DUT"
+            );
+            return ExitCode::from(2);
+        }
         Some(Ok(m)) => Some(m),
         None => None,
     };

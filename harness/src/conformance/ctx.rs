@@ -91,6 +91,10 @@ pub struct Ctx {
     pub judged: RefCell<Vec<(u64, String)>>,
     /// Windows the case judged against, for the report.
     pub windows: RefCell<Vec<Window>>,
+    /// A lab rig: the DUT is real, reached through the rig's co-processor and instruments.
+    pub lab: Option<Arc<super::lab::LabRig>>,
+    /// Where the last run ended, µs since 1970 on the case's clock.
+    pub end_us: u64,
 }
 
 /// Start of every case's virtual time.
@@ -268,8 +272,14 @@ impl Ctx {
     /// Runs a case's network, built in code (the node called `dut` is the device under test); the
     /// run stays in [`Ctx::output`] for the report, what the rig heard in [`Ctx::air`] and the
     /// probes' readings in [`Ctx::samples`].
-    pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<&RunOutput, CaseError> {
+    pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<(), CaseError> {
         self.instruments_present(parsed)?;
+        if let Some(lab) = self.lab.clone() {
+            let run = lab.run(parsed, &mut self.samples)?;
+            self.air = run.air;
+            self.end_us = run.end_us;
+            return Ok(());
+        }
         let parties = parties(parsed)?;
         let meter_dut = parsed.meters.iter().any(|m| m.name == "dut");
         let (output, looks) = if let Some(radio) = self.radio.as_ref().filter(|_| !meter_dut) {
@@ -330,7 +340,9 @@ impl Ctx {
             &keys,
             &parties,
         );
-        Ok(self.output.insert(output))
+        self.end_us = output.simulation.now().0;
+        self.output = Some(output);
+        Ok(())
     }
 }
 

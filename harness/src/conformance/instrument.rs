@@ -148,6 +148,21 @@ impl Probe {
     }
 }
 
+impl Probe {
+    /// The reading of a relay-sense line that reads `energised`.
+    pub fn sensed(&self, energised: bool) -> Reading {
+        Reading::Answered {
+            holds: *self == Probe::LoadEnergised(energised),
+            saw: if energised {
+                "energised"
+            } else {
+                "de-energised"
+            }
+            .into(),
+        }
+    }
+}
+
 /// What an instrument said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reading {

@@ -9,6 +9,7 @@ pub mod device;
 pub mod e2e;
 pub mod instrument;
 pub mod judge;
+pub mod lab;
 pub mod meter;
 pub mod model;
 pub mod report;

@@ -58,6 +58,10 @@ pub struct InstrumentsSection {
 pub enum InstrumentKind {
     /// The simulated DUT answers it.
     Simulated,
+    /// A lab rig's relay-sense input (`[gpio] relay_sense`).
+    Gpio,
+    /// A lab rig's operator at this terminal (answers on standard input).
+    Terminal,
     /// The rig has none.
     None,
 }
@@ -101,6 +105,19 @@ pub struct DutSection {
     /// (default: this program).
     #[serde(default)]
     pub program: Option<PathBuf>,
+    /// A lab DUT's EUI64.
+    #[serde(default)]
+    pub eui64: Option<String>,
+    /// A lab DUT's install code (hex, with its CRC), as printed on its label.
+    #[serde(default)]
+    pub install_code: Option<String>,
+    /// How a lab DUT joins at the start of each case: `permit` (it searches by itself),
+    /// `button` (the rig holds `[gpio] join_button`) or `operator`.
+    #[serde(default)]
+    pub join: Option<String>,
+    /// Seconds a lab rig waits for its DUT to join (default 120).
+    #[serde(default)]
+    pub join_timeout_s: Option<u64>,
 }
 
 /// `[radio]`.
@@ -135,6 +152,8 @@ pub struct Rig {
     pub instruments: Instruments,
     /// Seconds a DUT may lag a deadline.
     pub tolerance_s: u64,
+    /// A lab rig's hardware.
+    pub lab: Option<std::sync::Arc<super::lab::LabRig>>,
 }
 
 fn kind_of(name: &str) -> Option<DutKind> {
@@ -160,6 +179,7 @@ impl Rig {
             .iter()
             .map(|k| kind_of(k).ok_or_else(|| format!("rig {}: DUT kind {k:?} is not in-home-display, thermostat, load-control, meter or gateway", path.display())))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut lab = None;
         let radio = match file.rig.kind.as_str() {
             "sim" => None,
             "sim-serial" => Some(sim_serial_radio(path, &file, &kinds)?),
@@ -169,7 +189,12 @@ impl Rig {
                 dut_program: Some(dut_program(path, &file)?),
                 ..sim_serial_radio(path, &file, &[])?
             }),
-            "lab" => return Err(format!("rig {}: {}", path.display(), open_lab(&file))),
+            "lab" => {
+                lab = Some(std::sync::Arc::new(
+                    open_lab(&file).map_err(|e| format!("rig {}: {e}", path.display()))?,
+                ));
+                None
+            }
             other => {
                 return Err(format!(
                     "rig {}: kind {other:?} is not sim, sim-serial, sim-blackbox or lab",
@@ -177,11 +202,30 @@ impl Rig {
                 ));
             }
         };
-        let instruments = match &file.instruments {
-            None => Instruments::default(),
-            Some(i) => Instruments {
-                relay_sense: i.relay_sense == InstrumentKind::Simulated,
-                operator: i.operator == InstrumentKind::Simulated,
+        let instruments = match (&file.instruments, &lab) {
+            (None, None) => Instruments::default(),
+            (None, Some(_)) => Instruments {
+                relay_sense: false,
+                operator: false,
+            },
+            (Some(i), None) => {
+                if [i.relay_sense, i.operator]
+                    .iter()
+                    .any(|k| matches!(k, InstrumentKind::Gpio | InstrumentKind::Terminal))
+                {
+                    return Err(format!(
+                        "rig {}: a simulated rig's instruments are simulated or none (gpio and terminal are a lab rig's)",
+                        path.display()
+                    ));
+                }
+                Instruments {
+                    relay_sense: i.relay_sense == InstrumentKind::Simulated,
+                    operator: i.operator == InstrumentKind::Simulated,
+                }
+            }
+            (Some(i), Some(_)) => Instruments {
+                relay_sense: i.relay_sense == InstrumentKind::Gpio,
+                operator: i.operator == InstrumentKind::Terminal,
             },
         };
         Ok(Rig {
@@ -194,6 +238,7 @@ impl Rig {
             instruments,
             file,
             radio,
+            lab,
         })
     }
 
@@ -203,38 +248,104 @@ impl Rig {
     }
 }
 
-/// Why a lab rig cannot run cases here: its hardware is missing (no GPIO support in this
-/// build, not a Raspberry Pi, no probe) or, where the hardware answers, the runner's cases
-/// observe a simulated DUT's display, relay and event log, which a hardware DUT does not
-/// report.
-fn open_lab(file: &RigFile) -> String {
-    let Some(gpio) = &file.gpio else {
-        return "a lab rig needs a [gpio] section (power, reset, join_button)".into();
-    };
-    if let Err(e) = gpio.check() {
-        return e;
+/// Opens a lab rig: its DUT's identity, its co-processor's port, and the bench — the GPIO
+/// lines and the operator its rig file asks for. Every missing piece of hardware is named, so
+/// that one look at the bench fixes them all; a rig that cannot open is the rig's failure, not
+/// the DUT's.
+fn open_lab(file: &RigFile) -> Result<super::lab::LabRig, String> {
+    use super::lab::{Bench, JoinBy, LabRig, terminal_operator};
+    let dut = &file.dut;
+    let eui64 = dut
+        .eui64
+        .as_deref()
+        .ok_or("a lab rig names its DUT: [dut] eui64")?;
+    let eui64: hanrig_sep::Eui64 = eui64
+        .parse()
+        .map_err(|e| format!("[dut] eui64 {eui64:?}: {e:?}"))?;
+    let install_code = dut
+        .install_code
+        .clone()
+        .ok_or("a lab rig holds its DUT's install code: [dut] install_code")?;
+    install_code
+        .parse::<hanrig_sep::install_code::InstallCode>()
+        .map_err(|e| format!("[dut] install_code: {e}"))?;
+    let join = JoinBy::parse(dut.join.as_deref().unwrap_or("permit"))?;
+    if !matches!(file.radio.kind.as_str(), "ezsp" | "znp") {
+        return Err(format!(
+            "a lab rig's [radio] kind is ezsp or znp, not {:?}",
+            file.radio.kind
+        ));
     }
-    if file.radio.port.is_empty() {
-        return "a lab rig needs [radio] port (the co-processor's serial port)".into();
-    }
-    // Every missing piece of hardware, named, so that one look at the bench fixes them all.
-    let mut missing = Vec::new();
     let port = &file.radio.port;
+    if port.is_empty() {
+        return Err("a lab rig needs [radio] port (the co-processor's serial port)".into());
+    }
+    let (relay, operator) = match &file.instruments {
+        Some(i) => (i.relay_sense, i.operator),
+        None => (InstrumentKind::None, InstrumentKind::None),
+    };
+    if relay == InstrumentKind::Simulated || operator == InstrumentKind::Simulated {
+        return Err("a lab rig's DUT is real: its instruments are relay_sense = gpio or none, operator = terminal or none".into());
+    }
+    if join == JoinBy::Operator && operator != InstrumentKind::Terminal {
+        return Err("[dut] join = \"operator\" needs [instruments] operator = \"terminal\"".into());
+    }
+    let mut missing = Vec::new();
     if !port.starts_with("socket://") && !Path::new(port).exists() {
         missing.push(format!(
             "the {} co-processor: {port} does not exist (is it plugged in?)",
             file.radio.kind
         ));
     }
-    if let Some(e) = crate::lab::open_gpio(gpio).err() {
-        missing.push(format!("the DUT's lines on GPIO: {e}"));
+    let mut bench = Bench {
+        press_join: None,
+        relay_sense: None,
+        operator: (operator == InstrumentKind::Terminal).then(terminal_operator),
+    };
+    let needs_gpio = join == JoinBy::Button || relay == InstrumentKind::Gpio;
+    match (&file.gpio, needs_gpio) {
+        (_, false) => {}
+        (None, true) => {
+            return Err("a lab rig that holds the DUT's join button or senses its relay needs a [gpio] section".into());
+        }
+        (Some(gpio), true) => {
+            gpio.check()?;
+            if relay == InstrumentKind::Gpio && gpio.relay_sense.is_none() {
+                return Err(
+                    "[instruments] relay_sense = \"gpio\" needs [gpio] relay_sense (the input pin)"
+                        .into(),
+                );
+            }
+            match crate::lab::bench_lines(
+                gpio,
+                join == JoinBy::Button,
+                relay == InstrumentKind::Gpio,
+            ) {
+                Ok((press, sense)) => {
+                    bench.press_join = press;
+                    bench.relay_sense = sense;
+                }
+                Err(e) => missing.push(format!("the DUT's lines on GPIO: {e}")),
+            }
+        }
     }
     if !missing.is_empty() {
-        return format!("missing hardware — {}", missing.join("; "));
+        return Err(format!("missing hardware — {}", missing.join("; ")));
     }
-    format!(
-        "the co-processor is on {port} and the DUT's lines on GPIO, but this build cannot drive a lab DUT through the suites yet: the lab runner (the rig's ESI on the wall clock over this co-processor, the relay-sense line and the operator) is not written; drive the DUT with `hanrig lab`"
-    )
+    Ok(LabRig {
+        protocol: file.radio.kind.clone(),
+        port: port.clone(),
+        baud: if file.radio.baud == 0 {
+            115_200
+        } else {
+            file.radio.baud
+        },
+        eui64,
+        install_code,
+        join,
+        join_timeout: std::time::Duration::from_secs(dut.join_timeout_s.unwrap_or(120)),
+        bench: std::sync::Arc::new(std::sync::Mutex::new(bench)),
+    })
 }
 
 /// The radio of a `sim-serial` rig: hanrig's simulated EZSP co-processor on a pseudo-terminal.
@@ -351,6 +462,7 @@ pub fn run_case(
         radio: rig.radio.clone(),
         instruments: rig.instruments,
         tolerance_s: rig.tolerance_s,
+        lab: rig.lab.clone(),
         ..Ctx::default()
     };
     match (case.run)(&mut ctx) {
@@ -498,11 +610,7 @@ fn evidence_and_timeline(ctx: &Ctx) -> (Vec<Evidence>, Timeline) {
     }
     evidence.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
     let windows = ctx.windows.borrow().clone();
-    let end = ctx
-        .output
-        .as_ref()
-        .map(|o| secs(o.simulation.now().0))
-        .unwrap_or(0.0);
+    let end = secs(ctx.end_us);
     let span_s = marks
         .iter()
         .map(|m| m.at_s)
