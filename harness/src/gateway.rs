@@ -329,78 +329,6 @@ pub struct Serve {
     pub pace_ms: Option<u64>,
 }
 
-/// One TDSP's head-end in the `--headends` file.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HeadEndEntry {
-    /// The head-end's URL.
-    url: String,
-    /// Where the gateway listens for the head-end's callbacks (CIM, MultiSpeak).
-    callback_listen: Option<String>,
-    /// The URL the head-end is told to call back (default `http://{callback_listen}/`).
-    callback_url: Option<String>,
-}
-
-/// The connectors of the `--headends` file: a TDSP and its connector each.
-async fn connectors(
-    path: &Path,
-) -> Result<
-    Vec<(
-        hanrig_gateway::routing::Tdsp,
-        hanrig_gateway_connect::Connector,
-    )>,
-    String,
-> {
-    use hanrig_gateway::routing::{HeadEndStyle, Tdsp};
-    use hanrig_gateway_connect::cim::CimClient;
-    use hanrig_gateway_connect::multispeak::MultiSpeakClient;
-    use hanrig_gateway_connect::{Connector, JobsClient};
-    let table: std::collections::BTreeMap<String, HeadEndEntry> =
-        toml::from_str(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (name, entry) in table {
-        let tdsp: Tdsp = name
-            .parse()
-            .map_err(|e| format!("{}: [{name}]: {e}", path.display()))?;
-        let callback = || async {
-            let listen = entry.callback_listen.as_deref().ok_or_else(|| {
-                format!(
-                    "{}: [{name}]: a {:?}-style head-end calls back: give callback_listen",
-                    path.display(),
-                    tdsp.style()
-                )
-            })?;
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|e| format!("[{name}] callback_listen {listen}: {e}"))?;
-            let url = entry
-                .callback_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{listen}/"));
-            Ok::<_, String>((listener, url))
-        };
-        let connector = match tdsp.style() {
-            HeadEndStyle::Jobs => Connector::Jobs(JobsClient::new(entry.url.trim_end_matches('/'))),
-            HeadEndStyle::Cim => {
-                let (listener, url) = callback().await?;
-                Connector::Cim(CimClient::new(&entry.url, &url), listener)
-            }
-            HeadEndStyle::MultiSpeak => {
-                let (listener, url) = callback().await?;
-                let header = hanrig_headend::multispeak::MsgHeader::new(
-                    "hanrig",
-                    "Smart Meter Texas",
-                    "",
-                    0,
-                );
-                Connector::MultiSpeak(MultiSpeakClient::new(&entry.url, &url, header), listener)
-            }
-        };
-        out.push((tdsp, connector));
-    }
-    Ok(out)
-}
-
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -414,69 +342,67 @@ pub fn routing(path: Option<&Path>) -> Result<hanrig_gateway::routing::Routing, 
     }
 }
 
-/// Serves the API, and a connector per configured TDSP, until interrupted.
+/// Serves the gateway (hanrig-gateway-server: the API, a supervised connector per configured
+/// TDSP, the calling-back head-ends' authenticated listeners) until interrupted.
 pub fn serve(options: &Serve) -> Result<String, String> {
     let routing = routing(options.routing.as_deref())?;
     let dir = &options.tls_dir;
-    let config = hanrig_gateway_api::tls::server_config(
-        &read(&dir.join("ca.pem"))?,
-        &read(&dir.join("server.pem"))?,
-        &read(&dir.join("server.key"))?,
-    )
-    .map_err(|e| e.to_string())?;
+    let (cert_pem, key_pem) = (
+        read(&dir.join("server.pem"))?,
+        read(&dir.join("server.key"))?,
+    );
+    let api_tls =
+        hanrig_gateway_api::tls::server_config(&read(&dir.join("ca.pem"))?, &cert_pem, &key_pem)
+            .map_err(|e| e.to_string())?;
     runtime()?.block_on(async {
         let store = Store::open(&options.database_url)
             .await
             .map_err(|e| e.to_string())?;
-        let connectors = match &options.headends {
-            Some(path) => connectors(path).await?,
-            None => Vec::new(),
-        };
-        let listener = tokio::net::TcpListener::bind(&options.listen)
-            .await
-            .map_err(|e| format!("listening on {}: {e}", options.listen))?;
-        let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let mut loops = tokio::task::JoinSet::new();
-        for (tdsp, connector) in connectors {
+        let pace = |tdsp: hanrig_gateway::routing::Tdsp| {
             let mut pace =
                 hanrig_gateway_connect::Pace::of(hanrig_headend::limits::of(tdsp.style()));
             if let Some(ms) = options.pace_ms {
                 pace.idle = std::time::Duration::from_millis(ms);
             }
-            let (store, mut stopped) = (store.clone(), stopped.clone());
-            eprintln!(
-                "hanrig gateway: {tdsp} through its {:?}-style head-end",
-                tdsp.style()
-            );
-            loops.spawn(async move {
-                let shutdown = async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                };
-                hanrig_gateway_connect::run(
-                    store,
-                    tdsp,
-                    connector,
-                    pace,
-                    hanrig_gateway_connect::unix_now,
-                    shutdown,
-                )
-                .await
-                .map_err(|e| format!("the {tdsp} connector stopped: {e}"))
-            });
-        }
-        let app = hanrig_gateway_api::Api::new(store, routing, now).secured();
-        eprintln!("hanrig gateway: API on https://{address} (mutual TLS); Ctrl-C stops it");
-        let outcome = tokio::select! {
-            served = hanrig_gateway_api::tls::serve_tls(listener, app, config) => {
-                served.map_err(|e| e.to_string())
-            }
-            Some(Ok(Err(stopped))) = loops.join_next() => Err(stopped),
-            _ = tokio::signal::ctrl_c() => Ok(()),
+            pace
         };
-        let _ = stop.send(true);
-        while loops.join_next().await.is_some() {}
-        outcome.map(|()| "hanrig gateway: stopped\n".to_string())
+        let links = match &options.headends {
+            Some(path) => {
+                let identity = hanrig_gateway_server::headends::Identity {
+                    cert_pem: &cert_pem,
+                    key_pem: &key_pem,
+                };
+                hanrig_gateway_server::headends::links(path, identity, pace).await?
+            }
+            None => Vec::new(),
+        };
+        for link in &links {
+            eprintln!(
+                "hanrig gateway: {} through its {:?}-style head-end",
+                link.tdsp,
+                link.tdsp.style()
+            );
+        }
+        let api = tokio::net::TcpListener::bind(&options.listen)
+            .await
+            .map_err(|e| format!("listening on {}: {e}", options.listen))?;
+        let address = api.local_addr().map_err(|e| e.to_string())?;
+        let gateway = hanrig_gateway_server::Gateway {
+            store,
+            routing,
+            api,
+            api_tls,
+            clock: now,
+            links,
+            limits: Default::default(),
+        };
+        eprintln!("hanrig gateway: API on https://{address} (mutual TLS); Ctrl-C stops it");
+        gateway
+            .serve(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        Ok("hanrig gateway: stopped\n".to_string())
     })
 }
 

@@ -20,7 +20,8 @@ use hanrig_gateway::routing::{HeadEndStyle, Routing, Tdsp};
 use hanrig_gateway_api::pki::{LabCa, write};
 use hanrig_gateway_connect::cim::CimClient;
 use hanrig_gateway_connect::multispeak::MultiSpeakClient;
-use hanrig_gateway_connect::{Connector, JobsClient, Pace, run, unix_now};
+use hanrig_gateway_connect::{Connector, JobsClient, Pace, unix_now};
+use hanrig_gateway_server::{Callbacks, Gateway, Link};
 use hanrig_gateway_store::{Invitation, Store};
 use hanrig_headend::limits;
 use hanrig_headend::multispeak::MsgHeader;
@@ -296,10 +297,12 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         }));
     }
 
-    // A head-end per TDSP, and its connector.
-    let (stop, stopped) = watch::channel(false);
+    // A head-end per TDSP, and its link. A calling-back head-end has its own CA and client
+    // certificate: its callback listener admits only certificates of that CA.
+    let (stop, mut stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     let mut headends = Vec::new();
+    let mut links = Vec::new();
     let clock = Clock {
         start: SimTime::from_unix_seconds(u64::try_from(now).unwrap_or(0)),
         since: Instant::now(),
@@ -315,58 +318,101 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         }
         let (listener, url) = bind("127.0.0.1:0").await?;
         let seed = 0x1ab0 + k as u64;
-        let connector = match tdsp.style() {
+        let calling_back = || async {
+            let headend_ca = LabCa::create().map_err(e)?;
+            let identity = headend_ca
+                .issue_client(&format!("{tdsp} head-end (lab)"))
+                .map_err(e)?;
+            let push = hanrig_gateway_connect::tls_client(
+                ca.cert_pem(),
+                Some((&identity.cert_pem, &identity.key_pem)),
+                std::time::Duration::from_secs(30),
+            )?;
+            let tls = hanrig_gateway_api::tls::pinned_server_config(
+                headend_ca.cert_pem(),
+                &[],
+                &server.cert_pem,
+                &server.key_pem,
+            )
+            .map_err(e)?;
+            let (listener, _) = bind("127.0.0.1:0").await?;
+            let port = listener.local_addr().map_err(e)?.port();
+            Ok::<_, String>((
+                push,
+                Callbacks { listener, tls },
+                format!("https://localhost:{port}/"),
+            ))
+        };
+        let (connector, callbacks) = match tdsp.style() {
             HeadEndStyle::Jobs => {
                 let headend = JobsHeadEnd::new(fleet, latency, seed, clock.now());
                 tasks.push(tokio::spawn(async move {
                     let _ = serve_jobs(listener, headend, clock).await;
                 }));
-                Connector::Jobs(JobsClient::new(url.trim_end_matches('/')))
+                (
+                    Connector::Jobs(JobsClient::new(url.trim_end_matches('/'))),
+                    None,
+                )
             }
             HeadEndStyle::Cim => {
+                let (push, callbacks, reply) = calling_back().await?;
                 let headend = CimHeadEnd::new(fleet, latency, seed, clock.now());
                 tasks.push(tokio::spawn(async move {
-                    let _ = serve_cim(listener, headend, clock).await;
+                    let _ = serve_cim(listener, headend, clock, push).await;
                 }));
-                let (callbacks, reply) = bind("127.0.0.1:0").await?;
-                Connector::Cim(CimClient::new(&url, &reply), callbacks)
+                (
+                    Connector::Cim(CimClient::new(&url, &reply)),
+                    Some(callbacks),
+                )
             }
             HeadEndStyle::MultiSpeak => {
+                let (push, callbacks, response) = calling_back().await?;
                 let headend = MultiSpeakHeadEnd::new(fleet, latency, seed, clock.now());
                 tasks.push(tokio::spawn(async move {
-                    let _ = serve_multispeak(listener, headend, clock).await;
+                    let _ = serve_multispeak(listener, headend, clock, push).await;
                 }));
-                let (callbacks, response) = bind("127.0.0.1:0").await?;
                 let header = MsgHeader::new("hanrig", "Smart Meter Texas (lab)", "", 0);
-                Connector::MultiSpeak(MultiSpeakClient::new(&url, &response, header), callbacks)
+                (
+                    Connector::MultiSpeak(MultiSpeakClient::new(&url, &response, header)),
+                    Some(callbacks),
+                )
             }
         };
         headends.push((tdsp, url));
-        let (store, mut stopped) = (store.clone(), stopped.clone());
-        let pace = Pace {
-            idle: std::time::Duration::from_millis(200),
-            ..Pace::of(limits::of(tdsp.style()))
-        };
-        tasks.push(tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            if let Err(err) = run(store, tdsp, connector, pace, unix_now, shutdown).await {
-                eprintln!("hanrig lab: the {tdsp} connector stopped: {err}");
-            }
-        }));
+        links.push(Link {
+            tdsp,
+            connector,
+            callbacks,
+            pace: Pace {
+                idle: std::time::Duration::from_millis(200),
+                ..Pace::of(limits::of(tdsp.style()))
+            },
+        });
     }
 
-    // The API.
-    let (listener, _) = bind(&options.listen).await?;
-    let port = listener.local_addr().map_err(e)?.port();
+    // The gateway: the API and every link, composed as `hanrig gateway serve` composes them.
+    let (api, _) = bind(&options.listen).await?;
+    let port = api.local_addr().map_err(e)?.port();
     let api_url = format!("https://localhost:{port}");
-    let config =
+    let api_tls =
         hanrig_gateway_api::tls::server_config(ca.cert_pem(), &server.cert_pem, &server.key_pem)
             .map_err(e)?;
-    let app = hanrig_gateway_api::Api::new(store.clone(), routing, crate::gateway::now).secured();
+    let gateway = Gateway {
+        store: store.clone(),
+        routing,
+        api,
+        api_tls,
+        clock: crate::gateway::now,
+        links,
+        limits: Default::default(),
+    };
     tasks.push(tokio::spawn(async move {
-        let _ = hanrig_gateway_api::tls::serve_tls(listener, app, config).await;
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(err) = gateway.serve(shutdown).await {
+            eprintln!("hanrig lab: the gateway stopped: {err}");
+        }
     }));
 
     let info = serde_json::json!({

@@ -4,6 +4,7 @@
 //! company.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
@@ -83,27 +84,153 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// Serves `app` on `listener` over TLS until the task is dropped. A client that fails the
-/// handshake (no certificate, one the CA did not sign) is dropped; every request on an
-/// accepted connection carries the client's [`PeerCertificate`].
+/// The server's TLS configuration for a head-end's callback listener: its certificate
+/// chain and key, and clients required to present a certificate that chains to
+/// `headend_ca_pem` and, when `pins` is not empty, whose SHA-256 [`fingerprint`] is one of
+/// them: only that head-end completes a handshake.
+pub fn pinned_server_config(
+    headend_ca_pem: &str,
+    pins: &[String],
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<Arc<ServerConfig>, PkiError> {
+    let inner =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots(headend_ca_pem)?), provider())
+            .build()
+            .map_err(|e| PkiError::Pem(format!("head-end verifier: {e}")))?;
+    let pins = pins.iter().map(|p| p.to_ascii_lowercase()).collect();
+    let mut config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| PkiError::Pem(format!("TLS versions: {e}")))?
+        .with_client_cert_verifier(Arc::new(Pinned { inner, pins }))
+        .with_single_cert(
+            certificates(cert_pem, "server certificate")?,
+            private_key(key_pem, "server key")?,
+        )
+        .map_err(|e| PkiError::Pem(format!("server certificate and key: {e}")))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A client verifier that also requires one of `pins` (none: any the CA signed).
+#[derive(Debug)]
+struct Pinned {
+    inner: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    pins: Vec<String>,
+}
+
+impl rustls::server::danger::ClientCertVerifier for Pinned {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
+        if self.pins.is_empty() || self.pins.contains(&fingerprint(end_entity)) {
+            Ok(verified)
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// How a TLS listener bounds what its clients cost ([`serve_tls_with`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerLimits {
+    /// Longest from accepting a connection to the end of its TLS handshake.
+    pub handshake: Duration,
+    /// Longest a client may take to send a request's headers.
+    pub headers: Duration,
+    /// Longest a request may take, its body read and its answer made; past it the client
+    /// gets 503 and the connection closes.
+    pub request: Duration,
+    /// Connections served at once; one over is closed as soon as it is accepted.
+    pub connections: usize,
+}
+
+impl Default for ListenerLimits {
+    /// 10 s to finish the handshake, 10 s for the headers, 60 s a request, 512 connections.
+    fn default() -> ListenerLimits {
+        ListenerLimits {
+            handshake: Duration::from_secs(10),
+            headers: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+            connections: 512,
+        }
+    }
+}
+
+/// [`serve_tls_with`] the [`ListenerLimits::default`].
 pub async fn serve_tls(
     listener: TcpListener,
     app: Router,
     config: Arc<ServerConfig>,
 ) -> std::io::Result<()> {
+    serve_tls_with(listener, app, config, ListenerLimits::default()).await
+}
+
+/// Serves `app` on `listener` over TLS until the task is dropped. A client that fails the
+/// handshake (no certificate, one the verifier refuses) or does not finish it within
+/// `limits.handshake` is dropped, as is one that does not send its headers in time or a
+/// connection over `limits.connections`; every request on an accepted connection carries the
+/// client's [`PeerCertificate`].
+pub async fn serve_tls_with(
+    listener: TcpListener,
+    app: Router,
+    config: Arc<ServerConfig>,
+    limits: ListenerLimits,
+) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.connections));
     loop {
         let (tcp, _) = match listener.accept().await {
             Ok(accepted) => accepted,
             // Out of descriptors and the like: keep serving the connections that exist.
             Err(_) => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(tcp);
+            continue;
+        };
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else {
+            let _slot = slot;
+            let Ok(Ok(stream)) = tokio::time::timeout(limits.handshake, acceptor.accept(tcp)).await
+            else {
                 return;
             };
             let peer = stream
@@ -117,12 +244,31 @@ pub async fn serve_tls(
                     if let Some(peer) = &peer {
                         request.extensions_mut().insert(peer.clone());
                     }
-                    app.clone().oneshot(request)
+                    let answer = app.clone().oneshot(request);
+                    async move {
+                        match tokio::time::timeout(limits.request, answer).await {
+                            Ok(answered) => answered,
+                            Err(_) => Ok(timed_out()),
+                        }
+                    }
                 });
             // A connection that ends badly concerns that client only.
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.headers)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
     }
+}
+
+/// The answer to a request that ran past its time.
+fn timed_out() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::CONNECTION, "close")],
+        "the request took too long\n",
+    )
+        .into_response()
 }

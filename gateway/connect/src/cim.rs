@@ -66,6 +66,7 @@ impl CimClient {
 /// control with the message's SE frame to every address, released now, ending after the
 /// style's expiry; CorrelationID and MessageID are the batch's [`request_id`].
 pub fn cim_request(
+    secret: &[u8],
     message: &MessageRecord,
     tdsp: Tdsp,
     batch: &[DeliveryRecord],
@@ -73,7 +74,7 @@ pub fn cim_request(
     reply_address: &str,
     now: i64,
 ) -> Result<RequestMessage, ConnectError> {
-    let id = request_id(message, tdsp, batch);
+    let id = request_id(secret, message, tdsp, batch);
     let now = u64::try_from(now).unwrap_or(0);
     let control = EndDeviceControl::deliver(
         message.cluster,
@@ -105,9 +106,30 @@ pub async fn dispatch(
     let mut sent = 0;
     for (message, deliveries) in crate::queued_by_message(store, tdsp, limit).await? {
         for batch in deliveries.chunks(limits.batch.max(1)) {
-            let request = cim_request(&message, tdsp, batch, limits, &client.reply_address, now)?;
-            let reply = client.create(&request).await?;
-            let id = request_id(&message, tdsp, batch);
+            let secret = store.installation_secret();
+            let request = match cim_request(
+                secret,
+                &message,
+                tdsp,
+                batch,
+                limits,
+                &client.reply_address,
+                now,
+            ) {
+                Err(ConnectError::Unsupported(why)) => {
+                    crate::fail(store, &crate::uncarried(batch, &why), now).await?;
+                    continue;
+                }
+                other => other?,
+            };
+            let reply = match client.create(&request).await {
+                Err(ConnectError::Fault { reason, .. }) => {
+                    crate::fail(store, &crate::faulted(batch, &reason), now).await?;
+                    continue;
+                }
+                other => other?,
+            };
+            let id = request_id(secret, &message, tdsp, batch);
             let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
             sent += store.mark_sent(&ids, &id, now).await?;
             crate::fail(store, &refusals(&reply.reply, batch), now).await?;
@@ -169,11 +191,12 @@ pub async fn dispatch_retrying(
 /// (nothing recorded) while the request's deliveries are not yet marked sent.
 pub async fn record_events(
     store: &Store,
+    tdsp: Tdsp,
     events: &EventMessage,
 ) -> Result<Option<ResponseMessage>, ConnectError> {
     let correlation = events.header.correlation_id.clone().unwrap_or_default();
     if crate::provision::device_of(&correlation).is_some() {
-        return record_pairing_events(store, events, &correlation).await;
+        return record_pairing_events(store, tdsp, events, &correlation).await;
     }
     let mut errors = Vec::new();
     let mut by_time: std::collections::BTreeMap<u64, Vec<HeadEndResult>> = Default::default();
@@ -192,6 +215,7 @@ pub async fn record_events(
     for (at, results) in by_time {
         let Some(unknown) = record(
             store,
+            tdsp,
             &correlation,
             &results,
             i64::try_from(at).unwrap_or(0),
@@ -235,6 +259,7 @@ pub async fn record_events(
 /// the request.
 async fn record_pairing_events(
     store: &Store,
+    tdsp: Tdsp,
     events: &EventMessage,
     correlation: &str,
 ) -> Result<Option<ResponseMessage>, ConnectError> {
@@ -244,6 +269,7 @@ async fn record_pairing_events(
         let outcome = cim_outcome(&e.event_type, &e.reason);
         match record_pairing(
             store,
+            tdsp,
             correlation,
             &e.end_device,
             outcome,
@@ -286,20 +312,16 @@ async fn record_pairing_events(
 /// with a ResponseMessage; a document it cannot read gets 500 and a SOAP Fault naming what is
 /// wrong; results of a request not yet marked sent, and a repository failure, get 503 (the
 /// head-end posts again later).
-pub async fn serve_callbacks(
-    listener: tokio::net::TcpListener,
-    store: Store,
-) -> std::io::Result<()> {
-    crate::soap::serve_callbacks(listener, store, |store, body| async move {
+pub fn callbacks(store: Store, tdsp: Tdsp) -> axum::Router {
+    crate::soap::callbacks(store, tdsp, |store, tdsp, body| async move {
         let message = match EventMessage::from_xml(&body) {
             Ok(m) => m,
             Err(e) => return Callback::Unreadable(e.to_string()),
         };
-        match record_events(&store, &message).await {
+        match record_events(&store, tdsp, &message).await {
             Ok(Some(reply)) => Callback::Recorded(reply.to_xml()),
             Ok(None) => Callback::NotYetSent(message.header.correlation_id.unwrap_or_default()),
             Err(e) => Callback::Failed(e.to_string()),
         }
     })
-    .await
 }

@@ -51,8 +51,8 @@ pub enum ConnectError {
         /// Its answer.
         error: JobError,
     },
-    /// The head-end could not read the request (a SOAP Fault): a gateway bug or a
-    /// head-end that speaks another version; the deliveries stay queued.
+    /// The head-end refused the request as written (a SOAP client Fault): the dispatchers
+    /// fail the request's deliveries or device with its words and go on.
     #[error("head-end {url} faulted the request: {reason}")]
     Fault {
         /// Where.
@@ -60,7 +60,8 @@ pub enum ConnectError {
         /// Its `faultstring`.
         reason: String,
     },
-    /// A message this style cannot carry (an SE command with no request of the style).
+    /// A message this style cannot carry (an SE command with no request of the style); the
+    /// dispatchers fail its deliveries saying so and go on.
     #[error("cannot send: {0}")]
     Unsupported(String),
     /// The repository.
@@ -109,12 +110,72 @@ impl Throttle {
 /// head-end that hangs costs its TDSP this much per attempt, then a transport error.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// An HTTP client whose every call ends within `timeout`.
-pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+/// An HTTP client whose every call ends within `timeout`, for plain `http://` peers: it
+/// trusts no CA, so an `https://` URL fails its handshake (an HTTPS peer is reached only with
+/// its CA pinned, [`tls_client`]).
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    let config = rustls_config(rustls::RootCertStore::empty(), None);
+    let builder = reqwest::Client::builder().timeout(timeout);
+    match config {
+        Ok(config) => builder.tls_backend_preconfigured(config),
+        Err(_) => builder,
+    }
+    .build()
+    .unwrap_or_default()
+}
+
+/// An HTTPS client whose every call ends within `timeout`, that trusts only the CA
+/// certificates of `ca_pem` (the peer's PKI, pinned) and, given `identity` (a certificate
+/// chain and its key, PEM), presents it when the server asks: how a head-end posts to the
+/// gateway's authenticated callback listeners, and how the gateway reaches an HTTPS head-end.
+pub fn tls_client(
+    ca_pem: &str,
+    identity: Option<(&str, &str)>,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        let cert = cert.map_err(|e| format!("CA certificate: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("CA certificate: {e}"))?;
+    }
+    if roots.is_empty() {
+        return Err("CA certificate: none in the PEM".into());
+    }
     reqwest::Client::builder()
+        .tls_backend_preconfigured(rustls_config(roots, identity)?)
         .timeout(timeout)
         .build()
-        .unwrap_or_default()
+        .map_err(|e| format!("HTTPS client: {e}"))
+}
+
+/// A rustls client configuration (ring) trusting `roots`, presenting `identity` if given.
+fn rustls_config(
+    roots: rustls::RootCertStore,
+    identity: Option<(&str, &str)>,
+) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let builder = rustls::ClientConfig::builder_with_provider(
+        rustls::crypto::ring::default_provider().into(),
+    )
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS versions: {e}"))?
+    .with_root_certificates(roots);
+    let Some((cert_pem, key_pem)) = identity else {
+        return Ok(builder.with_no_client_auth());
+    };
+    let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("client certificate: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| format!("client key: {e}"))?;
+    builder
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| format!("client certificate and key: {e}"))
 }
 
 /// A call to `url` that failed: a timeout named as one (the head-end hangs), anything else as
@@ -254,10 +315,32 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The tag that signs a request ID: the first 96 bits of HMAC-SHA256 under the installation's
+/// `secret` over `parts` (each length-prefixed, so no two lists run together alike), hex.
+pub(crate) fn tag(secret: &[u8], parts: &[&[u8]]) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let mut context = ring::hmac::Context::with_key(&key);
+    for part in parts {
+        context.update(&(part.len() as u64).to_be_bytes());
+        context.update(part);
+    }
+    hex(&context.sign().as_ref()[..12])
+}
+
+/// Whether two tags are equal, in time that does not depend on where they differ.
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// The job that carries `batch` (deliveries of `message` through `tdsp`). Its idempotency key
 /// names the batch by its first and last rows, so the same rows re-sent after a crash are the
 /// same job at the head-end.
 pub fn job_request(
+    secret: &[u8],
     message: &MessageRecord,
     tdsp: Tdsp,
     batch: &[DeliveryRecord],
@@ -265,7 +348,7 @@ pub fn job_request(
     now: i64,
 ) -> JobRequest {
     JobRequest {
-        idempotency_key: request_id(message, tdsp, batch),
+        idempotency_key: request_id(secret, message, tdsp, batch),
         kind: JobKind::Deliver {
             cluster: message.cluster,
             zcl: hex(&message.command),
@@ -309,7 +392,14 @@ pub async fn dispatch(
     let mut sent = 0;
     for (message, deliveries) in queued_by_message(store, tdsp, limit).await? {
         for batch in deliveries.chunks(limits.batch.max(1)) {
-            let request = job_request(&message, tdsp, batch, limits, now);
+            let request = job_request(
+                store.installation_secret(),
+                &message,
+                tdsp,
+                batch,
+                limits,
+                now,
+            );
             let job = match client.submit(&request).await {
                 Ok(job) => job,
                 Err(ConnectError::Refused { error, .. }) => {
@@ -336,6 +426,28 @@ pub(crate) async fn fail(
         .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
         .collect();
     Ok(store.report_batch(&reports, now).await?)
+}
+
+/// What a delivery or device refused by a SOAP client Fault records.
+pub(crate) fn faulted_words(reason: &str) -> String {
+    format!("refused by the head-end (SOAP Fault): {reason}")
+}
+
+/// Every delivery of `batch`, failed by a SOAP client Fault saying `reason`.
+pub(crate) fn faulted(batch: &[DeliveryRecord], reason: &str) -> Vec<(i64, String)> {
+    batch
+        .iter()
+        .map(|d| (d.id, faulted_words(reason)))
+        .collect()
+}
+
+/// Every delivery of `batch`, failed because the head-end's style cannot carry its message
+/// (`why`): a message no request of the style can carry must not hold up the TDSP's queue.
+pub(crate) fn uncarried(batch: &[DeliveryRecord], why: &str) -> Vec<(i64, String)> {
+    batch
+        .iter()
+        .map(|d| (d.id, format!("the head-end's style cannot carry it: {why}")))
+        .collect()
 }
 
 /// The deliveries of `batch` a refused job fails, with why.

@@ -65,6 +65,7 @@ impl MultiSpeakClient {
 /// command's MultiSpeak call to every address with its frame, transactionID and MessageID
 /// the batch's [`request_id`], expTime the style's expiry (in minutes when whole).
 pub fn multispeak_request(
+    secret: &[u8],
     message: &MessageRecord,
     tdsp: Tdsp,
     batch: &[DeliveryRecord],
@@ -78,7 +79,7 @@ pub fn multispeak_request(
         .map_err(|e| unsupported(format!("its SE frame does not parse: {e:?}")))?;
     let call = Call::from_se(&frame, batch.iter().map(|d| d.address.clone()).collect())
         .map_err(|e| unsupported(e.to_string()))?;
-    let id = request_id(message, tdsp, batch);
+    let id = request_id(secret, message, tdsp, batch);
     let exp_time = if limits.expiry_seconds.is_multiple_of(60) {
         ExpTime {
             value: limits.expiry_seconds / 60,
@@ -123,8 +124,28 @@ pub async fn dispatch(
     let mut sent = 0;
     for (message, deliveries) in crate::queued_by_message(store, tdsp, limit).await? {
         for batch in deliveries.chunks(limits.batch.max(1)) {
-            let request = multispeak_request(&message, tdsp, batch, limits, client, now)?;
-            let response = client.initiate(&request).await?;
+            let request = match multispeak_request(
+                store.installation_secret(),
+                &message,
+                tdsp,
+                batch,
+                limits,
+                client,
+                now,
+            ) {
+                Err(ConnectError::Unsupported(why)) => {
+                    crate::fail(store, &crate::uncarried(batch, &why), now).await?;
+                    continue;
+                }
+                other => other?,
+            };
+            let response = match client.initiate(&request).await {
+                Err(ConnectError::Fault { reason, .. }) => {
+                    crate::fail(store, &crate::faulted(batch, &reason), now).await?;
+                    continue;
+                }
+                other => other?,
+            };
             let ids: Vec<i64> = batch.iter().map(|d| d.id).collect();
             sent += store.mark_sent(&ids, &request.transaction_id, now).await?;
             let refused = refusals(&response.errors, &request.transaction_id, batch);
@@ -176,10 +197,11 @@ pub async fn dispatch_retrying(
 /// request's deliveries are not yet marked sent.
 pub async fn record_notification(
     store: &Store,
+    tdsp: Tdsp,
     n: &NotificationMessage,
 ) -> Result<Option<Response>, ConnectError> {
     if let Notification::HanRegistration(entries) = &n.notification {
-        return record_registrations(store, n, entries).await;
+        return record_registrations(store, tdsp, n, entries).await;
     }
     let name = n.notification.name();
     let status = |word: &str| match &n.notification {
@@ -201,6 +223,7 @@ pub async fn record_notification(
     let stamp = n.header.time_stamp;
     let Some(unknown) = record(
         store,
+        tdsp,
         &n.transaction_id,
         &results,
         i64::try_from(stamp).unwrap_or(0),
@@ -234,6 +257,7 @@ pub async fn record_notification(
 /// is not yet marked sent; an `errorObject` per entry that names no device of the request.
 async fn record_registrations(
     store: &Store,
+    tdsp: Tdsp,
     n: &NotificationMessage,
     entries: &[multispeak::HanRegistration],
 ) -> Result<Option<Response>, ConnectError> {
@@ -244,6 +268,7 @@ async fn record_registrations(
         let outcome = registration_outcome(r);
         match record_pairing(
             store,
+            tdsp,
             &n.transaction_id,
             &r.device_id,
             outcome,
@@ -277,20 +302,16 @@ async fn record_registrations(
 /// a document it cannot read gets 500 and a SOAP Fault naming what is wrong; a notification
 /// of a request not yet marked sent, and a repository failure, get 503 (the head-end posts
 /// again later).
-pub async fn serve_callbacks(
-    listener: tokio::net::TcpListener,
-    store: Store,
-) -> std::io::Result<()> {
-    crate::soap::serve_callbacks(listener, store, |store, body| async move {
+pub fn callbacks(store: Store, tdsp: Tdsp) -> axum::Router {
+    crate::soap::callbacks(store, tdsp, |store, tdsp, body| async move {
         let n = match NotificationMessage::from_xml(&body) {
             Ok(n) => n,
             Err(e) => return Callback::Unreadable(e.to_string()),
         };
-        match record_notification(&store, &n).await {
+        match record_notification(&store, tdsp, &n).await {
             Ok(Some(r)) => Callback::Recorded(r.to_xml()),
             Ok(None) => Callback::NotYetSent(n.transaction_id.clone()),
             Err(e) => Callback::Failed(e.to_string()),
         }
     })
-    .await
 }

@@ -19,7 +19,7 @@ use hanrig_sep::Eui64;
 
 use crate::cim::CimClient;
 use crate::multispeak::MultiSpeakClient;
-use crate::{ConnectError, JobsClient};
+use crate::{ConnectError, JobsClient, faulted_words};
 
 /// How long the meter's pairing window stays open for a device: 24 hours. The facts
 /// (`headend-facts.md` §3, §5) give Landis+Gyr's join window range, 1–30 days, and 24 h as
@@ -27,26 +27,48 @@ use crate::{ConnectError, JobsClient};
 /// figure was found.
 pub const PAIRING_WINDOW_SECONDS: u64 = 24 * 3600;
 
-/// The request ID of `device`'s provisioning: its row and TDSP (`d42-oncor`), so a device
-/// re-sent after a crash carries the same ID and the head-end answers the first request
-/// again. [`device_of`] reads the row back.
-pub fn device_request_id(device: &DeviceRecord) -> String {
-    format!("d{}-{}", device.id, device.tdsp)
+/// The request ID of `device`'s provisioning, signed with the installation's `secret`: its
+/// row and TDSP and 96 bits of HMAC-SHA256 over those, its EUI64 and its meter
+/// (`d42-oncor-{tag}`), so a device re-sent after a crash carries the same ID and the
+/// head-end answers the first request again, while no one without the secret can make one.
+/// [`device_of`] reads the row back.
+pub fn device_request_id(secret: &[u8], device: &DeviceRecord) -> String {
+    let body = format!("d{}-{}", device.id, device.tdsp);
+    let tag = device_tag(secret, &body, device);
+    format!("{body}-{tag}")
 }
 
-/// The device row in a request ID made by [`device_request_id`] (`None` for any other ID,
-/// such as a delivery batch's).
+fn device_tag(secret: &[u8], body: &str, device: &DeviceRecord) -> String {
+    crate::tag(
+        secret,
+        &[
+            body.as_bytes(),
+            device.eui64.to_string().as_bytes(),
+            device.esiid.to_string().as_bytes(),
+        ],
+    )
+}
+
+/// The device row in a request ID shaped as [`device_request_id`] makes them (`None` for
+/// any other ID, such as a delivery batch's); whether it is signed is for
+/// [`record_pairing`] to check.
 pub fn device_of(request_id: &str) -> Option<i64> {
-    let (row, tdsp) = request_id.strip_prefix('d')?.split_once('-')?;
+    let (row, rest) = request_id.strip_prefix('d')?.split_once('-')?;
+    let (tdsp, _tag) = rest.rsplit_once('-')?;
     tdsp.parse::<Tdsp>().ok()?;
     row.parse().ok()
 }
 
 /// The job that provisions `device`: a `Provision` job on its meter, idempotency key its
 /// [`device_request_id`], the pairing window closing `window_seconds` after `now`.
-pub fn provision_job(device: &DeviceRecord, window_seconds: u64, now: i64) -> JobRequest {
+pub fn provision_job(
+    secret: &[u8],
+    device: &DeviceRecord,
+    window_seconds: u64,
+    now: i64,
+) -> JobRequest {
     JobRequest {
-        idempotency_key: device_request_id(device),
+        idempotency_key: device_request_id(secret, device),
         kind: JobKind::Provision {
             eui64: device.eui64.to_string(),
             install_code: device.install_code.clone(),
@@ -61,12 +83,13 @@ pub fn provision_job(device: &DeviceRecord, window_seconds: u64, now: i64) -> Jo
 /// for its EUI64 and install code, from `now` for `window_seconds`, results to
 /// `reply_address`; CorrelationID and MessageID its [`device_request_id`].
 pub fn pairing_request(
+    secret: &[u8],
     device: &DeviceRecord,
     reply_address: &str,
     window_seconds: u64,
     now: i64,
 ) -> cim::RequestMessage {
-    let id = device_request_id(device);
+    let id = device_request_id(secret, device);
     let now = u64::try_from(now).unwrap_or(0);
     cim::RequestMessage {
         header: Header::new("create", NOUN_CONTROLS, now, &id, &id).replying_to(reply_address),
@@ -85,12 +108,13 @@ pub fn pairing_request(
 /// token, `timeOut` the window in whole minutes (rounded up, at least one) and expTime the
 /// same; transactionID and MessageID its [`device_request_id`].
 pub fn registration_request(
+    secret: &[u8],
     device: &DeviceRecord,
     client: &MultiSpeakClient,
     window_seconds: u64,
     now: i64,
 ) -> Request {
-    let id = device_request_id(device);
+    let id = device_request_id(secret, device);
     let minutes = window_seconds.div_ceil(60).max(1);
     Request {
         header: MsgHeader {
@@ -144,7 +168,12 @@ pub async fn provision_jobs(
     let mut sent = 0;
     for device in store.unsent_devices(tdsp).await? {
         match client
-            .submit(&provision_job(&device, window_seconds, now))
+            .submit(&provision_job(
+                store.installation_secret(),
+                &device,
+                window_seconds,
+                now,
+            ))
             .await
         {
             Ok(job) => {
@@ -210,11 +239,27 @@ pub async fn provision_cim(
 ) -> Result<usize, ConnectError> {
     let mut sent = 0;
     for device in store.unsent_devices(tdsp).await? {
-        let request = pairing_request(&device, client.reply_address(), window_seconds, now);
-        let reply = client.create(&request).await?;
+        let request = pairing_request(
+            store.installation_secret(),
+            &device,
+            client.reply_address(),
+            window_seconds,
+            now,
+        );
+        let reply = match client.create(&request).await {
+            Err(ConnectError::Fault { reason, .. }) => {
+                refused(store, &device, faulted_words(&reason), now).await?;
+                continue;
+            }
+            other => other?,
+        };
         if reply.reply.result == ReplyResult::Ok && reply.reply.errors.is_empty() {
             store
-                .mark_device_sent(device.id, &device_request_id(&device), now)
+                .mark_device_sent(
+                    device.id,
+                    &device_request_id(store.installation_secret(), &device),
+                    now,
+                )
                 .await?;
             sent += 1;
             continue;
@@ -247,8 +292,20 @@ pub async fn provision_multispeak(
 ) -> Result<usize, ConnectError> {
     let mut sent = 0;
     for device in store.unsent_devices(tdsp).await? {
-        let request = registration_request(&device, client, window_seconds, now);
-        let response = client.initiate(&request).await?;
+        let request = registration_request(
+            store.installation_secret(),
+            &device,
+            client,
+            window_seconds,
+            now,
+        );
+        let response = match client.initiate(&request).await {
+            Err(ConnectError::Fault { reason, .. }) => {
+                refused(store, &device, faulted_words(&reason), now).await?;
+                continue;
+            }
+            other => other?,
+        };
         if response.errors.is_empty() {
             store
                 .mark_device_sent(device.id, &request.transaction_id, now)
@@ -288,6 +345,7 @@ pub enum PairingRecorded {
 /// (a repeat changes nothing), `None` (still joining, say) only checks it is ours.
 pub async fn record_pairing(
     store: &Store,
+    tdsp: Tdsp,
     request_id: &str,
     device_name: &str,
     outcome: Option<DeviceState>,
@@ -298,15 +356,25 @@ pub async fn record_pairing(
             "{request_id} is not a provisioning request of this gateway"
         )));
     };
+    // An unknown row, a forged or foreign ID and another TDSP's device all get one answer.
+    let not_ours = || {
+        Ok(PairingRecorded::Unknown(format!(
+            "{request_id} is not a provisioning request of this gateway"
+        )))
+    };
     let device = match store.device(id).await {
         Ok(d) => d,
-        Err(StoreError::NotFound(_)) => {
-            return Ok(PairingRecorded::Unknown(format!(
-                "{request_id}: no such device"
-            )));
-        }
+        Err(StoreError::NotFound(_)) => return not_ours(),
         Err(e) => return Err(e.into()),
     };
+    if device.tdsp != tdsp
+        || !crate::same(
+            request_id,
+            &device_request_id(store.installation_secret(), &device),
+        )
+    {
+        return not_ours();
+    }
     if device.job.is_empty() && device.state == DeviceState::Pending {
         return Ok(PairingRecorded::NotYetSent);
     }

@@ -1,8 +1,8 @@
 //! One loop per TDSP: [`run`] drives that TDSP's [`Connector`] forever — sends what is
-//! queued, collects results (polling the job style; the SOAP styles' callback listener runs
-//! alongside), and backs off while the head-end is down — until shut down. A
-//! `hanrig gateway serve` command starts one per TDSP of the routing table, each with the
-//! connector of [`Tdsp::style`](hanrig_gateway::routing::Tdsp::style).
+//! queued, collects results (polling the job style; the SOAP styles' results arrive at the
+//! routes of [`Connector::callbacks`], served alongside), and backs off while the head-end is
+//! down — until shut down. hanrig-gateway-server starts one per configured TDSP, each with
+//! the connector of [`Tdsp::style`](hanrig_gateway::routing::Tdsp::style).
 
 use std::future::Future;
 use std::time::Duration;
@@ -16,16 +16,16 @@ use crate::multispeak::MultiSpeakClient;
 use crate::{ConnectError, JobsClient, provision};
 
 /// A TDSP's connector, of its head-end's style.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Connector {
     /// The job style: submit, poll.
     Jobs(JobsClient),
-    /// CIM: requests to the head-end, EndDeviceEvents to the listener (at the client's
-    /// reply address).
-    Cim(CimClient, tokio::net::TcpListener),
-    /// MultiSpeak: requests to the head-end, notifications to the listener (at the
-    /// client's responseURL).
-    MultiSpeak(MultiSpeakClient, tokio::net::TcpListener),
+    /// CIM: requests to the head-end, EndDeviceEvents to [`Connector::callbacks`] (at the
+    /// client's reply address).
+    Cim(CimClient),
+    /// MultiSpeak: requests to the head-end, notifications to [`Connector::callbacks`] (at
+    /// the client's responseURL).
+    MultiSpeak(MultiSpeakClient),
 }
 
 impl Connector {
@@ -35,6 +35,16 @@ impl Connector {
             Connector::Jobs(_) => HeadEndStyle::Jobs,
             Connector::Cim(..) => HeadEndStyle::Cim,
             Connector::MultiSpeak(..) => HeadEndStyle::MultiSpeak,
+        }
+    }
+
+    /// The routes where `tdsp`'s head-end posts its results (`None` for the job style, which
+    /// is polled): to be served only to that head-end, authenticated.
+    pub fn callbacks(&self, store: Store, tdsp: Tdsp) -> Option<axum::Router> {
+        match self {
+            Connector::Jobs(_) => None,
+            Connector::Cim(_) => Some(crate::cim::callbacks(store, tdsp)),
+            Connector::MultiSpeak(_) => Some(crate::multispeak::callbacks(store, tdsp)),
         }
     }
 }
@@ -83,13 +93,14 @@ pub fn unix_now() -> i64 {
 /// most `pace.limits.requests_per_second` requests a second: each
 /// round sends up to `pace.per_round` queued deliveries and every pending device not yet sent
 /// ([`crate::provision`], pairing window `pace.pairing_seconds`) and, for the job style,
-/// polls the open jobs and the sent devices' jobs; the SOAP styles' callback listener serves
-/// throughout. Addresses a head-end refuses fail with its reason and the rest go on. While the
+/// polls the open jobs and the sent devices' jobs.
+/// Addresses a head-end refuses fail with its reason and the rest go on. While the
 /// head-end cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and
-/// tries again; anything else — a SOAP Fault (the head-end cannot read what the gateway
-/// wrote), a message the style cannot carry, the repository, the callback listener failing —
-/// stops it with that error (its deliveries stay queued, nothing is lost), for the caller to
-/// report and restart.
+/// tries again (a SOAP server Fault counts as down). A request the head-end refuses as
+/// written (a SOAP client Fault) or a message the style cannot carry fails its deliveries
+/// with the words and the rest go on. Anything else — the repository failing — stops it with
+/// that error (its deliveries stay queued, nothing is lost), for the caller to report and
+/// restart (hanrig-gateway-server supervises it).
 /// `now` gives the time recorded with what is sent.
 pub async fn run(
     store: Store,
@@ -101,37 +112,14 @@ pub async fn run(
 ) -> Result<(), ConnectError> {
     // The style's request rate (polls are paced by `pace.idle`).
     let throttle = crate::Throttle::per_second(pace.limits.requests_per_second);
-    let (client, callbacks) = match connector {
-        Connector::Jobs(c) => (Client::Jobs(c.with_throttle(throttle)), None),
-        Connector::Cim(c, l) => (
-            Client::Cim(c.with_throttle(throttle)),
-            Some(Box::pin(crate::cim::serve_callbacks(l, store.clone()))
-                as std::pin::Pin<
-                    Box<dyn Future<Output = std::io::Result<()>> + Send>,
-                >),
-        ),
-        Connector::MultiSpeak(c, l) => (
-            Client::MultiSpeak(c.with_throttle(throttle)),
-            Some(Box::pin(crate::multispeak::serve_callbacks(l, store.clone())) as _),
-        ),
-    };
-    let rounds = rounds(&store, tdsp, &client, pace, now);
-    let listener = async {
-        match callbacks {
-            Some(serve) => serve.await,
-            None => std::future::pending().await,
-        }
+    let client = match connector {
+        Connector::Jobs(c) => Client::Jobs(c.with_throttle(throttle)),
+        Connector::Cim(c) => Client::Cim(c.with_throttle(throttle)),
+        Connector::MultiSpeak(c) => Client::MultiSpeak(c.with_throttle(throttle)),
     };
     tokio::select! {
         () = shutdown => Ok(()),
-        r = rounds => r,
-        r = listener => Err(ConnectError::Transport {
-            url: "callback listener".into(),
-            reason: match r {
-                Ok(()) => "stopped".into(),
-                Err(e) => e.to_string(),
-            },
-        }),
+        r = rounds(&store, tdsp, &client, pace, now) => r,
     }
 }
 

@@ -37,7 +37,8 @@ impl SoapEndpoint {
     }
 
     /// Posts `body`; the answer's body when the head-end answered 2xx, a
-    /// [`ConnectError::Fault`] for a SOAP Fault, a transport error otherwise.
+    /// [`ConnectError::Fault`] for a SOAP client Fault, a transport error otherwise (a server
+    /// Fault among them).
     pub async fn post(&self, action: &str, body: String) -> Result<String, ConnectError> {
         self.throttle.wait().await;
         let response = self
@@ -58,25 +59,46 @@ impl SoapEndpoint {
         if status.is_success() {
             return Ok(text);
         }
+        // A client fault refuses this request for good; a server fault is the head-end's own
+        // trouble, retried like an outage.
         match hanrig_headend::xml::read_fault(&text) {
-            Some(reason) => Err(ConnectError::Fault {
+            Some(f) if f.client => Err(ConnectError::Fault {
                 url: self.url.clone(),
-                reason,
+                reason: f.reason,
             }),
+            Some(f) => Err(self.transport(format!("SOAP server fault: {}", f.reason))),
             None => Err(self.transport(format!("HTTP {status}"))),
         }
     }
 }
 
-/// The request ID of `batch` (deliveries of `message` through `tdsp`): the message and the
-/// batch's first and last rows, so the same rows re-sent after a crash carry the same ID and
-/// the head-end answers the first request again. [`message_of`] reads the message back.
-pub fn request_id(message: &MessageRecord, tdsp: Tdsp, batch: &[DeliveryRecord]) -> String {
+/// The request ID of `batch` (deliveries of `message` through `tdsp`), signed with the
+/// installation's `secret` ([`Store::installation_secret`]): `m{message}-{tdsp}-{first}-{last}-{tag}`,
+/// the message, the batch's first and last rows, and 96 bits of HMAC-SHA256 over those and
+/// the message's time and frame. The same rows re-sent after a crash carry the same ID (the
+/// head-end answers the first request again); no one without the secret can make one, and
+/// another installation — or a restored database reusing the row numbers for other
+/// messages — makes different ones. [`message_of`] reads the message back.
+pub fn request_id(
+    secret: &[u8],
+    message: &MessageRecord,
+    tdsp: Tdsp,
+    batch: &[DeliveryRecord],
+) -> String {
     let (first, last) = (
         batch.first().map_or(0, |d| d.id),
         batch.last().map_or(0, |d| d.id),
     );
-    format!("m{}-{tdsp}-{first}-{last}", message.id)
+    let body = format!("m{}-{tdsp}-{first}-{last}", message.id);
+    let tag = crate::tag(
+        secret,
+        &[
+            body.as_bytes(),
+            &message.created_at.to_be_bytes(),
+            &message.command,
+        ],
+    );
+    format!("{body}-{tag}")
 }
 
 /// The message ID in a request ID made by [`request_id`].
@@ -87,6 +109,27 @@ pub fn message_of(request_id: &str) -> Option<i64> {
         .next()?
         .parse()
         .ok()
+}
+
+/// The rows `first..=last` of `request_id` when this installation made it for `message`
+/// ([`request_id`] with the same secret); `None` for any other ID.
+fn batch_rows(secret: &[u8], request_id: &str, message: &MessageRecord) -> Option<(i64, i64)> {
+    let (body, tag) = request_id.rsplit_once('-')?;
+    let expected = crate::tag(
+        secret,
+        &[
+            body.as_bytes(),
+            &message.created_at.to_be_bytes(),
+            &message.command,
+        ],
+    );
+    if !crate::same(tag, &expected) || message_of(body) != Some(message.id) {
+        return None;
+    }
+    let mut rows = body.rsplitn(3, '-');
+    let last = rows.next()?.parse().ok()?;
+    let first = rows.next()?.parse().ok()?;
+    Some((first, last))
 }
 
 /// Runs `attempt` until it succeeds or fails other than by transport, at most `attempts`
@@ -121,28 +164,38 @@ pub(crate) struct HeadEndResult {
     pub report: String,
 }
 
-/// Records `results` of request `request_id` in one batch: each is kept as a report of its
-/// delivery; one saying nothing about delivery is kept at the delivery's current status.
-/// Returns the addresses that match no delivery of the request (the rest are recorded), or
-/// `None` — recording nothing — while the request's deliveries are not yet marked sent (the
-/// results overtook the gateway's own record of sending, or it crashed before making it):
-/// the head-end is to post them again later, when the dispatcher has marked them.
+/// Records `results` that `tdsp`'s head-end reported for request `request_id` in one batch:
+/// each is kept as a report of its delivery; one saying nothing about delivery is kept at
+/// the delivery's current status. Only a delivery of that request through that TDSP moves: a
+/// request ID this installation did not sign, or one of another TDSP's, matches nothing.
+/// Returns the addresses that match no delivery of the request (the rest are recorded) — the
+/// same answer whether the ID is unknown, forged or names other addresses — or `None`,
+/// recording nothing, while the request's deliveries are not yet marked sent (the results
+/// overtook the gateway's own record of sending, or it crashed before making it): the
+/// head-end is to post them again later, when the dispatcher has marked them.
 pub(crate) async fn record(
     store: &Store,
+    tdsp: Tdsp,
     request_id: &str,
     results: &[HeadEndResult],
     now: i64,
 ) -> Result<Option<Vec<String>>, ConnectError> {
-    let Some(message) = message_of(request_id) else {
-        return Ok(Some(results.iter().map(|r| r.address.clone()).collect()));
+    let unknown = || Ok(Some(results.iter().map(|r| r.address.clone()).collect()));
+    let Some(id) = message_of(request_id) else {
+        return unknown();
     };
-    let deliveries = match store.deliveries(message).await {
-        Ok(d) => d,
-        Err(hanrig_gateway_store::StoreError::NotFound(_)) => Vec::new(),
+    let message = match store.message(id).await {
+        Ok(m) => m,
+        Err(hanrig_gateway_store::StoreError::NotFound(_)) => return unknown(),
         Err(e) => return Err(e.into()),
     };
+    let Some((first, last)) = batch_rows(store.installation_secret(), request_id, &message) else {
+        return unknown();
+    };
+    let deliveries = store.deliveries(id).await?;
     let by_address: HashMap<&str, &DeliveryRecord> = deliveries
         .iter()
+        .filter(|d| d.tdsp == tdsp && (first..=last).contains(&d.id))
         .filter(|d| d.job == request_id || (d.job.is_empty() && d.status == DeliveryStatus::Queued))
         .map(|d| (d.address.as_str(), d))
         .collect();
@@ -171,13 +224,14 @@ pub(crate) enum Callback {
     Failed(String),
 }
 
-/// Serves a head-end's callbacks on `listener` until the task is dropped: each `POST /` goes
-/// to `handle`, whose [`Callback`] decides the answer.
-pub(crate) async fn serve_callbacks<F>(
-    listener: tokio::net::TcpListener,
+/// The routes of `tdsp`'s head-end's callbacks: each `POST /` goes to `handle`, whose
+/// [`Callback`] decides the answer. Whoever serves them authenticates the head-end first
+/// (hanrig-gateway-server: mutual TLS with the head-end's certificate).
+pub(crate) fn callbacks<F>(
     store: Store,
-    handle: fn(Store, String) -> F,
-) -> std::io::Result<()>
+    tdsp: Tdsp,
+    handle: fn(Store, Tdsp, String) -> F,
+) -> axum::Router
 where
     F: Future<Output = Callback> + Send + 'static,
 {
@@ -188,7 +242,7 @@ where
         async move {
             let xml = [(header::CONTENT_TYPE, "text/xml; charset=utf-8")];
             let fault = hanrig_headend::xml::fault;
-            match handle(store, body).await {
+            match handle(store, tdsp, body).await {
                 Callback::Recorded(reply) => (StatusCode::OK, xml, reply),
                 Callback::Unreadable(why) => {
                     (StatusCode::INTERNAL_SERVER_ERROR, xml, fault(true, &why))
@@ -211,10 +265,9 @@ where
         }
     });
     // A body over the XML reader's limit is refused (413) before it is read to the end.
-    let app = axum::Router::new()
+    axum::Router::new()
         .route("/", post)
         .layer(axum::extract::DefaultBodyLimit::max(
             hanrig_headend::xml::MAX_DOCUMENT_BYTES,
-        ));
-    axum::serve(listener, app).await
+        ))
 }

@@ -11,9 +11,7 @@ use std::time::Duration;
 use common::*;
 use hanrig_gateway::delivery::DeliveryStatus;
 use hanrig_gateway::routing::Tdsp;
-use hanrig_gateway_connect::cim::{
-    CimClient, cim_request, dispatch, dispatch_retrying, serve_callbacks,
-};
+use hanrig_gateway_connect::cim::{self, CimClient, cim_request, dispatch, dispatch_retrying};
 use hanrig_headend::cim::event;
 use hanrig_headend::limits::{self, Limits};
 use hanrig_sim::clock::SimTime;
@@ -29,13 +27,14 @@ fn esiids(n: u64) -> Vec<String> {
 /// callback listener recording into `store`.
 async fn chain(store: &hanrig_gateway_store::Store, meters: &[String]) -> CimClient {
     let (callbacks, reply_address) = listener().await;
-    tokio::spawn(serve_callbacks(callbacks, store.clone()));
+    tokio::spawn(serve_plain(callbacks, cim::callbacks(store.clone(), TDSP)));
     let (l, endpoint) = listener().await;
     let start = SimTime::from_unix_seconds(T0);
     tokio::spawn(serve_cim(
         l,
         CimHeadEnd::new(&fleet(meters), MESH, 5, start),
         clock(),
+        push(),
     ));
     CimClient::new(&endpoint, &reply_address)
 }
@@ -61,7 +60,16 @@ async fn a_load_control_event_reaches_every_aep_thermostat_and_every_report_come
         .await
         .unwrap()
         .into_iter()
-        .map(|d| d.job)
+        .map(|d| {
+            // Signed: 96 bits of tag after the batch's rows.
+            let (body, tag) = d.job.rsplit_once('-').unwrap();
+            assert!(
+                tag.len() == 24 && tag.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{}",
+                d.job
+            );
+            body.to_string()
+        })
         .collect();
     let expected: std::collections::BTreeSet<String> = [(1, 100), (101, 200), (201, 250)]
         .iter()
@@ -100,6 +108,7 @@ async fn a_gateway_that_crashed_after_sending_sends_the_same_correlation_id_and_
     let queued = store.queued(TDSP, 100).await.unwrap();
     let message = store.message(id).await.unwrap();
     let request = cim_request(
+        store.installation_secret(),
         &message,
         TDSP,
         &queued,
@@ -167,7 +176,7 @@ async fn a_cim_head_end_that_is_down_is_retried_until_it_recovers() {
     let meters = esiids(10);
     let (store, id) = store_with_message("cim-down", &meters, lce()).await;
     let (callbacks, reply_address) = listener().await;
-    tokio::spawn(serve_callbacks(callbacks, store.clone()));
+    tokio::spawn(serve_plain(callbacks, cim::callbacks(store.clone(), TDSP)));
     // A port with nothing behind it yet.
     let address = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -190,7 +199,7 @@ async fn a_cim_head_end_that_is_down_is_retried_until_it_recovers() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let l = tokio::net::TcpListener::bind(address).await.unwrap();
         let start = SimTime::from_unix_seconds(T0);
-        serve_cim(l, CimHeadEnd::new(&fleet, MESH, 5, start), clock()).await
+        serve_cim(l, CimHeadEnd::new(&fleet, MESH, 5, start), clock(), push()).await
     });
     let sent = dispatch_retrying(
         &store,
@@ -223,7 +232,7 @@ async fn a_text_reaches_every_aep_display_and_each_reports_it_displayed() {
     };
     let (store, id) = store_with_message("cim-text", &meters, text.command(12).unwrap()).await;
     let (callbacks, reply_address) = listener().await;
-    tokio::spawn(serve_callbacks(callbacks, store.clone()));
+    tokio::spawn(serve_plain(callbacks, cim::callbacks(store.clone(), TDSP)));
     let (l, endpoint) = listener().await;
     let displays: Vec<(String, DeviceKind)> = meters
         .iter()
@@ -234,6 +243,7 @@ async fn a_text_reaches_every_aep_display_and_each_reports_it_displayed() {
         l,
         CimHeadEnd::new(&displays, MESH, 5, start),
         clock(),
+        push(),
     ));
     let client = CimClient::new(&endpoint, &reply_address);
     let sent = dispatch(
@@ -254,4 +264,71 @@ async fn a_text_reaches_every_aep_display_and_each_reports_it_displayed() {
             format!("delivered to the device ({})", event::TEXT_DISPLAYED)
         );
     }
+}
+
+/// An EventMessage saying each of `addresses` acknowledged request `correlation`.
+fn acknowledged(correlation: &str, addresses: &[String]) -> hanrig_headend::cim::EventMessage {
+    use hanrig_headend::cim::{EndDeviceEvent, EventMessage, Header, NOUN_EVENTS};
+    EventMessage {
+        header: Header::new("created", NOUN_EVENTS, T0 + 60, "ev", correlation),
+        events: addresses
+            .iter()
+            .map(|a| EndDeviceEvent {
+                mrid: format!("ev-{a}"),
+                created: T0 + 60,
+                event_type: event::LCE_STARTED.into(),
+                end_device: a.clone(),
+                reason: String::new(),
+            })
+            .collect(),
+    }
+}
+
+/// Before a batch is marked sent, only its signed request ID gets "post again later": a
+/// guessed ID (the unsigned shape), a forged tag, or the right ID at another TDSP's listener
+/// gets the answer any unknown ID gets, so no one can learn which batches exist; and another
+/// installation signs the same batch differently.
+#[tokio::test]
+async fn results_for_a_batch_not_yet_sent_are_heard_only_under_its_signed_id() {
+    use hanrig_gateway_connect::cim::record_events;
+    use hanrig_gateway_connect::request_id;
+    use hanrig_headend::cim::ReplyResult;
+    let meters = esiids(3);
+    let (store, id) = store_with_message("cim-signed", &meters, lce()).await;
+    let queued = store.queued(TDSP, 100).await.unwrap();
+    let message = store.message(id).await.unwrap();
+    let signed = request_id(store.installation_secret(), &message, TDSP, &queued);
+    assert!(
+        record_events(&store, TDSP, &acknowledged(&signed, &meters))
+            .await
+            .unwrap()
+            .is_none(),
+        "the signed ID of a batch not yet marked sent is told to post again"
+    );
+    let (body, _) = signed.rsplit_once('-').unwrap();
+    for (tdsp, guess) in [
+        (TDSP, body.to_string()),
+        (TDSP, format!("{body}-{}", "0".repeat(24))),
+        (Tdsp::AepTexasNorth, signed.clone()),
+        (
+            TDSP,
+            format!("m{}-aep-texas-central-1-3-{}", id + 1, "0".repeat(24)),
+        ),
+    ] {
+        let reply = record_events(&store, tdsp, &acknowledged(&guess, &meters))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{guess} at {tdsp}: told to post again: it exists"));
+        assert_eq!(reply.reply.result, ReplyResult::Partial, "{guess}");
+        assert_eq!(reply.reply.errors.len(), 3, "{guess}");
+    }
+    assert_eq!(store.summary(id).await.unwrap().queued, 3, "nothing moved");
+    let (other, _) = store_with_message("cim-signed-other", &meters, lce()).await;
+    let other_message = other.message(id).await.unwrap();
+    assert_eq!(other_message.command, message.command);
+    assert_ne!(
+        request_id(other.installation_secret(), &other_message, TDSP, &queued),
+        signed,
+        "another installation signs the same batch alike"
+    );
 }

@@ -105,6 +105,7 @@ async fn a_gateway_that_crashed_after_submitting_sends_the_same_job_again_not_a_
     let message = store.message(id).await.unwrap();
     let first = client
         .submit(&job_request(
+            store.installation_secret(),
             &message,
             Tdsp::Centerpoint,
             &queued,

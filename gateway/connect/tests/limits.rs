@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use hanrig_gateway_connect::JobsClient;
-use hanrig_gateway_connect::cim::serve_callbacks;
+use hanrig_gateway_connect::cim;
 use hanrig_headend::xml::{MAX_DEPTH, MAX_DOCUMENT_BYTES};
 
 /// Posts `body` to `url` over plain HTTP/1.1; the status and the answer.
@@ -40,7 +40,13 @@ async fn a_callback_of_deeply_nested_elements_is_refused_at_the_depth_limit() {
         store_with_message("limits-nested", &["10032789000000001".into()], lce()).await;
     let before = store.summary(id).await.unwrap();
     let (callbacks, url) = listener().await;
-    tokio::spawn(serve_callbacks(callbacks, store.clone()));
+    tokio::spawn(serve_plain(
+        callbacks,
+        cim::callbacks(
+            store.clone(),
+            hanrig_gateway::routing::Tdsp::AepTexasCentral,
+        ),
+    ));
     // 60 KB of nesting: it used to raise the gateway's memory by ~430 MB (each element's
     // path a copy of its parent's).
     let attack = "<a>".repeat(10_000) + &"</a>".repeat(10_000);
@@ -57,7 +63,10 @@ async fn a_callback_of_deeply_nested_elements_is_refused_at_the_depth_limit() {
 async fn a_callback_body_is_read_up_to_the_document_limit_and_refused_unread_over_it() {
     let (store, _) = store_with_message("limits-big", &["10032789000000002".into()], lce()).await;
     let (callbacks, url) = listener().await;
-    tokio::spawn(serve_callbacks(callbacks, store));
+    tokio::spawn(serve_plain(
+        callbacks,
+        cim::callbacks(store, hanrig_gateway::routing::Tdsp::AepTexasCentral),
+    ));
     // Just under the limit (and over axum's default of 2 MB): read, and refused as not XML.
     let (status, answer) = post(&url, "x".repeat(MAX_DOCUMENT_BYTES - 1)).await;
     assert_eq!(status, 500, "{answer}");

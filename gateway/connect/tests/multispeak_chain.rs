@@ -12,7 +12,7 @@ use common::*;
 use hanrig_gateway::delivery::DeliveryStatus;
 use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_connect::multispeak::{
-    MultiSpeakClient, dispatch, dispatch_retrying, multispeak_request, serve_callbacks,
+    self, MultiSpeakClient, dispatch, dispatch_retrying, multispeak_request,
 };
 use hanrig_headend::limits::{self, Limits};
 use hanrig_headend::multispeak::MsgHeader;
@@ -39,6 +39,7 @@ fn serve(listener: tokio::net::TcpListener, meters: &[String]) {
         listener,
         MultiSpeakHeadEnd::new(&fleet(meters), MESH, 5, start),
         clock(),
+        push(),
     ));
 }
 
@@ -46,7 +47,10 @@ fn serve(listener: tokio::net::TcpListener, meters: &[String]) {
 /// callback listener recording into `store`.
 async fn chain(store: &hanrig_gateway_store::Store, meters: &[String]) -> MultiSpeakClient {
     let (callbacks, response_url) = listener().await;
-    tokio::spawn(serve_callbacks(callbacks, store.clone()));
+    tokio::spawn(serve_plain(
+        callbacks,
+        multispeak::callbacks(store.clone(), TDSP),
+    ));
     let (l, endpoint) = listener().await;
     serve(l, meters);
     MultiSpeakClient::new(&endpoint, &response_url, header())
@@ -71,7 +75,7 @@ async fn a_load_control_event_reaches_every_oncor_thermostat_and_every_report_co
         .await
         .unwrap()
         .into_iter()
-        .map(|d| d.job)
+        .map(|d| d.job.rsplit_once('-').unwrap().0.to_string())
         .collect();
     let expected: std::collections::BTreeSet<String> = [(1, 100), (101, 200), (201, 250)]
         .iter()
@@ -109,7 +113,16 @@ async fn a_gateway_that_crashed_after_sending_sends_the_same_transaction_id_and_
     let limits = limits::of(TDSP.style());
     let queued = store.queued(TDSP, 100).await.unwrap();
     let message = store.message(id).await.unwrap();
-    let request = multispeak_request(&message, TDSP, &queued, &limits, &client, T0 as i64).unwrap();
+    let request = multispeak_request(
+        store.installation_secret(),
+        &message,
+        TDSP,
+        &queued,
+        &limits,
+        &client,
+        T0 as i64,
+    )
+    .unwrap();
     let first = client.initiate(&request).await.unwrap();
     assert!(first.errors.is_empty(), "{first:?}");
     let sent = dispatch(&store, TDSP, &client, &limits, 100, T0 as i64)
@@ -174,7 +187,10 @@ async fn a_multispeak_head_end_that_is_down_is_retried_until_it_recovers() {
     let meters = esiids(10);
     let (store, id) = store_with_message("ms-down", &meters, lce()).await;
     let (callbacks, response_url) = listener().await;
-    tokio::spawn(serve_callbacks(callbacks, store.clone()));
+    tokio::spawn(serve_plain(
+        callbacks,
+        multispeak::callbacks(store.clone(), TDSP),
+    ));
     let address = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap()
@@ -241,7 +257,7 @@ async fn notifications_the_gateway_could_not_take_are_posted_again_until_it_can(
     let l = tokio::net::TcpListener::bind(callback_address)
         .await
         .unwrap();
-    tokio::spawn(serve_callbacks(l, store.clone()));
+    tokio::spawn(serve_plain(l, multispeak::callbacks(store.clone(), TDSP)));
     let s = until(&store, id, |s| s.device_acknowledged == 10).await;
     assert_eq!(s.failed, 0);
 }

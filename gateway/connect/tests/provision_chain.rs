@@ -163,8 +163,13 @@ async fn a_cim_head_end_provisions_the_right_device_and_fails_the_others_when_th
         l,
         CimHeadEnd::new(&fleet(&meters), MESH, 5, start),
         clock(),
+        push(),
     ));
-    let connector = Connector::Cim(CimClient::new(&endpoint, &reply_address), callbacks);
+    let connector = Connector::Cim(CimClient::new(&endpoint, &reply_address));
+    let routes = connector
+        .callbacks(store.clone(), Tdsp::AepTexasCentral)
+        .unwrap();
+    tokio::spawn(serve_plain(callbacks, routes));
     provision_three(store, Tdsp::AepTexasCentral, connector, &meters).await;
 }
 
@@ -180,14 +185,66 @@ async fn a_multispeak_head_end_provisions_the_right_device_and_fails_the_others_
         l,
         MultiSpeakHeadEnd::new(&fleet(&meters), MESH, 5, start),
         clock(),
+        push(),
     ));
-    let connector = Connector::MultiSpeak(
-        MultiSpeakClient::new(
-            &endpoint,
-            &response_url,
-            MsgHeader::new("hanrig", "SMT", "", 0),
-        ),
-        callbacks,
-    );
+    let connector = Connector::MultiSpeak(MultiSpeakClient::new(
+        &endpoint,
+        &response_url,
+        MsgHeader::new("hanrig", "SMT", "", 0),
+    ));
+    let routes = connector.callbacks(store.clone(), Tdsp::Oncor).unwrap();
+    tokio::spawn(serve_plain(callbacks, routes));
     provision_three(store, Tdsp::Oncor, connector, &meters).await;
+}
+
+/// A pairing result is heard only under the device's signed request ID, from its own TDSP's
+/// head-end: the unsigned shape (`d{row}-{tdsp}`, what a guesser would try), a forged tag and
+/// another TDSP all get the same refusal, and the device stays pending.
+#[tokio::test]
+async fn a_pairing_result_is_heard_only_under_the_devices_signed_id() {
+    use hanrig_gateway_connect::provision::{PairingRecorded, device_request_id, record_pairing};
+    let store = fresh_store("provision-signed").await;
+    let eui = Eui64(0x0011_2233_4455_6677);
+    let code = InstallCode::from_body(&INSTALL_CODE).unwrap();
+    let tdsp = Tdsp::AepTexasCentral;
+    let device = add(&store, tdsp, "10032780000000001", eui, &code).await;
+    let signed = device_request_id(store.installation_secret(), &device);
+    assert!(
+        store
+            .mark_device_sent(device.id, &signed, T0 as i64)
+            .await
+            .unwrap()
+    );
+    let name = device.eui64.to_string();
+    let provisioned = || Some(DeviceState::Provisioned);
+    let (body, _) = signed.rsplit_once('-').unwrap();
+    let mut refusals = Vec::new();
+    for (at, id) in [
+        (tdsp, body.to_string()),
+        (tdsp, format!("{body}-{}", "0".repeat(24))),
+        (Tdsp::AepTexasNorth, signed.clone()),
+    ] {
+        match record_pairing(&store, at, &id, &name, provisioned(), T0 as i64)
+            .await
+            .unwrap()
+        {
+            PairingRecorded::Unknown(why) => refusals.push(why.replace(&id, "ID")),
+            other => panic!("{id} at {at}: {other:?}"),
+        }
+    }
+    assert!(refusals.windows(2).all(|w| w[0] == w[1]), "{refusals:?}");
+    assert_eq!(
+        store.device(device.id).await.unwrap().state,
+        DeviceState::Pending
+    );
+    assert!(matches!(
+        record_pairing(&store, tdsp, &signed, &name, provisioned(), T0 as i64)
+            .await
+            .unwrap(),
+        PairingRecorded::Recorded
+    ));
+    assert_eq!(
+        store.device(device.id).await.unwrap().state,
+        DeviceState::Provisioned
+    );
 }

@@ -85,12 +85,16 @@ async fn a_cim_loop_waits_out_a_head_end_that_is_down_then_records_every_event()
         tokio::time::sleep(Duration::from_millis(150)).await;
         let l = tokio::net::TcpListener::bind(address).await.unwrap();
         let start = SimTime::from_unix_seconds(T0);
-        serve_cim(l, CimHeadEnd::new(&fleet, MESH, 5, start), clock()).await
+        serve_cim(l, CimHeadEnd::new(&fleet, MESH, 5, start), clock(), push()).await
     });
-    let connector = Connector::Cim(
-        CimClient::new(&format!("http://{address}/"), &reply_address),
-        callbacks,
-    );
+    let connector = Connector::Cim(CimClient::new(
+        &format!("http://{address}/"),
+        &reply_address,
+    ));
+    let routes = connector
+        .callbacks(store.clone(), Tdsp::AepTexasCentral)
+        .unwrap();
+    tokio::spawn(serve_plain(callbacks, routes));
     run_until_acknowledged(&store, Tdsp::AepTexasCentral, connector, id, 30)
         .await
         .unwrap();
@@ -107,15 +111,15 @@ async fn a_multispeak_loop_records_every_notification_until_shut_down() {
         l,
         MultiSpeakHeadEnd::new(&fleet(&meters), MESH, 5, start),
         clock(),
+        push(),
     ));
-    let connector = Connector::MultiSpeak(
-        MultiSpeakClient::new(
-            &endpoint,
-            &response_url,
-            MsgHeader::new("hanrig", "SMT", "", 0),
-        ),
-        callbacks,
-    );
+    let connector = Connector::MultiSpeak(MultiSpeakClient::new(
+        &endpoint,
+        &response_url,
+        MsgHeader::new("hanrig", "SMT", "", 0),
+    ));
+    let routes = connector.callbacks(store.clone(), Tdsp::Oncor).unwrap();
+    tokio::spawn(serve_plain(callbacks, routes));
     run_until_acknowledged(&store, Tdsp::Oncor, connector, id, 30)
         .await
         .unwrap();

@@ -440,15 +440,32 @@ pub fn fault(client: bool, reason: &str) -> String {
     )
 }
 
-/// The `faultstring` of a SOAP 1.1 Fault, if `xml` is one.
-pub fn read_fault(xml: &str) -> Option<String> {
+/// A SOAP 1.1 Fault as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// Whether the fault is the sender's (`faultcode` `Client` or a `Client.…` subcode): the
+    /// request as written will never be accepted. Otherwise (`Server`, and any other code)
+    /// the receiver failed and the same request may succeed later.
+    pub client: bool,
+    /// Its `faultstring`.
+    pub reason: String,
+}
+
+/// The Fault, if `xml` is a SOAP 1.1 Fault.
+pub fn read_fault(xml: &str) -> Option<Fault> {
     let (_, body) = open_envelope(xml).ok()?;
     let fault = body.child("Fault")?;
-    (fault.ns == SOAP_NS).then(|| {
-        fault
+    if fault.ns != SOAP_NS {
+        return None;
+    }
+    let code = fault.opt_text("faultcode").unwrap_or_default();
+    let local = code.rsplit_once(':').map_or(code, |(_, l)| l);
+    Some(Fault {
+        client: local == "Client" || local.starts_with("Client."),
+        reason: fault
             .opt_text("faultstring")
             .unwrap_or_default()
-            .to_string()
+            .to_string(),
     })
 }
 
@@ -609,9 +626,15 @@ mod tests {
         assert!(matches!(parse("<a><b></a>"), Err(XmlError::Malformed(_))));
         assert!(matches!(parse("<a>"), Err(XmlError::Malformed(_))));
         assert_eq!(
-            read_fault(&fault(true, "bad <thing>")).as_deref(),
-            Some("bad <thing>")
+            read_fault(&fault(true, "bad <thing>")).map(|f| (f.client, f.reason)),
+            Some((true, "bad <thing>".to_string()))
         );
+        assert_eq!(
+            read_fault(&fault(false, "busy")).map(|f| (f.client, f.reason)),
+            Some((false, "busy".to_string()))
+        );
+        let subcode = fault(true, "who?").replace("soap:Client", "s:Client.Authentication");
+        assert_eq!(read_fault(&subcode).map(|f| f.client), Some(true));
         assert_eq!(read_fault(&envelope(None, El::new("x"))), None);
     }
 

@@ -98,6 +98,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    secret: std::sync::Arc<[u8]>,
 }
 
 /// A device as stored.
@@ -318,6 +319,35 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The installation's secret, made at random and kept the first time.
+async fn installation_secret(pool: &AnyPool) -> Result<std::sync::Arc<[u8]>> {
+    use ring::rand::SecureRandom;
+    let mut fresh = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut fresh)
+        .map_err(|_| StoreError::Corrupt("no randomness for the installation secret".into()))?;
+    let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+    sqlx::query("INSERT INTO installation (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+        .bind(fresh)
+        .execute(pool)
+        .await?;
+    let secret: String = sqlx::query("SELECT secret FROM installation WHERE id = 1")
+        .fetch_one(pool)
+        .await?
+        .try_get("secret")?;
+    let bytes = (0..secret.len())
+        .step_by(2)
+        .map(|i| {
+            secret
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| StoreError::Corrupt("the installation secret is not 32 hex bytes".into()))?;
+    Ok(bytes.into())
+}
+
 impl Store {
     /// Opens the database at `url` and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Store> {
@@ -338,7 +368,18 @@ impl Store {
             Backend::Sqlite => SQLITE.run(&pool).await?,
             Backend::Postgres => POSTGRES.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        let secret = installation_secret(&pool).await?;
+        Ok(Store {
+            pool,
+            backend,
+            secret,
+        })
+    }
+
+    /// This installation's secret (32 random bytes, made when the repository was first
+    /// opened): the key that signs its head-end request IDs.
+    pub fn installation_secret(&self) -> &[u8] {
+        &self.secret
     }
 
     /// Which database it is.

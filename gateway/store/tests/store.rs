@@ -673,3 +673,32 @@ async fn a_device_is_sent_once_found_by_its_request_and_finished_once_with_a_his
         );
     }
 }
+
+/// Each installation has its own secret, made once: reopening the repository keeps it, and
+/// two repositories (SQLite or PostgreSQL) never share one.
+#[tokio::test]
+async fn the_installation_secret_is_made_once_and_differs_between_installations() {
+    let (first, second) = (stores().await, stores().await);
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(a.installation_secret().len(), 32);
+        assert_ne!(
+            a.installation_secret(),
+            b.installation_secret(),
+            "{:?}",
+            a.backend()
+        );
+    }
+    let file = std::env::temp_dir().join(format!("hanrig-secret-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let made = Store::open(&url)
+        .await
+        .unwrap()
+        .installation_secret()
+        .to_vec();
+    assert_eq!(
+        Store::open(&url).await.unwrap().installation_secret(),
+        made.as_slice()
+    );
+    let _ = std::fs::remove_file(&file);
+}

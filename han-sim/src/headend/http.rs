@@ -33,31 +33,35 @@ pub(crate) trait SoapFront: Send + 'static {
 
 /// Serves `headend` on `listener` (`POST /` with a `create EndDeviceControls`
 /// RequestMessage; 200 and a ResponseMessage, or 500 and a SOAP Fault for a document it
-/// cannot read) and posts EndDeviceEvents to each request's ReplyAddress, until the task is
-/// dropped.
+/// cannot read) and posts EndDeviceEvents to each request's ReplyAddress with `callbacks`
+/// (an HTTP client holding the head-end's TLS identity where the gateway requires one), until
+/// the task is dropped.
 pub async fn serve_cim(
     listener: tokio::net::TcpListener,
     headend: CimHeadEnd,
     clock: Clock,
+    callbacks: reqwest::Client,
 ) -> std::io::Result<()> {
-    serve_soap(listener, headend, clock).await
+    serve_soap(listener, headend, clock, callbacks).await
 }
 
 /// Serves `headend` on `listener` (`POST /` with a MultiSpeak request; 200 and its
 /// `…Response`, or 500 and a SOAP Fault) and posts notifications to each request's
-/// responseURL, until the task is dropped.
+/// responseURL with `callbacks`, until the task is dropped.
 pub async fn serve_multispeak(
     listener: tokio::net::TcpListener,
     headend: MultiSpeakHeadEnd,
     clock: Clock,
+    callbacks: reqwest::Client,
 ) -> std::io::Result<()> {
-    serve_soap(listener, headend, clock).await
+    serve_soap(listener, headend, clock, callbacks).await
 }
 
 async fn serve_soap<F: SoapFront>(
     listener: tokio::net::TcpListener,
     front: F,
     clock: Clock,
+    callbacks: reqwest::Client,
 ) -> std::io::Result<()> {
     use axum::extract::State;
     use axum::http::{StatusCode, header};
@@ -86,21 +90,17 @@ async fn serve_soap<F: SoapFront>(
         .with_state((front.clone(), clock));
     tokio::select! {
         served = axum::serve(listener, app) => served,
-        () = push(front, clock) => Ok(()),
+        () = push(front, clock, callbacks) => Ok(()),
     }
 }
 
-/// Steps the front and posts its callbacks, forever.
-async fn push<F: SoapFront>(front: Arc<Mutex<F>>, clock: Clock) {
+/// Steps the front and posts its callbacks with `http`, forever; each post ends within 30 s.
+async fn push<F: SoapFront>(front: Arc<Mutex<F>>, clock: Clock, http: reqwest::Client) {
     struct Pending {
         out: Outgoing,
         backoff: Duration,
         next: tokio::time::Instant,
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default();
     let mut queue: Vec<Pending> = Vec::new();
     loop {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -126,6 +126,7 @@ async fn push<F: SoapFront>(front: Arc<Mutex<F>>, clock: Clock) {
             }
             let sent = http
                 .post(&p.out.url)
+                .timeout(Duration::from_secs(30))
                 .header("Content-Type", "text/xml; charset=utf-8")
                 .header("SOAPAction", format!("\"{}\"", p.out.soap_action))
                 .body(p.out.body.clone())

@@ -118,6 +118,20 @@ pub async fn until(store: &Store, id: i64, done: impl Fn(&Summary) -> bool) -> S
 }
 
 /// A listener on a free loopback port, and its URL.
+/// Serves a connector's callback routes on `listener` over plain HTTP: these tests are of the
+/// protocols; the authenticated listeners are hanrig-gateway-server's (tested there).
+pub async fn serve_plain(
+    listener: tokio::net::TcpListener,
+    routes: axum::Router,
+) -> std::io::Result<()> {
+    axum::serve(listener, routes).await
+}
+
+/// A plain HTTP client for a simulated head-end's callbacks.
+pub fn push() -> reqwest::Client {
+    hanrig_gateway_connect::http_client(std::time::Duration::from_secs(30))
+}
+
 pub async fn listener() -> (tokio::net::TcpListener, String) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", l.local_addr().unwrap());
