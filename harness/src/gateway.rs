@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use hanrig_gateway::access::{CompanyKind, Permission};
-use hanrig_gateway_api::auth::hash_password;
 use hanrig_gateway_api::pki::{LabCa, write};
 use hanrig_gateway_store::Store;
 
@@ -36,6 +35,10 @@ pub enum Admin {
         /// Its kind.
         #[arg(long)]
         kind: String,
+        /// For a TDSP company, the TDSP whose territory it sees (oncor, centerpoint,
+        /// aep-texas-central, aep-texas-north, tnmp); required for that kind.
+        #[arg(long)]
+        tdsp: Option<String>,
     },
     /// List the companies.
     Companies,
@@ -54,6 +57,18 @@ pub enum Admin {
         /// view-messages, statistics.
         #[arg(long = "permission")]
         permissions: Vec<String>,
+    },
+    /// Unlock a user locked by 4 wrong passwords within 5 minutes (SMT BR-017.010).
+    UserUnlock {
+        /// The user name.
+        #[arg(long)]
+        user: String,
+    },
+    /// Set a user's password, reading it from standard input (one line), and unlock it.
+    PasswordReset {
+        /// The user name.
+        #[arg(long)]
+        user: String,
     },
     /// List a company's users.
     Users {
@@ -161,41 +176,58 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         return ca_init(dir, &names);
     }
-    let password = if matches!(command, Admin::UserAdd { .. }) {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(|e| format!("reading the password from standard input: {e}"))?;
-        let password = line.trim_end_matches(['\r', '\n']).to_string();
-        if password.len() < 8 {
-            return Err(
-                "the password (read from standard input) must have at least 8 characters".into(),
-            );
+    // A new password comes on standard input and must pass SMT's rules (BR-017.003).
+    let hash = match &command {
+        Admin::UserAdd { user, .. } | Admin::PasswordReset { user } => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the password from standard input: {e}"))?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            hanrig_gateway_api::auth::new_password_hash(user, password)
+                .map_err(|e| format!("{e} (the password is read from standard input)"))?
         }
-        password
-    } else {
-        String::new()
+        _ => String::new(),
     };
     runtime()?.block_on(async {
         let store = Store::open(database).await.map_err(|e| e.to_string())?;
         match command {
             Admin::CaInit { .. } => unreachable!("handled above"),
-            Admin::CompanyAdd { name, kind } => {
+            Admin::CompanyAdd { name, kind, tdsp } => {
                 let kind: CompanyKind = kind
                     .parse()
                     .map_err(|e: hanrig_gateway::access::AccessError| e.to_string())?;
+                let territory = tdsp
+                    .map(|t| t.parse::<hanrig_gateway::routing::Tdsp>())
+                    .transpose()
+                    .map_err(|e| format!("--tdsp: {e}"))?;
+                if kind == CompanyKind::Tdsp && territory.is_none() {
+                    return Err("a TDSP company sees one TDSP's territory: give --tdsp".into());
+                }
                 let c = store
-                    .add_company(&name, kind, now())
+                    .add_company_in(&name, kind, territory, now())
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(format!("company {:?} ({})\n", c.name, c.kind))
+                Ok(format!(
+                    "company {:?} ({}{})\n",
+                    c.name,
+                    c.kind,
+                    c.territory.map(|t| format!(", {t}")).unwrap_or_default()
+                ))
             }
             Admin::Companies => Ok(store
                 .companies()
                 .await
                 .map_err(|e| e.to_string())?
                 .iter()
-                .map(|c| format!("{}\t{}\n", c.name, c.kind))
+                .map(|c| {
+                    format!(
+                        "{}\t{}{}\n",
+                        c.name,
+                        c.kind,
+                        c.territory.map(|t| format!("\t{t}")).unwrap_or_default()
+                    )
+                })
                 .collect()),
             Admin::UserAdd {
                 company,
@@ -208,7 +240,6 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                     .map(|p| p.parse::<Permission>())
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|e| e.to_string())?;
-                let hash = hash_password(&password)?;
                 let u = store
                     .add_user(&company, &user, &hash, admin, &permissions, now())
                     .await
@@ -221,6 +252,20 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                     hanrig_gateway::access::join(&u.permissions)
                 ))
             }
+            Admin::UserUnlock { user } => {
+                store
+                    .unlock_user(&user, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!("user {user:?} unlocked\n"))
+            }
+            Admin::PasswordReset { user } => {
+                store
+                    .unlock_user(&user, Some(&hash))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!("user {user:?}: password set, unlocked\n"))
+            }
             Admin::Users { company } => Ok(store
                 .users(&company)
                 .await
@@ -228,10 +273,15 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                 .iter()
                 .map(|u| {
                     format!(
-                        "{}\t{}\t{}\n",
+                        "{}\t{}\t{}{}\n",
                         u.username,
                         if u.admin { "admin" } else { "user" },
-                        hanrig_gateway::access::join(&u.permissions)
+                        hanrig_gateway::access::join(&u.permissions),
+                        if u.locked_at.is_some() {
+                            "\tlocked"
+                        } else {
+                            ""
+                        }
                     )
                 })
                 .collect()),

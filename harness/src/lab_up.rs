@@ -38,7 +38,7 @@ use tokio::task::JoinHandle;
 /// The demo third party.
 pub const COMPANY: &str = "Demo Energy Services";
 /// Its user.
-pub const USER: &str = "demo";
+pub const USER: &str = "demo-user";
 /// The install code every simulated device joins with (han-sim's head-end HAN).
 pub const INSTALL_CODE: &str = "83FED3407A939723A5C639B26916D505C3B5";
 

@@ -64,7 +64,26 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
     let (ok, out) = hanrig(&db, &["company-add", "Nobody", "--kind", "utility"], "");
     assert!(!ok && out.contains("unknown company kind"), "{out}");
     let (ok, out) = hanrig(&db, &["company-add", "Oncor", "--kind", "tdsp"], "");
-    assert!(ok, "{out}");
+    assert!(!ok && out.contains("give --tdsp"), "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &[
+            "company-add",
+            "Acme Two",
+            "--kind",
+            "third-party",
+            "--tdsp",
+            "oncor",
+        ],
+        "",
+    );
+    assert!(!ok && out.contains("has no TDSP territory"), "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &["company-add", "Oncor", "--kind", "tdsp", "--tdsp", "oncor"],
+        "",
+    );
+    assert!(ok && out.contains("(tdsp, oncor)"), "{out}");
 
     let (ok, out) = hanrig(
         &db,
@@ -76,7 +95,7 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
             "alice",
             "--admin",
         ],
-        "correct horse\n",
+        "CorrectHorse42\n",
     );
     assert!(ok, "{out}");
     assert!(out.contains("send-messages"), "{out}");
@@ -87,11 +106,11 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
             "--company",
             "Oncor",
             "--user",
-            "ops",
+            "ops-desk",
             "--permission",
             "send-messages",
         ],
-        "correct horse\n",
+        "CorrectHorse42\n",
     );
     assert!(!ok && out.contains("Table 6"), "{out}");
     let (ok, out) = hanrig(
@@ -101,13 +120,38 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
             "--company",
             "Oncor",
             "--user",
-            "ops",
+            "ops-desk",
             "--permission",
             "devices",
         ],
         "short\n",
     );
-    assert!(!ok && out.contains("at least 8"), "{out}");
+    assert!(
+        !ok && out.contains("password: use 6 to 24 characters"),
+        "{out}"
+    );
+    for (user, password, words) in [
+        ("ops-desk", "has spaces 1", "letters and digits only"),
+        ("ops-desk", "OPS-desk", "letters and digits only"),
+        ("opsdesk", "OpsDesk", "cannot be the user name"),
+        ("ops", "CorrectHorse42", "user name \"ops\": use 5 to 100"),
+        ("ops/desk", "CorrectHorse42", "without slashes"),
+    ] {
+        let (ok, out) = hanrig(
+            &db,
+            &[
+                "user-add",
+                "--company",
+                "Oncor",
+                "--user",
+                user,
+                "--permission",
+                "devices",
+            ],
+            &format!("{password}\n"),
+        );
+        assert!(!ok && out.contains(words), "{user} {password}: {out}");
+    }
     let (ok, out) = hanrig(&db, &["users", "--company", "Acme Energy"], "");
     assert!(ok && out.starts_with("alice\tadmin\t"), "{out}");
 
@@ -177,7 +221,7 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
         read(&acme.join("client.key")),
         read(&ca.join("ca.pem")),
     );
-    let alice = ApiClient::new(&url, &ca_pem, &cert, &key, "alice", "correct horse").unwrap();
+    let alice = ApiClient::new(&url, &ca_pem, &cert, &key, "alice", "CorrectHorse42").unwrap();
     let body = serde_json::json!({"esiids": ["10443720001234567"], "message": {"text": "Hello", "duration_minutes": 5}});
     let (refused_first, _) = runtime
         .block_on(alice.post("/v1/messages/text", &body))
@@ -201,7 +245,46 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
     let (refused, _) = runtime
         .block_on(wrong.post("/v1/messages/text", &body))
         .unwrap();
+
+    // SMT BR-017.010: three more wrong passwords (four within 5 minutes) lock alice; then the
+    // right one is refused too, in the words an unknown user gets.
+    let get = |client: &ApiClient| runtime.block_on(client.get("/v1/agreements")).unwrap();
+    let failures: Vec<_> = (0..3).map(|_| get(&wrong)).collect();
+    let locked = get(&alice);
+    let nobody =
+        ApiClient::new(&url, &ca_pem, &cert, &key, "nobody-here", "CorrectHorse42").unwrap();
+    let unknown = get(&nobody);
+    let (ok, users) = hanrig(&db, &["users", "--company", "Acme Energy"], "");
+    assert!(
+        ok && users.contains("alice\tadmin\t") && users.trim_end().ends_with("\tlocked"),
+        "{users}"
+    );
+    let (ok, out) = hanrig(&db, &["user-unlock", "--user", "alice"], "");
+    assert!(ok, "{out}");
+    let unlocked = get(&alice);
+    // A reset sets a new password (SMT's rules apply) and the old one no longer signs in.
+    let (ok, out) = hanrig(&db, &["password-reset", "--user", "alice"], "alice\n");
+    assert!(!ok && out.contains("password: use 6 to 24"), "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &["password-reset", "--user", "alice"],
+        "BatteryStaple7\n",
+    );
+    assert!(ok, "{out}");
+    let old = get(&alice);
+    let renewed = ApiClient::new(&url, &ca_pem, &cert, &key, "alice", "BatteryStaple7").unwrap();
+    let new = get(&renewed);
     server.kill().unwrap();
+    for (status, answer) in failures.iter().chain([&locked, &unknown]) {
+        assert_eq!(
+            (*status, answer),
+            (401, &failures[0].1),
+            "one answer for every refusal"
+        );
+    }
+    assert_eq!(unlocked.0, 200, "{:?}", unlocked.1);
+    assert_eq!(old.0, 401);
+    assert_eq!(new.0, 200, "{:?}", new.1);
     let _ = server.wait();
     assert_eq!(refused_first, 403, "no agreement yet");
     assert_eq!(invited, 201, "{agreement}");

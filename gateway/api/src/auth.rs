@@ -3,10 +3,19 @@
 //!
 //! Passwords are kept as Argon2id PHC strings. Checking one costs tens of milliseconds by
 //! design, so a successful check is remembered (by a SHA-256 of user, password and stored
-//! hash, in memory only) and the same credentials are not re-hashed on every request.
+//! hash, in memory only) and the same credentials are not re-hashed on every request. At most
+//! [`CONCURRENT_HASHES`] checks run at once (the rest wait their turn), so a flood of wrong
+//! passwords costs a bounded share of the machine.
+//!
+//! SMT's rules (seed Table 11): 4 wrong passwords within 5 minutes lock the user (BR-017.010)
+//! until an administrator unlocks it or resets its password (`hanrig gateway admin
+//! user-unlock`, `password-reset`). Every refusal of a user name and password — unknown user,
+//! wrong password, locked user — is the same answer, and an unknown user's password is
+//! checked against a dummy hash, so neither the words nor the time tell which it was.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -29,6 +38,29 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| format!("hashing the password: {e}"))
 }
 
+/// [`hash_password`] of a new password for `user`, once it passes SMT's rules
+/// ([`hanrig_gateway::access::check_password`]).
+pub fn new_password_hash(user: &str, password: &str) -> Result<String, String> {
+    hanrig_gateway::access::check_password(user, password).map_err(|e| e.to_string())?;
+    hash_password(password)
+}
+
+/// How many password checks run at once.
+pub const CONCURRENT_HASHES: usize = 4;
+
+/// The one answer to a user name and password that do not sign in.
+const REFUSED: &str = "unknown user, wrong password or locked user (4 wrong passwords within 5 minutes lock a user until an administrator unlocks it or resets its password)";
+
+/// The hash an unknown user's password is checked against: made once, of a random password,
+/// with the same parameters as every stored one.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let random = crate::pki::random_hex(16).unwrap_or_else(|| "no randomness".into());
+        hash_password(&random).unwrap_or_default()
+    })
+}
+
 fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| {
         argon2::Argon2::default()
@@ -41,16 +73,27 @@ fn verify(password: &str, phc: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Authenticator {
     store: Store,
+    clock: fn() -> i64,
     verified: Arc<Mutex<HashSet<[u8; 32]>>>,
+    hashing: Arc<tokio::sync::Semaphore>,
+    hashes: Arc<AtomicU64>,
 }
 
 impl Authenticator {
-    /// Credentials checked against `store`.
-    pub fn new(store: Store) -> Authenticator {
+    /// Credentials checked against `store`; failures timed by `clock` (Unix seconds).
+    pub fn new(store: Store, clock: fn() -> i64) -> Authenticator {
         Authenticator {
             store,
+            clock,
             verified: Arc::default(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_HASHES)),
+            hashes: Arc::default(),
         }
+    }
+
+    /// How many passwords have been hashed to check them.
+    pub fn hashes(&self) -> u64 {
+        self.hashes.load(Ordering::Relaxed)
     }
 
     fn unauthorized(message: impl Into<String>) -> Response {
@@ -76,6 +119,10 @@ impl Authenticator {
         if self.verified.lock().is_ok_and(|v| v.contains(&key)) {
             return true;
         }
+        let Ok(_turn) = self.hashing.acquire().await else {
+            return false;
+        };
+        self.hashes.fetch_add(1, Ordering::Relaxed);
         let (password, phc) = (password.to_string(), phc.to_string());
         let ok = tokio::task::spawn_blocking(move || verify(&password, &phc))
             .await
@@ -108,18 +155,31 @@ impl Authenticator {
             Self::unauthorized("HTTP Basic credentials (user name and password) are required")
         })?;
         let record = match self.store.user(&user).await {
-            Ok(u) => u,
-            Err(StoreError::NotFound(_)) => {
-                return Err(Self::unauthorized("unknown user or wrong password"));
-            }
+            Ok(u) => Some(u),
+            Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(ApiError::from(e).into_response()),
         };
-        if !self
-            .password_ok(&user, &password, &record.password_hash)
+        // An unknown user costs the same hash as a known one.
+        let phc = record
+            .as_ref()
+            .map_or_else(|| dummy_hash().to_string(), |r| r.password_hash.clone());
+        let right = self.password_ok(&user, &password, &phc).await;
+        let record = match record {
+            Some(r) if right && r.locked_at.is_none() => r,
+            known => {
+                if known.is_some() && !right {
+                    self.store
+                        .login_failed(&user, (self.clock)())
+                        .await
+                        .map_err(|e| ApiError::from(e).into_response())?;
+                }
+                return Err(Self::unauthorized(REFUSED));
+            }
+        };
+        self.store
+            .login_succeeded(&user)
             .await
-        {
-            return Err(Self::unauthorized("unknown user or wrong password"));
-        }
+            .map_err(|e| ApiError::from(e).into_response())?;
         if record.company.id != company.id {
             return Err(ApiError(
                 StatusCode::FORBIDDEN,
@@ -131,6 +191,7 @@ impl Authenticator {
             .into_response());
         }
         Ok(Caller {
+            territory: company.territory,
             company: company.name,
             kind: company.kind,
             user,
@@ -172,5 +233,53 @@ pub async fn authenticate(
             next.run(request).await
         }
         Err(response) => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use hanrig_gateway::access::CompanyKind;
+
+    /// An unknown user's password is hashed as a known user's is (against the dummy hash), so
+    /// the time of the answer does not tell the two apart; and the answer is the same.
+    #[tokio::test]
+    async fn an_unknown_user_costs_one_hash_as_a_known_user_does() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store
+            .add_company("Acme Energy", CompanyKind::ThirdParty, 0)
+            .await
+            .unwrap();
+        store
+            .add_certificate("Acme Energy", "ab", "Acme", 0)
+            .await
+            .unwrap();
+        let hash = hash_password("CorrectHorse42").unwrap();
+        store
+            .add_user("Acme Energy", "alice", &hash, true, &[], 0)
+            .await
+            .unwrap();
+        let auth = Authenticator::new(store, || 0);
+        let peer = || Some(PeerCertificate("ab".into()));
+        let refusal = |r: Result<Caller, Response>| r.err().map(|r| r.status());
+        let unknown = auth
+            .caller(
+                peer(),
+                Some(("nobody-here".into(), "CorrectHorse42".into())),
+            )
+            .await;
+        assert_eq!(auth.hashes(), 1, "the unknown user's password was hashed");
+        let wrong = auth
+            .caller(peer(), Some(("alice".into(), "BatteryStaple7".into())))
+            .await;
+        assert_eq!(auth.hashes(), 2);
+        assert_eq!(refusal(unknown), Some(StatusCode::UNAUTHORIZED));
+        assert_eq!(refusal(wrong), Some(StatusCode::UNAUTHORIZED));
+        let right = auth
+            .caller(peer(), Some(("alice".into(), "CorrectHorse42".into())))
+            .await;
+        assert!(right.is_ok());
     }
 }

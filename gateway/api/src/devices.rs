@@ -111,13 +111,28 @@ fn third_party(caller: &Caller) -> bool {
     matches!(caller.kind, CompanyKind::ThirdParty | CompanyKind::Rep)
 }
 
-/// Whether `caller` may see `d`: the company that asked for it, or a TDSP.
+/// Whether `caller` may see `d`: the company that asked for it, or the TDSP whose territory
+/// its meter is in (SMT BR-028.024).
 fn visible(caller: &Caller, d: &DeviceRecord) -> bool {
-    d.company == caller.company || caller.kind == CompanyKind::Tdsp
+    d.company == caller.company
+        || (caller.kind == CompanyKind::Tdsp && caller.territory == Some(d.tdsp))
 }
 
-/// A third party needs an In-Home Device Agreement in force on the meter.
+/// A third party needs an In-Home Device Agreement in force on the meter; a TDSP, the meter
+/// in its territory.
 async fn may_manage(api: &Api, caller: &Caller, esiid: &Esiid) -> Result<(), ApiError> {
+    if caller.kind == CompanyKind::Tdsp {
+        let tdsp = api.routing.route(esiid).ok();
+        if tdsp.is_none() || tdsp != caller.territory {
+            return Err(ApiError(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "ESIID {esiid} is not in {:?}'s territory (SMT BR-028.024)",
+                    caller.company
+                ),
+            ));
+        }
+    }
     if third_party(caller)
         && !api
             .store
@@ -157,7 +172,7 @@ fn eui(text: &str) -> Result<Eui64, ApiError> {
     })),
     responses(
         (status = 202, body = DeviceView, description = "Pending: the head-end will provision it"),
-        (status = 403, body = ErrorBody, description = "No In-Home Device Agreement in force, or the user lacks the devices permission"),
+        (status = 403, body = ErrorBody, description = "No In-Home Device Agreement in force, a meter outside the TDSP caller's territory, or the user lacks the devices permission"),
         (status = 409, body = ErrorBody, description = "The meter has five devices, or the device is active already (kept in the history)"),
         (status = 422, body = ErrorBody, description = "Bad ESIID, EUI64, install code (CRC) or description"),
     )
@@ -283,7 +298,7 @@ pub async fn devices(
     request_body(content = RemoveDevice, example = json!({"reason": "customer-request"})),
     responses(
         (status = 200, body = DeviceView, description = "Removed"),
-        (status = 403, body = ErrorBody, description = "No In-Home Device Agreement in force on its meter"),
+        (status = 403, body = ErrorBody, description = "No In-Home Device Agreement in force on its meter, or a third party giving the reason move-out (a market event only the TDSP reports)"),
         (status = 404, body = ErrorBody, description = "No such device the caller may see"),
         (status = 409, body = ErrorBody, description = "Removed already"),
         (status = 422, body = ErrorBody, description = "Not a reason of the list"),
@@ -313,12 +328,24 @@ pub async fn remove(
         ));
     }
     may_manage(&api, &caller, &d.esiid).await?;
+    // A move-out is a market event: the meter's TDSP (or the market) reports it, not a third
+    // party, whose word would end every company's agreements on the meter.
+    if r.reason == RemovalReason::MoveOut && third_party(&caller) {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            format!(
+                "move-out is a market event that only the meter's TDSP reports; {:?} may remove the device for another reason",
+                caller.company
+            ),
+        ));
+    }
     let now = (api.clock)();
     api.store
         .set_device_state(d.id, &DeviceState::Removed { reason: r.reason }, now)
         .await?;
     // Table 5: removing the device ends its services agreements and the In-Home Device
-    // Agreement of the third party that added it; a move-out ends every agreement on the meter.
+    // Agreement of the third party that added it — a third party's removal only its own
+    // company's; a move-out (the TDSP's) ends every agreement on the meter.
     let reason = if r.reason == RemovalReason::MoveOut {
         EndReason::MoveOut
     } else {
@@ -329,8 +356,9 @@ pub async fn remove(
     } else {
         Some(eui)
     };
+    let only = third_party(&caller).then_some(caller.company.as_str());
     api.store
-        .end_agreements(&d.esiid, device, reason, now)
+        .end_agreements(&d.esiid, device, only, reason, now)
         .await?;
     if !d.company.is_empty() {
         for a in api.store.agreements(&d.company, Some(&d.esiid)).await? {

@@ -35,7 +35,6 @@ pub mod tls;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -57,6 +56,9 @@ pub struct Caller {
     pub user: String,
     /// What the user may do.
     pub permissions: BTreeSet<Permission>,
+    /// For a TDSP company, the TDSP whose territory it sees (SMT BR-028.024); `None` for the
+    /// other kinds — and a TDSP company without one sees no meter.
+    pub territory: Option<hanrig_gateway::routing::Tdsp>,
 }
 
 /// The API's shared state.
@@ -65,7 +67,6 @@ pub struct Api {
     pub(crate) store: Store,
     pub(crate) routing: Arc<Routing>,
     pub(crate) clock: fn() -> i64,
-    issuer: Arc<AtomicU32>,
 }
 
 impl Api {
@@ -75,31 +76,20 @@ impl Api {
             store,
             routing: Arc::new(routing),
             clock,
-            issuer: Arc::new(AtomicU32::new(0)),
         }
     }
 
     /// The next SE message / issuer event ID: never below the current Unix time, always above
-    /// the last one given, so that a newer message has a larger ID as SE 1.0 requires.
-    pub(crate) fn next_id(&self) -> u32 {
-        let now = u32::try_from((self.clock)()).unwrap_or(u32::MAX);
-        let mut last = self.issuer.load(Ordering::Relaxed);
-        loop {
-            let next = now.max(last.saturating_add(1));
-            match self
-                .issuer
-                .compare_exchange(last, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return next,
-                Err(seen) => last = seen,
-            }
-        }
+    /// the last one given — kept in the repository, so across restarts too — so that a newer
+    /// message has a larger ID as SE 1.0 requires.
+    pub(crate) async fn next_id(&self) -> Result<u32, ApiError> {
+        Ok(self.store.next_issuer_id((self.clock)()).await?)
     }
 
     /// The router behind the credential layer: what [`tls::serve_tls`] serves. The OpenAPI
     /// document needs only the TLS client certificate, no user.
     pub fn secured(self) -> Router {
-        let auth = auth::Authenticator::new(self.store.clone());
+        let auth = auth::Authenticator::new(self.store.clone(), self.clock);
         let (router, doc) = self.parts();
         with_document(
             router.layer(axum::middleware::from_fn_with_state(

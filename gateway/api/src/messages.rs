@@ -5,10 +5,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use hanrig_gateway::access::Permission;
+use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::message::{
     Address, EnrollmentGroup, LoadControlMessage, PriceMessage, TextMessage, addresses, han_frame,
     plan,
 };
+use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::NewMessage;
 use hanrig_sep::{Command, Eui64};
 use serde::{Deserialize, Serialize};
@@ -146,6 +148,11 @@ pub struct Accepted {
     pub se_id: u32,
     /// Addresses accepted (after de-duplication).
     pub addresses: usize,
+    /// Devices on addressed meters that get nothing: the caller holds no In-Home Device
+    /// Services Agreement allowing this message type for them (SMT Table 5: one agreement per
+    /// device). When a meter has such a device, the message goes to the meter's consenting
+    /// devices by EUI64 instead of to the meter.
+    pub skipped_devices: Vec<String>,
 }
 
 impl Api {
@@ -159,16 +166,16 @@ impl Api {
         command: Command,
         se_id: u32,
     ) -> Result<Response, ApiError> {
-        let devices: Vec<Eui64> = to
-            .iter()
-            .filter_map(|a| match a {
-                Address::Device(d) => Some(*d),
-                Address::Esiid(_) => None,
-            })
-            .collect();
-        let meters = self.store.meters_of(&devices).await?;
-        let deliveries = plan(to, &self.routing, |d| meters.get(&d).cloned()).map_err(bad)?;
-        self.agreed(caller, kind, to).await?;
+        // The addresses as asked are checked first (a bad one is a 422 whatever the
+        // agreements); then consent decides where the message goes.
+        let asked = self.plan(to).await?;
+        let (to, skipped) = self.consented(caller, kind, to).await?;
+        // Only a meter with a device skipped changes the addresses.
+        let deliveries = if skipped.is_empty() {
+            asked
+        } else {
+            self.plan(&to).await?
+        };
         if matches!(command, Command::WriteAttributes(_)) {
             carried_by_job_style(&deliveries)?;
         }
@@ -199,15 +206,37 @@ impl Api {
                 id,
                 se_id,
                 addresses: deliveries.len(),
+                skipped_devices: skipped.iter().map(ToString::to_string).collect(),
             }),
         )
             .into_response())
     }
 
-    /// Refuses the message unless an In-Home Device Services Agreement in force allows its
-    /// type at every address: for a device, one for that device; for an ESIID, one for a
-    /// device on that meter.
-    async fn agreed(&self, caller: &Caller, kind: &str, to: &[Address]) -> Result<(), ApiError> {
+    /// One delivery per address, each through its TDSP (a device through its meter's).
+    async fn plan(&self, to: &[Address]) -> Result<Vec<(Address, Tdsp)>, ApiError> {
+        let devices: Vec<Eui64> = to
+            .iter()
+            .filter_map(|a| match a {
+                Address::Device(d) => Some(*d),
+                Address::Esiid(_) => None,
+            })
+            .collect();
+        let meters = self.store.meters_of(&devices).await?;
+        plan(to, &self.routing, |d| meters.get(&d).cloned()).map_err(bad)
+    }
+
+    /// Where the message may go (SMT Table 5: an In-Home Device Services Agreement per
+    /// device, allowing the message's type): a device only with its own agreement; a meter
+    /// only with one for a device on it — and when the meter has joined or joining devices
+    /// without one, the message goes to its consenting devices by EUI64 instead, and the
+    /// others are returned as skipped. Refuses the message, naming them, when an address has
+    /// no consenting device at all.
+    async fn consented(
+        &self,
+        caller: &Caller,
+        kind: &str,
+        to: &[Address],
+    ) -> Result<(Vec<Address>, Vec<Eui64>), ApiError> {
         let family = kind.split('-').next().unwrap_or(kind);
         // An enrollment group decides which load-control events a device runs.
         let family = if family == "load" || family == "enrollment" {
@@ -231,7 +260,42 @@ impl Api {
             })
             .collect();
         if missing.is_empty() {
-            return Ok(());
+            let meters: Vec<Esiid> = to
+                .iter()
+                .filter_map(|a| match a {
+                    Address::Esiid(e) => Some(e.clone()),
+                    Address::Device(_) => None,
+                })
+                .collect();
+            let on = self.store.active_devices_on(&meters).await?;
+            let (mut reach, mut skipped) = (Vec::with_capacity(to.len()), Vec::new());
+            for a in to {
+                let Address::Esiid(e) = a else {
+                    reach.push(a.clone());
+                    continue;
+                };
+                let (yes, no): (Vec<Eui64>, Vec<Eui64>) = on
+                    .get(e)
+                    .into_iter()
+                    .flatten()
+                    .partition(|d| devices.contains(d));
+                if no.is_empty() {
+                    reach.push(a.clone());
+                } else {
+                    reach.extend(yes.into_iter().map(Address::Device));
+                    skipped.extend(no);
+                }
+            }
+            if reach.is_empty() {
+                return Err(ApiError(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "no device on the addressed meters has an In-Home Device Services Agreement allowing {family} messages from {:?}",
+                        caller.company
+                    ),
+                ));
+            }
+            return Ok((reach, skipped));
         }
         Err(ApiError(
             StatusCode::FORBIDDEN,
@@ -349,7 +413,7 @@ pub async fn enrollment_group(
     let r: EnrollmentGroupRequest =
         serde_json::from_value(body.clone()).map_err(|e| bad(format!("request body: {e}")))?;
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
-    let id = api.next_id();
+    let id = api.next_id().await?;
     api.accept(
         &caller,
         "enrollment-group",
@@ -390,7 +454,7 @@ pub async fn text(
     let caller = caller(c, Permission::SendMessages)?;
     let r: Request<TextMessage> = parse(&body)?;
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
-    let id = api.next_id();
+    let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
     api.accept(&caller, "text", body, &to, command, id).await
 }
@@ -419,7 +483,7 @@ pub async fn price(
     let caller = caller(c, Permission::SendMessages)?;
     let r: Request<PriceMessage> = parse(&body)?;
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
-    let id = api.next_id();
+    let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
     api.accept(&caller, "price", body, &to, command, id).await
 }
@@ -448,7 +512,7 @@ pub async fn load_control(
     let caller = caller(c, Permission::SendMessages)?;
     let r: Request<LoadControlMessage> = parse(&body)?;
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
-    let id = api.next_id();
+    let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
     api.accept(&caller, "load-control", body, &to, command, id)
         .await
@@ -553,7 +617,7 @@ pub async fn cancel_all(
     let r: CancelAllRequest =
         serde_json::from_value(body.clone()).map_err(|e| bad(format!("request body: {e}")))?;
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
-    let id = api.next_id();
+    let id = api.next_id().await?;
     api.accept(
         &caller,
         "load-control-cancel-all",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use hanrig_gateway::access::Permission;
+use hanrig_gateway::access::{CompanyKind, Permission};
 use serde::{Deserialize, Serialize};
 
 use crate::{Api, ApiError, Caller, ErrorBody, caller};
@@ -24,9 +24,10 @@ pub struct TdspCounts {
 /// `GET /v1/reports/statistics`.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatisticsView {
-    /// By TDSP (`oncor`, `centerpoint`, `aep-texas-central`, `aep-texas-north`, `tnmp`).
+    /// By TDSP (`oncor`, `centerpoint`, `aep-texas-central`, `aep-texas-north`, `tnmp`): every
+    /// TDSP for the regulator, its own territory only for a TDSP.
     pub tdsps: BTreeMap<String, TdspCounts>,
-    /// Agreements customers rejected, by kind.
+    /// Agreements customers rejected, by kind (the regulator's; empty for a TDSP).
     pub agreements_rejected: BTreeMap<String, u64>,
 }
 
@@ -44,12 +45,16 @@ pub async fn statistics(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
 ) -> Result<Json<StatisticsView>, ApiError> {
-    caller(c, Permission::Statistics)?;
+    let who = caller(c, Permission::Statistics)?;
     let s = api.store.statistics().await?;
+    // A TDSP sees its own territory's counts only (SMT BR-028.024); the regulator all.
+    let tdsp_only = who.kind == CompanyKind::Tdsp;
+    let mine = |tdsp: &str| !tdsp_only || who.territory.is_some_and(|t| t.name() == tdsp);
     Ok(Json(StatisticsView {
         tdsps: s
             .tdsps
             .into_iter()
+            .filter(|(tdsp, _)| mine(tdsp))
             .map(|(tdsp, t)| {
                 (
                     tdsp,
@@ -61,6 +66,10 @@ pub async fn statistics(
                 )
             })
             .collect(),
-        agreements_rejected: s.agreements_rejected,
+        agreements_rejected: if tdsp_only {
+            BTreeMap::new()
+        } else {
+            s.agreements_rejected
+        },
     }))
 }

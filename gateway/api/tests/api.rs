@@ -92,14 +92,24 @@ async fn call(
     company: Option<&str>,
     body: Value,
 ) -> (StatusCode, Value) {
+    call_as(app, method, uri, company.map(caller), body).await
+}
+
+async fn call_as(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    who: Option<Caller>,
+    body: Value,
+) -> (StatusCode, Value) {
     let mut request = Request::builder()
         .method(method)
         .uri(uri)
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    if let Some(company) = company {
-        request.extensions_mut().insert(caller(company));
+    if let Some(who) = who {
+        request.extensions_mut().insert(who);
     }
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
@@ -121,8 +131,9 @@ fn caller(company: &str) -> Caller {
     Caller {
         company: company.into(),
         kind,
-        user: "ops".into(),
+        user: "ops-desk".into(),
         permissions: kind.permissions(),
+        territory: None,
     }
 }
 
@@ -894,4 +905,292 @@ async fn an_enrollment_group_goes_as_write_attributes_through_job_style_head_end
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+}
+
+/// SMT Table 5: a services agreement per device. A message to a meter reaches only the
+/// devices on it whose agreement allows the message's type: with a device on the meter
+/// lacking one, it goes to the consenting devices by EUI64 and names the skipped ones; with
+/// every device consenting it goes to the meter; with none, it is refused.
+#[tokio::test]
+async fn a_message_to_a_meter_reaches_only_its_consenting_devices_and_names_the_others() {
+    let (app, store) = api("consent").await;
+    let add = |esiid: &'static str, eui: &'static str| {
+        let store = store.clone();
+        async move {
+            let request = DeviceRequest::new(
+                esiid,
+                eui,
+                "83FED3407A939723A5C639B26916D505C3B5",
+                DeviceType::Thermostat,
+                "hall",
+            )
+            .unwrap();
+            store
+                .add_device_for("demo-rep", &request, "thermostat", Tdsp::Oncor, now())
+                .await
+                .unwrap();
+        }
+    };
+    // ONCOR: the consenting device and a neighbour's thermostat without an agreement.
+    add(ONCOR, "00:0d:6f:00:00:00:00:01").await;
+    add(ONCOR, "00:0d:6f:00:00:00:00:99").await;
+    let (status, answer) = call(
+        &app,
+        "POST",
+        "/v1/messages/text",
+        Some("demo-rep"),
+        text(&[ONCOR, AEP], "Conserve 4-6 pm"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(
+        answer["skipped_devices"],
+        json!(["00:0d:6f:00:00:00:00:99"])
+    );
+    assert_eq!(answer["addresses"], 2);
+    let id = answer["id"].as_i64().unwrap();
+    let mut to: Vec<String> = store
+        .deliveries(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.address)
+        .collect();
+    to.sort();
+    // AEP has no device the gateway knows besides consenting ones: the meter itself.
+    assert_eq!(
+        to,
+        vec!["00:0d:6f:00:00:00:00:01".to_string(), AEP.to_string()]
+    );
+
+    // A company whose only consenting device on ONCOR is not on the HAN: refused.
+    agree(&store, "other", ONCOR, "00:0d:6f:00:00:00:00:55").await;
+    let (status, answer) = call(
+        &app,
+        "POST",
+        "/v1/messages/text",
+        Some("other"),
+        text(&[ONCOR], "hello"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("no device on the addressed meters"),
+        "{answer}"
+    );
+}
+
+/// A move-out is a market event: a third party cannot report one (its word would end every
+/// company's agreements on the meter), the meter's TDSP can; and a third party's removal of
+/// a device ends only its own company's agreements on it.
+#[tokio::test]
+async fn only_the_tdsp_reports_a_move_out_and_a_third_partys_removal_ends_only_its_own_agreements()
+{
+    let (app, store) = api("move-out").await;
+    let esiid: Esiid = ONCOR.parse().unwrap();
+    let device = "00:0d:6f:00:00:00:00:01";
+    let request = DeviceRequest::new(
+        ONCOR,
+        device,
+        "83FED3407A939723A5C639B26916D505C3B5",
+        DeviceType::Thermostat,
+        "hall",
+    )
+    .unwrap();
+    store
+        .add_device_for("demo-rep", &request, "thermostat", Tdsp::Oncor, now())
+        .await
+        .unwrap();
+    // demo-rep may manage devices on the meter; "other" holds its own services agreement
+    // for the same device.
+    let ihd = store
+        .invite(
+            &Invitation {
+                company: "demo-rep",
+                kind: AgreementKind::InHomeDevice,
+                esiid: &esiid,
+                device: None,
+                message_types: MessageTypes::default(),
+                customer_email: "customer@example.com",
+                token: "token-ihd",
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    store
+        .step_agreement(ihd.id, now(), |s, now| s.accept(now))
+        .await
+        .unwrap();
+    agree(&store, "other", ONCOR, device).await;
+    let in_force = |company: &'static str| {
+        let store = store.clone();
+        let esiid = esiid.clone();
+        async move {
+            store
+                .agreements(company, Some(&esiid))
+                .await
+                .unwrap()
+                .iter()
+                .filter(|a| a.state.in_force(now() as u64))
+                .count()
+        }
+    };
+    let uri = format!("/v1/devices/{device}/remove");
+    let (status, answer) = call(
+        &app,
+        "POST",
+        &uri,
+        Some("demo-rep"),
+        json!({"reason": "move-out"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("market event"),
+        "{answer}"
+    );
+    assert_eq!(
+        (in_force("demo-rep").await, in_force("other").await),
+        (2, 1),
+        "nothing ended"
+    );
+
+    let (status, answer) = call(
+        &app,
+        "POST",
+        &uri,
+        Some("demo-rep"),
+        json!({"reason": "customer-request"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(in_force("demo-rep").await, 0, "its own agreements end");
+    assert_eq!(
+        in_force("other").await,
+        1,
+        "another company's agreement is not the third party's to end"
+    );
+
+    // The TDSP reports the customer's move-out: every agreement on the meter ends.
+    let oncor = Caller {
+        company: "Oncor".into(),
+        kind: CompanyKind::Tdsp,
+        user: "ops-desk".into(),
+        permissions: CompanyKind::Tdsp.permissions(),
+        territory: Some(Tdsp::Oncor),
+    };
+    let second = "00:0d:6f:00:00:00:00:02";
+    let request = DeviceRequest::new(
+        ONCOR,
+        second,
+        "83FED3407A939723A5C639B26916D505C3B5",
+        DeviceType::Thermostat,
+        "den",
+    )
+    .unwrap();
+    store
+        .add_device_for("demo-rep", &request, "thermostat", Tdsp::Oncor, now())
+        .await
+        .unwrap();
+    let (status, answer) = call_as(
+        &app,
+        "POST",
+        &format!("/v1/devices/{second}/remove"),
+        Some(oncor),
+        json!({"reason": "move-out"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        in_force("other").await,
+        0,
+        "a move-out ends every company's agreements"
+    );
+}
+
+/// SMT BR-028.024: a TDSP company sees and manages devices only in its territory, and its
+/// statistics are its own; the regulator sees every TDSP's.
+#[tokio::test]
+async fn a_tdsp_sees_only_its_territory() {
+    let (app, store) = api("territory").await;
+    for (esiid, eui, tdsp) in [
+        (ONCOR, "00:0d:6f:00:00:00:00:01", Tdsp::Oncor),
+        (CENTERPOINT, "00:12:4b:00:01:02:03:04", Tdsp::Centerpoint),
+    ] {
+        let request = DeviceRequest::new(
+            esiid,
+            eui,
+            "83FED3407A939723A5C639B26916D505C3B5",
+            DeviceType::Thermostat,
+            "hall",
+        )
+        .unwrap();
+        store
+            .add_device_for("demo-rep", &request, "thermostat", tdsp, now())
+            .await
+            .unwrap();
+    }
+    let tdsp = |territory: Option<Tdsp>| Caller {
+        company: "Oncor".into(),
+        kind: CompanyKind::Tdsp,
+        user: "ops-desk".into(),
+        permissions: CompanyKind::Tdsp.permissions(),
+        territory,
+    };
+    let oncor = || Some(tdsp(Some(Tdsp::Oncor)));
+    let get = |uri: String, who: Option<Caller>| {
+        let app = app.clone();
+        async move { call_as(&app, "GET", &uri, who, Value::Null).await }
+    };
+    let (status, mine) = get("/v1/devices/00:0d:6f:00:00:00:00:01".into(), oncor()).await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    let (status, theirs) = get("/v1/devices/00:12:4b:00:01:02:03:04".into(), oncor()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{theirs}");
+    let (status, listed) = get(format!("/v1/devices?esiid={CENTERPOINT}"), oncor()).await;
+    assert_eq!((status, listed), (StatusCode::OK, json!([])));
+    // A TDSP company bound to no territory sees nothing.
+    let (status, _) = get(
+        "/v1/devices/00:0d:6f:00:00:00:00:01".into(),
+        Some(tdsp(None)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Adding a device on another TDSP's meter is refused.
+    let (status, answer) = call_as(
+        &app,
+        "POST",
+        "/v1/devices",
+        oncor(),
+        json!({
+        "esiid": CENTERPOINT, "eui64": "00:12:4b:00:01:02:03:05",
+        "install_code": "83FED3407A939723A5C639B26916D505C3B5",
+        "device_type": "thermostat", "description": "den"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("territory"),
+        "{answer}"
+    );
+    // Statistics: its own TDSP's only; the regulator's cover both.
+    let (status, stats) = get("/v1/reports/statistics".into(), oncor()).await;
+    assert_eq!(status, StatusCode::OK, "{stats}");
+    let names: Vec<&String> = stats["tdsps"].as_object().unwrap().keys().collect();
+    assert_eq!(names, vec!["oncor"], "{stats}");
+    let (_, all) = call(
+        &app,
+        "GET",
+        "/v1/reports/statistics",
+        Some("puct"),
+        Value::Null,
+    )
+    .await;
+    assert!(
+        all["tdsps"].get("centerpoint").is_some() && all["tdsps"].get("oncor").is_some(),
+        "{all}"
+    );
 }

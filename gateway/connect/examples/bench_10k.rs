@@ -113,6 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         kind: CompanyKind::ThirdParty,
         user: "bench".into(),
         permissions: CompanyKind::ThirdParty.permissions(),
+        territory: None,
     });
     let response = app.oneshot(request).await?;
     let accepted_status = response.status();

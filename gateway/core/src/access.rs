@@ -162,9 +162,20 @@ pub enum AccessError {
         /// The permission asked for.
         permission: Permission,
     },
-    /// A user name the API could not carry in HTTP Basic credentials.
-    #[error("user name {0:?}: use 1 to 64 letters, digits, '.', '_', '-' or '@'")]
+    /// A user name outside SMT's rule (BR-017.002) or one HTTP Basic cannot carry.
+    #[error(
+        "user name {0:?}: use 5 to 100 letters, digits and special characters, without slashes, quotes, ':' or spaces"
+    )]
     UserName(String),
+    /// A password outside SMT's rule (BR-017.003); why.
+    #[error("password: {0}")]
+    Password(String),
+    /// A territory given to a company that is not a TDSP.
+    #[error("a {kind} company has no TDSP territory")]
+    Territory {
+        /// The company's kind.
+        kind: CompanyKind,
+    },
     /// A company name that is empty, too long or has control characters.
     #[error("company name {0:?}: use 1 to 100 printable characters")]
     CompanyName(String),
@@ -192,17 +203,34 @@ pub fn grant(
         .collect()
 }
 
-/// Checks a user name: HTTP Basic cannot carry a ':' in it, and names are kept plain.
+/// Checks a user name (SMT BR-017.002): 5 to 100 letters, digits and special characters,
+/// except slashes and single and double quotes; nor ':' (HTTP Basic cannot carry it), spaces
+/// or anything outside printable ASCII.
 pub fn check_user_name(name: &str) -> Result<(), AccessError> {
-    let ok = (1..=64).contains(&name.len())
+    let ok = (5..=100).contains(&name.len())
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+            .all(|c| c.is_ascii_graphic() && !"/\\'\":".contains(c));
     if ok {
         Ok(())
     } else {
         Err(AccessError::UserName(name.to_string()))
     }
+}
+
+/// Checks a new password for `user` (SMT BR-017.003): 6 to 24 letters and digits, case
+/// sensitive, and not the user name (in any case).
+pub fn check_password(user: &str, password: &str) -> Result<(), AccessError> {
+    let why = if !(6..=24).contains(&password.len()) {
+        "use 6 to 24 characters"
+    } else if !password.chars().all(|c| c.is_ascii_alphanumeric()) {
+        "use letters and digits only"
+    } else if password.eq_ignore_ascii_case(user) {
+        "it cannot be the user name"
+    } else {
+        return Ok(());
+    };
+    Err(AccessError::Password(why.to_string()))
 }
 
 /// Checks a company name.

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use hanrig_gateway::access::{self, CompanyKind, Permission};
+use hanrig_gateway::routing::Tdsp;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -17,6 +18,9 @@ pub struct CompanyRecord {
     pub name: String,
     /// What kind of company.
     pub kind: CompanyKind,
+    /// For a TDSP company, the TDSP whose territory it sees (SMT BR-028.024); a TDSP company
+    /// without one sees no meter.
+    pub territory: Option<Tdsp>,
 }
 
 /// A user as stored.
@@ -32,16 +36,33 @@ pub struct UserRecord {
     pub admin: bool,
     /// What the user may do.
     pub permissions: BTreeSet<Permission>,
+    /// When the user was locked out (Unix seconds), if it is.
+    pub locked_at: Option<i64>,
 }
+
+/// How many wrong passwords within [`LOCKOUT_WINDOW_SECONDS`] lock a user (SMT BR-017.010).
+pub const LOCKOUT_FAILURES: i64 = 4;
+
+/// The window in which [`LOCKOUT_FAILURES`] wrong passwords lock a user, seconds.
+pub const LOCKOUT_WINDOW_SECONDS: i64 = 300;
 
 fn company_row(row: &AnyRow) -> Result<CompanyRecord> {
     let kind: String = row.try_get("kind")?;
+    let tdsp: String = row.try_get("tdsp")?;
     Ok(CompanyRecord {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         kind: kind
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("company kind {kind:?}")))?,
+        territory: if tdsp.is_empty() {
+            None
+        } else {
+            Some(
+                tdsp.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("company TDSP {tdsp:?}")))?,
+            )
+        },
     })
 }
 
@@ -53,7 +74,22 @@ impl Store {
         kind: CompanyKind,
         now: i64,
     ) -> Result<CompanyRecord> {
+        self.add_company_in(name, kind, None, now).await
+    }
+
+    /// Adds a company; its name must be new; a TDSP company serves `territory` (refused for
+    /// the other kinds; a TDSP company without one sees no meter).
+    pub async fn add_company_in(
+        &self,
+        name: &str,
+        kind: CompanyKind,
+        territory: Option<Tdsp>,
+        now: i64,
+    ) -> Result<CompanyRecord> {
         access::check_company_name(name)?;
+        if territory.is_some() && kind != CompanyKind::Tdsp {
+            return Err(StoreError::Access(access::AccessError::Territory { kind }));
+        }
         let mut tx = self.pool.begin().await?;
         let known = sqlx::query("SELECT id FROM companies WHERE name = $1")
             .bind(name)
@@ -62,9 +98,10 @@ impl Store {
         if known.is_some() {
             return Err(StoreError::Exists(format!("company {name:?}")));
         }
-        sqlx::query("INSERT INTO companies (name, kind, created_at) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO companies (name, kind, tdsp, created_at) VALUES ($1, $2, $3, $4)")
             .bind(name)
             .bind(kind.name())
+            .bind(territory.map_or(String::new(), |t| t.name().to_string()))
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -134,7 +171,7 @@ impl Store {
     /// The user called `username`.
     pub async fn user(&self, username: &str) -> Result<UserRecord> {
         let row = sqlx::query(
-            "SELECT u.username, u.password_hash, u.admin, u.permissions, c.id, c.name, c.kind \
+            "SELECT u.username, u.password_hash, u.admin, u.permissions, u.locked_at, c.id, c.name, c.kind, c.tdsp \
              FROM users u JOIN companies c ON c.id = u.company_id WHERE u.username = $1",
         )
         .bind(username)
@@ -149,7 +186,91 @@ impl Store {
             admin: row.try_get::<i64, _>("admin")? != 0,
             permissions: access::split(&permissions)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            locked_at: row.try_get("locked_at")?,
         })
+    }
+
+    /// Records a wrong password for `username` at `now`; locks the user when it is the
+    /// [`LOCKOUT_FAILURES`]th within [`LOCKOUT_WINDOW_SECONDS`]. Returns whether the user is
+    /// locked now. A name that is no user's is recorded too (so that its cost is the same) and
+    /// never locks anything.
+    pub async fn login_failed(&self, username: &str, now: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Failures past the window count for no one: the table holds five minutes' worth.
+        sqlx::query("DELETE FROM login_failures WHERE at <= $1")
+            .bind(now - LOCKOUT_WINDOW_SECONDS)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO login_failures (username, at) VALUES ($1, $2)")
+            .bind(username)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let failures: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM login_failures WHERE username = $1")
+                .bind(username)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+        if failures >= LOCKOUT_FAILURES {
+            sqlx::query(
+                "UPDATE users SET locked_at = $1 WHERE username = $2 AND locked_at IS NULL",
+            )
+            .bind(now)
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let locked: Option<Option<i64>> =
+            sqlx::query("SELECT locked_at FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get("locked_at"))
+                .transpose()?;
+        tx.commit().await?;
+        Ok(locked.flatten().is_some())
+    }
+
+    /// Forgets `username`'s wrong passwords (after a right one).
+    pub async fn login_succeeded(&self, username: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE username = $1")
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Unlocks `username` and forgets its wrong passwords, setting its password to
+    /// `password_hash` if given (an administrator's reset).
+    pub async fn unlock_user(&self, username: &str, password_hash: Option<&str>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let done = match password_hash {
+            Some(hash) => {
+                sqlx::query(
+                    "UPDATE users SET locked_at = NULL, password_hash = $1 WHERE username = $2",
+                )
+                .bind(hash)
+                .bind(username)
+                .execute(&mut *tx)
+                .await?
+            }
+            None => {
+                sqlx::query("UPDATE users SET locked_at = NULL WHERE username = $1")
+                    .bind(username)
+                    .execute(&mut *tx)
+                    .await?
+            }
+        };
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {username:?}")));
+        }
+        sqlx::query("DELETE FROM login_failures WHERE username = $1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The users of `company`, by name.
@@ -212,7 +333,7 @@ impl Store {
     /// been revoked.
     pub async fn certificate_company(&self, fingerprint: &str) -> Result<Option<CompanyRecord>> {
         let row = sqlx::query(
-            "SELECT c.id, c.name, c.kind FROM certificates t JOIN companies c ON c.id = t.company_id \
+            "SELECT c.id, c.name, c.kind, c.tdsp FROM certificates t JOIN companies c ON c.id = t.company_id \
              WHERE t.fingerprint = $1 AND t.revoked_at IS NULL",
         )
         .bind(fingerprint)

@@ -223,11 +223,13 @@ impl Store {
     }
 
     /// Ends every open invitation and agreement in force on `device` (it was removed), or on
-    /// the whole meter when `device` is `None` (the customer moved out); returns how many.
+    /// the whole meter when `device` is `None` (the customer moved out) — only `company`'s
+    /// when one is given; returns how many.
     pub async fn end_agreements(
         &self,
         esiid: &Esiid,
         device: Option<Eui64>,
+        company: Option<&str>,
         reason: EndReason,
         now: i64,
     ) -> Result<usize> {
@@ -242,7 +244,7 @@ impl Store {
             let a = a?;
             // A device's removal ends its services agreements and the meter's In-Home Device
             // agreements that concern it are kept: they are about the HAN, not the device.
-            if device.is_some() && a.device != device {
+            if (device.is_some() && a.device != device) || company.is_some_and(|c| a.company != c) {
                 continue;
             }
             if let Ok(state) = a.state.end(now as u64, reason) {

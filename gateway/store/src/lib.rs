@@ -376,6 +376,26 @@ impl Store {
         })
     }
 
+    /// The next SE message / issuer event ID: never below `now` (Unix seconds), always above
+    /// every ID given before — by this process or an earlier one on the same repository.
+    pub async fn next_issuer_id(&self, now: i64) -> Result<u32> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "UPDATE issuer SET last = MAX(last + 1, $1) WHERE id = 1 RETURNING last"
+            }
+            Backend::Postgres => {
+                "UPDATE issuer SET last = GREATEST(last + 1, $1) WHERE id = 1 RETURNING last"
+            }
+        };
+        let last: i64 = sqlx::query(sql)
+            .bind(now.clamp(0, i64::from(u32::MAX)))
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("last")?;
+        u32::try_from(last)
+            .map_err(|_| StoreError::Corrupt(format!("issuer IDs are spent (last {last})")))
+    }
+
     /// This installation's secret (32 random bytes, made when the repository was first
     /// opened): the key that signs its head-end request IDs.
     pub fn installation_secret(&self) -> &[u8] {
@@ -511,6 +531,31 @@ impl Store {
             .iter()
             .map(device_row)
             .collect()
+    }
+
+    /// The devices on each of `meters` that are joined or joining (pending or provisioned),
+    /// oldest first: whom a message addressed to the meter reaches.
+    pub async fn active_devices_on(
+        &self,
+        meters: &[Esiid],
+    ) -> Result<std::collections::HashMap<Esiid, Vec<Eui64>>> {
+        let mut found: std::collections::HashMap<Esiid, Vec<Eui64>> = Default::default();
+        for chunk in meters.chunks(batch(self.backend)) {
+            let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+            let sql = format!(
+                "SELECT * FROM devices WHERE state IN ('pending', 'provisioned') AND esiid IN ({}) ORDER BY id",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for m in chunk {
+                query = query.bind(m.as_str());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let d = device_row(&row)?;
+                found.entry(d.esiid).or_default().push(d.eui64);
+            }
+        }
+        Ok(found)
     }
 
     /// The meters the given devices are active on (pending or provisioned); devices on none

@@ -446,7 +446,7 @@ async fn companies_users_and_certificates_follow_table_6_and_refuse_duplicates()
         assert_eq!(alice.permissions, CompanyKind::ThirdParty.permissions());
         assert!(!alice.permissions.contains(&Permission::Statistics));
         let ops = store
-            .add_user("Oncor", "ops", "h", false, &[Permission::Devices], 3)
+            .add_user("Oncor", "ops-desk", "h", false, &[Permission::Devices], 3)
             .await
             .unwrap();
         assert_eq!(
@@ -454,7 +454,14 @@ async fn companies_users_and_certificates_follow_table_6_and_refuse_duplicates()
             [&Permission::Devices]
         );
         let refused = store
-            .add_user("Oncor", "ops2", "h", false, &[Permission::SendMessages], 3)
+            .add_user(
+                "Oncor",
+                "ops-desk2",
+                "h",
+                false,
+                &[Permission::SendMessages],
+                3,
+            )
             .await;
         assert!(
             refused
@@ -473,7 +480,9 @@ async fn companies_users_and_certificates_follow_table_6_and_refuse_duplicates()
             Err(StoreError::Access(_))
         ));
         assert!(matches!(
-            store.add_user("Initech", "bob", "h", false, &[], 3).await,
+            store
+                .add_user("Initech", "bob-the-user", "h", false, &[], 3)
+                .await,
             Err(StoreError::NotFound(_))
         ));
         assert_eq!(store.users("Oncor").await.unwrap(), [ops]);
@@ -699,6 +708,43 @@ async fn the_installation_secret_is_made_once_and_differs_between_installations(
     assert_eq!(
         Store::open(&url).await.unwrap().installation_secret(),
         made.as_slice()
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+/// SE issuer IDs only grow: across a restart, and when the clock steps back.
+#[tokio::test]
+async fn issuer_ids_only_grow_across_restarts_and_a_clock_that_steps_back() {
+    for store in stores().await {
+        assert_eq!(store.next_issuer_id(1_000).await.unwrap(), 1_000);
+        assert_eq!(store.next_issuer_id(1_000).await.unwrap(), 1_001);
+        assert_eq!(
+            store.next_issuer_id(900).await.unwrap(),
+            1_002,
+            "{:?}",
+            store.backend()
+        );
+        assert_eq!(store.next_issuer_id(5_000).await.unwrap(), 5_000);
+    }
+    let file = std::env::temp_dir().join(format!("hanrig-issuer-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    for _ in 0..3 {
+        Store::open(&url)
+            .await
+            .unwrap()
+            .next_issuer_id(7)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        Store::open(&url)
+            .await
+            .unwrap()
+            .next_issuer_id(7)
+            .await
+            .unwrap(),
+        10
     );
     let _ = std::fs::remove_file(&file);
 }
