@@ -14,8 +14,9 @@ for _ in $(seq 100); do [ -f "$work/lab/lab.json" ] && grep -q "Ctrl-C" "$work/l
 cat "$work/lab.out"
 cd "$work/lab"
 password=$(python3 -c 'import json; print(json.load(open("lab.json"))["password"])')
+user=$(python3 -c 'import json; print(json.load(open("lab.json"))["username"])')
 esiids=$(python3 -c 'import json; print(json.dumps(json.load(open("lab.json"))["esiids"]))')
-api=(curl -sS --cacert ca.pem --cert client.pem --key client.key -u "demo:$password")
+api=(curl -sS --cacert ca.pem --cert client.pem --key client.key -u "$user:$password")
 "${api[@]}" -f "https://localhost:$port/openapi.json" > openapi.json
 "${api[@]}" -f -H 'content-type: application/json' \
     -d "{\"esiids\": $esiids, \"message\": {\"device_class\": 65535, \"duration_minutes\": 1, \"criticality\": 2}}" \
@@ -39,6 +40,23 @@ for a in message["addresses"]:
     seen.add(tdsp)
 assert seen == {"oncor", "centerpoint", "aep-texas-central", "aep-texas-north", "tnmp"}, seen
 print(f"lab up: {len(message['addresses'])} meters over {len(seen)} TDSP routes; every device answered as it should:", message["summary"])
+PY
+# The operators' view, read by Prometheus's own parser: every connector up, the deliveries counted.
+"${api[@]}" -f "https://localhost:$port/healthz" > healthz.json
+"${api[@]}" -f "https://localhost:$port/metrics" > metrics.txt
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install -q prometheus-client==0.21.1
+"$work/venv/bin/python" - <<'PY'
+import json
+from prometheus_client.parser import text_string_to_metric_families
+health = json.load(open("healthz.json"))
+assert health["status"] == "ok", health
+families = {f.name: f for f in text_string_to_metric_families(open("metrics.txt").read())}
+up = {s.labels["tdsp"]: s.value for s in families["hanrig_connector_up"].samples}
+assert up == {t: 1.0 for t in ["oncor", "centerpoint", "aep-texas-central", "aep-texas-north", "tnmp"]}, up
+settled = sum(s.value for s in families["hanrig_deliveries"].samples if s.labels["status"] in ("delivered", "device-acknowledged"))
+assert settled == 10, families["hanrig_deliveries"].samples
+print("lab up: /healthz ok; /metrics parsed by prometheus_client:", len(families), "families, every connector up")
 PY
 kill -INT "$lab"
 wait "$lab"

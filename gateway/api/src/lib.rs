@@ -10,7 +10,8 @@
 //! - [`agreements`]: In-Home Device and In-Home Device Services agreements by invitation;
 //! - [`devices`]: add (provisioned through the TDSP's head-end), read, list, remove;
 //! - [`reports`]: statistics for TDSPs and the regulator;
-//! - `GET /openapi.json`: the OpenAPI 3.1 document, built with the routes.
+//! - `GET /openapi.json`: the OpenAPI 3.1 document, built with the routes;
+//! - [`health`]: `GET /healthz` and `GET /metrics` for operators.
 //!
 //! Bad input gets a `4xx` naming the field and what is wrong, and nothing is stored.
 //!
@@ -28,6 +29,7 @@ pub mod agreements;
 pub mod auth;
 pub mod client;
 pub mod devices;
+pub mod health;
 pub mod messages;
 pub mod pki;
 pub mod reports;
@@ -67,6 +69,7 @@ pub struct Api {
     pub(crate) store: Store,
     pub(crate) routing: Arc<Routing>,
     pub(crate) clock: fn() -> i64,
+    pub(crate) health: health::Health,
 }
 
 impl Api {
@@ -76,7 +79,23 @@ impl Api {
             store,
             routing: Arc::new(routing),
             clock,
+            health: health::Health::default(),
         }
+    }
+
+    /// The same API, reporting the connectors' states of `health` at `/healthz` and
+    /// `/metrics`.
+    pub fn with_health(mut self, health: health::Health) -> Api {
+        self.health = health;
+        self
+    }
+
+    /// `GET /healthz` and `GET /metrics` ([`health`]): no user needed.
+    fn operations(&self) -> Router {
+        Router::new()
+            .route("/healthz", axum::routing::get(health::healthz))
+            .route("/metrics", axum::routing::get(health::metrics))
+            .with_state(self.clone())
     }
 
     /// The next SE message / issuer event ID: never below the current Unix time, always above
@@ -87,15 +106,18 @@ impl Api {
     }
 
     /// The router behind the credential layer: what [`tls::serve_tls`] serves. The OpenAPI
-    /// document needs only the TLS client certificate, no user.
+    /// document, `/healthz` and `/metrics` need only the TLS client certificate, no user.
     pub fn secured(self) -> Router {
         let auth = auth::Authenticator::new(self.store.clone(), self.clock);
+        let operations = self.operations();
         let (router, doc) = self.parts();
         with_document(
-            router.layer(axum::middleware::from_fn_with_state(
-                auth,
-                auth::authenticate,
-            )),
+            router
+                .layer(axum::middleware::from_fn_with_state(
+                    auth,
+                    auth::authenticate,
+                ))
+                .merge(operations),
             doc,
         )
     }
@@ -129,10 +151,11 @@ impl Api {
     }
 
     /// The router: every route needs a [`Caller`] extension (see [`Api::secured`]), except
-    /// `GET /openapi.json`, the API's OpenAPI 3.1 document.
+    /// `GET /openapi.json` (the API's OpenAPI 3.1 document), `/healthz` and `/metrics`.
     pub fn router(self) -> Router {
+        let operations = self.operations();
         let (router, doc) = self.parts();
-        with_document(router, doc)
+        with_document(router.merge(operations), doc)
     }
 
     /// The API's OpenAPI 3.1 document.

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hanrig_gateway::routing::{HeadEndStyle, Routing, Tdsp};
+use hanrig_gateway_api::health::Health;
 use hanrig_gateway_api::tls::{ListenerLimits, serve_tls_with};
 use hanrig_gateway_connect::{Connector, Pace};
 use hanrig_gateway_store::Store;
@@ -127,6 +128,7 @@ impl Gateway {
             limits,
         } = self;
         let (stop, stopped) = watch::channel(false);
+        let health = Health::default();
         let (mut listeners, mut connectors) =
             (tokio::task::JoinSet::new(), tokio::task::JoinSet::new());
         for link in links {
@@ -149,9 +151,12 @@ impl Gateway {
                 connector,
                 pace,
                 stopped.clone(),
+                health.clone(),
             ));
         }
-        let app = hanrig_gateway_api::Api::new(store, routing, clock).secured();
+        let app = hanrig_gateway_api::Api::new(store, routing, clock)
+            .with_health(health)
+            .secured();
         let outcome = tokio::select! {
             served = serve_tls_with(api, app, api_tls, limits) => {
                 served.map_err(|e| format!("the API stopped: {e}"))
@@ -177,8 +182,9 @@ async fn supervise(
     connector: Connector,
     pace: Pace,
     stopped: watch::Receiver<bool>,
+    health: Health,
 ) {
-    restarting(tdsp, pace, stopped, |shutdown| {
+    restarting(tdsp, pace, stopped, &health, |shutdown| {
         hanrig_gateway_connect::run(
             store.clone(),
             tdsp,
@@ -199,6 +205,7 @@ async fn restarting<F, Fut>(
     tdsp: Tdsp,
     pace: Pace,
     mut stopped: watch::Receiver<bool>,
+    health: &Health,
     mut start: F,
 ) -> u32
 where
@@ -209,6 +216,7 @@ where
     let mut starts = 0;
     loop {
         starts += 1;
+        health.update(tdsp.name(), |s| s.running = true);
         let began = tokio::time::Instant::now();
         let mut until = stopped.clone();
         let shutdown = Box::pin(async move {
@@ -217,6 +225,11 @@ where
         let Err(e) = start(shutdown).await else {
             return starts;
         };
+        health.update(tdsp.name(), |s| {
+            s.running = false;
+            s.restarts += 1;
+            s.last_error = Some(e.to_string());
+        });
         if began.elapsed() > pace.max_backoff {
             pause = pace.backoff;
         }
@@ -259,13 +272,20 @@ mod tests {
         let mut outcome = failing(3);
         let mut run = 0;
         let t0 = tokio::time::Instant::now();
-        let starts = restarting(Tdsp::Oncor, pace, stopped, |_| {
+        let health = Health::default();
+        let starts = restarting(Tdsp::Oncor, pace, stopped, &health, |_| {
             run += 1;
             std::future::ready(outcome(run))
         })
         .await;
         assert_eq!(starts, 4);
         assert_eq!(t0.elapsed(), Duration::from_secs(1 + 2 + 4));
+        let state = &health.states()["oncor"];
+        assert_eq!((state.running, state.restarts), (true, 3));
+        assert_eq!(
+            state.last_error.as_deref(),
+            Some("head-end repository: failure 3")
+        );
     }
 
     /// Stopping the gateway ends the pause at once, with no further start.
@@ -279,11 +299,16 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(2500)).await;
             let _ = stop.send(true);
         });
-        let starts = restarting(Tdsp::Oncor, pace, stopped, |_| {
+        let health = Health::default();
+        let starts = restarting(Tdsp::Oncor, pace, stopped, &health, |_| {
             run += 1;
             std::future::ready(outcome(run))
         })
         .await;
+        assert!(
+            !health.states()["oncor"].running,
+            "stopped while waiting to restart"
+        );
         stopper.await.expect("the stopper ran");
         assert_eq!(
             starts, 2,

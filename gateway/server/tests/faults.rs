@@ -2,7 +2,7 @@
 //! (a SOAP client Fault) fails its deliveries with the head-end's words and is not sent
 //! again; a server Fault is the head-end's own trouble and the batch is retried until it is
 //! taken; a message the style cannot carry fails with the reason instead of holding up the
-//! queue; and through all of it the API keeps serving.
+//! queue; and through all of it the API keeps serving, and `/healthz` and `/metrics` show it.
 
 #![allow(clippy::unwrap_used)]
 
@@ -232,4 +232,43 @@ async fn faulting_head_ends_fail_or_retry_their_batches_and_the_api_keeps_servin
         .unwrap()
         .status();
     assert_eq!(status.as_u16(), 401);
+
+    // Operators see it: both connectors running (neither stopped), the failures counted.
+    let health: serde_json::Value = http
+        .get(format!("{api_url}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(
+        health["connectors"]["aep-texas-central"]["running"], true,
+        "{health}"
+    );
+    assert_eq!(
+        health["connectors"]["aep-texas-north"]["restarts"], 0,
+        "{health}"
+    );
+    let metrics = http
+        .get(format!("{api_url}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "hanrig_connector_up{tdsp=\"aep-texas-central\"} 1",
+        "hanrig_connector_restarts_total{tdsp=\"aep-texas-north\"} 0",
+        "hanrig_deliveries{tdsp=\"aep-texas-central\",status=\"failed\"} 3",
+        "hanrig_deliveries{tdsp=\"aep-texas-north\",status=\"failed\"} 3",
+        "hanrig_deliveries{tdsp=\"aep-texas-north\",status=\"sent\"} 3",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in\n{metrics}"
+        );
+    }
 }
