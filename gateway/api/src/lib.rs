@@ -30,6 +30,7 @@ pub mod auth;
 pub mod client;
 pub mod devices;
 pub mod health;
+pub mod limits;
 pub mod messages;
 pub mod pki;
 pub mod reports;
@@ -70,6 +71,7 @@ pub struct Api {
     pub(crate) routing: Arc<Routing>,
     pub(crate) clock: fn() -> i64,
     pub(crate) health: health::Health,
+    pub(crate) limiter: limits::Limiter,
 }
 
 impl Api {
@@ -80,7 +82,14 @@ impl Api {
             routing: Arc::new(routing),
             clock,
             health: health::Health::default(),
+            limiter: limits::Limiter::new(limits::RateLimit::default()),
         }
+    }
+
+    /// The same API, limiting each company to `limit` ([`limits`]).
+    pub fn with_rate_limit(mut self, limit: limits::RateLimit) -> Api {
+        self.limiter = limits::Limiter::new(limit);
+        self
     }
 
     /// The same API, reporting the connectors' states of `health` at `/healthz` and
@@ -110,9 +119,11 @@ impl Api {
     pub fn secured(self) -> Router {
         let auth = auth::Authenticator::new(self.store.clone(), self.clock);
         let operations = self.operations();
+        let limiter = self.limiter.clone();
         let (router, doc) = self.parts();
         with_document(
             router
+                .layer(axum::middleware::from_fn_with_state(limiter, limits::limit))
                 .layer(axum::middleware::from_fn_with_state(
                     auth,
                     auth::authenticate,
@@ -154,7 +165,9 @@ impl Api {
     /// `GET /openapi.json` (the API's OpenAPI 3.1 document), `/healthz` and `/metrics`.
     pub fn router(self) -> Router {
         let operations = self.operations();
+        let limiter = self.limiter.clone();
         let (router, doc) = self.parts();
+        let router = router.layer(axum::middleware::from_fn_with_state(limiter, limits::limit));
         with_document(router.merge(operations), doc)
     }
 
@@ -195,7 +208,7 @@ fn with_document(router: Router, doc: utoipa::openapi::OpenApi) -> Router {
 #[openapi(
     info(
         title = "hanrig HAN gateway API",
-        description = "Third parties' HAN API (SMT overview §7): price, text and load-control messages to up to 10,000 ESIIDs and in-home devices per request, their status per address. Every connection presents a client certificate issued to the company (mutual TLS); every request carries the HTTP Basic credentials of one of the company's users.",
+        description = "Third parties' HAN API (SMT overview §7): price, text and load-control messages to up to 10,000 ESIIDs and in-home devices per request, their status per address. Every connection presents a client certificate issued to the company (mutual TLS); every request carries the HTTP Basic credentials of one of the company's users. Each company may make 20 requests a second, in bursts of 40; a request over that is answered 429 with Retry-After (seconds).",
     ),
     components(schemas(ErrorBody)),
     modifiers(&Security),

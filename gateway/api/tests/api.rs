@@ -1194,3 +1194,46 @@ async fn a_tdsp_sees_only_its_territory() {
         "{all}"
     );
 }
+
+/// Each company has its own rate: a burst over it is answered 429 with Retry-After and costs
+/// the others nothing (the refill is a unit test of the limiter, on a paused clock).
+#[tokio::test]
+async fn a_company_over_its_rate_gets_429_with_retry_after_and_others_are_not_slowed() {
+    use hanrig_gateway_api::limits::RateLimit;
+    let (_, store) = api("rate").await;
+    let app = Api::new(store, Routing::texas(), now)
+        .with_rate_limit(RateLimit {
+            per_second: 0.01,
+            burst: 3.0,
+        })
+        .router();
+    let status = |company: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = Request::builder()
+                .uri("/v1/agreements")
+                .extension(caller(company))
+                .body(Body::empty())
+                .unwrap();
+            let response = app.oneshot(request).await.unwrap();
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            (response.status(), retry)
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(status("demo-rep").await, (StatusCode::OK, None));
+    }
+    let (over, retry) = status("demo-rep").await;
+    assert_eq!(over, StatusCode::TOO_MANY_REQUESTS);
+    // One request a hundred seconds: the next is free in about 100 s.
+    let retry: u64 = retry.unwrap().parse().unwrap();
+    assert!((90..=100).contains(&retry), "Retry-After {retry}");
+    assert_eq!(
+        status("other").await.0,
+        StatusCode::OK,
+        "another company is not slowed"
+    );
+}
