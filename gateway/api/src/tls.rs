@@ -71,17 +71,7 @@ pub fn server_config(
         WebPkiClientVerifier::builder_with_provider(Arc::new(roots(ca_pem)?), provider())
             .build()
             .map_err(|e| PkiError::Pem(format!("client verifier: {e}")))?;
-    let mut config = ServerConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| PkiError::Pem(format!("TLS versions: {e}")))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            certificates(cert_pem, "server certificate")?,
-            private_key(key_pem, "server key")?,
-        )
-        .map_err(|e| PkiError::Pem(format!("server certificate and key: {e}")))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    configured(verifier, cert_pem, key_pem)
 }
 
 /// The server's TLS configuration for a head-end's callback listener: its certificate
@@ -99,10 +89,20 @@ pub fn pinned_server_config(
             .build()
             .map_err(|e| PkiError::Pem(format!("head-end verifier: {e}")))?;
     let pins = pins.iter().map(|p| p.to_ascii_lowercase()).collect();
+    configured(Arc::new(Pinned { inner, pins }), cert_pem, key_pem)
+}
+
+/// A server configuration (HTTP/1.1) presenting `cert_pem` and `key_pem`, clients checked by
+/// `verifier`.
+fn configured(
+    verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<Arc<ServerConfig>, PkiError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| PkiError::Pem(format!("TLS versions: {e}")))?
-        .with_client_cert_verifier(Arc::new(Pinned { inner, pins }))
+        .with_client_cert_verifier(verifier)
         .with_single_cert(
             certificates(cert_pem, "server certificate")?,
             private_key(key_pem, "server key")?,
