@@ -1,5 +1,11 @@
-//! EZSP frame headers: legacy (`seq, FC, id`), v5–v7 (`seq, FC, 0xFF, 0x00, id`) and extended
-//! v8+ (`seq, FC_lo, FC_hi, id_lo, id_hi`), all little-endian.
+//! EZSP frames: headers in their three formats — legacy (`seq, FC, id`), v5–v7
+//! (`seq, FC, 0xFF, 0x00, id`) and extended v8+ (`seq, FC_lo, FC_hi, id_lo, id_hi`), all
+//! little-endian — and, in [`command`], every command's parameters (built from [`wire`]).
+
+pub mod command;
+pub mod wire;
+
+use command::{Callback, Command};
 
 /// Frame-control bit 7 of FC_lo: a response or callback (NCP to host).
 pub const FC_RESPONSE: u8 = 0x80;
@@ -10,66 +16,67 @@ pub const FC_HI_V8: u8 = 0x01;
 
 /// EZSP frame IDs (bellows' command tables; the same in v13 and v14 unless noted).
 pub mod frame_id {
+    use super::{Callback, Command, command};
     /// version
-    pub const VERSION: u16 = 0x0000;
+    pub const VERSION: u16 = <command::Version as Command>::ID;
     /// addEndpoint
-    pub const ADD_ENDPOINT: u16 = 0x0002;
+    pub const ADD_ENDPOINT: u16 = <command::AddEndpoint as Command>::ID;
     /// nop
-    pub const NOP: u16 = 0x0005;
+    pub const NOP: u16 = <command::Nop as Command>::ID;
     /// getMfgToken
-    pub const GET_MFG_TOKEN: u16 = 0x000B;
+    pub const GET_MFG_TOKEN: u16 = <command::GetMfgToken as Command>::ID;
     /// networkInit
-    pub const NETWORK_INIT: u16 = 0x0017;
+    pub const NETWORK_INIT: u16 = <command::NetworkInit as Command>::ID;
     /// networkState
-    pub const NETWORK_STATE: u16 = 0x0018;
+    pub const NETWORK_STATE: u16 = <command::NetworkState as Command>::ID;
     /// stackStatusHandler
-    pub const STACK_STATUS_HANDLER: u16 = 0x0019;
+    pub const STACK_STATUS_HANDLER: u16 = <command::StackStatusHandler as Callback>::ID;
     /// formNetwork
-    pub const FORM_NETWORK: u16 = 0x001E;
+    pub const FORM_NETWORK: u16 = <command::FormNetwork as Command>::ID;
     /// joinNetwork
-    pub const JOIN_NETWORK: u16 = 0x001F;
+    pub const JOIN_NETWORK: u16 = <command::JoinNetwork as Command>::ID;
     /// leaveNetwork
-    pub const LEAVE_NETWORK: u16 = 0x0020;
+    pub const LEAVE_NETWORK: u16 = <command::LeaveNetwork as Command>::ID;
     /// permitJoining
-    pub const PERMIT_JOINING: u16 = 0x0022;
+    pub const PERMIT_JOINING: u16 = <command::PermitJoining as Command>::ID;
     /// trustCenterJoinHandler
-    pub const TRUST_CENTER_JOIN_HANDLER: u16 = 0x0024;
+    pub const TRUST_CENTER_JOIN_HANDLER: u16 = <command::TrustCenterJoinHandler as Callback>::ID;
     /// getEui64
-    pub const GET_EUI64: u16 = 0x0026;
+    pub const GET_EUI64: u16 = <command::GetEui64 as Command>::ID;
     /// getNodeId
-    pub const GET_NODE_ID: u16 = 0x0027;
+    pub const GET_NODE_ID: u16 = <command::GetNodeId as Command>::ID;
     /// getNetworkParameters
-    pub const GET_NETWORK_PARAMETERS: u16 = 0x0028;
+    pub const GET_NETWORK_PARAMETERS: u16 = <command::GetNetworkParameters as Command>::ID;
     /// sendUnicast
-    pub const SEND_UNICAST: u16 = 0x0034;
+    pub const SEND_UNICAST: u16 = <command::SendUnicast as Command>::ID;
     /// messageSentHandler
-    pub const MESSAGE_SENT_HANDLER: u16 = 0x003F;
+    pub const MESSAGE_SENT_HANDLER: u16 = <command::MessageSentHandler as Callback>::ID;
     /// incomingMessageHandler
-    pub const INCOMING_MESSAGE_HANDLER: u16 = 0x0045;
+    pub const INCOMING_MESSAGE_HANDLER: u16 = <command::IncomingMessageHandler as Callback>::ID;
     /// customFrame
-    pub const CUSTOM_FRAME: u16 = 0x0047;
+    pub const CUSTOM_FRAME: u16 = <command::CustomFrame as Command>::ID;
     /// getConfigurationValue
-    pub const GET_CONFIGURATION_VALUE: u16 = 0x0052;
+    pub const GET_CONFIGURATION_VALUE: u16 = <command::GetConfigurationValue as Command>::ID;
     /// setConfigurationValue
-    pub const SET_CONFIGURATION_VALUE: u16 = 0x0053;
+    pub const SET_CONFIGURATION_VALUE: u16 = <command::SetConfigurationValue as Command>::ID;
     /// setPolicy
-    pub const SET_POLICY: u16 = 0x0055;
+    pub const SET_POLICY: u16 = <command::SetPolicy as Command>::ID;
     /// invalidCommand
     pub const INVALID_COMMAND: u16 = 0x0058;
     /// setInitialSecurityState
-    pub const SET_INITIAL_SECURITY_STATE: u16 = 0x0068;
+    pub const SET_INITIAL_SECURITY_STATE: u16 = <command::SetInitialSecurityState as Command>::ID;
     /// getCurrentSecurityState
-    pub const GET_CURRENT_SECURITY_STATE: u16 = 0x0069;
+    pub const GET_CURRENT_SECURITY_STATE: u16 = <command::GetCurrentSecurityState as Command>::ID;
     /// echo
-    pub const ECHO: u16 = 0x0081;
+    pub const ECHO: u16 = <command::Echo as Command>::ID;
     /// getValue
-    pub const GET_VALUE: u16 = 0x00AA;
+    pub const GET_VALUE: u16 = <command::GetValue as Command>::ID;
     /// setValue
-    pub const SET_VALUE: u16 = 0x00AB;
+    pub const SET_VALUE: u16 = <command::SetValue as Command>::ID;
     /// addTransientLinkKey (v5–v12)
     pub const ADD_TRANSIENT_LINK_KEY: u16 = 0x00AF;
     /// importTransientKey (v13+)
-    pub const IMPORT_TRANSIENT_KEY: u16 = 0x0111;
+    pub const IMPORT_TRANSIENT_KEY: u16 = <command::ImportTransientKey as Command>::ID;
 }
 
 /// EzspConfigId MAX_END_DEVICE_CHILDREN: the coordinator's device limit.
