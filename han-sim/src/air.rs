@@ -102,6 +102,7 @@ impl Air {
             return false;
         };
         c.permit_joining(until);
+        let network = (c.pan(), c.channel);
         if until.is_some() && self.join_on_permit {
             for index in 0..self.sim.nodes.len() {
                 if matches!(&self.sim.nodes[index], Node::Device(d) if d.state != JoinState::Joined)
@@ -109,7 +110,10 @@ impl Air {
                     self.sim.schedule(
                         now.plus(100_000),
                         Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[index] {
-                            Node::Device(d) => vec![(index, d.start_join(now, log))],
+                            Node::Device(d) => {
+                                d.tune(network);
+                                vec![(index, d.start_join(now, log))]
+                            }
                             _ => Vec::new(),
                         })),
                     );

@@ -212,10 +212,43 @@ impl Coordinator {
         self.stack.pan
     }
 
+    /// The network key.
+    pub fn network_key(&self) -> Key {
+        self.network_key
+    }
+
+    /// The devices admitted, in the order they joined (the child table).
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Puts a device in the child table as if it had joined (a network restored from a
+    /// backup): it is a member with that short address and link key.
+    pub fn restore_member(&mut self, member: Member) {
+        self.members
+            .retain(|m| m.eui != member.eui && m.short != member.short);
+        self.members.push(member);
+    }
+
+    /// The outgoing NWK and APS frame counters.
+    pub fn frame_counters(&self) -> (u32, u32) {
+        self.stack.frame_counters()
+    }
+
+    /// Sets the outgoing frame counters.
+    pub fn set_frame_counters(&mut self, counters: (u32, u32)) {
+        self.stack.set_frame_counters(counters);
+    }
+
     /// Loads the link key a joining device will use (from its install code).
     pub fn add_transient_key(&mut self, eui: Eui64, key: Key) {
         self.transient_keys.retain(|(e, _)| *e != eui);
         self.transient_keys.push((eui, key));
+    }
+
+    /// Forgets every transient key loaded.
+    pub fn clear_transient_keys(&mut self) {
+        self.transient_keys.clear();
     }
 
     /// Forgets what a rebooting co-processor keeps in RAM: the transient keys, the join

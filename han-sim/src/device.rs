@@ -680,6 +680,15 @@ impl SimDevice {
         self.metering.as_deref()
     }
 
+    /// Tunes the radio to a network found by an active scan (a device not yet joined looks
+    /// on every channel for a PAN that permits joining).
+    pub fn tune(&mut self, (pan, channel): (u16, u8)) {
+        if self.state != JoinState::Joined {
+            self.stack.pan = pan;
+            self.channel = channel;
+        }
+    }
+
     /// Starts joining: an Association Request to the ESI (short address 0x0000).
     pub fn start_join(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
         self.state = JoinState::Associating;

@@ -15,11 +15,13 @@ pub trait Coprocessor {
     fn handle_timeout(&mut self, now_us: u64);
 }
 
-/// Serves co-processors made by `make`, a fresh one to each host in turn, on `address` (e.g. `127.0.0.1:9999`) until the process
-/// ends; `on_ready` gets the bound address.
+/// Serves one co-processor on `address` (e.g. `127.0.0.1:9999`) to each host in turn until
+/// the process ends, as a stick behind a serial-to-TCP bridge: a host that disconnects and
+/// comes back finds what the co-processor keeps across reboots (its tokens) and its devices
+/// still in range. `on_ready` gets the bound address.
 pub fn serve_tcp<C: Coprocessor>(
     address: impl ToSocketAddrs,
-    mut make: impl FnMut() -> C,
+    mut ncp: C,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
     let listener = TcpListener::bind(address)?;
@@ -29,7 +31,6 @@ pub fn serve_tcp<C: Coprocessor>(
         let mut stream = stream?;
         stream.set_read_timeout(Some(Duration::from_millis(5)))?;
         stream.set_nodelay(true)?;
-        let mut ncp = make();
         let mut buf = [0u8; 512];
         let mut out = [0u8; 300];
         loop {

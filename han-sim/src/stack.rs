@@ -91,6 +91,18 @@ pub enum Drop {
 }
 
 impl Stack {
+    /// The outgoing NWK and APS frame counters.
+    pub fn frame_counters(&self) -> (u32, u32) {
+        (self.nwk_frame_counter, self.aps_frame_counter)
+    }
+
+    /// Sets the outgoing NWK and APS frame counters (a network restored from a backup goes on
+    /// counting from where it was).
+    pub fn set_frame_counters(&mut self, (nwk, aps): (u32, u32)) {
+        self.nwk_frame_counter = nwk;
+        self.aps_frame_counter = aps;
+    }
+
     /// A node with no short address yet.
     pub fn new(eui: Eui64, pan: u16) -> Self {
         Stack {

@@ -174,7 +174,7 @@ fn trust_centre_commands_parse_bellows_frames() {
             14,
             "05 80 01 34 00 00 00 00 00 02",
             sent_v14.as_str(),
-            "05 80 01 34 00 21 00 00 00 00",
+            "05 80 01 34 00 02 0C 00 00 00",
         ),
     ] {
         let code: InstallCode = "83FED3407A939723A5C639B26916D505C3B5".parse().unwrap();
@@ -336,6 +336,139 @@ fn leave_network_takes_the_network_down() {
         assert_eq!(
             n.handle_ezsp(&unhex("06 00 01 18 00")),
             vec![unhex("06 80 01 18 00 00")]
+        );
+    }
+}
+
+/// One typed command through the co-processor: its reply, read with the shared layout.
+fn call<C: hanrig_radio::ezsp::command::Command>(
+    n: &mut EzspNcp,
+    version: u8,
+    request: &C,
+) -> C::Reply {
+    use hanrig_radio::ezsp::command::{emit, parse};
+    let mut frame = vec![0x21, 0x00, 0x01];
+    frame.extend_from_slice(&C::ID.to_le_bytes());
+    let mut buf = [0u8; 300];
+    let len = emit(version, request, &mut buf).unwrap();
+    frame.extend_from_slice(&buf[..len]);
+    let out = n.handle_ezsp(&frame);
+    assert_eq!(
+        u16::from_le_bytes([out[0][3], out[0][4]]),
+        C::ID,
+        "{}: {:02x?}",
+        C::NAME,
+        out[0]
+    );
+    parse::<C::Reply>(version, &out[0][5..]).unwrap()
+}
+
+/// What zigpy relies on: a stick with no network says NOT_JOINED in its version's code; a
+/// network formed under a security state exports its keys and survives a reboot (ASH reset)
+/// in the tokens; tokenFactoryReset forgets it.
+#[test]
+fn a_formed_network_lives_in_the_tokens_until_a_factory_reset() {
+    use hanrig_radio::ezsp::command::*;
+    use hanrig_radio::ezsp::wire::{
+        InitialSecurityState, NetworkParameters, SecurityContext, Status,
+    };
+    for version in [13u8, 14, 18] {
+        let mut n = EzspNcp::unformed(version, Eui64(0x000D_6F00_0ABC_DEF0))
+            .with_devices([0; 16], Vec::new());
+        let not_joined = if version >= 14 { 0x17 } else { 0x93 };
+        assert_eq!(
+            call(&mut n, version, &NetworkInit { bitmask: 0 }).status,
+            Status(not_joined)
+        );
+        let state = InitialSecurityState {
+            bitmask: 0x0084 | 0x0100 | 0x0200,
+            preconfigured_key: [0x42; 16],
+            network_key: [0x5A; 16],
+            network_key_sequence: 3,
+            trust_center_eui64: 0,
+        };
+        assert!(
+            call(&mut n, version, &SetInitialSecurityState { state })
+                .status
+                .is_ok()
+        );
+        let parameters = NetworkParameters {
+            extended_pan_id: 0x1122_3344_5566_7788,
+            pan_id: 0x4321,
+            radio_tx_power: 8,
+            radio_channel: 25,
+            ..NetworkParameters::default()
+        };
+        assert!(
+            call(&mut n, version, &FormNetwork { parameters })
+                .status
+                .is_ok()
+        );
+        let network_key = ExportKey {
+            context: SecurityContext {
+                core_key_type: 1,
+                ..SecurityContext::default()
+            },
+        };
+        let tc_link_key = ExportKey {
+            context: SecurityContext {
+                core_key_type: 2,
+                ..SecurityContext::default()
+            },
+        };
+        assert_eq!(
+            call(&mut n, version, &network_key).key,
+            [0x5A; 16],
+            "v{version}"
+        );
+        assert_eq!(
+            call(&mut n, version, &tc_link_key).key,
+            [0x42; 16],
+            "v{version}"
+        );
+        let info = call(&mut n, version, &GetNetworkKeyInfo {}).info;
+        assert!(info.network_key_set && info.network_key_sequence == 3);
+        // Hashed trust-centre link keys, and devices may join with the global key.
+        assert_eq!(
+            call(&mut n, version, &GetCurrentSecurityState {})
+                .state
+                .bitmask,
+            0x0084 | 0x0010
+        );
+
+        // A reboot: the network is down, and comes back from the tokens.
+        let mut host = hanrig_radio::session::Session::new(hanrig_radio::session::Role::Host);
+        let mut buf = [0u8; 64];
+        let len = host.poll_transmit(0, &mut buf).unwrap();
+        n.handle_bytes(0, &buf[..len]);
+        assert_eq!(
+            call(&mut n, version, &NetworkState {}).state,
+            0,
+            "down after a reboot"
+        );
+        assert!(
+            call(&mut n, version, &NetworkInit { bitmask: 0 })
+                .status
+                .is_ok()
+        );
+        let reply = call(&mut n, version, &GetNetworkParameters {});
+        assert_eq!(
+            (reply.parameters.pan_id, reply.parameters.radio_channel),
+            (0x4321, 25)
+        );
+
+        call(
+            &mut n,
+            version,
+            &TokenFactoryReset {
+                exclude_outgoing_fc: false,
+                exclude_boot_counter: false,
+            },
+        );
+        assert_eq!(
+            call(&mut n, version, &GetNetworkParameters {}).status,
+            Status(not_joined),
+            "v{version}: forgotten"
         );
     }
 }

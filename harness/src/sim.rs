@@ -251,6 +251,7 @@ fn serve_dut(args: &DutArgs, dut: hanrig_sim::remote::Dut) -> Result<String, Str
 }
 
 /// `hanrig sim radio`: serves a simulated co-processor until interrupted.
+#[allow(clippy::too_many_arguments)]
 pub fn radio(
     protocol: &str,
     ezsp_version: u8,
@@ -259,7 +260,14 @@ pub fn radio(
     baud: Option<u32>,
     devices: &[String],
     mutant: Option<&str>,
+    unformed: bool,
 ) -> Result<String, String> {
+    if unformed && protocol != "ezsp" {
+        return Err(
+            "--unformed: only the simulated EZSP co-processor starts without a network so far"
+                .into(),
+        );
+    }
     let mutant = match mutant {
         None => None,
         Some(name) => match hanrig_sim::device::Mutant::by_name(name) {
@@ -285,23 +293,14 @@ pub fn radio(
         tx_power: 8,
     };
     let area = (network.pan_id, network.channel);
-    // Checked once here; each host connection gets fresh devices.
+    let mut sim_devices = Vec::new();
     for d in devices {
-        parse_device(d, area)?;
+        let mut device = parse_device(d, area)?;
+        if let Some(m) = mutant {
+            device.set_mutant(m);
+        }
+        sim_devices.push(device);
     }
-    let specs = devices.to_vec();
-    let fresh = move || -> Vec<_> {
-        specs
-            .iter()
-            .filter_map(|d| parse_device(d, area).ok())
-            .map(|mut d| {
-                if let Some(m) = mutant {
-                    d.set_mutant(m);
-                }
-                d
-            })
-            .collect()
-    };
     // A formed network's key is random, as the stacks make it; printed for captures.
     let mut network_key = [0u8; 16];
     std::io::Read::read_exact(
@@ -316,30 +315,27 @@ pub fn radio(
     match protocol {
         "ezsp" => {
             let eui = hanrig_sep::Eui64(0x000D_6F00_0ABC_DEF0);
-            let with_devices = !devices.is_empty();
-            let make = move || {
-                let ncp = EzspNcp::new(ezsp_version, eui, network);
-                if with_devices {
-                    ncp.with_devices(network_key, fresh())
-                } else {
-                    ncp
-                }
+            let ncp = if unformed {
+                EzspNcp::unformed(ezsp_version, eui)
+            } else {
+                EzspNcp::new(ezsp_version, eui, network)
             };
-            serve(make, &format!("EZSP v{ezsp_version}"), tcp, pty, baud)
+            let ncp = ncp.with_devices(network_key, sim_devices);
+            serve(ncp, &format!("EZSP v{ezsp_version}"), tcp, pty, baud)
         }
         "znp" => {
             let eui = hanrig_sep::Eui64(0x0012_4B00_1CAA_AC5C);
-            let make = move || ZnpNcp::new(eui, network, network_key).with_devices(fresh());
-            serve(make, "Z-Stack 3.30 ZNP", tcp, pty, baud)
+            let ncp = ZnpNcp::new(eui, network, network_key).with_devices(sim_devices);
+            serve(ncp, "Z-Stack 3.30 ZNP", tcp, pty, baud)
         }
         other => Err(format!("protocol {other:?} is not ezsp or znp")),
     }
 }
 
-/// Serves co-processors made by `make` on a pseudo-terminal or a TCP address until the process
-/// ends, printing where.
+/// Serves the co-processor on a pseudo-terminal or a TCP address, to one host after another,
+/// until the process ends, printing where.
 fn serve<C: hanrig_sim::serve::Coprocessor>(
-    mut make: impl FnMut() -> C,
+    ncp: C,
     what: &str,
     tcp: Option<&str>,
     pty: bool,
@@ -353,7 +349,7 @@ fn serve<C: hanrig_sim::serve::Coprocessor>(
         if tcp.is_some() {
             return Err("give --pty or --tcp, not both".into());
         }
-        serve_pty(make(), baud, |path| {
+        serve_pty(ncp, baud, |path| {
             println!("simulated {what} co-processor on {}", path.display());
             let _ = std::io::Write::flush(&mut std::io::stdout());
         })
@@ -361,7 +357,7 @@ fn serve<C: hanrig_sim::serve::Coprocessor>(
         return Ok(String::new());
     }
     let address = tcp.ok_or("give --tcp ADDRESS:PORT or --pty")?;
-    serve_tcp(address, make, |bound| {
+    serve_tcp(address, ncp, |bound| {
         println!("simulated {what} co-processor on socket://{bound}");
         let _ = std::io::Write::flush(&mut std::io::stdout());
     })

@@ -30,10 +30,10 @@ fn simulated_radio(version: u8) -> String {
     serve(move || EzspNcp::new(version, EUI, NETWORK))
 }
 
-fn serve(make: impl FnMut() -> EzspNcp + Send + 'static) -> String {
+fn serve(make: impl FnOnce() -> EzspNcp + Send + 'static) -> String {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = serve_tcp("127.0.0.1:0", make, |addr| tx.send(addr).unwrap());
+        let _ = serve_tcp("127.0.0.1:0", make(), |addr| tx.send(addr).unwrap());
     });
     format!("socket://{}", rx.recv().unwrap())
 }
@@ -284,10 +284,7 @@ async fn over_tcp_the_znp_driver_does_the_same() {
     std::thread::spawn(move || {
         let _ = serve_tcp(
             "127.0.0.1:0",
-            || {
-                ZnpNcp::new(Eui64(0x0012_4B00_1CAA_AC5C), NETWORK, [0; 16])
-                    .with_devices(vec![ihd()])
-            },
+            ZnpNcp::new(Eui64(0x0012_4B00_1CAA_AC5C), NETWORK, [0; 16]).with_devices(vec![ihd()]),
             |addr| tx.send(addr).unwrap(),
         );
     });
@@ -384,17 +381,13 @@ async fn both_drivers_join_a_meters_network_by_install_code_and_read_the_meter()
                 let _ = if protocol == "ezsp" {
                     serve_tcp(
                         "127.0.0.1:0",
-                        move || {
-                            EzspNcp::new(13, EUI, NETWORK).with_air(meter_air(EUI, &provisioned))
-                        },
+                        EzspNcp::new(13, EUI, NETWORK).with_air(meter_air(EUI, &provisioned)),
                         ready,
                     )
                 } else {
                     serve_tcp(
                         "127.0.0.1:0",
-                        move || {
-                            ZnpNcp::new(TI, NETWORK, [0; 16]).with_air(meter_air(TI, &provisioned))
-                        },
+                        ZnpNcp::new(TI, NETWORK, [0; 16]).with_air(meter_air(TI, &provisioned)),
                         ready,
                     )
                 };

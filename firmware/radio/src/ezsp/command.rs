@@ -141,6 +141,10 @@ command! {
     GetMfgToken = 0x000B, "getMfgToken" { token: u8 } => GetMfgTokenReply { data: Lv }
 }
 command! {
+    /// setMfgToken: writes a manufacturing token (the custom EUI64 only once).
+    SetMfgToken = 0x000C, "setMfgToken" { token: u8, data: Lv } => SetMfgTokenReply { status: Status }
+}
+command! {
     /// setConcentrator: many-to-one route requests.
     SetConcentrator = 0x0010, "setConcentrator" {
         on: bool, concentrator_type: u16, min_time: u16, max_time: u16,
@@ -306,6 +310,16 @@ command! {
     => SetSourceRouteDiscoveryModeReply { remaining_time: u32 }
 }
 command! {
+    /// getAddressTableRemoteEui64 (before v14).
+    GetAddressTableRemoteEui64 = 0x005E, "getAddressTableRemoteEui64" { index: u8 }
+    => GetAddressTableRemoteEui64Reply { eui64: u64 }
+}
+command! {
+    /// getAddressTableRemoteNodeId (before v14): 0xFFFF for an unused entry.
+    GetAddressTableRemoteNodeId = 0x005F, "getAddressTableRemoteNodeId" { index: u8 }
+    => GetAddressTableRemoteNodeIdReply { node_id: u16 }
+}
+command! {
     /// getAddressTableInfo (v14; v13 has getAddressTableRemoteEui64 at this ID).
     GetAddressTableInfo = 0x005E, "getAddressTableInfo" { index: u8 }
     => GetAddressTableInfoReply { status: Status, node_id: u16, eui64: u64 }
@@ -319,6 +333,11 @@ command! {
     /// lookupEui64ByNodeId.
     LookupEui64ByNodeId = 0x0061, "lookupEui64ByNodeId" { node_id: u16 }
     => LookupEui64ByNodeIdReply { status: Status, eui64: u64 }
+}
+command! {
+    /// getMulticastTableEntry.
+    GetMulticastTableEntry = 0x0063, "getMulticastTableEntry" { index: u8 }
+    => GetMulticastTableEntryReply { status: Status, entry: MulticastTableEntry }
 }
 command! {
     /// setMulticastTableEntry.
@@ -432,6 +451,11 @@ command! {
     v13 [eui64, key, metadata, status] v14 [status, context, key, metadata]
 }
 command! {
+    /// importLinkKey: a link key into the key table, at `index`.
+    ImportLinkKey = 0x010E, "importLinkKey" { index: u8, address: u64, key: Key }
+    => ImportLinkKeyReply { status: SlStatus }
+}
+command! {
     /// importTransientKey: a joining device's link key (from its install code).
     ImportTransientKey = 0x0111, "importTransientKey" { eui64: u64, key: Key, flags: u8 }
     => ImportTransientKeyReply { status: SlStatus }
@@ -503,17 +527,19 @@ macro_rules! layouts {
 
 layouts! {
     commands [
-        Version, AddEndpoint, Nop, GetMfgToken, SetConcentrator, SetManufacturerCode,
+        Version, AddEndpoint, Nop, GetMfgToken, SetMfgToken, SetConcentrator, SetManufacturerCode,
         NetworkInit, NetworkState, StartScan, FormNetwork, JoinNetwork, LeaveNetwork,
         PermitJoining, GetEui64, GetNodeId, GetNetworkParameters, GetParentChildParameters,
         SendUnicast, SendBroadcast, SendMulticast, CustomFrame, GetChildData,
         GetConfigurationValue, SetConfigurationValue, SetPolicy, SetSourceRouteDiscoveryMode,
-        GetAddressTableInfo, LookupNodeIdByEui64, LookupEui64ByNodeId, SetMulticastTableEntry,
+        GetAddressTableRemoteEui64, GetAddressTableRemoteNodeId, GetAddressTableInfo,
+        LookupNodeIdByEui64, LookupEui64ByNodeId, GetMulticastTableEntry,
+        SetMulticastTableEntry,
         ReadAndClearCounters, SetInitialSecurityState, GetCurrentSecurityState,
         ClearTransientLinkKeys, FindKeyTableEntry, EraseKeyTableEntry, TokenFactoryReset,
         SetExtendedTimeout, GetExtendedTimeout, Echo, SetRadioPower, GetValue, SetValue,
         SetChildData, SetSourceRoute, ClearKeyTable, GpSinkTableClearAll, ReadCounters,
-        GetTokenData, SetTokenData, ExportLinkKeyByIndex, ImportTransientKey,
+        GetTokenData, SetTokenData, ExportLinkKeyByIndex, ImportLinkKey, ImportTransientKey,
         ExportTransientKeyByIndex, ExportKey, GetNetworkKeyInfo,
     ]
     callbacks [

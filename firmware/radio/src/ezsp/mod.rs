@@ -5,6 +5,37 @@
 pub mod command;
 pub mod wire;
 
+/// Status codes as `(EmberStatus or EzspStatus, sl_status)`: the first is on the wire before
+/// v14, the second from v14 (values from bellows' `EmberStatus`, `EzspStatus` and `sl_Status`,
+/// and its `from_ember_status` map).
+pub mod status {
+    /// NOT_JOINED: no network (networkInit with nothing stored, a table entry not in use).
+    pub const NOT_JOINED: (u8, u32) = (0x93, 0x0017);
+    /// DELIVERY_FAILED: a unicast to a node not in the network.
+    pub const DELIVERY_FAILED: (u8, u32) = (0x66, 0x0C02);
+    /// INVALID_CALL / INVALID_PARAMETER.
+    pub const INVALID_CALL: (u8, u32) = (0x70, 0x0021);
+    /// A command the part does not carry out: INVALID_CALL / NOT_SUPPORTED.
+    pub const NOT_SUPPORTED: (u8, u32) = (0x70, 0x000F);
+    /// EzspStatus ERROR_INVALID_VALUE (getValue of an unknown value) / NOT_SUPPORTED.
+    pub const INVALID_VALUE: (u8, u32) = (0x36, 0x000F);
+    /// EzspStatus ERROR_INVALID_FRAME_ID / NOT_SUPPORTED: an unknown frame ID
+    /// (invalidCommand's status).
+    pub const INVALID_FRAME_ID: (u8, u32) = (0x31, 0x000F);
+    /// EzspStatus ERROR_TRUNCATED / INVALID_PARAMETER: parameters that do not fit the layout.
+    pub const TRUNCATED: (u8, u32) = (0x33, 0x0021);
+    /// sl_status NOT_FOUND: a key or token that is not there.
+    pub const SL_NOT_FOUND: u32 = 0x002D;
+    /// sl_status INVALID_PARAMETER.
+    pub const SL_INVALID_PARAMETER: u32 = 0x0021;
+    /// stackStatusHandler NETWORK_UP.
+    pub const NETWORK_UP: (u8, u32) = (0x90, 0x0015);
+    /// stackStatusHandler NETWORK_DOWN.
+    pub const NETWORK_DOWN: (u8, u32) = (0x91, 0x0016);
+    /// stackStatusHandler for a refused join: JOIN_FAILED / NETWORK_DOWN.
+    pub const JOIN_FAILED: (u8, u32) = (0x94, 0x0016);
+}
+
 use command::{Callback, Command};
 
 /// Frame-control bit 7 of FC_lo: a response or callback (NCP to host).

@@ -1,0 +1,134 @@
+"""zigpy's application layer (bellows' ControllerApplication, what Home Assistant's ZHA runs)
+against `hanrig sim radio --protocol ezsp --unformed`, checking values at each step:
+
+1. start-up on a stick with no network: zigpy forms one, and what it loads back (PAN, extended
+   PAN, channel, network key, node) is what it formed;
+2. a second start-up on the same stick loads the same network from its tokens;
+3. an energy scan reports every channel asked for;
+4. a backup, then a restore of a different network (another PAN, extended PAN, channel and
+   network key, frame counters ahead): the stick then runs the restored network, and a
+   backup taken after it matches it;
+5. joining by install code: the simulated device (EUI64 and install code given on the
+   command line) joins, zigpy hears it join, and it is in the child table a backup reads.
+
+Prints one `ok` or `FAIL` line per check and exits non-zero on any failure.
+    python zigpy_ezsp.py socket://127.0.0.1:PORT DEVICE-EUI64 INSTALL-CODE
+"""
+
+import asyncio
+import logging
+import sys
+
+import zigpy.backups
+import zigpy.types as zt
+import zigpy.util
+from bellows.zigbee.application import ControllerApplication
+
+failures = 0
+
+
+def check(ok, what, detail=""):
+    global failures
+    print(f"{'ok  ' if ok else 'FAIL'} {what}" + (f": {detail}" if detail and not ok else ""))
+    if not ok:
+        failures += 1
+
+
+def config(path):
+    return {
+        "device": {"path": path},
+        "database_path": None,
+        "backup_enabled": False,
+        "topology_scan_enabled": False,
+        "ota": {"enabled": False},
+    }
+
+
+async def start(path, auto_form=False):
+    return await ControllerApplication.new(config(path), auto_form=auto_form, start_radio=True)
+
+
+async def main(path, device_eui, install_code):
+    # 1. No network on the stick: zigpy forms one.
+    app = await start(path, auto_form=True)
+    formed = app.state.network_info
+    node = app.state.node_info
+    check(node.nwk == 0x0000 and str(node.logical_type) == "LogicalType.Coordinator",
+          "the stick is the coordinator at 0x0000", node)
+    check(node.model == "hanrig-sim-ncp" and node.manufacturer == "hanrig",
+          "board name and manufacturer from the manufacturing tokens", node)
+    check(11 <= formed.channel <= 26 and formed.pan_id not in (0x0000, 0xFFFF),
+          "zigpy formed a network on a channel and PAN", formed)
+    check(formed.network_key.key != zt.KeyData([0] * 16), "the network key is set", formed)
+    await app.shutdown()
+
+    # 2. The same stick again: the network is in its tokens.
+    app = await start(path)
+    again = app.state.network_info
+    same = (again.pan_id, again.extended_pan_id, again.channel, again.network_key.key) == (
+        formed.pan_id, formed.extended_pan_id, formed.channel, formed.network_key.key)
+    check(same, "a second start-up loads the network formed", f"{formed} vs {again}")
+
+    # 3. Energy scan.
+    energy = await app.energy_scan(channels=zt.Channels.ALL_CHANNELS, duration_exp=2, count=1)
+    check(sorted(energy) == list(range(11, 27)), "an energy scan reports channels 11-26", energy)
+
+    # 4. Backup, then restore another network.
+    backup = await app.backups.create_backup(load_devices=True)
+    check(backup.network_info.network_key.key == formed.network_key.key
+          and backup.node_info.ieee == node.ieee, "the backup holds the network and node", backup)
+    other = backup.network_info.replace(
+        pan_id=zt.PanId(0x2B7A),
+        extended_pan_id=zt.ExtendedPanId.convert("aa:bb:cc:dd:ee:ff:00:11"),
+        channel=20,
+        channel_mask=zt.Channels.from_channel_list([20]),
+        network_key=backup.network_info.network_key.replace(
+            key=zt.KeyData(bytes(range(0x10, 0x20))), tx_counter=100_000),
+    )
+    restored = zigpy.backups.NetworkBackup(
+        backup_time=backup.backup_time, network_info=other, node_info=backup.node_info)
+    await app.backups.restore_backup(restored)
+    await app.shutdown()
+    app = await start(path)
+    now = app.state.network_info
+    check((now.pan_id, now.extended_pan_id, now.channel, now.network_key.key)
+          == (other.pan_id, other.extended_pan_id, other.channel, other.network_key.key),
+          "after a restore the stick runs the restored network", now)
+    check(now.network_key.tx_counter >= 100_000,
+          "the restored NWK frame counter goes on from the backup's", now.network_key)
+
+    # 5. A device joins by install code.
+    ieee = zt.EUI64.convert(device_eui)
+    joined = asyncio.get_running_loop().create_future()
+
+    class Listener:
+        def device_joined(self, device):
+            if device.ieee == ieee and not joined.done():
+                joined.set_result(device)
+
+    app.add_listener(Listener())
+    link_key = zigpy.util.convert_install_code(bytes.fromhex(install_code))
+    check(link_key is not None, "zigpy accepts the install code", install_code)
+    await app.permit_with_link_key(node=ieee, link_key=link_key, time_s=60)
+    try:
+        device = await asyncio.wait_for(joined, 20)
+        check(device.nwk not in (0x0000, 0xFFFF), "the device joined with a short address",
+              device)
+    except asyncio.TimeoutError:
+        check(False, "the device joined within 20 s")
+        device = None
+    if device is not None:
+        backup = await app.backups.create_backup(load_devices=True)
+        check(ieee in backup.network_info.children
+              and backup.network_info.nwk_addresses.get(ieee) == device.nwk,
+              "the child table a backup reads holds the device", backup.network_info.children)
+    await app.shutdown()
+
+
+if __name__ == "__main__":
+    if "-v" in sys.argv:
+        sys.argv.remove("-v")
+        logging.basicConfig(level=logging.DEBUG)
+    asyncio.run(main(*sys.argv[1:4]))
+    print(f"{failures} failed")
+    sys.exit(1 if failures else 0)
