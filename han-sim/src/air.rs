@@ -104,14 +104,23 @@ impl Air {
         c.permit_joining(until);
         let network = (c.pan(), c.channel);
         if until.is_some() && self.join_on_permit {
+            // Devices not in the network scan for one that permits joining, and find it.
+            for node in &mut self.sim.nodes {
+                if let Node::Device(d) = node {
+                    d.tune(network);
+                }
+            }
+            self.sim.refresh_neighbours();
             for index in 0..self.sim.nodes.len() {
                 if matches!(&self.sim.nodes[index], Node::Device(d) if d.state != JoinState::Joined)
                 {
                     self.sim.schedule(
                         now.plus(100_000),
                         Happening::Act(Box::new(move |now, nodes, log| match &mut nodes[index] {
-                            Node::Device(d) => {
-                                d.tune(network);
+                            // A device already joining or joined does not start again.
+                            Node::Device(d)
+                                if matches!(d.state, JoinState::Idle | JoinState::Refused(_)) =>
+                            {
                                 vec![(index, d.start_join(now, log))]
                             }
                             _ => Vec::new(),

@@ -6,7 +6,9 @@ use hanrig_device::load::Relay;
 use hanrig_device::messaging::{MessagingClient, MessagingOutput};
 use hanrig_device::metering::{MeteringDisplay, MeteringOutput};
 use hanrig_device::price::{PriceClient, PriceOutput};
-use hanrig_sep::aps::{ApsCommand, FrameType as ApsFrameType};
+use hanrig_sep::aps::{
+    ApsCommand, ApsHeader, FrameType as ApsFrameType, PROFILE_SMART_ENERGY, PROFILE_ZDP,
+};
 use hanrig_sep::clusters::drlc::EventStatus;
 use hanrig_sep::clusters::metering::{Formatting, Quantity, Reading};
 use hanrig_sep::clusters::{basic, drlc, messaging, metering, price, time};
@@ -17,6 +19,7 @@ use hanrig_sep::zcl::general::{
     AttrValue, DataType, DefaultResponse, ReadAttributeStatus, ReadAttributes,
     ReadAttributesResponse, Status, WriteAttributesResponse,
 };
+use hanrig_sep::zdo::{NodeDescriptor, SimpleDescriptor, ZdoNode, logical_type};
 use hanrig_sep::{Command, Eui64, UtcTime, ZclFrame};
 use serde_json::json;
 
@@ -45,6 +48,43 @@ impl DeviceKind {
             "load-control" => DeviceKind::LoadControl,
             _ => return None,
         })
+    }
+
+    /// The Smart Energy device ID of this kind (SE 1.x device table: In-Premise Display
+    /// 0x0502, Programmable Communicating Thermostat 0x0503, Load Control Device 0x0504).
+    pub fn device_id(self) -> u16 {
+        match self {
+            DeviceKind::InHomeDisplay => 0x0502,
+            DeviceKind::Thermostat => 0x0503,
+            DeviceKind::LoadControl => 0x0504,
+        }
+    }
+
+    /// The endpoint this kind answers on (1) as its ZDO server describes it: the SE profile,
+    /// its device ID, Basic as a server, and Time and its SE clusters as a client.
+    pub fn simple_descriptor(self) -> SimpleDescriptor {
+        let c = self.clusters();
+        let mut descriptor = SimpleDescriptor {
+            endpoint: 1,
+            profile: PROFILE_SMART_ENERGY,
+            device_id: self.device_id(),
+            device_version: 0,
+            input: Default::default(),
+            output: Default::default(),
+        };
+        let _ = descriptor.input.push(basic::CLUSTER_ID);
+        for (cluster, has) in [
+            (time::CLUSTER_ID, true),
+            (price::CLUSTER_ID, c.price),
+            (drlc::CLUSTER_ID, c.drlc),
+            (metering::CLUSTER_ID, self == DeviceKind::InHomeDisplay),
+            (messaging::CLUSTER_ID, c.messaging),
+        ] {
+            if has {
+                let _ = descriptor.output.push(cluster);
+            }
+        }
+        descriptor
     }
 
     /// The client clusters this kind implements.
@@ -599,6 +639,53 @@ impl SimDevice {
             .collect()
     }
 
+    /// Answers a ZDO request from `source` (the interview an application such as zigpy does):
+    /// the device's node descriptor, its endpoint and that endpoint's simple descriptor.
+    fn answer_zdo(
+        &mut self,
+        now: SimTime,
+        source: u16,
+        cluster: u16,
+        request: &[u8],
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        let (Some(network_key), Some(nwk)) = (self.network_key, self.stack.short) else {
+            return Vec::new();
+        };
+        let endpoints = [self.kind.simple_descriptor()];
+        let node = ZdoNode {
+            nwk,
+            ieee: self.stack.eui,
+            node: NodeDescriptor {
+                logical_type: logical_type::END_DEVICE,
+                // Allocate address, receiver on when idle: as it associated.
+                mac_capabilities: 0x88,
+                manufacturer_code: 0x0000,
+                max_buffer_size: 82,
+                max_incoming_transfer: 82,
+                server_mask: 0x0000,
+                max_outgoing_transfer: 82,
+                descriptor_capabilities: 0,
+            },
+            endpoints: &endpoints,
+        };
+        let mut out = [0u8; 96];
+        let Ok(Some((response, len))) = node.answer(cluster, request, &mut out) else {
+            return Vec::new();
+        };
+        log.push(
+            now,
+            &self.name,
+            "zdo_answered",
+            json!({"request": cluster, "response": response, "to": source}),
+        );
+        let aps = ApsHeader::data(0, response, PROFILE_ZDP, 0, 0);
+        self.stack
+            .data_frame(source, Some(&network_key), aps, None, &out[..len])
+            .into_iter()
+            .collect()
+    }
+
     /// The EUI64.
     pub fn eui(&self) -> Eui64 {
         self.stack.eui
@@ -765,6 +852,13 @@ impl SimDevice {
                 return self.on_joined(now, log);
             }
             return Vec::new();
+        }
+        if let Some(aps) = rx.opened.aps.as_ref()
+            && aps.profile == Some(PROFILE_ZDP)
+            && aps.dst_endpoint == Some(0)
+            && let (Some(nwk), Some(cluster)) = (rx.opened.nwk.as_ref(), aps.cluster)
+        {
+            return self.answer_zdo(now, nwk.src, cluster, &rx.payload, log);
         }
         let Some(zcl) = rx.zcl() else {
             return Vec::new();

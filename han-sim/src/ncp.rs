@@ -49,7 +49,9 @@ use hanrig_radio::ezsp::{
 };
 use hanrig_radio::session::{Role, Session, State};
 use hanrig_sep::Eui64;
+use hanrig_sep::aps::PROFILE_ZDP;
 use hanrig_sep::install_code::Key;
+use hanrig_sep::zdo::{NodeDescriptor, SimpleDescriptor, ZdoNode, logical_type};
 
 use crate::air::Air;
 use crate::clock::SimTime;
@@ -85,10 +87,10 @@ const NODE_SLEEPY_END_DEVICE: u8 = 4;
 const JOINED_NETWORK: u8 = 2;
 /// EmberKeyStructBitmask: outgoing and incoming frame counters and a partner EUI64.
 const KEY_HAS_COUNTERS_AND_PARTNER: u16 = 0x0002 | 0x0004 | 0x0008;
+/// EmberZNet's manufacturer code until the host sets one (Silicon Labs' Ember, 0x1002).
+const EMBER_MANUFACTURER_CODE: u16 = 0x1002;
 /// What an energy scan reads on every channel of the simulated medium, dBm.
 const NOISE_FLOOR_DBM: i8 = -100;
-/// The ZDO cluster of Mgmt_Permit_Joining_req.
-const ZDO_MGMT_PERMIT_JOINING_REQ: u16 = 0x0036;
 
 /// Configuration values an EmberZNet NCP reports before the host sets them (EmberZNet's
 /// defaults for an NCP build; bellows reads some of these before it writes its own).
@@ -142,6 +144,14 @@ pub struct EzspNcp {
     pending_counters: Option<(u32, u32)>,
     /// The multicast table, by index (RAM).
     multicast: HashMap<u8, MulticastTableEntry>,
+    /// The endpoints addEndpoint described (RAM), which its ZDO server reports.
+    endpoints: Vec<SimpleDescriptor>,
+    /// The manufacturer code of its node descriptor (setManufacturerCode; RAM).
+    manufacturer_code: u16,
+    /// The EUI64s set to the extended timeout (RAM).
+    extended_timeout: std::collections::HashSet<u64>,
+    /// The APS counter of frames it answers itself (ZDO requests to its own address).
+    loopback_counter: u8,
 }
 
 /// What a co-processor keeps in its tokens, across reboots.
@@ -246,6 +256,10 @@ impl EzspNcp {
             security: None,
             pending_counters: None,
             multicast: HashMap::new(),
+            endpoints: Vec::new(),
+            manufacturer_code: EMBER_MANUFACTURER_CODE,
+            loopback_counter: 0,
+            extended_timeout: Default::default(),
         }
     }
 
@@ -306,6 +320,12 @@ impl EzspNcp {
     /// The simulated devices' join states, by name.
     pub fn devices(&self) -> Vec<(String, JoinState)> {
         self.air.as_ref().map(Air::devices).unwrap_or_default()
+    }
+
+    /// Takes the frames queued for the host (callbacks the medium produced), which the ASH
+    /// link otherwise carries once a host is connected.
+    pub fn take_queued(&mut self) -> Vec<Vec<u8>> {
+        self.to_host.drain(..).collect()
     }
 
     /// The EUI64 in use: the custom one once written, else the factory one.
@@ -382,6 +402,8 @@ impl EzspNcp {
         self.security = None;
         self.pending_counters = None;
         self.multicast.clear();
+        self.endpoints.clear();
+        self.manufacturer_code = EMBER_MANUFACTURER_CODE;
         self.network_up = false;
         if let Some(c) = self.coordinator() {
             c.forget_volatile();
@@ -581,8 +603,39 @@ impl EzspNcp {
             cmd::SetPolicy::ID => self.on(params, |_, _: cmd::SetPolicy| cmd::SetPolicyReply {
                 status: ok,
             }),
-            cmd::AddEndpoint::ID => self.on(params, |_, _: cmd::AddEndpoint| {
-                cmd::AddEndpointReply { status: ok }
+            cmd::AddEndpoint::ID => self.on(params, |n, r: cmd::AddEndpoint| {
+                let fits = r.clusters.input.len() <= 16 && r.clusters.output.len() <= 16;
+                if fits {
+                    n.endpoints.retain(|e| e.endpoint != r.endpoint);
+                    n.endpoints.push(SimpleDescriptor {
+                        endpoint: r.endpoint,
+                        profile: r.profile,
+                        device_id: r.device_id,
+                        device_version: r.device_version,
+                        input: r.clusters.input.iter().copied().collect(),
+                        output: r.clusters.output.iter().copied().collect(),
+                    });
+                }
+                cmd::AddEndpointReply {
+                    status: n.status(fits, status::INVALID_CALL),
+                }
+            }),
+            // Which devices get the extended (end-device poll) timeout: kept, though on the
+            // simulated medium every frame to a member is delivered at once.
+            cmd::GetExtendedTimeout::ID => self.on(params, |n, r: cmd::GetExtendedTimeout| {
+                let extended = n.extended_timeout.contains(&r.remote_eui64);
+                cmd::GetExtendedTimeoutReply {
+                    extended_timeout: extended,
+                    status: n.status(extended, status::NOT_FOUND),
+                }
+            }),
+            cmd::SetExtendedTimeout::ID => self.on(params, |n, r: cmd::SetExtendedTimeout| {
+                if r.extended_timeout {
+                    n.extended_timeout.insert(r.remote_eui64);
+                } else {
+                    n.extended_timeout.remove(&r.remote_eui64);
+                }
+                cmd::SetExtendedTimeoutReply { status: ok }
             }),
             cmd::SetConcentrator::ID => self.on(params, |_, _: cmd::SetConcentrator| {
                 cmd::SetConcentratorReply { status: ok }
@@ -592,7 +645,8 @@ impl EzspNcp {
                     cmd::SetSourceRouteDiscoveryModeReply { remaining_time: 0 }
                 })
             }
-            cmd::SetManufacturerCode::ID => self.on(params, |_, _: cmd::SetManufacturerCode| {
+            cmd::SetManufacturerCode::ID => self.on(params, |n, r: cmd::SetManufacturerCode| {
+                n.manufacturer_code = r.code;
                 cmd::SetManufacturerCodeReply { status: ok }
             }),
             cmd::SetRadioPower::ID => self.on(params, |n, r: cmd::SetRadioPower| {
@@ -915,7 +969,8 @@ impl EzspNcp {
                 })
             }
             cmd::SendUnicast::ID => self.on(params, |n, r: cmd::SendUnicast| {
-                let sequence = n.send_unicast(&r);
+                let mut answers = Vec::new();
+                let sequence = n.send_unicast(&r, &mut answers);
                 if sequence.is_some() {
                     // No MAC acknowledgements on the simulated medium: a frame sent to a
                     // member is delivered.
@@ -929,6 +984,7 @@ impl EzspNcp {
                     };
                     callbacks.push(n.callback(seq, &sent));
                 }
+                callbacks.extend(answers);
                 cmd::SendUnicastReply {
                     status: n.status(sequence.is_some(), status::DELIVERY_FAILED),
                     sequence: sequence.unwrap_or(0),
@@ -1337,11 +1393,69 @@ impl EzspNcp {
         true
     }
 
+    /// The co-processor's own ZDO server: the answer to a request the host sent to 0x0000, as
+    /// an incomingMessageHandler callback; the APS counter of the request.
+    fn answer_own_zdo(
+        &mut self,
+        cluster: u16,
+        request: &[u8],
+        callbacks: &mut Vec<Vec<u8>>,
+    ) -> Option<u8> {
+        if !self.network_up {
+            return None;
+        }
+        let node = ZdoNode {
+            nwk: 0x0000,
+            ieee: self.eui(),
+            node: NodeDescriptor {
+                logical_type: logical_type::COORDINATOR,
+                // Alternate PAN coordinator, full-function, mains powered, receiver on when
+                // idle, allocate address.
+                mac_capabilities: 0x8F,
+                manufacturer_code: self.manufacturer_code,
+                max_buffer_size: 82,
+                max_incoming_transfer: 128,
+                // Primary trust centre; stack compliance revision 22.
+                server_mask: 0x2C01,
+                max_outgoing_transfer: 128,
+                descriptor_capabilities: 0,
+            },
+            endpoints: &self.endpoints,
+        };
+        let mut out = [0u8; 128];
+        self.loopback_counter = self.loopback_counter.wrapping_add(1);
+        let counter = self.loopback_counter;
+        if let Ok(Some((response, len))) = node.answer(cluster, request, &mut out) {
+            let incoming = cmd::IncomingMessageHandler {
+                message_type: 0x00, // INCOMING_UNICAST
+                aps_frame: ApsFrame {
+                    profile: PROFILE_ZDP,
+                    cluster: response,
+                    source_endpoint: 0,
+                    destination_endpoint: 0,
+                    options: 0,
+                    group: 0,
+                    sequence: counter,
+                },
+                lqi: 0xFF,
+                rssi: 0,
+                sender: 0x0000,
+                sender_eui64: self.eui().0,
+                binding_index: 0xFF,
+                address_index: 0xFF,
+                timestamp: 0,
+                message: Lv::from_slice(&out[..len]).unwrap_or_default(),
+            };
+            callbacks.push(self.callback(0, &incoming));
+        }
+        Some(counter)
+    }
+
     /// A broadcast the coordinator hears itself: a Mgmt_Permit_Joining_req (ZDO, `seq,
     /// duration, TC significance`) opens or closes its own joining.
     fn loop_back_broadcast(&mut self, aps: &ApsFrame, message: &[u8]) {
-        if aps.profile == 0x0000
-            && aps.cluster == ZDO_MGMT_PERMIT_JOINING_REQ
+        if aps.profile == PROFILE_ZDP
+            && aps.cluster == hanrig_sep::zdo::cluster::MGMT_PERMIT_JOINING_REQ
             && let (Some(&duration), Some(air)) = (message.get(1), self.air.as_mut())
         {
             air.permit_joining(duration);
@@ -1349,9 +1463,13 @@ impl EzspNcp {
     }
 
     /// sendUnicast (direct): the APS counter used, `None` when the destination is not a
-    /// member.
-    fn send_unicast(&mut self, r: &cmd::SendUnicast) -> Option<u8> {
+    /// member. A ZDO request to the co-processor's own address is answered by its own ZDO
+    /// server, as EmberZNet's is: the answer comes back in an incomingMessageHandler.
+    fn send_unicast(&mut self, r: &cmd::SendUnicast, callbacks: &mut Vec<Vec<u8>>) -> Option<u8> {
         let aps = &r.aps_frame;
+        if r.destination == 0x0000 && aps.profile == PROFILE_ZDP && aps.destination_endpoint == 0 {
+            return self.answer_own_zdo(aps.cluster, &r.message, callbacks);
+        }
         self.air.as_mut()?.send_unicast(
             r.destination,
             aps.profile,

@@ -286,6 +286,11 @@ impl Simulation {
     /// coordinator whose host runs the meter's application).
     pub fn replace_node(&mut self, index: usize, node: Node) {
         self.nodes[index] = node;
+        self.refresh_neighbours();
+    }
+
+    /// Sorts the nodes by the channel and PAN they listen on again (after a node moved).
+    pub fn refresh_neighbours(&mut self) {
         self.neighbours.clear();
         for (i, node) in self.nodes.iter().enumerate() {
             self.neighbours.entry(node.network()).or_default().push(i);

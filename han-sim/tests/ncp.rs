@@ -472,3 +472,114 @@ fn a_formed_network_lives_in_the_tokens_until_a_factory_reset() {
         );
     }
 }
+
+/// The interview zigpy does, answered over the air by the simulated device: its node
+/// descriptor, active endpoints and simple descriptor arrive as incomingMessageHandler
+/// callbacks; the co-processor answers the same requests for itself from its endpoints.
+#[test]
+fn zdo_descriptor_requests_are_answered_by_the_device_and_by_the_coprocessor() {
+    use hanrig_radio::ezsp::command::*;
+    use hanrig_radio::ezsp::wire::{ApsFrame, Lv, Tag};
+    use hanrig_sep::install_code::InstallCode;
+    use hanrig_sim::device::{DeviceKind, SimDevice};
+
+    let code: InstallCode = "83FED3407A939723A5C639B26916D505C3B5".parse().unwrap();
+    let drlc = hanrig_device::drlc::DrlcConfig {
+        device_class: hanrig_sep::clusters::drlc::DeviceClass(0),
+        utility_enrollment_group: 0,
+        start_randomization_minutes: 0,
+        duration_randomization_minutes: 0,
+    };
+    let eui = Eui64(0x000D_6F00_0000_0001);
+    let device = SimDevice::new(
+        "ihd",
+        DeviceKind::InHomeDisplay,
+        eui,
+        &code,
+        (0x1A62, 15),
+        drlc,
+        1,
+    );
+    let mut n = ncp(14).with_devices([0x5A; 16], vec![device]);
+    call(&mut n, 14, &NetworkInit { bitmask: 0 });
+    let key = ImportTransientKey {
+        eui64: eui.0,
+        key: code.link_key(),
+        flags: 0,
+    };
+    assert_eq!(
+        call(&mut n, 14, &key).status,
+        hanrig_radio::ezsp::wire::SlStatus::OK
+    );
+    call(&mut n, 14, &PermitJoining { duration: 60 });
+    n.handle_timeout(1_000_000);
+    let zdo = |cluster: u16, destination: u16, payload: &[u8]| SendUnicast {
+        message_type: 0,
+        destination,
+        aps_frame: ApsFrame {
+            cluster,
+            sequence: 1,
+            ..ApsFrame::default()
+        },
+        tag: Tag(1),
+        message: Lv::from_slice(payload).unwrap(),
+    };
+    let answers = |frames: Vec<Vec<u8>>| -> Vec<(u16, u16, Vec<u8>)> {
+        frames
+            .iter()
+            .filter(|f| u16::from_le_bytes([f[3], f[4]]) == IncomingMessageHandler::ID)
+            .map(|f| {
+                let m: IncomingMessageHandler = parse(14, &f[5..]).unwrap();
+                (m.sender, m.aps_frame.cluster, m.message.to_vec())
+            })
+            .collect()
+    };
+    call(&mut n, 14, &zdo(0x0002, 0x2000, &[7, 0x00, 0x20]));
+    call(&mut n, 14, &zdo(0x0005, 0x2000, &[8, 0x00, 0x20]));
+    call(&mut n, 14, &zdo(0x0004, 0x2000, &[9, 0x00, 0x20, 1]));
+    n.handle_timeout(2_000_000);
+    let queued = n.take_queued();
+    // The device also reads the ESI's time and so on as it starts: keep the ZDO answers.
+    let heard: Vec<_> = answers(queued)
+        .into_iter()
+        .filter(|h| h.1 & 0x8000 != 0)
+        .collect();
+    assert_eq!(heard.len(), 3, "{heard:02x?}");
+    assert_eq!(
+        (heard[0].0, heard[0].1, &heard[0].2[..4]),
+        (0x2000, 0x8002, &[7, 0, 0x00, 0x20][..])
+    );
+    assert_eq!(heard[0].2[4] & 0x07, 2, "an end device");
+    assert_eq!(heard[1].2, [8, 0, 0x00, 0x20, 1, 1]);
+    // Endpoint 1: SE profile, in-premise display, Basic in; Time, Price, Metering, Messaging out.
+    assert_eq!(
+        heard[2].2,
+        [
+            9, 0, 0x00, 0x20, 18, 1, 0x09, 0x01, 0x02, 0x05, 0, 1, 0x00, 0x00, 4, 0x0A, 0x00, 0x00,
+            0x07, 0x02, 0x07, 0x03, 0x07
+        ]
+    );
+
+    // The co-processor's own endpoints, as addEndpoint described them.
+    let ep = AddEndpoint {
+        endpoint: 1,
+        profile: 0x0104,
+        device_id: 0x0005,
+        device_version: 0,
+        clusters: hanrig_radio::ezsp::wire::ClusterLists {
+            input: [0x0000u16, 0x0006].into_iter().collect(),
+            output: [0x0019u16].into_iter().collect(),
+        },
+    };
+    assert!(call(&mut n, 14, &ep).status.is_ok());
+    let out = {
+        let mut frame = vec![0x22, 0x00, 0x01];
+        frame.extend_from_slice(&SendUnicast::ID.to_le_bytes());
+        let mut buf = [0u8; 128];
+        let len = emit(14, &zdo(0x0005, 0x0000, &[3, 0x00, 0x00]), &mut buf).unwrap();
+        frame.extend_from_slice(&buf[..len]);
+        n.handle_ezsp(&frame)
+    };
+    let own = answers(out);
+    assert_eq!(own, [(0x0000, 0x8005, vec![3, 0, 0x00, 0x00, 1, 1])]);
+}

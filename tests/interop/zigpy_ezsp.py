@@ -9,7 +9,12 @@ against `hanrig sim radio --protocol ezsp --unformed`, checking values at each s
    network key, frame counters ahead): the stick then runs the restored network, and a
    backup taken after it matches it;
 5. joining by install code: the simulated device (EUI64 and install code given on the
-   command line) joins, zigpy hears it join, and it is in the child table a backup reads.
+   command line) joins, zigpy hears it join, and it is in the child table a backup reads;
+6. the interview: zigpy reads the device's node descriptor, endpoints and simple descriptor
+   over ZDO (an in-premise display: SE profile, device 0x0502, Basic served, Time, Price,
+   Metering and Messaging as a client); a Read Attributes of Basic on the SE profile answers
+   the values the device holds (zigpy's ZCL layer passes only HA and ZLL profiles, so the
+   answer is read where zigpy hands SE-profile packets, with zigpy's own parsers).
 
 Prints one `ok` or `FAIL` line per check and exits non-zero on any failure.
     python zigpy_ezsp.py socket://127.0.0.1:PORT DEVICE-EUI64 INSTALL-CODE
@@ -22,6 +27,7 @@ import sys
 import zigpy.backups
 import zigpy.types as zt
 import zigpy.util
+import zigpy.zcl.foundation as foundation
 from bellows.zigbee.application import ControllerApplication
 
 failures = 0
@@ -122,7 +128,57 @@ async def main(path, device_eui, install_code):
         check(ieee in backup.network_info.children
               and backup.network_info.nwk_addresses.get(ieee) == device.nwk,
               "the child table a backup reads holds the device", backup.network_info.children)
+        await interview(app, ieee)
     await app.shutdown()
+
+
+async def interview(app, ieee):
+    # zigpy interviews a device as it joins: node descriptor, active endpoints, then each
+    # endpoint's simple descriptor (ZDO), then model and manufacturer from Basic.
+    device = app.get_device(ieee=ieee)
+    for _ in range(300):
+        ep = device.endpoints.get(1)
+        if ep is not None and ep.profile_id is not None:
+            break
+        await asyncio.sleep(0.1)
+    node = device.node_desc
+    check(node is not None and node.is_end_device, "the node descriptor: an end device", node)
+    check([e.endpoint_id for e in device.non_zdo_endpoints] == [1],
+          "the active endpoints: 1", device.endpoints)
+    ep = device.endpoints.get(1)
+    if ep is None or ep.profile_id is None:
+        check(False, "the simple descriptor of endpoint 1 arrives", device.endpoints)
+        return
+    check((ep.profile_id, ep.device_type) == (0x0109, 0x0502),
+          "endpoint 1: SE profile, in-premise display", (hex(ep.profile_id), ep.device_type))
+    check(sorted(ep.in_clusters) == [0x0000]
+          and sorted(ep.out_clusters) == [0x000A, 0x0700, 0x0702, 0x0703],
+          "endpoint 1's clusters: Basic served; Time, Price, Metering, Messaging used",
+          (list(map(hex, ep.in_clusters)), list(map(hex, ep.out_clusters))))
+    # zigpy 2.4 passes ZCL only on the HA and ZLL profiles (zigpy/device.py
+    # `_parse_packet_header`): an SE device's answers, on profile 0x0109 as the spec has them,
+    # reach `custom_profile_packet_received`. Read Basic there, parsed with zigpy's own types.
+    answers = asyncio.Queue()
+    device.custom_profile_packet_received = answers.put_nowait
+    tsn = app.get_sequence()
+    read = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes]
+    request = foundation.ZCLHeader.general(tsn, foundation.GeneralCommand.Read_Attributes)
+    payload = request.serialize() + read.schema(attribute_ids=[0x0000, 0x0004, 0x0005, 0x0007]).serialize()
+    await device.request(0x0109, 0x0000, 1, 1, tsn, payload, expect_reply=False)
+    try:
+        while True:
+            packet = await asyncio.wait_for(answers.get(), 10)
+            hdr, rest = foundation.ZCLHeader.deserialize(packet.data.serialize())
+            if packet.cluster_id == 0 and hdr.tsn == tsn:
+                break
+        records, _ = foundation.GENERAL_COMMANDS[
+            foundation.GeneralCommand.Read_Attributes_rsp].schema.deserialize(rest)
+        values = {r.attrid: r.value.value for r in records.status_records if r.status == 0}
+        values = {k: v if isinstance(v, str) else int(v) for k, v in values.items()}
+        check(values == {0x0000: 1, 0x0004: "hanrig", 0x0005: "sim-ihd", 0x0007: 1},
+              "a Read Attributes of Basic on the SE profile answers the device's values", values)
+    except asyncio.TimeoutError:
+        check(False, "the device answers a Read Attributes of Basic on the SE profile")
 
 
 if __name__ == "__main__":

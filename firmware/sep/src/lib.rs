@@ -56,6 +56,7 @@ pub mod mac;
 pub mod nwk;
 pub mod security;
 pub mod zcl;
+pub mod zdo;
 
 #[cfg(feature = "serde")]
 mod serde_impls;

@@ -24,6 +24,8 @@ pub mod status {
     pub const INVALID_FRAME_ID: (u8, u32) = (0x31, 0x000F);
     /// EzspStatus ERROR_TRUNCATED / INVALID_PARAMETER: parameters that do not fit the layout.
     pub const TRUNCATED: (u8, u32) = (0x33, 0x0021);
+    /// NOT_FOUND: EmberStatus 0x03 (bellows' NOT_FOUND) / sl_status NOT_FOUND.
+    pub const NOT_FOUND: (u8, u32) = (0x03, 0x002D);
     /// sl_status NOT_FOUND: a key or token that is not there.
     pub const SL_NOT_FOUND: u32 = 0x002D;
     /// sl_status INVALID_PARAMETER.
