@@ -300,6 +300,18 @@ impl Coordinator {
             .find(|(e, _)| *e == eui)
             .map(|(_, k)| *k)
             .or(self.global_link_key);
+        // A device joining again under a key the host loaded since is admitted under that key.
+        if permitted
+            && let (Some(k), Some(m)) = (
+                self.transient_keys
+                    .iter()
+                    .find(|(e, _)| *e == eui)
+                    .map(|(_, k)| *k),
+                self.members.iter_mut().find(|m| m.eui == eui),
+            )
+        {
+            m.link_key = k;
+        }
         let existing = self.members.iter().find(|m| m.eui == eui).map(|m| m.short);
         let full = self
             .max_children

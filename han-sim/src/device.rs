@@ -801,6 +801,10 @@ impl SimDevice {
             Ok(rx) => rx,
             Err(Drop::Undecryptable(layer)) if self.state == JoinState::AwaitingKey => {
                 log.push(now, &self.name, "transport_key_rejected", json!({"layer": layer, "reason": "MIC mismatch: the trust centre secured the key under another install code"}));
+                // The device gives up on this join and tries again when joining is next
+                // permitted (as a real one does once its key wait runs out).
+                self.state = JoinState::Idle;
+                self.stack.short = None;
                 return Vec::new();
             }
             Err(_) => return Vec::new(),

@@ -14,10 +14,14 @@ against `hanrig sim radio --protocol ezsp --unformed`, checking values at each s
    over ZDO (an in-premise display: SE profile, device 0x0502, Basic served, Time, Price,
    Metering and Messaging as a client); a Read Attributes of Basic on the SE profile answers
    the values the device holds (zigpy's ZCL layer passes only HA and ZLL profiles, so the
-   answer is read where zigpy hands SE-profile packets, with zigpy's own parsers).
+   answer is read where zigpy hands SE-profile packets, with zigpy's own parsers);
+7. SE traffic both ways with a load-control device: the application sends a Load Control
+   Event (APS-encrypted, as SE requires) and the device reports its Report Event Status —
+   received, then started — with the event's issuer ID and criticality.
 
 Prints one `ok` or `FAIL` line per check and exits non-zero on any failure.
-    python zigpy_ezsp.py socket://127.0.0.1:PORT DEVICE-EUI64 INSTALL-CODE
+    python zigpy_ezsp.py socket://127.0.0.1:PORT IHD-EUI64 LCD-EUI64 INSTALL-CODE
+(both devices use the same install code).
 """
 
 import asyncio
@@ -54,7 +58,7 @@ async def start(path, auto_form=False):
     return await ControllerApplication.new(config(path), auto_form=auto_form, start_radio=True)
 
 
-async def main(path, device_eui, install_code):
+async def main(path, device_eui, lcd_eui, install_code):
     # 1. No network on the stick: zigpy forms one.
     app = await start(path, auto_form=True)
     formed = app.state.network_info
@@ -129,7 +133,21 @@ async def main(path, device_eui, install_code):
               and backup.network_info.nwk_addresses.get(ieee) == device.nwk,
               "the child table a backup reads holds the device", backup.network_info.children)
         await interview(app, ieee)
+    await load_control(app, zt.EUI64.convert(lcd_eui), link_key)
     await app.shutdown()
+
+
+def messages(app, device):
+    """A queue of (cluster, ZCL bytes) of every SE-profile message from `device`."""
+    queue = asyncio.Queue()
+
+    class Listener:
+        def handle_message(self, sender, profile, cluster, src_ep, dst_ep, message):
+            if sender.ieee == device.ieee and profile == 0x0109:
+                queue.put_nowait((cluster, message))
+
+    app.add_listener(Listener())
+    return queue
 
 
 async def interview(app, ieee):
@@ -157,9 +175,9 @@ async def interview(app, ieee):
           (list(map(hex, ep.in_clusters)), list(map(hex, ep.out_clusters))))
     # zigpy 2.4 passes ZCL only on the HA and ZLL profiles (zigpy/device.py
     # `_parse_packet_header`): an SE device's answers, on profile 0x0109 as the spec has them,
-    # reach `custom_profile_packet_received`. Read Basic there, parsed with zigpy's own types.
-    answers = asyncio.Queue()
-    device.custom_profile_packet_received = answers.put_nowait
+    # reach the application only as its `handle_message` event. Read Basic there, parsed with
+    # zigpy's own types.
+    answers = messages(app, device)
     tsn = app.get_sequence()
     read = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Read_Attributes]
     request = foundation.ZCLHeader.general(tsn, foundation.GeneralCommand.Read_Attributes)
@@ -167,9 +185,9 @@ async def interview(app, ieee):
     await device.request(0x0109, 0x0000, 1, 1, tsn, payload, expect_reply=False)
     try:
         while True:
-            packet = await asyncio.wait_for(answers.get(), 10)
-            hdr, rest = foundation.ZCLHeader.deserialize(packet.data.serialize())
-            if packet.cluster_id == 0 and hdr.tsn == tsn:
+            cluster, data = await asyncio.wait_for(answers.get(), 10)
+            hdr, rest = foundation.ZCLHeader.deserialize(data)
+            if cluster == 0 and hdr.tsn == tsn:
                 break
         records, _ = foundation.GENERAL_COMMANDS[
             foundation.GeneralCommand.Read_Attributes_rsp].schema.deserialize(rest)
@@ -181,10 +199,56 @@ async def interview(app, ieee):
         check(False, "the device answers a Read Attributes of Basic on the SE profile")
 
 
+async def load_control(app, ieee, link_key):
+    # The device tried to join when the first device was let in, and was refused its key: it
+    # is known to zigpy already, so its join now is a rejoin, which zigpy takes in handle_join.
+    joined = asyncio.get_running_loop().create_future()
+    handle_join = app.handle_join
+
+    def on_join(nwk, joiner, parent_nwk, *args, **kwargs):
+        handle_join(nwk, joiner, parent_nwk, *args, **kwargs)
+        if joiner == ieee and not joined.done():
+            joined.set_result(app.get_device(ieee=ieee))
+
+    app.handle_join = on_join
+    await app.permit_with_link_key(node=ieee, link_key=link_key, time_s=60)
+    try:
+        device = await asyncio.wait_for(joined, 20)
+    except asyncio.TimeoutError:
+        check(False, "the load-control device joined within 20 s")
+        return
+    answers = messages(app, device)
+    # SE 1.0 Load Control Event (DRLC 0x0701, server to client, command 0x00): issuer event ID,
+    # device class (water heater), enrollment group 0, start now, 30 minutes, criticality 3,
+    # no temperature offsets or set points, no load adjustment or duty cycle, no event control.
+    issuer = 0x0A0B0C0D
+    event = (issuer.to_bytes(4, "little") + (0x0004).to_bytes(2, "little") + bytes([0])
+             + (0).to_bytes(4, "little") + (30).to_bytes(2, "little") + bytes([3, 0xFF, 0xFF])
+             + (0x8000).to_bytes(2, "little") + (0x8000).to_bytes(2, "little")
+             + bytes([0x80, 0xFF, 0x00]))
+    tsn = app.get_sequence()
+    frame = bytes([0x09, tsn, 0x00]) + event
+    await device.request(0x0109, 0x0701, 1, 1, tsn, frame, expect_reply=False,
+                         aps_encryption=True)
+    statuses = []
+    try:
+        while len(statuses) < 2:
+            cluster, data = await asyncio.wait_for(answers.get(), 15)
+            # Report Event Status: cluster-specific, client to server, command 0x00.
+            if cluster == 0x0701 and data[0] & 0x0B == 0x01 and data[2] == 0x00:
+                body = data[3:]
+                statuses.append((int.from_bytes(body[0:4], "little"), body[4], body[9]))
+    except asyncio.TimeoutError:
+        pass
+    check(statuses == [(issuer, 0x01, 3), (issuer, 0x02, 3)],
+          "a Load Control Event from the application: the device reports received, then "
+          "started, with its issuer ID and criticality", statuses)
+
+
 if __name__ == "__main__":
     if "-v" in sys.argv:
         sys.argv.remove("-v")
         logging.basicConfig(level=logging.DEBUG)
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))
     print(f"{failures} failed")
     sys.exit(1 if failures else 0)
