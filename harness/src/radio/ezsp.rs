@@ -7,9 +7,19 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub use hanrig_radio::ezsp::CONFIG_MAX_END_DEVICE_CHILDREN;
+use hanrig_radio::ezsp::command::{
+    AddEndpoint, Callback, Command, CustomFrame, FormNetwork, GetEui64, GetNetworkParameters,
+    ImportTransientKey, IncomingMessageHandler, JoinNetwork, LeaveNetwork, MessageSentHandler,
+    NetworkInit, PermitJoining, SendUnicast, SetConfigurationValue, SetInitialSecurityState,
+    StackStatusHandler, TrustCenterJoinHandler, Version, VersionReply, emit, parse,
+};
+use hanrig_radio::ezsp::wire::{
+    ApsFrame, ClusterLists, InitialSecurityState, Lv, NetworkParameters, SlStatus, Status, Tag,
+    Wire,
+};
 use hanrig_radio::ezsp::{
     APS_OPTION_ENCRYPTION, FC_HI_V8, Format, HAVE_NETWORK_KEY, HAVE_PRECONFIGURED_KEY, Header,
-    REQUIRE_ENCRYPTED_KEY, TC_GLOBAL_LINK_KEY,
+    REQUIRE_ENCRYPTED_KEY, TC_GLOBAL_LINK_KEY, status,
 };
 use hanrig_radio::session::{Role, Session, State};
 use hanrig_sep::Eui64;
@@ -308,6 +318,39 @@ impl EzspHost {
         }
     }
 
+    /// Sends `request` with the layouts shared with the simulated co-processor
+    /// ([`hanrig_radio::ezsp::command`]) and reads its response the same way.
+    pub async fn call<C: Command>(&mut self, request: &C) -> Result<C::Reply, RadioError> {
+        let params = self.encode(request)?;
+        let p = self.command(C::ID, &params).await?;
+        self.decode(C::NAME, &p)
+    }
+
+    fn encode<T: Wire>(&self, value: &T) -> Result<Vec<u8>, RadioError> {
+        let mut buf = [0u8; 512];
+        let len = emit(self.version, value, &mut buf)
+            .map_err(|e| self.protocol(format!("cannot write parameters: {e:?}")))?;
+        Ok(buf[..len].to_vec())
+    }
+
+    fn decode<T: Wire>(&self, what: &str, params: &[u8]) -> Result<T, RadioError> {
+        parse(self.version, params)
+            .map_err(|e| self.protocol(format!("{what} {params:02x?} does not read: {e:?}")))
+    }
+
+    /// Waits for the stack's next status; whether it is NETWORK_UP.
+    async fn wait_network_up(&mut self) -> Result<(bool, Status), RadioError> {
+        let p = self
+            .wait_callback(StackStatusHandler::ID, Duration::from_secs(10))
+            .await?;
+        let status: StackStatusHandler = self.decode(StackStatusHandler::NAME, &p)?;
+        let (ember, sl) = status::NETWORK_UP;
+        Ok((
+            status.status == Status::of(self.version, ember, sl),
+            status.status,
+        ))
+    }
+
     /// Waits for callback `id`; returns its parameters.
     pub async fn wait_callback(
         &mut self,
@@ -350,10 +393,10 @@ impl EzspHost {
         eui: Eui64,
         key: &[u8; 16],
     ) -> Result<(), RadioError> {
-        let mut params = eui.to_le_bytes().to_vec();
-        params.extend_from_slice(key);
         if self.version < 13 {
-            // v5–v12: addTransientLinkKey, answered with an EmberStatus.
+            // v5–v12: addTransientLinkKey (EUI64, key), answered with an EmberStatus.
+            let mut params = eui.to_le_bytes().to_vec();
+            params.extend_from_slice(key);
             let p = self
                 .command(frame_id::ADD_TRANSIENT_LINK_KEY, &params)
                 .await?;
@@ -364,13 +407,17 @@ impl EzspHost {
             }
             return Ok(());
         }
-        params.push(0); // SecurityManagerContextFlags: none
-        let p = self
-            .command(frame_id::IMPORT_TRANSIENT_KEY, &params)
-            .await?;
-        // sl_status in v13 and v14 alike.
-        if p.get(..4) != Some(&[0, 0, 0, 0][..]) {
-            return Err(self.protocol(format!("importTransientKey for {eui} refused: {p:02x?}")));
+        let request = ImportTransientKey {
+            eui64: eui.0,
+            key: *key,
+            flags: 0,
+        };
+        let reply = self.call(&request).await?;
+        if reply.status != SlStatus::OK {
+            return Err(self.protocol(format!(
+                "importTransientKey for {eui} refused: sl_status 0x{:04x}",
+                reply.status.0
+            )));
         }
         Ok(())
     }
@@ -383,34 +430,74 @@ impl EzspHost {
         device_id: u16,
         clusters: &[u16],
     ) -> Result<(), RadioError> {
-        let mut p = vec![endpoint];
-        p.extend_from_slice(&profile.to_le_bytes());
-        p.extend_from_slice(&device_id.to_le_bytes());
-        p.push(0); // device version
-        let count = u8::try_from(clusters.len()).map_err(|_| self.protocol("too many clusters"))?;
-        p.extend_from_slice(&[count, count]);
-        for _ in 0..2 {
-            for c in clusters {
-                p.extend_from_slice(&c.to_le_bytes());
+        let mut lists = ClusterLists::default();
+        for &c in clusters {
+            if lists.input.push(c).is_err() || lists.output.push(c).is_err() {
+                return Err(self.protocol("too many clusters"));
             }
         }
-        let r = self.command(frame_id::ADD_ENDPOINT, &p).await?;
-        if !self.status_ok(&r) {
-            return Err(self.protocol(format!("addEndpoint {endpoint} refused: {r:02x?}")));
+        let request = AddEndpoint {
+            endpoint,
+            profile,
+            device_id,
+            device_version: 0,
+            clusters: lists,
+        };
+        let reply = self.call(&request).await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "addEndpoint {endpoint} refused: status 0x{:x}",
+                reply.status.0
+            )));
         }
         Ok(())
     }
 
     /// Sets a configuration value (before forming the network).
     pub async fn set_configuration_value(&mut self, id: u8, value: u16) -> Result<(), RadioError> {
-        let mut params = vec![id];
-        params.extend_from_slice(&value.to_le_bytes());
-        let p = self
-            .command(frame_id::SET_CONFIGURATION_VALUE, &params)
+        let reply = self
+            .call(&SetConfigurationValue {
+                config_id: id,
+                value,
+            })
             .await?;
-        if !self.status_ok(&p) {
+        if !reply.status.is_ok() {
             return Err(self.protocol(format!(
-                "setConfigurationValue 0x{id:02x} = {value} refused: {p:02x?}"
+                "setConfigurationValue 0x{id:02x} = {value} refused: status 0x{:x}",
+                reply.status.0
+            )));
+        }
+        Ok(())
+    }
+
+    /// The security state and network parameters of a network on `pan_id` and `channel`.
+    fn parameters(
+        extended_pan_id: u64,
+        pan_id: u16,
+        tx_power: i8,
+        channel: u8,
+    ) -> NetworkParameters {
+        NetworkParameters {
+            extended_pan_id,
+            pan_id,
+            radio_tx_power: tx_power as u8,
+            radio_channel: channel,
+            join_method: 0, // MAC association
+            nwk_manager_id: 0x0000,
+            nwk_update_id: 0,
+            channels: 1u32 << channel.min(31),
+        }
+    }
+
+    async fn set_initial_security_state(
+        &mut self,
+        state: InitialSecurityState,
+    ) -> Result<(), RadioError> {
+        let reply = self.call(&SetInitialSecurityState { state }).await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "setInitialSecurityState refused: status 0x{:x}",
+                reply.status.0
             )));
         }
         Ok(())
@@ -423,50 +510,41 @@ impl EzspHost {
         if form.global_link_key.is_some() {
             bitmask |= TC_GLOBAL_LINK_KEY | HAVE_PRECONFIGURED_KEY;
         }
-        let mut security = bitmask.to_le_bytes().to_vec();
-        security.extend_from_slice(&form.global_link_key.unwrap_or([0; 16]));
-        security.extend_from_slice(&form.network_key);
-        security.push(0); // key sequence number
-        security.extend_from_slice(&[0; 8]); // trust centre EUI64: ourselves
-        let p = self
-            .command(frame_id::SET_INITIAL_SECURITY_STATE, &security)
-            .await?;
-        if !self.status_ok(&p) {
-            return Err(self.protocol(format!("setInitialSecurityState refused: {p:02x?}")));
-        }
+        self.set_initial_security_state(InitialSecurityState {
+            bitmask,
+            preconfigured_key: form.global_link_key.unwrap_or([0; 16]),
+            network_key: form.network_key,
+            network_key_sequence: 0,
+            trust_center_eui64: 0, // ourselves
+        })
+        .await?;
         if !(11..=26).contains(&form.channel) {
             return Err(self.protocol(format!(
                 "channel {} is not a 2.4 GHz channel (11–26)",
                 form.channel
             )));
         }
-        let mut params = form.extended_pan_id.to_le_bytes().to_vec();
-        params.extend_from_slice(&form.pan_id.to_le_bytes());
-        params.extend_from_slice(&[form.tx_power as u8, form.channel, 0]); // MAC association
-        params.extend_from_slice(&0u16.to_le_bytes()); // network manager: the coordinator
-        params.push(0); // update id
-        params.extend_from_slice(&(1u32 << form.channel).to_le_bytes());
-        let p = self.command(frame_id::FORM_NETWORK, &params).await?;
-        if !self.status_ok(&p) {
-            return Err(self.protocol(format!("formNetwork refused: {p:02x?}")));
-        }
-        let status = self
-            .wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
-            .await?;
-        if !self.network_up(&status) {
+        let parameters = Self::parameters(
+            form.extended_pan_id,
+            form.pan_id,
+            form.tx_power,
+            form.channel,
+        );
+        let reply = self.call(&FormNetwork { parameters }).await?;
+        if !reply.status.is_ok() {
             return Err(self.protocol(format!(
-                "the network did not come up (stack status {status:02x?})"
+                "formNetwork refused: status 0x{:x}",
+                reply.status.0
+            )));
+        }
+        let (up, status) = self.wait_network_up().await?;
+        if !up {
+            return Err(self.protocol(format!(
+                "the network did not come up (stack status 0x{:x})",
+                status.0
             )));
         }
         Ok(())
-    }
-
-    fn network_up(&self, status: &[u8]) -> bool {
-        if self.version >= 14 {
-            status.get(..4) == Some(&0x15u32.to_le_bytes()[..])
-        } else {
-            status.first() == Some(&0x90)
-        }
     }
 
     /// Joins the network on `pan_id` and `channel` as an end device, with `link_key` (from the
@@ -478,54 +556,49 @@ impl EzspHost {
         channel: u8,
         link_key: &[u8; 16],
     ) -> Result<(), RadioError> {
-        let mut security = (HAVE_PRECONFIGURED_KEY | REQUIRE_ENCRYPTED_KEY)
-            .to_le_bytes()
-            .to_vec();
-        security.extend_from_slice(link_key);
-        security.extend_from_slice(&[0; 16]);
-        security.push(0);
-        security.extend_from_slice(&[0; 8]);
-        let p = self
-            .command(frame_id::SET_INITIAL_SECURITY_STATE, &security)
-            .await?;
-        if !self.status_ok(&p) {
-            return Err(self.protocol(format!("setInitialSecurityState refused: {p:02x?}")));
-        }
-        let mut params = vec![3]; // EMBER_END_DEVICE
-        params.extend_from_slice(&[0; 8]); // any extended PAN ID
-        params.extend_from_slice(&pan_id.to_le_bytes());
-        params.extend_from_slice(&[8, channel, 0]); // power, channel, MAC association
-        params.extend_from_slice(&0u16.to_le_bytes());
-        params.push(0);
-        params.extend_from_slice(&(1u32 << channel.min(31)).to_le_bytes());
-        let p = self.command(frame_id::JOIN_NETWORK, &params).await?;
-        if !self.status_ok(&p) {
-            return Err(self.protocol(format!("joinNetwork refused: {p:02x?}")));
-        }
-        let status = self
-            .wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
-            .await?;
-        if !self.network_up(&status) {
+        self.set_initial_security_state(InitialSecurityState {
+            bitmask: HAVE_PRECONFIGURED_KEY | REQUIRE_ENCRYPTED_KEY,
+            preconfigured_key: *link_key,
+            network_key: [0; 16],
+            network_key_sequence: 0,
+            trust_center_eui64: 0,
+        })
+        .await?;
+        let request = JoinNetwork {
+            node_type: 3, // EMBER_END_DEVICE
+            // Any extended PAN ID.
+            parameters: Self::parameters(0, pan_id, 8, channel),
+        };
+        let reply = self.call(&request).await?;
+        if !reply.status.is_ok() {
             return Err(self.protocol(format!(
-                "joining PAN 0x{pan_id:04x} on channel {channel} failed (stack status {status:02x?})"
+                "joinNetwork refused: status 0x{:x}",
+                reply.status.0
+            )));
+        }
+        let (up, status) = self.wait_network_up().await?;
+        if !up {
+            return Err(self.protocol(format!(
+                "joining PAN 0x{pan_id:04x} on channel {channel} failed (stack status 0x{:x})",
+                status.0
             )));
         }
         Ok(())
     }
 
-    /// Leaves the network (v14 takes an options byte: none); waits for the stack to report it
-    /// down.
+    /// Leaves the network (from v14 with an options byte: none); waits for the stack to report
+    /// it down.
     pub async fn leave_network(&mut self) -> Result<(), RadioError> {
-        let options: &[u8] = if self.version >= 14 { &[0] } else { &[] };
-        let p = self.command(frame_id::LEAVE_NETWORK, options).await?;
-        if !self.status_ok(&p) {
-            return Err(self.protocol(format!("leaveNetwork refused: {p:02x?}")));
+        let reply = self.call(&LeaveNetwork { options: 0 }).await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "leaveNetwork refused: status 0x{:x}",
+                reply.status.0
+            )));
         }
         self.journal
             .retain(|(id, _)| *id != frame_id::NETWORK_INIT && *id != frame_id::PERMIT_JOINING);
-        self.wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
-            .await
-            .map(|_| ())
+        self.wait_network_up().await.map(|_| ())
     }
 
     /// Asks a simulated co-processor to run its medium up to `until` (µs since 1970; `None`
@@ -544,17 +617,20 @@ impl EzspHost {
                 payload.extend_from_slice(&t.to_le_bytes());
             }
         }
-        let mut params = vec![payload.len() as u8];
-        params.extend(payload);
         let heard = self.callbacks_heard;
-        let p = self.command(frame_id::CUSTOM_FRAME, &params).await?;
-        if !self.status_ok(&p) {
+        let request = CustomFrame {
+            payload: Lv::from_slice(&payload)
+                .map_err(|_| self.protocol("clock request too long"))?,
+        };
+        let reply = self.call(&request).await?;
+        if !reply.status.is_ok() {
             return Ok(None);
         }
-        let reply = p
-            .get(self.status_len() + 1..)
+        let reply = Some(&reply.reply[..])
             .filter(|r| r.len() >= 10)
-            .ok_or_else(|| self.protocol(format!("short virtual clock reply: {p:02x?}")))?;
+            .ok_or_else(|| {
+                self.protocol(format!("short virtual clock reply: {:02x?}", reply.reply))
+            })?;
         let now = u64::from_le_bytes(reply[..8].try_into().unwrap_or_default());
         let coming = u64::from(u16::from_le_bytes([reply[8], reply[9]]));
         let deadline = Instant::now() + COMMAND_TIMEOUT;
@@ -589,67 +665,64 @@ impl EzspHost {
 
     /// Permits joining for `seconds` (0xFF: until closed; 0: closes).
     pub async fn permit_joining(&mut self, seconds: u8) -> Result<(), RadioError> {
-        let p = self.command(frame_id::PERMIT_JOINING, &[seconds]).await?;
-        if !self.status_ok(&p) {
-            return Err(self.protocol(format!("permitJoining refused: {p:02x?}")));
+        let reply = self.call(&PermitJoining { duration: seconds }).await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "permitJoining refused: status 0x{:x}",
+                reply.status.0
+            )));
         }
         Ok(())
     }
 
     /// Sends `message` directly to `message.node`; returns the APS counter used.
     pub async fn send_unicast(&mut self, message: &ApsMessage) -> Result<u8, RadioError> {
-        let len = u8::try_from(message.payload.len())
+        let payload = Lv::from_slice(&message.payload)
             .map_err(|_| self.protocol("message over 255 bytes"))?;
-        let mut p = vec![0x00]; // EMBER_OUTGOING_DIRECT
-        p.extend_from_slice(&message.node.to_le_bytes());
-        p.extend_from_slice(&message.profile.to_le_bytes());
-        p.extend_from_slice(&message.cluster.to_le_bytes());
-        p.extend_from_slice(&[message.source_endpoint, message.destination_endpoint]);
-        let options = if message.aps_encryption {
-            APS_OPTION_ENCRYPTION
-        } else {
-            0
-        };
-        p.extend_from_slice(&options.to_le_bytes());
-        p.extend_from_slice(&[0, 0, 0]); // group, sequence (assigned by the stack)
+        // One byte before v14, two from v14.
         self.tag = self.tag.wrapping_add(1);
-        let tag = self.tag;
-        p.push(tag);
-        if self.version >= 14 {
-            p.push(0); // the tag is u16 from v14
-        }
-        p.push(len);
-        p.extend_from_slice(&message.payload);
-        let r = self.command(frame_id::SEND_UNICAST, &p).await?;
-        let aps_sequence = match r.get(self.status_len()) {
-            Some(&aps_sequence) if self.status_ok(&r) => aps_sequence,
-            _ => {
-                return Err(self.protocol(format!(
-                    "sendUnicast to 0x{:04x} refused: {r:02x?}",
-                    message.node
-                )));
-            }
+        let tag = Tag(u16::from(self.tag));
+        let request = SendUnicast {
+            message_type: 0x00, // EMBER_OUTGOING_DIRECT
+            destination: message.node,
+            aps_frame: ApsFrame {
+                profile: message.profile,
+                cluster: message.cluster,
+                source_endpoint: message.source_endpoint,
+                destination_endpoint: message.destination_endpoint,
+                options: if message.aps_encryption {
+                    APS_OPTION_ENCRYPTION
+                } else {
+                    0
+                },
+                group: 0,
+                sequence: 0, // assigned by the stack
+            },
+            tag,
+            message: payload,
         };
-        // Delivery: messageSentHandler for this tag (v13: type, destination, APS frame, tag,
-        // status, message; v14: status u32 first, and a u16 tag).
-        let v14 = self.version >= 14;
-        let sent = self
-            .wait_callback_where(frame_id::MESSAGE_SENT_HANDLER, COMMAND_TIMEOUT, |p| {
-                p.get(if v14 { 18 } else { 14 }) == Some(&tag)
-            })
-            .await?;
-        let ok = if v14 {
-            sent.get(..4) == Some(&[0, 0, 0, 0][..])
-        } else {
-            sent.get(15) == Some(&0)
-        };
-        if !ok {
+        let reply = self.call(&request).await?;
+        if !reply.status.is_ok() {
             return Err(self.protocol(format!(
-                "message to 0x{:04x} not delivered: messageSentHandler {sent:02x?}",
-                message.node
+                "sendUnicast to 0x{:04x} refused: status 0x{:x}",
+                message.node, reply.status.0
             )));
         }
-        Ok(aps_sequence)
+        // Delivery: the messageSentHandler for this tag.
+        let version = self.version;
+        let sent = self
+            .wait_callback_where(MessageSentHandler::ID, COMMAND_TIMEOUT, |p| {
+                parse::<MessageSentHandler>(version, p).is_ok_and(|m| m.tag == tag)
+            })
+            .await?;
+        let sent: MessageSentHandler = self.decode(MessageSentHandler::NAME, &sent)?;
+        if !sent.status.is_ok() {
+            return Err(self.protocol(format!(
+                "message to 0x{:04x} not delivered: messageSentHandler status 0x{:x}",
+                message.node, sent.status.0
+            )));
+        }
+        Ok(reply.sequence)
     }
 
     /// The next network event, waiting up to `timeout`.
@@ -671,30 +744,22 @@ impl EzspHost {
     }
 
     fn parse_event(&self, id: u16, p: &[u8]) -> Option<Event> {
-        let u16_at = |i: usize| Some(u16::from_le_bytes([*p.get(i)?, *p.get(i + 1)?]));
-        let eui_at = |i: usize| Some(Eui64(u64::from_le_bytes(p.get(i..i + 8)?.try_into().ok()?)));
-        if id == frame_id::TRUST_CENTER_JOIN_HANDLER {
+        if id == TrustCenterJoinHandler::ID {
+            let joined: TrustCenterJoinHandler = parse(self.version, p).ok()?;
             return Some(Event::Joined {
-                short: u16_at(0)?,
-                eui: eui_at(2)?,
+                short: joined.new_node_id,
+                eui: Eui64(joined.new_node_eui64),
             });
         }
-        // type, EmberApsFrame (11), then v13: lqi, rssi, sender, binding, address index;
-        // v14: sender, EUI64, binding, address index, lqi, rssi, timestamp.
-        let (sender, message_at) = if self.version >= 14 {
-            (u16_at(12)?, 12 + 2 + 8 + 4 + 4)
-        } else {
-            (u16_at(14)?, 12 + 2 + 2 + 2)
-        };
-        let len = usize::from(*p.get(message_at)?);
+        let m: IncomingMessageHandler = parse(self.version, p).ok()?;
         Some(Event::Incoming(ApsMessage {
-            node: sender,
-            profile: u16_at(1)?,
-            cluster: u16_at(3)?,
-            source_endpoint: *p.get(5)?,
-            destination_endpoint: *p.get(6)?,
-            aps_encryption: u16_at(7)? & APS_OPTION_ENCRYPTION != 0,
-            payload: p.get(message_at + 1..message_at + 1 + len)?.to_vec(),
+            node: m.sender,
+            profile: m.aps_frame.profile,
+            cluster: m.aps_frame.cluster,
+            source_endpoint: m.aps_frame.source_endpoint,
+            destination_endpoint: m.aps_frame.destination_endpoint,
+            aps_encryption: m.aps_frame.options & APS_OPTION_ENCRYPTION != 0,
+            payload: m.message.to_vec(),
         }))
     }
 
@@ -702,26 +767,24 @@ impl EzspHost {
     /// extended form with the version the driver wants.
     async fn negotiate(&mut self) -> Result<String, RadioError> {
         self.format = Format::Legacy;
-        let legacy = self.command_once(frame_id::VERSION, &[4]).await?;
-        let [mut version, _stack_type, lo, hi, ..] = legacy[..] else {
-            return Err(self.protocol("short version response"));
-        };
-        let mut stack = u16::from_le_bytes([lo, hi]);
+        let legacy = self.command_once(Version::ID, &[4]).await?;
+        let reply: VersionReply = self.decode(Version::NAME, &legacy)?;
+        let mut version = reply.protocol;
+        let mut stack = reply.stack_version;
         if version >= 8 {
             let desired = version.min(DESIRED_VERSION);
             self.format = Format::Extended;
             self.version = desired;
-            let extended = self.command_once(frame_id::VERSION, &[desired]).await?;
-            let [v, _, lo, hi, ..] = extended[..] else {
-                return Err(self.protocol("short version response"));
-            };
+            let extended = self.command_once(Version::ID, &[desired]).await?;
+            let reply: VersionReply = self.decode(Version::NAME, &extended)?;
+            let v = reply.protocol;
             if v != desired {
                 return Err(self.protocol(format!(
                     "asked for EZSP v{desired}, the co-processor speaks v{v}"
                 )));
             }
             version = v;
-            stack = u16::from_le_bytes([lo, hi]);
+            stack = reply.stack_version;
         }
         self.version = version;
         Ok(format!(
@@ -788,37 +851,30 @@ impl Radio for EzspHost {
     }
 
     async fn eui64(&mut self) -> Result<Eui64, RadioError> {
-        let p = self.command(frame_id::GET_EUI64, &[]).await?;
-        let bytes: [u8; 8] = p
-            .get(..8)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| self.protocol("short getEui64 response"))?;
-        Ok(Eui64(u64::from_le_bytes(bytes)))
+        Ok(Eui64(self.call(&GetEui64 {}).await?.eui64))
     }
 
     async fn network_init(&mut self) -> Result<bool, RadioError> {
-        let p = self.command(frame_id::NETWORK_INIT, &[0x00, 0x00]).await?;
-        if !self.status_ok(&p) {
+        let reply = self.call(&NetworkInit { bitmask: 0 }).await?;
+        if !reply.status.is_ok() {
             return Ok(false);
         }
-        let status = self
-            .wait_callback(frame_id::STACK_STATUS_HANDLER, Duration::from_secs(10))
-            .await?;
-        Ok(self.network_up(&status))
+        Ok(self.wait_network_up().await?.0)
     }
 
     async fn network_info(&mut self) -> Result<NetworkInfo, RadioError> {
-        let p = self.command(frame_id::GET_NETWORK_PARAMETERS, &[]).await?;
-        let s = self.status_len();
-        if !self.status_ok(&p) || p.len() < s + 1 + 20 {
-            return Err(self.protocol(format!("getNetworkParameters failed: {p:02x?}")));
+        let reply = self.call(&GetNetworkParameters {}).await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "getNetworkParameters failed: status 0x{:x}",
+                reply.status.0
+            )));
         }
-        let b = &p[s..];
         Ok(NetworkInfo {
-            node_type: b[0],
-            extended_pan_id: u64::from_le_bytes(b[1..9].try_into().unwrap_or_default()),
-            pan_id: u16::from_le_bytes([b[9], b[10]]),
-            channel: b[12],
+            node_type: reply.node_type,
+            extended_pan_id: reply.parameters.extended_pan_id,
+            pan_id: reply.parameters.pan_id,
+            channel: reply.parameters.radio_channel,
         })
     }
 }
