@@ -18,6 +18,29 @@ fn ncp(version: u8) -> EzspNcp {
     )
 }
 
+/// The install code of the simulated in-home displays here (the facts file's vector).
+const IHD_CODE: &str = "83FED3407A939723A5C639B26916D505C3B5";
+
+/// A simulated in-home display with `eui`, on the co-processor's PAN and channel.
+fn ihd(eui: Eui64) -> hanrig_sim::device::SimDevice {
+    let code: hanrig_sep::install_code::InstallCode = IHD_CODE.parse().unwrap();
+    let drlc = hanrig_device::drlc::DrlcConfig {
+        device_class: hanrig_sep::clusters::drlc::DeviceClass(0),
+        utility_enrollment_group: 0,
+        start_randomization_minutes: 0,
+        duration_randomization_minutes: 0,
+    };
+    hanrig_sim::device::SimDevice::new(
+        "ihd",
+        hanrig_sim::device::DeviceKind::InHomeDisplay,
+        eui,
+        &code,
+        (0x1A62, 15),
+        drlc,
+        1,
+    )
+}
+
 fn unhex(s: &str) -> Vec<u8> {
     let s: String = s.split_whitespace().collect();
     (0..s.len())
@@ -138,8 +161,7 @@ fn the_ncp_answers_rst_with_rstack_and_frames_flow_over_ash() {
 /// bellows sends them; answered in each version's status width.
 #[test]
 fn trust_centre_commands_parse_bellows_frames() {
-    use hanrig_sep::install_code::InstallCode;
-    use hanrig_sim::device::{DeviceKind, JoinState, SimDevice};
+    use hanrig_sim::device::JoinState;
 
     let import = unhex(
         "05 00 01 11 01 f0 de bc 0a 00 6f 0d 00 66 b6 90 09 81 e1 ee 3c a4 20 6b 6b 86 1c 02 bb 00",
@@ -177,23 +199,8 @@ fn trust_centre_commands_parse_bellows_frames() {
             "05 80 01 34 00 02 0C 00 00 00",
         ),
     ] {
-        let code: InstallCode = "83FED3407A939723A5C639B26916D505C3B5".parse().unwrap();
-        let drlc = hanrig_device::drlc::DrlcConfig {
-            device_class: hanrig_sep::clusters::drlc::DeviceClass(0),
-            utility_enrollment_group: 0,
-            start_randomization_minutes: 0,
-            duration_randomization_minutes: 0,
-        };
         // The device carries the EUI64 the vector loads a key for.
-        let device = SimDevice::new(
-            "ihd",
-            DeviceKind::InHomeDisplay,
-            Eui64(0x000D_6F00_0ABC_DEF0),
-            &code,
-            (0x1A62, 15),
-            drlc,
-            1,
-        );
+        let device = ihd(Eui64(0x000D_6F00_0ABC_DEF0));
         let mut n = ncp(version).with_devices([0x5A; 16], vec![device]);
         assert_eq!(
             n.handle_ezsp(&import),
@@ -481,25 +488,10 @@ fn zdo_descriptor_requests_are_answered_by_the_device_and_by_the_coprocessor() {
     use hanrig_radio::ezsp::command::*;
     use hanrig_radio::ezsp::wire::{ApsFrame, Lv, Tag};
     use hanrig_sep::install_code::InstallCode;
-    use hanrig_sim::device::{DeviceKind, SimDevice};
 
-    let code: InstallCode = "83FED3407A939723A5C639B26916D505C3B5".parse().unwrap();
-    let drlc = hanrig_device::drlc::DrlcConfig {
-        device_class: hanrig_sep::clusters::drlc::DeviceClass(0),
-        utility_enrollment_group: 0,
-        start_randomization_minutes: 0,
-        duration_randomization_minutes: 0,
-    };
+    let code: InstallCode = IHD_CODE.parse().unwrap();
     let eui = Eui64(0x000D_6F00_0000_0001);
-    let device = SimDevice::new(
-        "ihd",
-        DeviceKind::InHomeDisplay,
-        eui,
-        &code,
-        (0x1A62, 15),
-        drlc,
-        1,
-    );
+    let device = ihd(eui);
     let mut n = ncp(14).with_devices([0x5A; 16], vec![device]);
     call(&mut n, 14, &NetworkInit { bitmask: 0 });
     let key = ImportTransientKey {

@@ -196,22 +196,35 @@ impl Status {
     }
 }
 
+/// A value one byte wide before v14 and `T` wide from v14 (statuses, message tags).
+fn read_widened<T: Wire + From<u8>>(r: &mut Reader<'_>) -> Result<T, WireError> {
+    if r.version >= 14 {
+        T::read(r)
+    } else {
+        u8::read(r).map(T::from)
+    }
+}
+
+fn write_widened<T: Wire + Copy + TryInto<u8>>(
+    value: T,
+    w: &mut Writer<'_>,
+) -> Result<(), WireError> {
+    if w.version >= 14 {
+        value.write(w)
+    } else {
+        value
+            .try_into()
+            .map_err(|_| WireError::OutOfRange)?
+            .write(w)
+    }
+}
+
 impl Wire for Status {
     fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        Ok(Status(if r.version >= 14 {
-            u32::read(r)?
-        } else {
-            u32::from(u8::read(r)?)
-        }))
+        read_widened(r).map(Status)
     }
     fn write(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
-        if w.version >= 14 {
-            self.0.write(w)
-        } else {
-            u8::try_from(self.0)
-                .map_err(|_| WireError::OutOfRange)?
-                .write(w)
-        }
+        write_widened(self.0, w)
     }
 }
 
@@ -241,20 +254,10 @@ pub struct Tag(pub u16);
 
 impl Wire for Tag {
     fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
-        Ok(Tag(if r.version >= 14 {
-            u16::read(r)?
-        } else {
-            u16::from(u8::read(r)?)
-        }))
+        read_widened(r).map(Tag)
     }
     fn write(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
-        if w.version >= 14 {
-            self.0.write(w)
-        } else {
-            u8::try_from(self.0)
-                .map_err(|_| WireError::OutOfRange)?
-                .write(w)
-        }
+        write_widened(self.0, w)
     }
 }
 
