@@ -3,6 +3,7 @@
 //! commands.
 
 pub mod capture;
+pub mod cbke;
 pub mod conformance;
 pub mod gateway;
 pub mod lab;

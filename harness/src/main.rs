@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use hanrig::{capture, sim, zcl};
+use hanrig::{capture, cbke, sim, zcl};
 
 /// hanrig — ZigBee Smart Energy 1.0 test rig and gateway.
 #[derive(Debug, Parser)]
@@ -88,11 +88,56 @@ enum Top {
     /// The HAN gateway: administer its companies, users and certificates, or serve its API.
     #[command(subcommand)]
     Gateway(GatewayCommand),
+    /// Certificate-Based Key Establishment (suite 1): compute an exchange from fixed keys,
+    /// reconstruct a certificate's key, run a test certificate authority.
+    #[command(subcommand)]
+    Cbke(CbkeCommand),
     /// Check an install code and derive the link key it gives.
     InstallCode {
         /// The code: hex digits (6, 8, 12 or 16 bytes plus the 2-byte CRC), optionally
         /// separated by spaces, '-' or ':'.
         code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CbkeCommand {
+    /// Compute a whole exchange from `{ "ca_public", "initiator": { "certificate",
+    /// "private_key", "ephemeral_private_key" }, "responder": { … } }` (hex) and print both
+    /// public keys, both ephemeral public keys, z, mac_key, key_data, macu and macv.
+    Vector {
+        /// The JSON file ('-' for standard input).
+        file: String,
+    },
+    /// Print the public key an implicit certificate reconstructs to under a CA key.
+    PublicKey {
+        /// The CA's public key (22 bytes, compressed, hex).
+        #[arg(long)]
+        ca: String,
+        /// The certificate (48 bytes, hex).
+        #[arg(long)]
+        certificate: String,
+    },
+    /// Create a test CA: a new key and issuer ID in a JSON file (mode 0600, never overwritten).
+    CaInit {
+        /// The file to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Issuer ID: 8 ASCII characters or 16 hex digits.
+        #[arg(long, default_value = "HANRIGCA")]
+        issuer: String,
+    },
+    /// Issue a certificate and private key to a device; prints JSON.
+    CertIssue {
+        /// The CA file from `ca-init`.
+        #[arg(long)]
+        ca: PathBuf,
+        /// The device's EUI64, as 00:12:4b:00:00:00:00:01.
+        #[arg(long)]
+        eui64: String,
+        /// Profile attribute data (10 bytes, hex); the Certicom test profile by default.
+        #[arg(long)]
+        profile: Option<String>,
     },
 }
 
@@ -302,24 +347,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// A file's text, or standard input's for none or `-`.
+fn read_input(file: Option<&str>) -> Result<String, String> {
+    match file {
+        None | Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| format!("reading standard input: {e}"))?;
+            Ok(text)
+        }
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}")),
+    }
+}
+
 fn run(command: Top) -> Result<String, String> {
     match command {
         Top::Zcl(ZclCommand::Decode { cluster, json, hex }) => zcl::decode(cluster, &hex, json),
-        Top::Zcl(ZclCommand::Encode { file }) => {
-            let text = match file.as_deref() {
-                None | Some("-") => {
-                    let mut text = String::new();
-                    std::io::stdin()
-                        .read_to_string(&mut text)
-                        .map_err(|e| format!("reading standard input: {e}"))?;
-                    text
-                }
-                Some(path) => {
-                    std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?
-                }
-            };
-            zcl::encode(&text)
-        }
+        Top::Zcl(ZclCommand::Encode { file }) => zcl::encode(&read_input(file.as_deref())?),
         Top::Zcl(ZclCommand::List) => Ok(zcl::list()),
         Top::Gateway(GatewayCommand::Admin {
             database_url,
@@ -328,6 +373,14 @@ fn run(command: Top) -> Result<String, String> {
         Top::Gateway(GatewayCommand::Serve(options)) => hanrig::gateway::serve(&options),
         Top::Gateway(GatewayCommand::Openapi) => hanrig::gateway::openapi(),
         Top::InstallCode { code } => zcl::install_code(&code),
+        Top::Cbke(CbkeCommand::Vector { file }) => cbke::vector(&read_input(Some(&file))?),
+        Top::Cbke(CbkeCommand::PublicKey { ca, certificate }) => {
+            cbke::reconstruct(&ca, &certificate)
+        }
+        Top::Cbke(CbkeCommand::CaInit { out, issuer }) => cbke::ca_init(&out, &issuer),
+        Top::Cbke(CbkeCommand::CertIssue { ca, eui64, profile }) => {
+            cbke::cert_issue(&ca, &eui64, profile.as_deref())
+        }
         Top::Lab {
             up: Some(LabUp::Up(options)),
             ..

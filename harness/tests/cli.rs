@@ -266,3 +266,178 @@ fn list_names_every_command() {
         assert!(out.contains(name), "{name}");
     }
 }
+
+const ANNEX_C5: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../firmware/cbke/tests/vectors/annex_c5.json"
+);
+
+#[test]
+fn cbke_vector_prints_every_published_annex_c5_value() {
+    let o = hanrig(&["cbke", "vector", ANNEX_C5], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let expect = [
+        (
+            "/initiator/public_key",
+            "03025BBA38D0C7B5436B68DF728F093E7A1D6C437E6D",
+        ),
+        (
+            "/initiator/ephemeral_public_key",
+            "0300E117C86D0E7CD128B2F34E9076CFF24AF46D7288",
+        ),
+        (
+            "/responder/public_key",
+            "030290A1F5C08DAD5F2945E335620C7A98FAC46666A1",
+        ),
+        (
+            "/responder/ephemeral_public_key",
+            "0306AB52062201D995B8B8591F3F086A3A2E214D845E",
+        ),
+        ("/z", "00E0D2C3CCD5C106A89C4F6CC26A5F7EC9DF78A7BE"),
+        ("/mac_key", "90F967B22C8357C10C1C04788DE9E848"),
+        ("/key_data", "86D58AAA998E2FAEFAF9FEF49606543A"),
+        ("/macu", "B82F1F9774740C32F80FCFC3921B6420"),
+        ("/macv", "79D5F2AD1C31D4D1EE7CB719AC683C3C"),
+    ];
+    for (pointer, want) in expect {
+        assert_eq!(
+            v.pointer(pointer).and_then(|x| x.as_str()),
+            Some(want),
+            "{pointer}"
+        );
+    }
+}
+
+#[test]
+fn cbke_vector_names_the_bad_field_in_one_line() {
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ANNEX_C5).unwrap()).unwrap();
+    let cases: [(&str, serde_json::Value, &str); 4] = [
+        (
+            "/responder/ephemeral_private_key",
+            serde_json::Value::Null,
+            "responder.ephemeral_private_key: not a string",
+        ),
+        (
+            "/initiator/certificate",
+            "0206".into(),
+            "initiator.certificate: 2 bytes, must be 48",
+        ),
+        (
+            "/ca_public",
+            "04".repeat(22).into(),
+            "ca_public: compressed point starts with 0x04",
+        ),
+        (
+            "/initiator/private_key",
+            "00B8A900FCADEBABBFA383B540FCE9ED438395EAA7".into(),
+            "initiator.private_key: does not belong to initiator.certificate",
+        ),
+    ];
+    for (pointer, value, message) in cases {
+        let mut doc = good.clone();
+        *doc.pointer_mut(pointer).unwrap() = value;
+        let o = hanrig(&["cbke", "vector", "-"], Some(&doc.to_string()));
+        assert!(!o.status.success());
+        let err = stderr(&o);
+        assert!(err.contains(message), "{pointer}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn cbke_public_key_reconstructs_the_annex_c5_responder_key() {
+    let o = hanrig(
+        &[
+            "cbke",
+            "public-key",
+            "--ca",
+            "0200FDE8A7F3D1084224962A4E7C54E69AC3F04DA6B8",
+            "--certificate",
+            "03045FDFC8D85FFB8B3993CB72DDCAA55F00B3E87D6D0000000000000001544553545345434101090006000000000000",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        "030290A1F5C08DAD5F2945E335620C7A98FAC46666A1"
+    );
+}
+
+#[test]
+fn a_test_ca_issues_certificates_that_reconstruct_and_run_an_exchange() {
+    let dir = std::env::temp_dir().join(format!("hanrig-cbke-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.json");
+    let _ = std::fs::remove_file(&ca);
+    let ca_arg = ca.to_str().unwrap();
+    let o = hanrig(
+        &["cbke", "ca-init", "--out", ca_arg, "--issuer", "HANRIGCA"],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&ca).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // Never overwritten.
+    let again = hanrig(&["cbke", "ca-init", "--out", ca_arg], None);
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("never overwritten"),
+        "{}",
+        stderr(&again)
+    );
+
+    let issue = |eui: &str| {
+        let o = hanrig(
+            &["cbke", "cert-issue", "--ca", ca_arg, "--eui64", eui],
+            None,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()
+    };
+    let esi = issue("00:0d:6f:00:00:00:00:01");
+    let ihd = issue("00:0d:6f:00:00:00:00:02");
+    let cert = ihd["certificate"].as_str().unwrap();
+    // Subject (big-endian) and issuer sit where SE puts them.
+    assert_eq!(&cert[44..60], "000D6F0000000002");
+    assert_eq!(&cert[60..76], "48414E5249474341");
+    let ca_public = ihd["ca_public"].as_str().unwrap();
+    let o = hanrig(
+        &[
+            "cbke",
+            "public-key",
+            "--ca",
+            ca_public,
+            "--certificate",
+            cert,
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The issued pairs drive a whole exchange through `cbke vector` (which checks each key
+    // belongs to its certificate).
+    let doc = serde_json::json!({
+        "ca_public": ca_public,
+        "initiator": { "certificate": cert, "private_key": ihd["private_key"],
+                       "ephemeral_private_key": "0013D36DE4B1EA8E22739C381370823F404BFF8862" },
+        "responder": { "certificate": esi["certificate"], "private_key": esi["private_key"],
+                       "ephemeral_private_key": "03D48C7210DDBCC4FB2E5E7A0AA16A0DB89540820B" },
+    });
+    let o = hanrig(&["cbke", "vector", "-"], Some(&doc.to_string()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bad_eui = hanrig(
+        &["cbke", "cert-issue", "--ca", ca_arg, "--eui64", "12:34"],
+        None,
+    );
+    assert!(stderr(&bad_eui).contains("--eui64"), "{}", stderr(&bad_eui));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
