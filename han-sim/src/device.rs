@@ -11,7 +11,7 @@ use hanrig_sep::aps::{
 };
 use hanrig_sep::clusters::drlc::EventStatus;
 use hanrig_sep::clusters::metering::{Formatting, Quantity, Reading};
-use hanrig_sep::clusters::{basic, drlc, messaging, metering, price, time};
+use hanrig_sep::clusters::{basic, drlc, key_establishment, messaging, metering, price, time};
 use hanrig_sep::install_code::{InstallCode, Key};
 use hanrig_sep::mac::{self, Address};
 use hanrig_sep::wire::Records;
@@ -22,6 +22,9 @@ use hanrig_sep::zcl::general::{
 use hanrig_sep::zdo::{NodeDescriptor, SimpleDescriptor, ZdoNode, logical_type};
 use hanrig_sep::{Command, Eui64, UtcTime, ZclFrame};
 use serde_json::json;
+
+use hanrig_cbke::exchange::{Failure, Identity, Initiator, Outcome, Step};
+use hanrig_device::Rng;
 
 use crate::clock::SimTime;
 use crate::esi::Clusters;
@@ -551,7 +554,30 @@ pub struct SimDevice {
     /// Seconds the ESI's clock is ahead of the device's own: set from the Time cluster, as every
     /// SE device takes its time from the meter's ESI.
     clock_offset_s: i64,
+    /// Key Establishment with the trust centre, for a device with a certificate.
+    cbke: Option<Box<DeviceCbke>>,
 }
+
+/// A device's side of Key Establishment.
+#[derive(Debug)]
+struct DeviceCbke {
+    initiator: Initiator,
+    rng: Rng,
+    kind: crate::cbke::DeviceCbke,
+    /// The trust centre, learnt from the Transport Key's sender.
+    trust_centre: Option<Eui64>,
+    /// Attempts made since joining.
+    attempts: u8,
+    /// When to try again after a failure.
+    retry_at: Option<SimTime>,
+    /// Whether the link key is the derived one.
+    established: bool,
+}
+
+/// Attempts a device makes before it gives up on Key Establishment until it next joins.
+const CBKE_ATTEMPTS: u8 = 3;
+/// Seconds a device waits before trying again after a timeout (a Terminate names its own wait).
+const CBKE_RETRY_S: u64 = 10;
 
 impl SimDevice {
     /// A device of `kind` with its install code, on the ESI's `(PAN, channel)`.
@@ -587,7 +613,95 @@ impl SimDevice {
             screen: None,
             expiring: false,
             clock_offset_s: 0,
+            cbke: None,
         }
+    }
+
+    /// Give the device a CBKE identity: after joining it runs Key Establishment with the trust
+    /// centre, and asks for prices, messages and readings only once that succeeds. `kind`
+    /// says whether it behaves (a bad certificate is in `identity` already; `BrokenConfirm`
+    /// corrupts the MACU it sends).
+    pub fn with_cbke(&mut self, identity: Identity, kind: crate::cbke::DeviceCbke, seed: u64) {
+        self.cbke = Some(Box::new(DeviceCbke {
+            initiator: Initiator::new(identity, crate::cbke::config()),
+            rng: Rng::new(seed ^ self.stack.eui.0 ^ 0xCB4E),
+            kind,
+            trust_centre: None,
+            attempts: 0,
+            retry_at: None,
+            established: false,
+        }));
+    }
+
+    /// Whether the device holds a link key from Key Establishment.
+    pub fn cbke_established(&self) -> bool {
+        self.cbke.as_ref().is_some_and(|c| c.established)
+    }
+
+    /// Starts (again) Key Establishment with the trust centre.
+    fn start_cbke(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        let Some(c) = self.cbke.as_mut() else {
+            return Vec::new();
+        };
+        let Some(tc) = c.trust_centre else {
+            return Vec::new();
+        };
+        c.attempts += 1;
+        c.retry_at = None;
+        let step = c.initiator.start(tc, crate::cbke::ms(now));
+        log.push(
+            now,
+            &self.name,
+            "cbke_started",
+            json!({"attempt": c.attempts}),
+        );
+        self.cbke_step(now, step, log)
+    }
+
+    /// Sends what an exchange step says and acts on its outcome.
+    fn cbke_step(&mut self, now: SimTime, step: Step, log: &mut Log) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        if let (Some((_, mut command)), Some(network_key)) = (step.send, self.network_key) {
+            if let (Command::ConfirmKeyDataRequest(c), Some(cb)) = (&mut command, &self.cbke)
+                && cb.kind == crate::cbke::DeviceCbke::BrokenConfirm
+            {
+                c.secure_message_authentication_code.0[0] ^= 0x01;
+            }
+            out.extend(self.stack.command(
+                0x0000,
+                &network_key,
+                &self.link_key,
+                key_establishment::CLUSTER_ID,
+                command,
+            ));
+        }
+        match step.outcome {
+            Some(Outcome::Established { link_key, .. }) => {
+                self.link_key = link_key;
+                if let Some(c) = self.cbke.as_mut() {
+                    c.established = true;
+                }
+                log.push(now, &self.name, "cbke_established", json!({}));
+                out.extend(self.start_se(now, log));
+            }
+            Some(Outcome::Failed { failure, .. }) => {
+                let wait_s = match failure {
+                    Failure::Terminated { wait_time, .. } => u64::from(wait_time),
+                    Failure::Refused(_) | Failure::Timeout(_) => CBKE_RETRY_S,
+                };
+                let mut retry = None;
+                if let Some(c) = self.cbke.as_mut()
+                    && c.attempts < CBKE_ATTEMPTS
+                {
+                    let at = now.plus(wait_s.max(1) * SimTime::SECOND);
+                    c.retry_at = Some(at);
+                    retry = Some(at);
+                }
+                log.push(now, &self.name, "cbke_failed", json!({"reason": format!("{failure:?}"), "retry_at_s": retry.map(|t| t.0 / SimTime::SECOND)}));
+            }
+            None => {}
+        }
+        out
     }
 
     /// The device's clock at `now`: the medium's time moved by what the ESI's Time cluster said.
@@ -847,6 +961,11 @@ impl SimDevice {
             {
                 self.network_key = Some(key);
                 self.state = JoinState::Joined;
+                if let Some(c) = self.cbke.as_mut() {
+                    c.trust_centre = rx.source_eui();
+                    c.attempts = 0;
+                    c.established = false;
+                }
                 log.push(
                     now,
                     &self.name,
@@ -873,6 +992,19 @@ impl SimDevice {
             "zcl_received",
             json!({"frame": serde_json::to_value(&zcl).unwrap_or_default()}),
         );
+        if zcl.cluster == key_establishment::CLUSTER_ID {
+            let (Some(c), Some(from)) = (self.cbke.as_mut(), rx.source_eui()) else {
+                return Vec::new();
+            };
+            let rng = &mut c.rng;
+            let step = c.initiator.handle(
+                from,
+                &zcl.command,
+                crate::cbke::ms(now),
+                &mut |buf: &mut [u8]| crate::cbke::fill(rng, buf),
+            );
+            return self.cbke_step(now, step, log);
+        }
         let t = self.clock(now);
         match &zcl.command {
             Command::PublishPrice(p) => {
@@ -1075,6 +1207,18 @@ impl SimDevice {
                 Command::ReadAttributes(read),
             ));
         }
+        if self.cbke.is_some() {
+            // The SE clusters wait for the link key Key Establishment gives.
+            out.extend(self.start_cbke(now, log));
+        } else {
+            out.extend(self.start_se(now, log));
+        }
+        out
+    }
+
+    /// Asks the ESI for what a device shows from the start: the current price, the last
+    /// message, the meter's readings.
+    fn start_se(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
         if let Some(p) = &mut self.price {
             p.request_current_price(true);
         }
@@ -1084,8 +1228,7 @@ impl SimDevice {
         if let Some(m) = &mut self.metering {
             m.request();
         }
-        out.extend(self.pump(now, log));
-        out
+        self.pump(now, log)
     }
 
     /// When the device next needs [`SimDevice::handle_timeout`].
@@ -1101,10 +1244,34 @@ impl SimDevice {
         .flatten()
         .min()
         .map(|t| SimTime::from_utc(t).shifted_s(-self.clock_offset_s))
+        .into_iter()
+        .chain(self.cbke.as_ref().and_then(|c| {
+            let deadline = c.initiator.deadline_ms().map(crate::cbke::from_ms);
+            deadline.into_iter().chain(c.retry_at).min()
+        }))
+        .min()
     }
 
     /// Runs the device's timers up to `now`.
     pub fn handle_timeout(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        if let Some(c) = self.cbke.as_mut() {
+            let step = c.initiator.poll(crate::cbke::ms(now));
+            out.extend(self.cbke_step(now, step, log));
+            if self
+                .cbke
+                .as_ref()
+                .and_then(|c| c.retry_at)
+                .is_some_and(|at| at <= now)
+            {
+                out.extend(self.start_cbke(now, log));
+            }
+        }
+        out.extend(self.handle_client_timeouts(now, log));
+        out
+    }
+
+    fn handle_client_timeouts(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
         let t = self.clock(now);
         if let Some(c) = &mut self.drlc {
             c.handle_timeout(t);

@@ -10,7 +10,7 @@ use hanrig_sep::clusters::metering::{
     self, GetProfile, GetProfileResponse, IntervalChannel, ProfileStatus, attribute as mattr,
 };
 use hanrig_sep::clusters::price::PublishPrice;
-use hanrig_sep::clusters::{basic, drlc, messaging, price, time};
+use hanrig_sep::clusters::{basic, drlc, key_establishment, messaging, price, time};
 use hanrig_sep::install_code::{InstallCode, Key};
 use hanrig_sep::mac;
 use hanrig_sep::wire::{Records, U24};
@@ -19,6 +19,9 @@ use hanrig_sep::zcl::general::{
 };
 use hanrig_sep::{Command, Direction, Eui64, UtcTime, ZclFrame};
 use serde_json::json;
+
+use hanrig_cbke::exchange::{Identity, Outcome, Responder, Step};
+use hanrig_device::Rng;
 
 use crate::clock::SimTime;
 use crate::device::Mutant;
@@ -107,6 +110,17 @@ pub struct Esi {
     /// default link key ZigBeeAlliance09 (as a Home Automation trust centre would; an SE
     /// device must refuse it). Off by default: the rig turns it on to test devices.
     pub global_key_fallback: bool,
+    /// Key Establishment, when the meter requires it.
+    cbke: Option<Box<EsiCbke>>,
+}
+
+/// The ESI's side of Key Establishment: the responder, its entropy, and who has a CBKE key.
+#[derive(Debug)]
+struct EsiCbke {
+    responder: Responder,
+    rng: Rng,
+    /// Devices whose link key is the one Key Establishment derived.
+    established: Vec<(Eui64, Key)>,
 }
 
 impl Esi {
@@ -134,7 +148,117 @@ impl Esi {
             next_short: 0x1000,
             app: EsiApp::new(name, meter),
             global_key_fallback: false,
+            cbke: None,
         }
+    }
+
+    /// Require Key Establishment (suite 1) of every device: the ESI answers as responder with
+    /// `identity`, serves a device's SE clusters only once the exchange has given it a new link
+    /// key, and uses that key from then on.
+    pub fn require_cbke(&mut self, identity: Identity, seed: u64) {
+        self.cbke = Some(Box::new(EsiCbke {
+            responder: Responder::new(identity, crate::cbke::config()),
+            rng: Rng::new(seed ^ self.stack.eui.0),
+            established: Vec::new(),
+        }));
+    }
+
+    /// The link keys Key Establishment has derived, by device (for the capture's key file).
+    pub fn cbke_keys(&self) -> &[(Eui64, Key)] {
+        self.cbke.as_ref().map_or(&[], |c| &c.established)
+    }
+
+    /// When [`Esi::handle_timeout`] is next due (a Key Establishment wait).
+    pub fn next_timeout(&self) -> Option<SimTime> {
+        let deadline = self.cbke.as_ref()?.responder.deadline_ms()?;
+        Some(crate::cbke::from_ms(deadline))
+    }
+
+    /// Runs the ESI's timers up to `now`.
+    pub fn handle_timeout(&mut self, now: SimTime, log: &mut Log) -> Vec<Vec<u8>> {
+        let Some(cbke) = self.cbke.as_mut() else {
+            return Vec::new();
+        };
+        let step = cbke.responder.poll(crate::cbke::ms(now));
+        self.key_establishment_step(now, 0, step, log)
+    }
+
+    /// A Key Establishment command from an admitted device.
+    fn key_establishment(
+        &mut self,
+        now: SimTime,
+        from: Eui64,
+        zcl: &ZclFrame,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        let Some(cbke) = self.cbke.as_mut() else {
+            // Without CBKE the ESI has no Key Establishment server: ZCL says UNSUP_CLUSTER.
+            return Vec::new();
+        };
+        let rng = &mut cbke.rng;
+        let step = cbke.responder.handle(
+            from,
+            &zcl.command,
+            crate::cbke::ms(now),
+            &mut |buf: &mut [u8]| crate::cbke::fill(rng, buf),
+        );
+        self.key_establishment_step(now, zcl.header.tsn, step, log)
+    }
+
+    fn key_establishment_step(
+        &mut self,
+        now: SimTime,
+        tsn: u8,
+        step: Step,
+        log: &mut Log,
+    ) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        if let Some((to, command)) = step.send
+            && let Some(device) = self.admitted.iter().find(|a| a.eui == to).cloned()
+            && let Some(frame) = ZclFrame::new(key_establishment::CLUSTER_ID, command, tsn)
+        {
+            out.extend(self.stack.zcl_frame(
+                device.short,
+                &self.network_key,
+                &device.link_key,
+                &frame,
+            ));
+        }
+        match step.outcome {
+            Some(Outcome::Established { partner, link_key }) => {
+                if let Some(a) = self.admitted.iter_mut().find(|a| a.eui == partner) {
+                    a.link_key = link_key;
+                }
+                if let Some(c) = self.cbke.as_mut() {
+                    c.established.retain(|(e, _)| *e != partner);
+                    c.established.push((partner, link_key));
+                }
+                // Only now does the application serve it.
+                self.app.admit(partner);
+                log.push(
+                    now,
+                    &self.name,
+                    "cbke_established",
+                    json!({"device": partner.to_string()}),
+                );
+            }
+            Some(Outcome::Failed { partner, failure }) => {
+                log.push(
+                    now,
+                    &self.name,
+                    "cbke_failed",
+                    json!({"device": partner.to_string(), "reason": format!("{failure:?}")}),
+                );
+            }
+            None => {}
+        }
+        out
+    }
+
+    fn cbke_done(&self, eui: Eui64) -> bool {
+        self.cbke
+            .as_ref()
+            .is_none_or(|c| c.established.iter().any(|(e, _)| *e == eui))
     }
 
     /// The EUI64.
@@ -185,12 +309,31 @@ impl Esi {
         let Some(device) = self.admitted.iter().find(|a| a.short == from) else {
             return Vec::new();
         };
-        let out = self.app.receive(now, device.eui, &zcl, log);
+        let eui = device.eui;
+        if zcl.cluster == key_establishment::CLUSTER_ID {
+            return self.key_establishment(now, eui, &zcl, log);
+        }
+        if (0x0700..=0x0703).contains(&zcl.cluster) && !self.cbke_done(eui) {
+            // SE 1.0: the SE application clusters need the link key Key Establishment gives.
+            log.push(
+                now,
+                &self.name,
+                "refused_before_cbke",
+                json!({"device": eui.to_string(), "cluster": zcl.cluster}),
+            );
+            return Vec::new();
+        }
+        let out = self.app.receive(now, eui, &zcl, log);
         self.transmit(out)
     }
 
-    /// The frames that carry the application's `out`going ZCL frames (to admitted devices).
+    /// The frames that carry the application's `out`going ZCL frames (to admitted devices; SE
+    /// clusters only to those that have done Key Establishment when the meter requires it).
     pub fn transmit(&mut self, out: Vec<Outgoing>) -> Vec<Vec<u8>> {
+        let out: Vec<Outgoing> = out
+            .into_iter()
+            .filter(|o| !(0x0700..=0x0703).contains(&o.frame.cluster) || self.cbke_done(o.device))
+            .collect();
         out.into_iter()
             .filter_map(|o| {
                 let device = self.admitted.iter().find(|a| a.eui == o.device)?.clone();
@@ -228,7 +371,9 @@ impl Esi {
                     short,
                     link_key,
                 });
-                self.app.admit(eui);
+                if self.cbke.is_none() {
+                    self.app.admit(eui);
+                }
                 log.push(
                     now,
                     &self.name,

@@ -19,11 +19,15 @@
 //!   meters and devices are simulated: a request's frame crosses each HAN after the TDSP's
 //!   network latency, and the results follow what the devices do.
 //!
+//! A meter may require Key Establishment ([`cbke`]): devices then run CBKE (suite 1, with
+//! certificates from the scenario's test CA) after joining, and the SE clusters run under the
+//! derived link keys, which the capture's key file gains.
+//!
 //! Not simulated: beacons and network discovery (devices know the PAN), MAC acknowledgements
-//! and retries, and Key Establishment (CBKE): devices keep the install-code link key as their
-//! trust-centre link key.
+//! and retries.
 
 pub mod air;
+pub mod cbke;
 pub mod clock;
 pub mod coordinator;
 pub mod device;

@@ -158,6 +158,11 @@ pub struct MeterSpec {
     /// Metering DemandFormatting.
     #[serde(default = "demand_formatting")]
     pub demand_formatting: u8,
+    /// Require Key Establishment (CBKE, suite 1) of every device, with a certificate from the
+    /// scenario's test CA (drawn from the seed); SE traffic then runs under the derived keys,
+    /// which the key file gains.
+    #[serde(default)]
+    pub cbke: bool,
 }
 
 fn thousand() -> u32 {
@@ -225,6 +230,9 @@ pub struct DeviceSpec {
     /// DRLC DurationRandomizationMinutes.
     #[serde(default)]
     pub duration_randomization_minutes: u8,
+    /// Its CBKE certificate: `good` (the default on a meter that requires CBKE), `none` (the
+    /// default elsewhere), `foreign-issuer`, `impostor-ca` or `broken-confirm`.
+    pub cbke: Option<String>,
 }
 
 fn zero() -> String {
@@ -500,6 +508,7 @@ impl Default for MeterSpec {
             divisor: thousand(),
             summation_formatting: summation_formatting(),
             demand_formatting: demand_formatting(),
+            cbke: false,
         }
     }
 }
@@ -519,6 +528,7 @@ impl Default for DeviceSpec {
             utility_enrollment_group: 0,
             start_randomization_minutes: 0,
             duration_randomization_minutes: 0,
+            cbke: None,
         }
     }
 }
@@ -790,6 +800,14 @@ impl Built {
         }
         self.simulation.run_until(self.end);
         let sim = self.simulation;
+        for node in &sim.nodes {
+            if let Node::Esi(esi) = node {
+                for (device, key) in esi.cbke_keys() {
+                    self.keys
+                        .add(*key, &format!("{device} CBKE link key with {}", esi.name));
+                }
+            }
+        }
         Ok(RunOutput {
             log: sim.log.clone(),
             capture: sim.capture.clone(),
@@ -849,6 +867,7 @@ impl Scenario {
         let mut rng = Rng::new(self.seed);
         let mut keys = KeyFile::default();
         let mut nodes = Vec::new();
+        let mut ca = crate::cbke::TestCa::new(self.seed);
         for m in &self.meters {
             if self.meters.iter().filter(|o| o.name == m.name).count() > 1 {
                 return invalid(format!("two meters are called {:?}", m.name));
@@ -881,6 +900,10 @@ impl Scenario {
             );
             esi.global_key_fallback = m.global_key_fallback;
             esi.app.register = m.register();
+            if m.cbke {
+                let identity = ca.identity(esi.eui());
+                esi.require_cbke(identity, self.seed);
+            }
             nodes.push(Node::Esi(Box::new(esi)));
         }
         for d in &self.devices {
@@ -931,15 +954,24 @@ impl Scenario {
                 duration_randomization_minutes: d.duration_randomization_minutes,
             };
             let (pan, channel) = (esi.pan(), esi.channel);
-            nodes.push(Node::Device(Box::new(SimDevice::new(
-                &d.name,
-                kind,
-                eui64,
-                &own,
-                (pan, channel),
-                drlc,
-                self.seed,
-            ))));
+            let meter_cbke = self.meters.iter().any(|m| m.name == d.meter && m.cbke);
+            let cbke = match d.cbke.as_deref() {
+                None if meter_cbke => crate::cbke::DeviceCbke::Good,
+                None => crate::cbke::DeviceCbke::None,
+                Some(name) => crate::cbke::DeviceCbke::from_name(name).ok_or_else(|| {
+                    ScenarioError::Invalid(format!(
+                        "device {:?}: cbke {name:?} is not one of {}",
+                        d.name,
+                        crate::cbke::DeviceCbke::NAMES
+                    ))
+                })?,
+            };
+            let mut device =
+                SimDevice::new(&d.name, kind, eui64, &own, (pan, channel), drlc, self.seed);
+            if let Some(identity) = ca.device_identity(eui64, cbke) {
+                device.with_cbke(identity, cbke, self.seed);
+            }
+            nodes.push(Node::Device(Box::new(device)));
         }
         let medium = MediumConfig {
             latency_us: self.medium.latency_ms * 1000,

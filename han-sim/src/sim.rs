@@ -66,7 +66,8 @@ impl Node {
     }
     fn next_timeout(&self) -> Option<SimTime> {
         match self {
-            Node::Esi(_) | Node::Coordinator(_) => None,
+            Node::Esi(e) => e.next_timeout(),
+            Node::Coordinator(_) => None,
             Node::Device(d) => d.next_timeout(),
             Node::Remote(r) => r.next_timeout(),
         }
@@ -260,7 +261,8 @@ impl Simulation {
                     }
                     self.wake_at[node] = None;
                     let out = match &mut self.nodes[node] {
-                        Node::Esi(_) | Node::Coordinator(_) => Vec::new(),
+                        Node::Esi(e) => e.handle_timeout(at, &mut self.log),
+                        Node::Coordinator(_) => Vec::new(),
                         Node::Device(d) => d.handle_timeout(at, &mut self.log),
                         Node::Remote(r) => r.handle_timeout(at),
                     };

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use hanrig_sep::aps::FrameType as ApsFrameType;
-use hanrig_sep::frame::{Keys, open};
+use hanrig_sep::frame::{Keys, Protection, open};
 use hanrig_sep::install_code::Key;
 use hanrig_sim::scenario::{RunOutput, Scenario};
 use serde_json::Value;
@@ -361,5 +361,177 @@ fn lossy_runs_are_deterministic_for_a_seed_and_lose_frames() {
     assert!(
         acks(&a) + joined(&a) < acks(&clean) + joined(&clean),
         "loss changed nothing"
+    );
+}
+
+#[test]
+fn devices_run_cbke_and_se_traffic_uses_the_derived_keys_while_a_foreign_certificate_stays_out() {
+    let run = run("cbke");
+    for device in ["ihd", "thermostat"] {
+        assert_eq!(
+            run.log.find(Some(device), "cbke_established").count(),
+            1,
+            "{device}"
+        );
+        assert_eq!(
+            run.log.find(Some(device), "price_changed").count(),
+            1,
+            "{device}"
+        );
+    }
+    assert_eq!(run.log.find(Some("esi"), "cbke_established").count(), 2);
+    // The thermostat acts on the event the ESI sent under its derived key.
+    let statuses = statuses(&run, "thermostat", 2001);
+    assert_eq!(
+        names(&statuses),
+        ["CommandReceived", "Started", "Completed"]
+    );
+
+    // The water heater: UNKNOWN_ISSUER three times, then it gives up; no SE traffic reaches it.
+    let failed: Vec<_> = run.log.find(Some("water-heater"), "cbke_failed").collect();
+    assert_eq!(failed.len(), 3);
+    assert!(
+        failed
+            .iter()
+            .all(|e| e["reason"].as_str().unwrap().contains("UnknownIssuer"))
+    );
+    assert_eq!(
+        run.log
+            .find(Some("water-heater"), "zcl_received")
+            .filter(|e| e["frame"]["cluster"] != 0x0800)
+            .count(),
+        0
+    );
+    assert_eq!(
+        run.log.find(Some("water-heater"), "event_status").count(),
+        0
+    );
+
+    // The key file holds the two derived keys, and with it every APS-secured frame opens; the
+    // SE frames after CBKE open only under the derived keys, not the install-code keys.
+    let cbke_keys: Vec<Key> = run
+        .keys
+        .keys
+        .iter()
+        .filter(|(_, l)| l.contains("CBKE"))
+        .map(|(k, _)| *k)
+        .collect();
+    assert_eq!(cbke_keys.len(), 2);
+    let network: Vec<Key> = run
+        .keys
+        .keys
+        .iter()
+        .filter(|(_, l)| l.contains("network"))
+        .map(|(k, _)| *k)
+        .collect();
+    let all: Vec<Key> = run.keys.keys.iter().map(|(k, _)| *k).collect();
+    let install: Vec<Key> = run
+        .keys
+        .keys
+        .iter()
+        .filter(|(_, l)| l.contains("install code"))
+        .map(|(k, _)| *k)
+        .collect();
+    let mut under_cbke = 0;
+    for (_, _, frame) in &run.capture {
+        let mut buf = frame.clone();
+        let opened = open(
+            &mut buf,
+            &Keys {
+                network: &network,
+                link: &all,
+            },
+        )
+        .unwrap();
+        if opened
+            .aps
+            .as_ref()
+            .is_some_and(|a| a.security.is_some() && a.frame_type == ApsFrameType::Data)
+        {
+            assert!(
+                matches!(opened.aps_protection, Protection::Decrypted { .. }),
+                "{opened:?}"
+            );
+            let mut again = frame.clone();
+            let with_install = open(
+                &mut again,
+                &Keys {
+                    network: &network,
+                    link: &install,
+                },
+            )
+            .unwrap();
+            if !matches!(with_install.aps_protection, Protection::Decrypted { .. }) {
+                under_cbke += 1;
+            }
+        }
+    }
+    assert!(under_cbke >= 8, "{under_cbke} frames under CBKE keys");
+}
+
+#[test]
+fn an_impostor_ca_and_a_broken_confirm_fail_key_confirmation_and_a_device_without_cbke_is_refused_se()
+ {
+    let text = std::fs::read_to_string(format!(
+        "{}/scenarios/cbke.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace(r#"cbke = "foreign-issuer""#, r#"cbke = "impostor-ca""#)
+    .replace(
+        "join_at = \"2s\"\n",
+        "join_at = \"2s\"\ncbke = \"broken-confirm\"\n",
+    )
+    .replace(
+        "meter = \"esi\"\n\n[[device]]\nname = \"thermostat\"",
+        "meter = \"esi\"\ncbke = \"none\"\n\n[[device]]\nname = \"thermostat\"",
+    );
+    let run = Scenario::parse(&text).unwrap().run().unwrap();
+    for device in ["00:12:4b:00:01:02:03:05", "00:12:4b:00:01:02:03:07"] {
+        let failed: Vec<_> = run
+            .log
+            .find(Some("esi"), "cbke_failed")
+            .filter(|e| e["device"] == device)
+            .collect();
+        assert_eq!(failed.len(), 3, "{device}");
+        assert!(
+            failed
+                .iter()
+                .all(|e| e["reason"] == "Refused(BadKeyConfirm)"),
+            "{failed:?}"
+        );
+    }
+    // The display has no certificate: its Get Current Price is refused until it would have one.
+    assert!(
+        run.log
+            .find(Some("esi"), "refused_before_cbke")
+            .any(|e| e["device"] == "00:12:4b:00:01:02:03:04")
+    );
+    for device in ["ihd", "thermostat", "water-heater"] {
+        assert_eq!(
+            run.log.find(Some(device), "price_changed").count(),
+            0,
+            "{device}"
+        );
+    }
+    assert!(run.keys.keys.iter().all(|(_, l)| !l.contains("CBKE")));
+}
+
+#[test]
+fn a_scenario_names_an_unknown_cbke_kind() {
+    let text = std::fs::read_to_string(format!(
+        "{}/scenarios/cbke.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace(r#"cbke = "foreign-issuer""#, r#"cbke = "forged""#);
+    let err = Scenario::parse(&text)
+        .unwrap()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("water-heater") && err.contains("forged") && err.contains("foreign-issuer"),
+        "{err}"
     );
 }

@@ -1,0 +1,152 @@
+//! Key Establishment in the simulated HAN: a scenario's test certificate authority, the
+//! certificates it issues to meters and devices (good ones and deliberately bad ones), and the
+//! glue between the `hanrig-cbke` state machines and simulated time and randomness.
+
+use hanrig_cbke::exchange::{Config, Identity};
+use hanrig_cbke::keys::{CertificateAuthority, TEST_PROFILE};
+use hanrig_cbke::{Certificate, PrivateKey};
+use hanrig_device::Rng;
+use hanrig_sep::Eui64;
+use hanrig_sep::clusters::key_establishment::TerminateStatus;
+
+use crate::clock::SimTime;
+
+/// The issuer ID of every scenario's test CA.
+pub const ISSUER: [u8; 8] = *b"HANRIGCA";
+/// The issuer ID of the foreign CA a `foreign-issuer` device's certificate comes from.
+pub const FOREIGN_ISSUER: [u8; 8] = *b"ELSEWHER";
+
+/// What certificate a device holds, as a scenario says (`cbke = "…"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCbke {
+    /// A certificate from the meter's CA: the exchange succeeds.
+    Good,
+    /// No CBKE: the device keeps the install-code link key.
+    None,
+    /// A certificate from another CA with another issuer ID: the ESI answers UNKNOWN_ISSUER.
+    ForeignIssuer,
+    /// A certificate from an impostor CA under the meter CA's issuer ID: it reconstructs, but to
+    /// a key the device does not hold, so key confirmation fails (BAD_KEY_CONFIRM).
+    ImpostorCa,
+    /// A good certificate, but the device sends a corrupted MACU (BAD_KEY_CONFIRM).
+    BrokenConfirm,
+}
+
+impl DeviceCbke {
+    /// From its scenario name.
+    pub fn from_name(name: &str) -> Option<DeviceCbke> {
+        Some(match name {
+            "good" => DeviceCbke::Good,
+            "none" => DeviceCbke::None,
+            "foreign-issuer" => DeviceCbke::ForeignIssuer,
+            "impostor-ca" => DeviceCbke::ImpostorCa,
+            "broken-confirm" => DeviceCbke::BrokenConfirm,
+            _ => return None,
+        })
+    }
+
+    /// Every scenario name, for error messages.
+    pub const NAMES: &'static str = "good, none, foreign-issuer, impostor-ca, broken-confirm";
+}
+
+/// 48 bytes from a seeded generator.
+fn seed48(rng: &mut Rng) -> [u8; 48] {
+    let mut out = [0u8; 48];
+    fill(rng, &mut out);
+    out
+}
+
+/// Fill `buf` from a seeded generator (the simulator's entropy: runs are reproducible).
+pub fn fill(rng: &mut Rng, buf: &mut [u8]) {
+    for chunk in buf.chunks_mut(8) {
+        let bytes = rng.next_u64().to_le_bytes();
+        chunk.copy_from_slice(&bytes[..chunk.len()]);
+    }
+}
+
+/// A scenario's test CA, drawn from its seed.
+#[derive(Debug)]
+pub struct TestCa {
+    ca: CertificateAuthority,
+    rng: Rng,
+}
+
+impl TestCa {
+    /// The CA of a scenario with `seed`.
+    pub fn new(seed: u64) -> TestCa {
+        let mut rng = Rng::new(seed ^ 0xCB4E_CB4E_CB4E_CB4E);
+        let ca = loop {
+            if let Some(key) = PrivateKey::from_entropy(&seed48(&mut rng)) {
+                break CertificateAuthority::new(key, ISSUER);
+            }
+        };
+        TestCa { ca, rng }
+    }
+
+    fn issue_from(
+        ca: &CertificateAuthority,
+        rng: &mut Rng,
+        eui: Eui64,
+    ) -> (Certificate, PrivateKey) {
+        loop {
+            if let Some(issued) = ca.issue(eui.0.to_be_bytes(), TEST_PROFILE, &seed48(rng)) {
+                return issued;
+            }
+        }
+    }
+
+    /// A good identity for `eui` (a meter's ESI or a device).
+    pub fn identity(&mut self, eui: Eui64) -> Identity {
+        let (cert, key) = Self::issue_from(&self.ca, &mut self.rng, eui);
+        // A pair the CA just issued always belongs together.
+        Identity::new(cert, key, self.ca.public_key())
+            .unwrap_or_else(|_| unreachable!("fresh pair"))
+    }
+
+    /// The identity a device of kind `cbke` holds (`None` for a device without CBKE).
+    pub fn device_identity(&mut self, eui: Eui64, cbke: DeviceCbke) -> Option<Identity> {
+        let other = |rng: &mut Rng, issuer| {
+            let key = loop {
+                if let Some(k) = PrivateKey::from_entropy(&seed48(rng)) {
+                    break k;
+                }
+            };
+            CertificateAuthority::new(key, issuer)
+        };
+        match cbke {
+            DeviceCbke::None => None,
+            DeviceCbke::Good | DeviceCbke::BrokenConfirm => Some(self.identity(eui)),
+            DeviceCbke::ForeignIssuer | DeviceCbke::ImpostorCa => {
+                let issuer = if cbke == DeviceCbke::ForeignIssuer {
+                    FOREIGN_ISSUER
+                } else {
+                    ISSUER
+                };
+                let ca = other(&mut self.rng, issuer);
+                let (cert, key) = Self::issue_from(&ca, &mut self.rng, eui);
+                // The device trusts the CA that certified it.
+                Identity::new(cert, key, ca.public_key()).ok()
+            }
+        }
+    }
+}
+
+/// The exchange settings of the simulated ESIs and devices.
+pub fn config() -> Config {
+    Config::default()
+}
+
+/// Simulated time in the milliseconds the state machines count.
+pub fn ms(t: SimTime) -> u64 {
+    t.0 / (SimTime::SECOND / 1000)
+}
+
+/// Simulated time from those milliseconds.
+pub fn from_ms(ms: u64) -> SimTime {
+    SimTime(ms * (SimTime::SECOND / 1000))
+}
+
+/// A Terminate status as the event log names it.
+pub fn status_name(status: TerminateStatus) -> String {
+    format!("{status:?}")
+}
