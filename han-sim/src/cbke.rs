@@ -30,6 +30,9 @@ pub enum DeviceCbke {
     ImpostorCa,
     /// A good certificate, but the device sends a corrupted MACU (BAD_KEY_CONFIRM).
     BrokenConfirm,
+    /// A good certificate, but after its Initiate Request the device answers nothing (a partner
+    /// that stops mid-exchange).
+    Stalls,
 }
 
 impl DeviceCbke {
@@ -41,12 +44,14 @@ impl DeviceCbke {
             "foreign-issuer" => DeviceCbke::ForeignIssuer,
             "impostor-ca" => DeviceCbke::ImpostorCa,
             "broken-confirm" => DeviceCbke::BrokenConfirm,
+            "stalls" => DeviceCbke::Stalls,
             _ => return None,
         })
     }
 
     /// Every scenario name, for error messages.
-    pub const NAMES: &'static str = "good, none, foreign-issuer, impostor-ca, broken-confirm";
+    pub const NAMES: &'static str =
+        "good, none, foreign-issuer, impostor-ca, broken-confirm, stalls";
 }
 
 /// 48 bytes from a seeded generator.
@@ -64,23 +69,36 @@ pub fn fill(rng: &mut Rng, buf: &mut [u8]) {
     }
 }
 
-/// A scenario's test CA, drawn from its seed.
+/// A scenario's test CA, drawn from its seed. What it issues to an EUI64 depends only on the
+/// seed and the EUI64, so a DUT in a process of its own is given the same certificate as it would
+/// hold in the rig's process.
 #[derive(Debug)]
 pub struct TestCa {
     ca: CertificateAuthority,
-    rng: Rng,
+    seed: u64,
+}
+
+fn new_key(rng: &mut Rng) -> PrivateKey {
+    loop {
+        if let Some(key) = PrivateKey::from_entropy(&seed48(rng)) {
+            return key;
+        }
+    }
 }
 
 impl TestCa {
     /// The CA of a scenario with `seed`.
     pub fn new(seed: u64) -> TestCa {
         let mut rng = Rng::new(seed ^ 0xCB4E_CB4E_CB4E_CB4E);
-        let ca = loop {
-            if let Some(key) = PrivateKey::from_entropy(&seed48(&mut rng)) {
-                break CertificateAuthority::new(key, ISSUER);
-            }
-        };
-        TestCa { ca, rng }
+        TestCa {
+            ca: CertificateAuthority::new(new_key(&mut rng), ISSUER),
+            seed,
+        }
+    }
+
+    /// The generator for what is issued to `eui` (`salt` tells uses apart).
+    fn rng(&self, eui: Eui64, salt: u64) -> Rng {
+        Rng::new(self.seed ^ eui.0.rotate_left(17) ^ salt)
     }
 
     fn issue_from(
@@ -96,34 +114,29 @@ impl TestCa {
     }
 
     /// A good identity for `eui` (a meter's ESI or a device).
-    pub fn identity(&mut self, eui: Eui64) -> Identity {
-        let (cert, key) = Self::issue_from(&self.ca, &mut self.rng, eui);
+    pub fn identity(&self, eui: Eui64) -> Identity {
+        let (cert, key) = Self::issue_from(&self.ca, &mut self.rng(eui, 1), eui);
         // A pair the CA just issued always belongs together.
         Identity::new(cert, key, self.ca.public_key())
             .unwrap_or_else(|_| unreachable!("fresh pair"))
     }
 
     /// The identity a device of kind `cbke` holds (`None` for a device without CBKE).
-    pub fn device_identity(&mut self, eui: Eui64, cbke: DeviceCbke) -> Option<Identity> {
-        let other = |rng: &mut Rng, issuer| {
-            let key = loop {
-                if let Some(k) = PrivateKey::from_entropy(&seed48(rng)) {
-                    break k;
-                }
-            };
-            CertificateAuthority::new(key, issuer)
-        };
+    pub fn device_identity(&self, eui: Eui64, cbke: DeviceCbke) -> Option<Identity> {
         match cbke {
             DeviceCbke::None => None,
-            DeviceCbke::Good | DeviceCbke::BrokenConfirm => Some(self.identity(eui)),
+            DeviceCbke::Good | DeviceCbke::BrokenConfirm | DeviceCbke::Stalls => {
+                Some(self.identity(eui))
+            }
             DeviceCbke::ForeignIssuer | DeviceCbke::ImpostorCa => {
                 let issuer = if cbke == DeviceCbke::ForeignIssuer {
                     FOREIGN_ISSUER
                 } else {
                     ISSUER
                 };
-                let ca = other(&mut self.rng, issuer);
-                let (cert, key) = Self::issue_from(&ca, &mut self.rng, eui);
+                let mut rng = self.rng(eui, 2);
+                let ca = CertificateAuthority::new(new_key(&mut rng), issuer);
+                let (cert, key) = Self::issue_from(&ca, &mut rng, eui);
                 // The device trusts the CA that certified it.
                 Identity::new(cert, key, ca.public_key()).ok()
             }

@@ -200,11 +200,21 @@ pub enum Mutant {
     AdmitsUnprovisioned,
     /// Meter: forwards load control events with their Event Control cleared.
     DropsEventControl,
+    /// Meter: takes a device's CBKE certificate whatever its issuer.
+    CbkeAcceptsAnyIssuer,
+    /// Meter: installs the CBKE key without checking the device's MACU.
+    CbkeSkipsConfirmCheck,
+    /// Meter: derives CBKE keys with KDF counters 0 and 1 instead of 1 and 2.
+    CbkeWrongKdfCounter,
+    /// Meter: never abandons a stalled Key Establishment, so refuses every other device.
+    CbkeNoTimeout,
+    /// Meter: serves the SE clusters to a device that has not done Key Establishment.
+    ServesBeforeCbke,
 }
 
 impl Mutant {
     /// Every mutant, with its name and what is wrong with it.
-    pub const ALL: [(Mutant, &'static str, &'static str); 40] = [
+    pub const ALL: [(Mutant, &'static str, &'static str); 45] = [
         (
             Mutant::WrongEventStatus,
             "wrong-event-status",
@@ -405,6 +415,31 @@ impl Mutant {
             "drops-event-control",
             "meter: forwards load control events with Event Control cleared",
         ),
+        (
+            Mutant::CbkeAcceptsAnyIssuer,
+            "cbke-accepts-any-issuer",
+            "meter: takes a CBKE certificate whatever its issuer",
+        ),
+        (
+            Mutant::CbkeSkipsConfirmCheck,
+            "cbke-skips-confirm-check",
+            "meter: installs the CBKE key without checking the device's MACU",
+        ),
+        (
+            Mutant::CbkeWrongKdfCounter,
+            "cbke-wrong-kdf-counter",
+            "meter: derives CBKE keys with KDF counters 0 and 1",
+        ),
+        (
+            Mutant::CbkeNoTimeout,
+            "cbke-no-timeout",
+            "meter: never abandons a stalled Key Establishment",
+        ),
+        (
+            Mutant::ServesBeforeCbke,
+            "serves-before-cbke",
+            "meter: serves SE clusters to a device before Key Establishment",
+        ),
     ];
 
     /// Whether it is a broken meter (it replaces meter DUTs) rather than a broken device.
@@ -421,6 +456,11 @@ impl Mutant {
                 | Mutant::DivisorZero
                 | Mutant::AdmitsUnprovisioned
                 | Mutant::DropsEventControl
+                | Mutant::CbkeAcceptsAnyIssuer
+                | Mutant::CbkeSkipsConfirmCheck
+                | Mutant::CbkeWrongKdfCounter
+                | Mutant::CbkeNoTimeout
+                | Mutant::ServesBeforeCbke
         )
     }
 
@@ -633,9 +673,13 @@ impl SimDevice {
         }));
     }
 
-    /// Whether the device holds a link key from Key Establishment.
-    pub fn cbke_established(&self) -> bool {
-        self.cbke.as_ref().is_some_and(|c| c.established)
+    /// The link key Key Establishment gave the device, if it has one (for the capture's key
+    /// file: the rig's devices know theirs as the rig's ESI knows its own).
+    pub fn cbke_key(&self) -> Option<Key> {
+        self.cbke
+            .as_ref()
+            .filter(|c| c.established)
+            .map(|_| self.link_key)
     }
 
     /// Starts (again) Key Establishment with the trust centre.
@@ -996,6 +1040,9 @@ impl SimDevice {
             let (Some(c), Some(from)) = (self.cbke.as_mut(), rx.source_eui()) else {
                 return Vec::new();
             };
+            if c.kind == crate::cbke::DeviceCbke::Stalls {
+                return Vec::new();
+            }
             let rng = &mut c.rng;
             let step = c.initiator.handle(
                 from,

@@ -20,7 +20,7 @@ use hanrig_sep::zcl::general::{
 use hanrig_sep::{Command, Direction, Eui64, UtcTime, ZclFrame};
 use serde_json::json;
 
-use hanrig_cbke::exchange::{Identity, Outcome, Responder, Step};
+use hanrig_cbke::exchange::{Flaw, Identity, Outcome, Responder, Step};
 use hanrig_device::Rng;
 
 use crate::clock::SimTime;
@@ -195,6 +195,13 @@ impl Esi {
             // Without CBKE the ESI has no Key Establishment server: ZCL says UNSUP_CLUSTER.
             return Vec::new();
         };
+        cbke.responder.set_flaw(match self.app.mutant {
+            Some(Mutant::CbkeAcceptsAnyIssuer) => Some(Flaw::AcceptsAnyIssuer),
+            Some(Mutant::CbkeSkipsConfirmCheck) => Some(Flaw::SkipsConfirmCheck),
+            Some(Mutant::CbkeWrongKdfCounter) => Some(Flaw::WrongKdfCounter),
+            Some(Mutant::CbkeNoTimeout) => Some(Flaw::NoTimeout),
+            _ => None,
+        });
         let rng = &mut cbke.rng;
         let step = cbke.responder.handle(
             from,
@@ -215,8 +222,10 @@ impl Esi {
         let mut out = Vec::new();
         if let Some((to, command)) = step.send
             && let Some(device) = self.admitted.iter().find(|a| a.eui == to).cloned()
-            && let Some(frame) = ZclFrame::new(key_establishment::CLUSTER_ID, command, tsn)
+            && let Some(mut frame) = ZclFrame::new(key_establishment::CLUSTER_ID, command, tsn)
         {
+            // The ESI is the cluster's server: its Terminate goes server to client too.
+            frame.header.direction = Direction::ServerToClient;
             out.extend(self.stack.zcl_frame(
                 device.short,
                 &self.network_key,
@@ -256,9 +265,11 @@ impl Esi {
     }
 
     fn cbke_done(&self, eui: Eui64) -> bool {
-        self.cbke
-            .as_ref()
-            .is_none_or(|c| c.established.iter().any(|(e, _)| *e == eui))
+        self.app.mutant == Some(Mutant::ServesBeforeCbke)
+            || self
+                .cbke
+                .as_ref()
+                .is_none_or(|c| c.established.iter().any(|(e, _)| *e == eui))
     }
 
     /// The EUI64.
@@ -371,7 +382,7 @@ impl Esi {
                     short,
                     link_key,
                 });
-                if self.cbke.is_none() {
+                if self.cbke.is_none() || self.app.mutant == Some(Mutant::ServesBeforeCbke) {
                     self.app.admit(eui);
                 }
                 log.push(

@@ -60,7 +60,7 @@ impl Dut {
     fn next_timeout(&self) -> Option<SimTime> {
         match self {
             Dut::Device(d) => d.next_timeout(),
-            Dut::Meter(_) => None,
+            Dut::Meter(m) => m.next_timeout(),
         }
     }
 }
@@ -200,6 +200,7 @@ pub fn serve_dut(listener: TcpListener, mut dut: Dut) -> io::Result<()> {
                 m.receive(SimTime(t_us), &frame, &mut log)
             }
             (Dut::Device(d), Request::Wake { t_us }) => d.handle_timeout(SimTime(t_us), &mut log),
+            (Dut::Meter(m), Request::Wake { t_us }) => m.handle_timeout(SimTime(t_us), &mut log),
             (Dut::Device(d), Request::Panel { t_us }) => {
                 reply.panel = Some(d.panel(SimTime(t_us)));
                 Vec::new()

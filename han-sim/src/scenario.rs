@@ -801,11 +801,20 @@ impl Built {
         self.simulation.run_until(self.end);
         let sim = self.simulation;
         for node in &sim.nodes {
-            if let Node::Esi(esi) = node {
-                for (device, key) in esi.cbke_keys() {
-                    self.keys
-                        .add(*key, &format!("{device} CBKE link key with {}", esi.name));
+            match node {
+                Node::Esi(esi) => {
+                    for (device, key) in esi.cbke_keys() {
+                        self.keys
+                            .add(*key, &format!("{device} CBKE link key with {}", esi.name));
+                    }
                 }
+                // A meter in a process of its own keeps its keys; the rig's devices know theirs.
+                Node::Device(d) => {
+                    if let Some(key) = d.cbke_key() {
+                        self.keys.add(key, &format!("{} CBKE link key", d.eui()));
+                    }
+                }
+                Node::Coordinator(_) | Node::Remote(_) => {}
             }
         }
         Ok(RunOutput {
@@ -867,7 +876,7 @@ impl Scenario {
         let mut rng = Rng::new(self.seed);
         let mut keys = KeyFile::default();
         let mut nodes = Vec::new();
-        let mut ca = crate::cbke::TestCa::new(self.seed);
+        let ca = crate::cbke::TestCa::new(self.seed);
         for m in &self.meters {
             if self.meters.iter().filter(|o| o.name == m.name).count() > 1 {
                 return invalid(format!("two meters are called {:?}", m.name));

@@ -242,3 +242,20 @@ pub fn cert_issue(ca_path: &Path, eui64: &str, profile: Option<&str>) -> Result<
     });
     Ok(format!("{doc:#}\n"))
 }
+
+/// A CBKE identity from hex (certificate, private key, CA public key), checked to belong
+/// together; errors name the option.
+pub fn identity(
+    certificate: &str,
+    private_key_hex: &str,
+    ca: &str,
+) -> Result<hanrig_cbke::exchange::Identity, String> {
+    let ca = public_key(&fixed(ca, "--cbke-ca")?, "--cbke-ca")?;
+    let cert = Certificate(fixed(certificate, "--cbke-certificate")?);
+    let key = private_key(
+        &fixed(private_key_hex, "--cbke-private-key")?,
+        "--cbke-private-key",
+    )?;
+    hanrig_cbke::exchange::Identity::new(cert, key, ca)
+        .map_err(|e| format!("--cbke-certificate: {e}"))
+}

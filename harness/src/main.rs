@@ -259,7 +259,7 @@ enum SimRadio {
     /// A simulated device under test in this process, reachable only over its radio link and
     /// its instrument channel (a black-box rig's DUT): prints the TCP address it listens on,
     /// serves the first medium that connects, and exits when it hangs up.
-    Dut(sim::DutArgs),
+    Dut(Box<sim::DutArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -98,6 +98,17 @@ pub struct DutArgs {
     /// Listen here (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// A meter: require Key Establishment (CBKE suite 1) of its devices, with this certificate
+    /// (48 bytes, hex; with --cbke-private-key and --cbke-ca, as `hanrig cbke cert-issue`
+    /// prints them).
+    #[arg(long, requires_all = ["cbke_private_key", "cbke_ca"])]
+    pub cbke_certificate: Option<String>,
+    /// A meter: its CBKE private key (21 bytes, hex).
+    #[arg(long)]
+    pub cbke_private_key: Option<String>,
+    /// A meter: the CBKE CA's public key (22 bytes, hex).
+    #[arg(long)]
+    pub cbke_ca: Option<String>,
 }
 
 /// `hanrig sim dut --kind meter`: the meter's ESI, its network key drawn from --seed.
@@ -147,6 +158,13 @@ fn meter_dut(args: &DutArgs) -> Result<hanrig_sim::remote::Dut, String> {
             .parse()
             .map_err(|e| format!("--provision {p:?}: install code refused: {e}"))?;
         esi.provision(device, &code, kind.clusters());
+    }
+    if let (Some(cert), Some(key), Some(ca)) = (
+        &args.cbke_certificate,
+        &args.cbke_private_key,
+        &args.cbke_ca,
+    ) {
+        esi.require_cbke(crate::cbke::identity(cert, key, ca)?, args.seed);
     }
     if let Some(name) = &args.mutant {
         match Mutant::by_name(name) {

@@ -85,6 +85,11 @@ impl Identity {
     pub fn ca(&self) -> &PublicKey {
         &self.ca
     }
+
+    /// The private key (to load it into a co-processor, or hand it to a device under test).
+    pub fn private_key(&self) -> &PrivateKey {
+        &self.key
+    }
 }
 
 /// What a side advertises and how long it waits.
@@ -99,6 +104,59 @@ pub struct Config {
     pub timeout_margin_ms: u64,
     /// Seconds a refused partner is told to wait (Terminate's WaitTime).
     pub back_off: u8,
+    /// A deliberate defect (feature `flaws`, for simulators' broken devices).
+    #[cfg(feature = "flaws")]
+    pub flaw: Option<Flaw>,
+}
+
+/// Deliberately broken behaviour, for proving that conformance suites catch it (feature
+/// `flaws`; a real device never enables it).
+#[cfg(feature = "flaws")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Flaw {
+    /// Takes a partner's certificate whatever its issuer.
+    AcceptsAnyIssuer,
+    /// Takes the partner's key confirmation without checking it.
+    SkipsConfirmCheck,
+    /// Derives MacKey and KeyData with counters 0 and 1 instead of 1 and 2.
+    WrongKdfCounter,
+    /// Never gives up waiting for a partner.
+    NoTimeout,
+}
+
+impl Config {
+    /// Whether this side plays `flaw`.
+    #[cfg(feature = "flaws")]
+    fn has(&self, flaw: Flaw) -> bool {
+        self.flaw == Some(flaw)
+    }
+}
+
+/// What a flaw changes, named without the `flaws` feature too (always false then).
+#[derive(Clone, Copy)]
+enum Trait {
+    AnyIssuer,
+    NoConfirmCheck,
+    WrongCounter,
+    NoTimeout,
+}
+
+fn flawed(config: &Config, t: Trait) -> bool {
+    #[cfg(feature = "flaws")]
+    {
+        config.has(match t {
+            Trait::AnyIssuer => Flaw::AcceptsAnyIssuer,
+            Trait::NoConfirmCheck => Flaw::SkipsConfirmCheck,
+            Trait::WrongCounter => Flaw::WrongKdfCounter,
+            Trait::NoTimeout => Flaw::NoTimeout,
+        })
+    }
+    #[cfg(not(feature = "flaws"))]
+    {
+        let _ = (config, t);
+        false
+    }
 }
 
 impl Default for Config {
@@ -110,6 +168,8 @@ impl Default for Config {
             confirm_key_generate_time: 6,
             timeout_margin_ms: 10_000,
             back_off: 30,
+            #[cfg(feature = "flaws")]
+            flaw: None,
         }
     }
 }
@@ -260,6 +320,7 @@ pub fn subject_eui64(certificate: &Certificate) -> Eui64 {
 /// Check a partner's Initiate: suite, certificate length, issuer, subject, reconstruction.
 fn check_initiate(
     identity: &Identity,
+    config: &Config,
     from: Eui64,
     msg: &InitiateKeyEstablishment,
 ) -> Result<(Certificate, PublicKey), TerminateStatus> {
@@ -268,7 +329,7 @@ fn check_initiate(
     }
     let cert =
         Certificate::from_slice(msg.identity.as_bytes()).ok_or(TerminateStatus::BadMessage)?;
-    if cert.issuer() != identity.certificate.issuer() {
+    if cert.issuer() != identity.certificate.issuer() && !flawed(config, Trait::AnyIssuer) {
         return Err(TerminateStatus::UnknownIssuer);
     }
     if subject_eui64(&cert) != from {
@@ -304,6 +365,7 @@ fn fresh_ephemeral(entropy: &mut dyn Entropy) -> (PrivateKey, PublicKey) {
 /// Compute the keys and the transcript once both ephemeral keys are known.
 fn agree(
     identity: &Identity,
+    config: &Config,
     session: &mut Session,
     partner_ephemeral: &PublicKey,
     we: Party,
@@ -333,7 +395,11 @@ fn agree(
             responder_ephemeral: own_q,
         },
     };
-    session.keys = Some(DerivedKeys::derive(&z));
+    session.keys = Some(if flawed(config, Trait::WrongCounter) {
+        DerivedKeys::derive_with_counters(&z, 0, 1)
+    } else {
+        DerivedKeys::derive(&z)
+    });
     session.transcript = Some(transcript);
     Ok(())
 }
@@ -347,6 +413,12 @@ pub struct Initiator {
 }
 
 impl Initiator {
+    /// Play `flaw` from now on (feature `flaws`), or behave again (`None`).
+    #[cfg(feature = "flaws")]
+    pub fn set_flaw(&mut self, flaw: Option<Flaw>) {
+        self.config.flaw = flaw;
+    }
+
     /// An initiator with its identity.
     pub fn new(identity: Identity, config: Config) -> Initiator {
         Initiator {
@@ -376,13 +448,16 @@ impl Initiator {
 
     /// When [`Initiator::poll`] must next be called, if an exchange is in progress.
     pub fn deadline_ms(&self) -> Option<u64> {
+        if flawed(&self.config, Trait::NoTimeout) {
+            return None;
+        }
         self.session.as_ref().map(|s| s.deadline_ms)
     }
 
     /// Let time pass: a wait that has run out fails the exchange (no Terminate is sent).
     pub fn poll(&mut self, now_ms: u64) -> Step {
         match &self.session {
-            Some(s) if now_ms >= s.deadline_ms => {
+            Some(s) if now_ms >= s.deadline_ms && !flawed(&self.config, Trait::NoTimeout) => {
                 let (partner, stage) = (s.partner, s.stage);
                 self.session = None;
                 Step {
@@ -443,7 +518,7 @@ impl Initiator {
         let margin = self.config.timeout_margin_ms;
         match (session.stage, command) {
             (Stage::InitiateResponse, Command::InitiateKeyEstablishmentResponse(msg)) => {
-                let (cert, public) = match check_initiate(&self.identity, from, msg) {
+                let (cert, public) = match check_initiate(&self.identity, &self.config, from, msg) {
                     Ok(v) => v,
                     Err(status) => return self.fail(from, status),
                 };
@@ -461,8 +536,15 @@ impl Initiator {
                 Step::send(from, Command::EphemeralDataRequest(ephemeral_data(&qe)))
             }
             (Stage::EphemeralResponse, Command::EphemeralDataResponse(msg)) => {
-                let agreed = parse_point(msg)
-                    .and_then(|qev| agree(&self.identity, session, &qev, Party::Initiator));
+                let agreed = parse_point(msg).and_then(|qev| {
+                    agree(
+                        &self.identity,
+                        &self.config,
+                        session,
+                        &qev,
+                        Party::Initiator,
+                    )
+                });
                 if let Err(status) = agreed {
                     return self.fail(from, status);
                 }
@@ -487,7 +569,8 @@ impl Initiator {
                     Party::Responder,
                     t,
                     &msg.secure_message_authentication_code.0,
-                ) {
+                ) && !flawed(&self.config, Trait::NoConfirmCheck)
+                {
                     return self.fail(from, TerminateStatus::BadKeyConfirm);
                 }
                 let link_key = keys.key_data;
@@ -514,6 +597,12 @@ pub struct Responder {
 }
 
 impl Responder {
+    /// Play `flaw` from now on (feature `flaws`), or behave again (`None`).
+    #[cfg(feature = "flaws")]
+    pub fn set_flaw(&mut self, flaw: Option<Flaw>) {
+        self.config.flaw = flaw;
+    }
+
     /// A responder with its identity.
     pub fn new(identity: Identity, config: Config) -> Responder {
         Responder {
@@ -530,13 +619,16 @@ impl Responder {
 
     /// When [`Responder::poll`] must next be called, if an exchange is in progress.
     pub fn deadline_ms(&self) -> Option<u64> {
+        if flawed(&self.config, Trait::NoTimeout) {
+            return None;
+        }
         self.session.as_ref().map(|s| s.deadline_ms)
     }
 
     /// Let time pass: a wait that has run out fails the exchange (no Terminate is sent).
     pub fn poll(&mut self, now_ms: u64) -> Step {
         match &self.session {
-            Some(s) if now_ms >= s.deadline_ms => {
+            Some(s) if now_ms >= s.deadline_ms && !flawed(&self.config, Trait::NoTimeout) => {
                 let (partner, stage) = (s.partner, s.stage);
                 self.session = None;
                 Step {
@@ -602,7 +694,7 @@ impl Responder {
             Command::InitiateKeyEstablishmentRequest(msg) => {
                 // A new start from the current partner replaces its earlier attempt.
                 self.session = None;
-                let (cert, public) = match check_initiate(&self.identity, from, msg) {
+                let (cert, public) = match check_initiate(&self.identity, &self.config, from, msg) {
                     Ok(v) => v,
                     Err(status) => return self.fail(from, status),
                 };
@@ -642,7 +734,13 @@ impl Responder {
                 let ephemeral = fresh_ephemeral(entropy);
                 let qev = ephemeral.1.to_compressed();
                 session.ephemeral = Some(ephemeral);
-                if let Err(status) = agree(&self.identity, session, &qeu, Party::Responder) {
+                if let Err(status) = agree(
+                    &self.identity,
+                    &self.config,
+                    session,
+                    &qeu,
+                    Party::Responder,
+                ) {
                     return self.fail(from, status);
                 }
                 session.stage = Stage::ConfirmRequest;
@@ -664,7 +762,8 @@ impl Responder {
                     Party::Initiator,
                     t,
                     &msg.secure_message_authentication_code.0,
-                ) {
+                ) && !flawed(&self.config, Trait::NoConfirmCheck)
+                {
                     return self.fail(from, TerminateStatus::BadKeyConfirm);
                 }
                 let macv = keys.mac(Party::Responder, t);

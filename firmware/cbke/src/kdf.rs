@@ -50,11 +50,16 @@ pub struct Transcript {
 impl DerivedKeys {
     /// MacKey and KeyData from Z.
     pub fn derive(z: &SharedSecret) -> DerivedKeys {
+        Self::derive_with_counters(z, 1, 2)
+    }
+
+    /// The KDF with other counters (only a deliberately broken device uses anything but 1, 2).
+    pub(crate) fn derive_with_counters(z: &SharedSecret, mac: u32, key: u32) -> DerivedKeys {
         let mut input = [0u8; 21 + 4];
         input[..21].copy_from_slice(z.as_bytes());
-        input[21..].copy_from_slice(&1u32.to_be_bytes());
+        input[21..].copy_from_slice(&mac.to_be_bytes());
         let mac_key = mmo_hash(&input);
-        input[21..].copy_from_slice(&2u32.to_be_bytes());
+        input[21..].copy_from_slice(&key.to_be_bytes());
         let key_data = mmo_hash(&input);
         input.zeroize();
         DerivedKeys { mac_key, key_data }

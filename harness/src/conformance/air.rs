@@ -32,6 +32,8 @@ pub struct Zcl {
     pub cluster: u16,
     /// Whether the APS layer was secured (and opened with the DUT's link key).
     pub aps_secured: bool,
+    /// The link key that opened the APS layer, when it was secured.
+    pub aps_key: Option<Key>,
     /// The ZCL header, when at least the header could be read.
     pub header: Option<Header>,
     /// The ZCL bytes.
@@ -46,6 +48,7 @@ impl Zcl {
         Zcl {
             cluster,
             aps_secured,
+            aps_key: None,
             header: Frame::new_checked(&bytes[..])
                 .ok()
                 .map(|f| Header::parse(&f)),
@@ -217,11 +220,14 @@ impl Air {
                     }
                 }
                 Some(aps) if aps.frame_type == ApsFrameType::Data => {
-                    What::Zcl(Box::new(Zcl::decode(
-                        aps.cluster.unwrap_or_default(),
-                        matches!(opened.aps_protection, Protection::Decrypted { .. }),
-                        payload,
-                    )))
+                    let key = match opened.aps_protection {
+                        Protection::Decrypted { key } => keys.get(key).copied(),
+                        _ => None,
+                    };
+                    let mut zcl =
+                        Zcl::decode(aps.cluster.unwrap_or_default(), key.is_some(), payload);
+                    zcl.aps_key = key;
+                    What::Zcl(Box::new(zcl))
                 }
                 _ => What::Other,
             };

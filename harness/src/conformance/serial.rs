@@ -134,6 +134,22 @@ pub fn spawn_meter_dut(
             "--seed",
             &scenario.seed.to_string(),
         ]);
+    // Its CBKE certificate, as the installer loads a real meter's from the test CA.
+    if meter.cbke {
+        let eui: hanrig_sep::Eui64 = meter
+            .eui64
+            .parse()
+            .map_err(|_| rig(format!("the DUT meter's EUI64 {:?}", meter.eui64)))?;
+        let identity = hanrig_sim::cbke::TestCa::new(scenario.seed).identity(eui);
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+        command
+            .args(["--cbke-certificate", &hex(&identity.certificate().0)])
+            .args([
+                "--cbke-private-key",
+                &hex(&identity.private_key().to_bytes()),
+            ])
+            .args(["--cbke-ca", &hex(&identity.ca().to_compressed())]);
+    }
     // The install codes the meter's installer loaded: a device's own, another one, or none.
     for d in scenario.devices.iter().filter(|d| d.meter == "dut") {
         let code = match d.provisioned_install_code.as_deref() {

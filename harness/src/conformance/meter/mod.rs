@@ -7,6 +7,7 @@
 //! takes a command without a response of its own must answer Default Response SUCCESS (ZCL; the
 //! EmberZNet reference servers do): that is how "took it" is observed.
 
+mod cbke;
 mod drlc;
 mod general;
 mod messaging;
@@ -30,6 +31,7 @@ use super::judge::{hex, secs};
 pub fn cases() -> impl Iterator<Item = &'static Case> {
     [
         trust::CASES,
+        cbke::CASES,
         price::CASES,
         messaging::CASES,
         drlc::CASES,
