@@ -240,6 +240,13 @@ impl Coordinator {
         self.stack.set_frame_counters(counters);
     }
 
+    /// Replaces a member's link key (the one Key Establishment derived); whether `eui` is a
+    /// member.
+    pub fn set_link_key(&mut self, eui: Eui64, key: Key) -> bool {
+        let member = self.members.iter_mut().find(|m| m.eui == eui);
+        member.map(|m| m.link_key = key).is_some()
+    }
+
     /// Loads the link key a joining device will use (from its install code).
     pub fn add_transient_key(&mut self, eui: Eui64, key: Key) {
         self.transient_keys.retain(|(e, _)| *e != eui);

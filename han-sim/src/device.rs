@@ -720,7 +720,10 @@ impl SimDevice {
             ));
         }
         match step.outcome {
-            Some(Outcome::Established { link_key, .. }) => {
+            Some(Outcome::Established {
+                link_key: Some(link_key),
+                ..
+            }) => {
                 self.link_key = link_key;
                 if let Some(c) = self.cbke.as_mut() {
                     c.established = true;
@@ -743,7 +746,8 @@ impl SimDevice {
                 }
                 log.push(now, &self.name, "cbke_failed", json!({"reason": format!("{failure:?}"), "retry_at_s": retry.map(|t| t.0 / SimTime::SECOND)}));
             }
-            None => {}
+            // Software ECC always hands out the key.
+            Some(Outcome::Established { link_key: None, .. }) | None => {}
         }
         out
     }

@@ -234,7 +234,10 @@ impl Esi {
             ));
         }
         match step.outcome {
-            Some(Outcome::Established { partner, link_key }) => {
+            Some(Outcome::Established {
+                partner,
+                link_key: Some(link_key),
+            }) => {
                 if let Some(a) = self.admitted.iter_mut().find(|a| a.eui == partner) {
                     a.link_key = link_key;
                 }
@@ -259,7 +262,8 @@ impl Esi {
                     json!({"device": partner.to_string(), "reason": format!("{failure:?}")}),
                 );
             }
-            None => {}
+            // Software ECC always hands out the key.
+            Some(Outcome::Established { link_key: None, .. }) | None => {}
         }
         out
     }

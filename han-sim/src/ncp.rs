@@ -35,12 +35,16 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use hanrig_cbke::engine::{Engine, Software, subject_eui64};
+use hanrig_cbke::exchange::Identity;
+use hanrig_cbke::{Certificate, Party, PrivateKey, PublicKey};
 use hanrig_radio::ezsp::command::{self as cmd, Callback, Command, emit, parse};
 pub use hanrig_radio::ezsp::frame_id;
 use hanrig_radio::ezsp::status;
 use hanrig_radio::ezsp::wire::{
-    ApsFrame, ApsKeyMetadata, ChildData, CurrentSecurityState, Lv, MulticastTableEntry,
-    NetworkKeyInfo, NetworkParameters, SecurityContext, SlStatus, Status, Wire, WireError,
+    ApsFrame, ApsKeyMetadata, CertificateData, ChildData, CurrentSecurityState, Lv,
+    MulticastTableEntry, NetworkKeyInfo, NetworkParameters, PublicKeyData, SecurityContext,
+    SlStatus, Status, Wire, WireError,
 };
 use hanrig_radio::ezsp::{
     APS_OPTION_ENCRYPTION, CONFIG_MAX_END_DEVICE_CHILDREN, FC_ASYNC_CALLBACK, FC_HI_V8,
@@ -152,6 +156,18 @@ pub struct EzspNcp {
     extended_timeout: std::collections::HashSet<u64>,
     /// The APS counter of frames it answers itself (ZDO requests to its own address).
     loopback_counter: u8,
+    /// The CBKE library, when the firmware has it.
+    cbke: Option<NcpCbke>,
+}
+
+/// The CBKE and ECC libraries: the certificate, private key and CA key in manufacturing tokens
+/// (setPreinstalledCbkeData, or given at commissioning), and the exchange in progress.
+#[derive(Debug)]
+struct NcpCbke {
+    engine: Option<Software>,
+    /// The partner of the last calculateSmacs, whose link key clearTemporaryData… stores.
+    partner: Option<Eui64>,
+    rng: hanrig_device::Rng,
 }
 
 /// What a co-processor keeps in its tokens, across reboots.
@@ -260,7 +276,28 @@ impl EzspNcp {
             manufacturer_code: EMBER_MANUFACTURER_CODE,
             loopback_counter: 0,
             extended_timeout: Default::default(),
+            cbke: Some(NcpCbke {
+                engine: None,
+                partner: None,
+                rng: hanrig_device::Rng::new(eui.0 ^ 0xCB4E),
+            }),
         }
+    }
+
+    /// Installs CBKE data in the co-processor's tokens (as setPreinstalledCbkeData does): it can
+    /// then take part in Key Establishment with its chip doing the ECC.
+    pub fn with_cbke(mut self, identity: Identity) -> Self {
+        if let Some(c) = &mut self.cbke {
+            c.engine = Some(Software::new(identity));
+        }
+        self
+    }
+
+    /// A firmware image built without the CBKE library (as stock community images are):
+    /// getLibraryStatus says so and the CBKE frames answer LIBRARY_NOT_PRESENT.
+    pub fn without_cbke_library(mut self) -> Self {
+        self.cbke = None;
+        self
     }
 
     /// Puts the co-processor's radio on a simulated medium with `devices` (on the network's
@@ -497,6 +534,39 @@ impl EzspNcp {
 
     fn status(&self, ok: bool, (ember, sl): (u8, u32)) -> Status {
         Status::ok_or(self.version, ok, ember, sl)
+    }
+
+    /// The CBKE engine: `None` without the library, `Some(None)` with no certificate yet.
+    fn cbke_engine(&self) -> Option<Option<&Software>> {
+        self.cbke.as_ref().map(|c| c.engine.as_ref())
+    }
+
+    /// A CBKE frame's status: LIBRARY_NOT_PRESENT without the library (`None`), else success
+    /// or INVALID_CALL (no certificate, nothing to do).
+    fn cbke_status(&self, done: Option<bool>) -> Status {
+        match done {
+            None => self.status(false, status::LIBRARY_NOT_PRESENT),
+            Some(ok) => self.status(ok, status::INVALID_CALL),
+        }
+    }
+
+    /// Keeps `key` as the link key with `partner`: the key table's entry for it (or a free
+    /// one), and the key the radio secures APS frames to and from it with.
+    fn store_link_key(&mut self, partner: Eui64, key: Key) {
+        let table = &mut self.tokens.key_table;
+        match table
+            .iter_mut()
+            .find(|e| e.is_some_and(|(eui, _)| eui == partner))
+        {
+            Some(entry) => *entry = Some((partner, key)),
+            None => match table.iter_mut().find(|e| e.is_none()) {
+                Some(free) => *free = Some((partner, key)),
+                None => table.push(Some((partner, key))),
+            },
+        }
+        if let Some(c) = self.coordinator() {
+            c.set_link_key(partner, key);
+        }
     }
 
     fn stack_status(&self, sequence: u8, (ember, sl): (u8, u32)) -> Vec<u8> {
@@ -947,6 +1017,115 @@ impl EzspNcp {
                     status: n.status(ok, status::NOT_SUPPORTED),
                 }
             }),
+            cmd::GetLibraryStatus::ID => self.on(params, |n, r: cmd::GetLibraryStatus| {
+                cmd::GetLibraryStatusReply {
+                    status: match r.library_id {
+                        cmd::LIBRARY_CBKE | cmd::LIBRARY_ECC if n.cbke.is_none() => 0x00,
+                        cmd::LIBRARY_CBKE | cmd::LIBRARY_ECC => cmd::LIBRARY_PRESENT,
+                        // The other CBKE variants (283k1, DSA): stubs.
+                        0x07 | 0x09 | 0x0D..=0x0F | 0x13 => 0x00,
+                        // ZigBee PRO with router capability, security with trust-centre
+                        // support; the rest present.
+                        0x00 | 0x03 => cmd::LIBRARY_PRESENT | 0x01,
+                        id if id < 0x15 => cmd::LIBRARY_PRESENT,
+                        _ => 0xFF,
+                    },
+                }
+            }),
+            cmd::GetCertificate::ID => self.on(params, |n, _: cmd::GetCertificate| {
+                let cert = n.cbke_engine().map(|e| e.map(|e| e.certificate().0));
+                cmd::GetCertificateReply {
+                    status: n.cbke_status(cert.map(|c| c.is_some())),
+                    local_cert: CertificateData(cert.flatten().unwrap_or([0; 48])),
+                }
+            }),
+            cmd::SetPreinstalledCbkeData::ID => {
+                self.on(params, |n, r: cmd::SetPreinstalledCbkeData| {
+                    let identity = (|| {
+                        let ca = PublicKey::from_compressed(&r.ca_public.0).ok()?;
+                        let key = PrivateKey::from_bytes(&r.my_key.0).ok()?;
+                        Identity::new(Certificate(r.my_cert.0), key, ca).ok()
+                    })();
+                    // Written once: tokens that hold data stay as they are.
+                    let written = match (&mut n.cbke, identity) {
+                        (Some(c), Some(identity)) if c.engine.is_none() => {
+                            c.engine = Some(Software::new(identity));
+                            Some(true)
+                        }
+                        (Some(_), _) => Some(false),
+                        (None, _) => None,
+                    };
+                    cmd::SetPreinstalledCbkeDataReply {
+                        status: n.cbke_status(written),
+                    }
+                })
+            }
+            cmd::GenerateCbkeKeys::ID => self.on(params, |n, _: cmd::GenerateCbkeKeys| {
+                let made = n.cbke.as_mut().map(|c| {
+                    let rng = &mut c.rng;
+                    c.engine.as_mut().and_then(|e| {
+                        e.generate_keys(&mut |buf: &mut [u8]| crate::cbke::fill(rng, buf))
+                            .ok()
+                    })
+                });
+                if let Some(Some(point)) = made {
+                    let handler = cmd::GenerateCbkeKeysHandler {
+                        status: Status::OK,
+                        ephemeral_public_key: PublicKeyData(point),
+                    };
+                    callbacks.push(n.callback(seq, &handler));
+                }
+                cmd::GenerateCbkeKeysReply {
+                    status: n.cbke_status(made.map(|m| m.is_some())),
+                }
+            }),
+            cmd::CalculateSmacs::ID => self.on(params, |n, r: cmd::CalculateSmacs| {
+                let partner = Certificate(r.partner_certificate.0);
+                let we = if r.am_initiator {
+                    Party::Initiator
+                } else {
+                    Party::Responder
+                };
+                let started = n.cbke.as_mut().map(|c| {
+                    let smacs = c.engine.as_mut().map(|e| {
+                        e.calculate_smacs(we, &partner, &r.partner_ephemeral_public_key.0)
+                    });
+                    c.partner = Some(subject_eui64(&partner));
+                    smacs
+                });
+                let status = n.cbke_status(started.as_ref().map(Option::is_some));
+                if let Some(Some(smacs)) = started {
+                    // The computation starts; its result comes in the handler.
+                    let (ember, sl) = status::INVALID_CALL;
+                    let handler = match smacs {
+                        Ok(m) => cmd::CalculateSmacsHandler {
+                            status: Status::OK,
+                            initiator_smac: m.initiator,
+                            responder_smac: m.responder,
+                        },
+                        Err(_) => cmd::CalculateSmacsHandler {
+                            status: Status::of(n.version, ember, sl),
+                            ..cmd::CalculateSmacsHandler::default()
+                        },
+                    };
+                    callbacks.push(n.callback(seq, &handler));
+                }
+                cmd::CalculateSmacsReply { status }
+            }),
+            cmd::ClearTemporaryDataMaybeStoreLinkKey::ID => {
+                self.on(params, |n, r: cmd::ClearTemporaryDataMaybeStoreLinkKey| {
+                    let stored = n.cbke.as_mut().map(|c| {
+                        let key = c.engine.as_mut().and_then(|e| e.finish(r.store_link_key));
+                        c.partner.take().zip(key)
+                    });
+                    if let Some(Some((partner, key))) = stored {
+                        n.store_link_key(partner, key);
+                    }
+                    cmd::ClearTemporaryDataMaybeStoreLinkKeyReply {
+                        status: n.cbke_status(stored.map(|_| true)),
+                    }
+                })
+            }
             cmd::ImportTransientKey::ID => self.on(params, |n, r: cmd::ImportTransientKey| {
                 let ok = n
                     .air

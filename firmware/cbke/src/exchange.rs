@@ -26,12 +26,14 @@ use hanrig_sep::clusters::key_establishment::{
     TerminateKeyEstablishment, TerminateStatus,
 };
 use hanrig_sep::wire::{Bytes, RestBytes};
-use zeroize::Zeroize;
+
+use subtle::ConstantTimeEq;
 
 use crate::curve::POINT_LEN;
-use crate::kdf::{DerivedKeys, Party, Transcript};
+pub use crate::engine::subject_eui64;
+use crate::engine::{Engine, EngineError, Smacs, Software};
+use crate::kdf::Party;
 use crate::keys::{Certificate, KeyError, PrivateKey, PublicKey, check_pair};
-use crate::mqv::shared_secret;
 
 /// A source of random bytes for ephemeral keys (a TRNG on a device, the OS on a host).
 pub trait Entropy {
@@ -138,7 +140,6 @@ impl Config {
 enum Trait {
     AnyIssuer,
     NoConfirmCheck,
-    WrongCounter,
     NoTimeout,
 }
 
@@ -148,7 +149,6 @@ fn flawed(config: &Config, t: Trait) -> bool {
         config.has(match t {
             Trait::AnyIssuer => Flaw::AcceptsAnyIssuer,
             Trait::NoConfirmCheck => Flaw::SkipsConfirmCheck,
-            Trait::WrongCounter => Flaw::WrongKdfCounter,
             Trait::NoTimeout => Flaw::NoTimeout,
         })
     }
@@ -214,8 +214,9 @@ pub enum Outcome {
     Established {
         /// The partner.
         partner: Eui64,
-        /// KeyData.
-        link_key: [u8; 16],
+        /// KeyData, or `None` where the engine keeps it (a co-processor stores it in its key
+        /// table).
+        link_key: Option<[u8; 16]>,
     },
     /// No key.
     Failed {
@@ -266,10 +267,7 @@ struct Session {
     /// The partner's advertised times.
     partner_times: (u8, u8),
     partner_certificate: Option<Certificate>,
-    partner_public: Option<PublicKey>,
-    ephemeral: Option<(PrivateKey, PublicKey)>,
-    keys: Option<DerivedKeys>,
-    transcript: Option<Transcript>,
+    smacs: Option<Smacs>,
 }
 
 impl Session {
@@ -280,10 +278,7 @@ impl Session {
             deadline_ms,
             partner_times: (0, 0),
             partner_certificate: None,
-            partner_public: None,
-            ephemeral: None,
-            keys: None,
-            transcript: None,
+            smacs: None,
         }
     }
 }
@@ -296,13 +291,13 @@ fn terminate(status: TerminateStatus, back_off: u8) -> Command {
     })
 }
 
-fn initiate(identity: &Identity, config: &Config) -> InitiateKeyEstablishment {
+fn initiate(certificate: &Certificate, config: &Config) -> InitiateKeyEstablishment {
     InitiateKeyEstablishment {
         key_establishment_suite: SUITE_CBKE_163K1,
         ephemeral_data_generate_time: config.ephemeral_data_generate_time,
         confirm_key_generate_time: config.confirm_key_generate_time,
         // 48 bytes always fit a ZCL payload.
-        identity: RestBytes::new(&identity.certificate.0).unwrap_or_default(),
+        identity: RestBytes::new(&certificate.0).unwrap_or_default(),
     }
 }
 
@@ -312,124 +307,109 @@ fn ephemeral_data(point: &[u8; POINT_LEN]) -> EphemeralData {
     }
 }
 
-/// The subject EUI64 of a certificate (big-endian there) as an address.
-pub fn subject_eui64(certificate: &Certificate) -> Eui64 {
-    Eui64(u64::from_be_bytes(certificate.subject()))
-}
-
-/// Check a partner's Initiate: suite, certificate length, issuer, subject, reconstruction.
+/// Check a partner's Initiate: suite, certificate length, issuer, subject, and whatever the
+/// engine checks early (reconstruction, in software).
 fn check_initiate(
-    identity: &Identity,
+    engine: &impl Engine,
     config: &Config,
     from: Eui64,
     msg: &InitiateKeyEstablishment,
-) -> Result<(Certificate, PublicKey), TerminateStatus> {
+) -> Result<Certificate, TerminateStatus> {
     if msg.key_establishment_suite != SUITE_CBKE_163K1 {
         return Err(TerminateStatus::UnsupportedSuite);
     }
     let cert =
         Certificate::from_slice(msg.identity.as_bytes()).ok_or(TerminateStatus::BadMessage)?;
-    if cert.issuer() != identity.certificate.issuer() && !flawed(config, Trait::AnyIssuer) {
+    if cert.issuer() != engine.certificate().issuer() && !flawed(config, Trait::AnyIssuer) {
         return Err(TerminateStatus::UnknownIssuer);
     }
     if subject_eui64(&cert) != from {
         return Err(TerminateStatus::BadMessage);
     }
-    let public = cert
-        .public_key(&identity.ca)
-        .map_err(|_| TerminateStatus::InvalidCertificate)?;
-    Ok((cert, public))
+    engine.check_certificate(&cert).map_err(status_of)?;
+    Ok(cert)
 }
 
-fn parse_point(msg: &EphemeralData) -> Result<PublicKey, TerminateStatus> {
-    let bytes: &[u8; POINT_LEN] = msg
-        .ephemeral_data
+fn point(msg: &EphemeralData) -> Result<[u8; POINT_LEN], TerminateStatus> {
+    msg.ephemeral_data
         .as_bytes()
         .try_into()
-        .map_err(|_| TerminateStatus::BadMessage)?;
-    PublicKey::from_compressed(bytes).map_err(|_| TerminateStatus::BadMessage)
+        .map_err(|_| TerminateStatus::BadMessage)
 }
 
-fn fresh_ephemeral(entropy: &mut dyn Entropy) -> (PrivateKey, PublicKey) {
-    let mut seed = [0u8; 48];
-    loop {
-        entropy.fill(&mut seed);
-        if let Some(key) = PrivateKey::from_entropy(&seed) {
-            seed.zeroize();
-            let public = key.public_key();
-            return (key, public);
-        }
+fn status_of(e: EngineError) -> TerminateStatus {
+    match e {
+        EngineError::InvalidCertificate => TerminateStatus::InvalidCertificate,
+        EngineError::BadPoint | EngineError::Failed => TerminateStatus::BadMessage,
     }
 }
 
-/// Compute the keys and the transcript once both ephemeral keys are known.
+/// The MACs once both ephemeral keys are known.
 fn agree(
-    identity: &Identity,
-    config: &Config,
+    engine: &mut impl Engine,
     session: &mut Session,
-    partner_ephemeral: &PublicKey,
+    partner_ephemeral: &[u8; POINT_LEN],
     we: Party,
 ) -> Result<(), TerminateStatus> {
-    let (Some((r, qe)), Some(partner_static), Some(cert)) = (
-        &session.ephemeral,
-        &session.partner_public,
-        &session.partner_certificate,
-    ) else {
-        return Err(TerminateStatus::BadMessage);
-    };
-    let z = shared_secret(&identity.key, r, qe, partner_static, partner_ephemeral)
-        .map_err(|_| TerminateStatus::BadMessage)?;
-    let (own, other) = (identity.certificate.subject(), cert.subject());
-    let (own_q, other_q) = (qe.to_compressed(), partner_ephemeral.to_compressed());
-    let transcript = match we {
-        Party::Initiator => Transcript {
-            initiator_id: own,
-            responder_id: other,
-            initiator_ephemeral: own_q,
-            responder_ephemeral: other_q,
-        },
-        Party::Responder => Transcript {
-            initiator_id: other,
-            responder_id: own,
-            initiator_ephemeral: other_q,
-            responder_ephemeral: own_q,
-        },
-    };
-    session.keys = Some(if flawed(config, Trait::WrongCounter) {
-        DerivedKeys::derive_with_counters(&z, 0, 1)
-    } else {
-        DerivedKeys::derive(&z)
-    });
-    session.transcript = Some(transcript);
+    let cert = session
+        .partner_certificate
+        .as_ref()
+        .ok_or(TerminateStatus::BadMessage)?;
+    let smacs = engine
+        .calculate_smacs(we, cert, partner_ephemeral)
+        .map_err(status_of)?;
+    session.smacs = Some(smacs);
     Ok(())
 }
 
-/// The initiating side (ZCL client): one exchange with the trust centre.
+/// Whether `received` is the MAC we computed for the partner (constant-time comparison).
+fn confirms(expected: &[u8; 16], received: &[u8; 16]) -> bool {
+    bool::from(expected.ct_eq(received))
+}
+
+/// The initiating side (ZCL client): one exchange with the trust centre, its ECC done by `E`.
 #[derive(Debug)]
-pub struct Initiator {
-    identity: Identity,
+pub struct Initiator<E: Engine = Software> {
+    engine: E,
     config: Config,
     session: Option<Session>,
 }
 
-impl Initiator {
+impl Initiator<Software> {
+    /// An initiator with its identity, its ECC in software.
+    pub fn new(identity: Identity, config: Config) -> Initiator {
+        Initiator::with_engine(Software::new(identity), config)
+    }
+}
+
+impl<E: Engine> Initiator<E> {
     /// Play `flaw` from now on (feature `flaws`), or behave again (`None`).
     #[cfg(feature = "flaws")]
     pub fn set_flaw(&mut self, flaw: Option<Flaw>) {
         self.config.flaw = flaw;
+        self.engine
+            .set_wrong_kdf_counter(flaw == Some(Flaw::WrongKdfCounter));
     }
 
-    /// An initiator with its identity.
-    pub fn new(identity: Identity, config: Config) -> Initiator {
+    /// An initiator whose ECC `engine` does.
+    pub fn with_engine(engine: E, config: Config) -> Initiator<E> {
         Initiator {
-            identity,
+            engine,
             config,
             session: None,
         }
     }
 
+    /// The engine (to give a co-processor's results to it before [`Initiator::handle`]).
+    pub fn engine_mut(&mut self) -> &mut E {
+        &mut self.engine
+    }
+
     /// Start (or start again) an exchange with `partner`: send the returned Initiate Request.
     pub fn start(&mut self, partner: Eui64, now_ms: u64) -> Step {
+        if self.session.is_some() {
+            self.engine.finish(false);
+        }
         self.session = Some(Session::new(
             partner,
             Stage::InitiateResponse,
@@ -437,7 +417,10 @@ impl Initiator {
         ));
         Step::send(
             partner,
-            Command::InitiateKeyEstablishmentRequest(initiate(&self.identity, &self.config)),
+            Command::InitiateKeyEstablishmentRequest(initiate(
+                self.engine.certificate(),
+                &self.config,
+            )),
         )
     }
 
@@ -460,6 +443,7 @@ impl Initiator {
             Some(s) if now_ms >= s.deadline_ms && !flawed(&self.config, Trait::NoTimeout) => {
                 let (partner, stage) = (s.partner, s.stage);
                 self.session = None;
+                self.engine.finish(false);
                 Step {
                     send: None,
                     outcome: Some(Outcome::Failed {
@@ -474,6 +458,7 @@ impl Initiator {
 
     fn fail(&mut self, partner: Eui64, status: TerminateStatus) -> Step {
         self.session = None;
+        self.engine.finish(false);
         Step {
             send: Some((partner, terminate(status, self.config.back_off))),
             outcome: Some(Outcome::Failed {
@@ -504,6 +489,7 @@ impl Initiator {
         }
         if let Command::TerminateKeyEstablishment(t) = command {
             self.session = None;
+            self.engine.finish(false);
             return Step {
                 send: None,
                 outcome: Some(Outcome::Failed {
@@ -518,40 +504,31 @@ impl Initiator {
         let margin = self.config.timeout_margin_ms;
         match (session.stage, command) {
             (Stage::InitiateResponse, Command::InitiateKeyEstablishmentResponse(msg)) => {
-                let (cert, public) = match check_initiate(&self.identity, &self.config, from, msg) {
+                let cert = match check_initiate(&self.engine, &self.config, from, msg) {
                     Ok(v) => v,
                     Err(status) => return self.fail(from, status),
                 };
-                let ephemeral = fresh_ephemeral(entropy);
-                let qe = ephemeral.1.to_compressed();
+                let qe = match self.engine.generate_keys(entropy) {
+                    Ok(qe) => qe,
+                    Err(e) => return self.fail(from, status_of(e)),
+                };
                 session.partner_times = (
                     msg.ephemeral_data_generate_time,
                     msg.confirm_key_generate_time,
                 );
                 session.partner_certificate = Some(cert);
-                session.partner_public = Some(public);
-                session.ephemeral = Some(ephemeral);
                 session.stage = Stage::EphemeralResponse;
                 session.deadline_ms = now_ms + u64::from(session.partner_times.0) * 1000 + margin;
                 Step::send(from, Command::EphemeralDataRequest(ephemeral_data(&qe)))
             }
             (Stage::EphemeralResponse, Command::EphemeralDataResponse(msg)) => {
-                let agreed = parse_point(msg).and_then(|qev| {
-                    agree(
-                        &self.identity,
-                        &self.config,
-                        session,
-                        &qev,
-                        Party::Initiator,
-                    )
-                });
-                if let Err(status) = agreed {
-                    return self.fail(from, status);
-                }
-                let (Some(keys), Some(t)) = (&session.keys, &session.transcript) else {
-                    return self.fail(from, TerminateStatus::BadMessage);
+                let agreed = point(msg)
+                    .and_then(|qev| agree(&mut self.engine, session, &qev, Party::Initiator));
+                let macu = match (agreed, &session.smacs) {
+                    (Ok(()), Some(smacs)) => smacs.initiator,
+                    (Err(status), _) => return self.fail(from, status),
+                    (Ok(()), None) => return self.fail(from, TerminateStatus::BadMessage),
                 };
-                let macu = keys.mac(Party::Initiator, t);
                 session.stage = Stage::ConfirmResponse;
                 session.deadline_ms = now_ms + u64::from(session.partner_times.1) * 1000 + margin;
                 Step::send(
@@ -562,19 +539,16 @@ impl Initiator {
                 )
             }
             (Stage::ConfirmResponse, Command::ConfirmKeyDataResponse(msg)) => {
-                let (Some(keys), Some(t)) = (&session.keys, &session.transcript) else {
+                let Some(smacs) = &session.smacs else {
                     return self.fail(from, TerminateStatus::BadMessage);
                 };
-                if !keys.verify(
-                    Party::Responder,
-                    t,
-                    &msg.secure_message_authentication_code.0,
-                ) && !flawed(&self.config, Trait::NoConfirmCheck)
+                if !confirms(&smacs.responder, &msg.secure_message_authentication_code.0)
+                    && !flawed(&self.config, Trait::NoConfirmCheck)
                 {
                     return self.fail(from, TerminateStatus::BadKeyConfirm);
                 }
-                let link_key = keys.key_data;
                 self.session = None;
+                let link_key = self.engine.finish(true);
                 Step {
                     send: None,
                     outcome: Some(Outcome::Established {
@@ -588,33 +562,53 @@ impl Initiator {
     }
 }
 
-/// The responding side (ZCL server, the trust centre's ESI): one exchange at a time.
+/// The responding side (ZCL server, the trust centre's ESI): one exchange at a time, its ECC done
+/// by `E`.
 #[derive(Debug)]
-pub struct Responder {
-    identity: Identity,
+pub struct Responder<E: Engine = Software> {
+    engine: E,
     config: Config,
     session: Option<Session>,
 }
 
-impl Responder {
+impl Responder<Software> {
+    /// A responder with its identity, its ECC in software.
+    pub fn new(identity: Identity, config: Config) -> Responder {
+        Responder::with_engine(Software::new(identity), config)
+    }
+}
+
+impl<E: Engine> Responder<E> {
     /// Play `flaw` from now on (feature `flaws`), or behave again (`None`).
     #[cfg(feature = "flaws")]
     pub fn set_flaw(&mut self, flaw: Option<Flaw>) {
         self.config.flaw = flaw;
+        self.engine
+            .set_wrong_kdf_counter(flaw == Some(Flaw::WrongKdfCounter));
     }
 
-    /// A responder with its identity.
-    pub fn new(identity: Identity, config: Config) -> Responder {
+    /// A responder whose ECC `engine` does.
+    pub fn with_engine(engine: E, config: Config) -> Responder<E> {
         Responder {
-            identity,
+            engine,
             config,
             session: None,
         }
     }
 
+    /// The engine (to give a co-processor's results to it before [`Responder::handle`]).
+    pub fn engine_mut(&mut self) -> &mut E {
+        &mut self.engine
+    }
+
     /// The partner and step of the exchange in progress, if any.
     pub fn current(&self) -> Option<(Eui64, Stage)> {
         self.session.as_ref().map(|s| (s.partner, s.stage))
+    }
+
+    /// The certificate of the partner in the exchange in progress, once its Initiate was taken.
+    pub fn partner_certificate(&self) -> Option<&Certificate> {
+        self.session.as_ref()?.partner_certificate.as_ref()
     }
 
     /// When [`Responder::poll`] must next be called, if an exchange is in progress.
@@ -631,6 +625,7 @@ impl Responder {
             Some(s) if now_ms >= s.deadline_ms && !flawed(&self.config, Trait::NoTimeout) => {
                 let (partner, stage) = (s.partner, s.stage);
                 self.session = None;
+                self.engine.finish(false);
                 Step {
                     send: None,
                     outcome: Some(Outcome::Failed {
@@ -646,6 +641,7 @@ impl Responder {
     fn fail(&mut self, partner: Eui64, status: TerminateStatus) -> Step {
         if self.session.as_ref().is_some_and(|s| s.partner == partner) {
             self.session = None;
+            self.engine.finish(false);
         }
         Step {
             send: Some((partner, terminate(status, self.config.back_off))),
@@ -680,6 +676,7 @@ impl Responder {
                 if self.session.take().is_none() {
                     return Step::default();
                 }
+                self.engine.finish(false);
                 Step {
                     send: None,
                     outcome: Some(Outcome::Failed {
@@ -693,8 +690,10 @@ impl Responder {
             }
             Command::InitiateKeyEstablishmentRequest(msg) => {
                 // A new start from the current partner replaces its earlier attempt.
-                self.session = None;
-                let (cert, public) = match check_initiate(&self.identity, &self.config, from, msg) {
+                if self.session.take().is_some() {
+                    self.engine.finish(false);
+                }
+                let cert = match check_initiate(&self.engine, &self.config, from, msg) {
                     Ok(v) => v,
                     Err(status) => return self.fail(from, status),
                 };
@@ -709,12 +708,11 @@ impl Responder {
                 );
                 session.partner_times = times;
                 session.partner_certificate = Some(cert);
-                session.partner_public = Some(public);
                 self.session = Some(session);
                 Step::send(
                     from,
                     Command::InitiateKeyEstablishmentResponse(initiate(
-                        &self.identity,
+                        self.engine.certificate(),
                         &self.config,
                     )),
                 )
@@ -727,53 +725,40 @@ impl Responder {
                 else {
                     return self.fail(from, TerminateStatus::BadMessage);
                 };
-                let qeu = match parse_point(msg) {
-                    Ok(q) => q,
+                let agreed = point(msg).and_then(|qeu| {
+                    let qev = self.engine.generate_keys(entropy).map_err(status_of)?;
+                    agree(&mut self.engine, session, &qeu, Party::Responder)?;
+                    Ok(qev)
+                });
+                let qev = match agreed {
+                    Ok(qev) => qev,
                     Err(status) => return self.fail(from, status),
                 };
-                let ephemeral = fresh_ephemeral(entropy);
-                let qev = ephemeral.1.to_compressed();
-                session.ephemeral = Some(ephemeral);
-                if let Err(status) = agree(
-                    &self.identity,
-                    &self.config,
-                    session,
-                    &qeu,
-                    Party::Responder,
-                ) {
-                    return self.fail(from, status);
-                }
                 session.stage = Stage::ConfirmRequest;
                 session.deadline_ms = now_ms + u64::from(session.partner_times.1) * 1000 + margin;
                 Step::send(from, Command::EphemeralDataResponse(ephemeral_data(&qev)))
             }
             Command::ConfirmKeyDataRequest(msg) => {
-                let Some(session) = self
+                let Some(smacs) = self
                     .session
                     .as_ref()
                     .filter(|s| s.stage == Stage::ConfirmRequest)
+                    .and_then(|s| s.smacs.clone())
                 else {
                     return self.fail(from, TerminateStatus::BadMessage);
                 };
-                let (Some(keys), Some(t)) = (&session.keys, &session.transcript) else {
-                    return self.fail(from, TerminateStatus::BadMessage);
-                };
-                if !keys.verify(
-                    Party::Initiator,
-                    t,
-                    &msg.secure_message_authentication_code.0,
-                ) && !flawed(&self.config, Trait::NoConfirmCheck)
+                if !confirms(&smacs.initiator, &msg.secure_message_authentication_code.0)
+                    && !flawed(&self.config, Trait::NoConfirmCheck)
                 {
                     return self.fail(from, TerminateStatus::BadKeyConfirm);
                 }
-                let macv = keys.mac(Party::Responder, t);
-                let link_key = keys.key_data;
                 self.session = None;
+                let link_key = self.engine.finish(true);
                 Step {
                     send: Some((
                         from,
                         Command::ConfirmKeyDataResponse(ConfirmKeyData {
-                            secure_message_authentication_code: Bytes(macv),
+                            secure_message_authentication_code: Bytes(smacs.responder),
                         }),
                     )),
                     outcome: Some(Outcome::Established {

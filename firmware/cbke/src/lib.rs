@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod curve;
+pub mod engine;
 pub mod exchange;
 pub mod field;
 pub mod kdf;

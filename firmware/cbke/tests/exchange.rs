@@ -87,7 +87,10 @@ fn status_sent(step: &Step) -> TerminateStatus {
 
 fn link_key(outcome: &Option<Outcome>) -> [u8; 16] {
     match outcome {
-        Some(Outcome::Established { link_key, .. }) => *link_key,
+        Some(Outcome::Established {
+            link_key: Some(link_key),
+            ..
+        }) => *link_key,
         other => panic!("expected a key, got {other:?}"),
     }
 }

@@ -13,10 +13,17 @@ use hanrig_radio::ezsp::command::{
     NetworkInit, PermitJoining, SendUnicast, SetConfigurationValue, SetInitialSecurityState,
     StackStatusHandler, TrustCenterJoinHandler, Version, VersionReply, emit, parse,
 };
+use hanrig_radio::ezsp::command::{
+    CalculateSmacs, CalculateSmacsHandler, ClearTemporaryDataMaybeStoreLinkKey,
+    ExportLinkKeyByIndex, FindKeyTableEntry, GenerateCbkeKeys, GenerateCbkeKeysHandler,
+    GetCertificate, GetLibraryStatus, LIBRARY_CBKE, LIBRARY_ECC, LIBRARY_PRESENT,
+    SetPreinstalledCbkeData,
+};
 use hanrig_radio::ezsp::wire::{
     ApsFrame, ClusterLists, InitialSecurityState, Lv, NetworkParameters, SlStatus, Status, Tag,
     Wire,
 };
+use hanrig_radio::ezsp::wire::{CertificateData, PrivateKeyData, PublicKeyData};
 use hanrig_radio::ezsp::{
     APS_OPTION_ENCRYPTION, FC_HI_V8, Format, HAVE_NETWORK_KEY, HAVE_PRECONFIGURED_KEY, Header,
     REQUIRE_ENCRYPTED_KEY, TC_GLOBAL_LINK_KEY, status,
@@ -54,6 +61,8 @@ pub const ZIGBEE_ALLIANCE_09: [u8; 16] = *b"ZigBeeAlliance09";
 pub const DESIRED_VERSION: u8 = 14;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 const RESET_TIMEOUT: Duration = Duration::from_secs(8);
+/// How long the chip may take for one CBKE computation (EmberZNet advertises 4 s and 6 s).
+const CBKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A co-processor speaking EZSP.
 #[derive(Debug)]
@@ -126,6 +135,11 @@ impl EzspHost {
             }
         }
         Ok(description)
+    }
+
+    /// The port's name, as errors give it.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The negotiated protocol version.
@@ -420,6 +434,146 @@ impl EzspHost {
             )));
         }
         Ok(())
+    }
+
+    /// Whether the co-processor's firmware has the CBKE and sect163k1 ECC libraries
+    /// (getLibraryStatus): without them it cannot take part in Key Establishment.
+    pub async fn cbke_library(&mut self) -> Result<bool, RadioError> {
+        let mut present = true;
+        for library in [LIBRARY_CBKE, LIBRARY_ECC] {
+            let reply = self
+                .call(&GetLibraryStatus {
+                    library_id: library,
+                })
+                .await?;
+            present &= reply.status != 0xFF && reply.status & LIBRARY_PRESENT != 0;
+        }
+        Ok(present)
+    }
+
+    /// The co-processor's implicit certificate (getCertificate).
+    pub async fn cbke_certificate(&mut self) -> Result<[u8; 48], RadioError> {
+        let reply = self.call(&GetCertificate {}).await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "getCertificate refused (status 0x{:x}): the co-processor holds no CBKE certificate",
+                reply.status.0
+            )));
+        }
+        Ok(reply.local_cert.0)
+    }
+
+    /// Writes the CA's public key, the certificate and its private key into the chip's
+    /// manufacturing tokens (setPreinstalledCbkeData; once per chip).
+    pub async fn set_preinstalled_cbke_data(
+        &mut self,
+        ca_public: &[u8; 22],
+        certificate: &[u8; 48],
+        private_key: &[u8; 21],
+    ) -> Result<(), RadioError> {
+        let reply = self
+            .call(&SetPreinstalledCbkeData {
+                ca_public: PublicKeyData(*ca_public),
+                my_cert: CertificateData(*certificate),
+                my_key: PrivateKeyData(*private_key),
+            })
+            .await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "setPreinstalledCbkeData refused (status 0x{:x}): the data do not belong \
+                 together, or the chip holds CBKE data already",
+                reply.status.0
+            )));
+        }
+        Ok(())
+    }
+
+    /// A new ephemeral key pair on the chip (generateCbkeKeys and its handler); its public key.
+    pub async fn generate_cbke_keys(&mut self) -> Result<[u8; 22], RadioError> {
+        let reply = self.call(&GenerateCbkeKeys {}).await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "generateCbkeKeys refused: status 0x{:x}",
+                reply.status.0
+            )));
+        }
+        let p = self
+            .wait_callback(GenerateCbkeKeysHandler::ID, CBKE_TIMEOUT)
+            .await?;
+        let handler: GenerateCbkeKeysHandler = self.decode(GenerateCbkeKeysHandler::NAME, &p)?;
+        if !handler.status.is_ok() {
+            return Err(self.protocol(format!(
+                "generateCbkeKeysHandler: status 0x{:x}",
+                handler.status.0
+            )));
+        }
+        Ok(handler.ephemeral_public_key.0)
+    }
+
+    /// Both key-confirmation MACs from the chip (calculateSmacs and its handler), MACU then
+    /// MACV; `Ok(None)` when the chip refuses the partner's data (a certificate that does not
+    /// reconstruct, a point off the curve).
+    pub async fn calculate_smacs(
+        &mut self,
+        am_initiator: bool,
+        partner_certificate: &[u8; 48],
+        partner_ephemeral: &[u8; 22],
+    ) -> Result<Option<([u8; 16], [u8; 16])>, RadioError> {
+        let request = CalculateSmacs {
+            am_initiator,
+            partner_certificate: CertificateData(*partner_certificate),
+            partner_ephemeral_public_key: PublicKeyData(*partner_ephemeral),
+        };
+        let reply = self.call(&request).await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "calculateSmacs refused: status 0x{:x}",
+                reply.status.0
+            )));
+        }
+        let p = self
+            .wait_callback(CalculateSmacsHandler::ID, CBKE_TIMEOUT)
+            .await?;
+        let handler: CalculateSmacsHandler = self.decode(CalculateSmacsHandler::NAME, &p)?;
+        Ok(handler
+            .status
+            .is_ok()
+            .then_some((handler.initiator_smac, handler.responder_smac)))
+    }
+
+    /// Ends the chip's exchange (clearTemporaryDataMaybeStoreLinkKey): with `store`, KeyData
+    /// becomes its link key with the partner.
+    pub async fn finish_cbke(&mut self, store: bool) -> Result<(), RadioError> {
+        let reply = self
+            .call(&ClearTemporaryDataMaybeStoreLinkKey {
+                store_link_key: store,
+            })
+            .await?;
+        if !reply.status.is_ok() {
+            return Err(self.protocol(format!(
+                "clearTemporaryDataMaybeStoreLinkKey refused: status 0x{:x}",
+                reply.status.0
+            )));
+        }
+        Ok(())
+    }
+
+    /// The link key the co-processor's key table holds for `eui` (findKeyTableEntry and
+    /// exportLinkKeyByIndex), if any.
+    pub async fn link_key_of(&mut self, eui: Eui64) -> Result<Option<[u8; 16]>, RadioError> {
+        let found = self
+            .call(&FindKeyTableEntry {
+                address: eui.0,
+                link_key: true,
+            })
+            .await?;
+        if found.index == 0xFF {
+            return Ok(None);
+        }
+        let entry = self
+            .call(&ExportLinkKeyByIndex { index: found.index })
+            .await?;
+        Ok((entry.status == SlStatus::OK).then_some(entry.key))
     }
 
     /// Registers an endpoint for `profile` with the given clusters (in and out).

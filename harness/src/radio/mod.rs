@@ -2,6 +2,7 @@
 //! serial port and to hanrig's simulated co-processor: only the port string differs
 //! (`/dev/ttyUSB0`, or `socket://127.0.0.1:9999`).
 
+pub mod cbke;
 pub mod ezsp;
 pub mod port;
 pub mod znp;

@@ -9,9 +9,10 @@
 //! serialisers, and the tests read and re-write every one of them.
 
 use super::wire::{
-    ApsFrame, ApsKeyMetadata, ChildData, ClusterLists, CurrentSecurityState, InitialSecurityState,
-    Key, Lv, Lv32, LvWords, MulticastTableEntry, NetworkKeyInfo, NetworkParameters, Reader,
-    SecurityContext, SlStatus, Status, Tag, Wire, WireError, Words, Writer,
+    ApsFrame, ApsKeyMetadata, CertificateData, ChildData, ClusterLists, CurrentSecurityState,
+    InitialSecurityState, Key, Lv, Lv32, LvWords, MulticastTableEntry, NetworkKeyInfo,
+    NetworkParameters, PrivateKeyData, PublicKeyData, Reader, SecurityContext, SlStatus, Status,
+    Tag, Wire, WireError, Words, Writer,
 };
 
 /// A command the host sends; its response is [`Command::Reply`].
@@ -480,6 +481,67 @@ command! {
     => GetNetworkKeyInfoReply { status: SlStatus, info: NetworkKeyInfo }
 }
 
+command! {
+    /// getLibraryStatus: whether a stack library is in the firmware (bit 7 of the answer;
+    /// `0xFF` an error). The CBKE libraries are [`LIBRARY_CBKE`] and [`LIBRARY_ECC`].
+    GetLibraryStatus = 0x0001, "getLibraryStatus" { library_id: u8 }
+    => GetLibraryStatusReply { status: u8 }
+}
+command! {
+    /// generateCbkeKeys: a new ephemeral key pair, answered by [`GenerateCbkeKeysHandler`].
+    GenerateCbkeKeys = 0x00A4, "generateCbkeKeys" {} => GenerateCbkeKeysReply { status: Status }
+}
+callback! {
+    /// generateCbkeKeysHandler: the ephemeral public key generateCbkeKeys made.
+    GenerateCbkeKeysHandler = 0x009E, "generateCbkeKeysHandler" {
+        status: Status, ephemeral_public_key: PublicKeyData,
+    }
+}
+command! {
+    /// calculateSmacs: with the partner's certificate and ephemeral key, both MACs (answered by
+    /// [`CalculateSmacsHandler`]); KeyData stays on the chip until
+    /// [`ClearTemporaryDataMaybeStoreLinkKey`].
+    CalculateSmacs = 0x009F, "calculateSmacs" {
+        am_initiator: bool, partner_certificate: CertificateData,
+        partner_ephemeral_public_key: PublicKeyData,
+    }
+    => CalculateSmacsReply { status: Status }
+}
+callback! {
+    /// calculateSmacsHandler: MACU and MACV.
+    CalculateSmacsHandler = 0x00A0, "calculateSmacsHandler" {
+        status: Status, initiator_smac: Key, responder_smac: Key,
+    }
+}
+command! {
+    /// clearTemporaryDataMaybeStoreLinkKey: the exchange is over; `store_link_key` keeps KeyData
+    /// as the link key with the partner named in its certificate.
+    ClearTemporaryDataMaybeStoreLinkKey = 0x00A1, "clearTemporaryDataMaybeStoreLinkKey" {
+        store_link_key: bool,
+    }
+    => ClearTemporaryDataMaybeStoreLinkKeyReply { status: Status }
+}
+command! {
+    /// setPreinstalledCbkeData: the CA's public key, our certificate and private key, written
+    /// once into manufacturing tokens.
+    SetPreinstalledCbkeData = 0x00A2, "setPreinstalledCbkeData" {
+        ca_public: PublicKeyData, my_cert: CertificateData, my_key: PrivateKeyData,
+    }
+    => SetPreinstalledCbkeDataReply { status: Status }
+}
+command! {
+    /// getCertificate: our implicit certificate.
+    GetCertificate = 0x00A5, "getCertificate" {}
+    => GetCertificateReply { status: Status, local_cert: CertificateData }
+}
+
+/// EmberLibraryId of CBKE (suite 1's key establishment).
+pub const LIBRARY_CBKE: u8 = 0x06;
+/// EmberLibraryId of the sect163k1 ECC library CBKE needs.
+pub const LIBRARY_ECC: u8 = 0x08;
+/// EmberLibraryStatus bit: the library is present (not a stub).
+pub const LIBRARY_PRESENT: u8 = 0x80;
+
 /// EZSP frame ID `id`'s bellows name, when hanrig knows its layout.
 pub fn name(id: u16) -> Option<&'static str> {
     LAYOUTS.iter().find(|l| l.id == id).map(|l| l.name)
@@ -540,10 +602,13 @@ layouts! {
         SetExtendedTimeout, GetExtendedTimeout, Echo, SetRadioPower, GetValue, SetValue,
         SetChildData, SetSourceRoute, ClearKeyTable, GpSinkTableClearAll, ReadCounters,
         GetTokenData, SetTokenData, ExportLinkKeyByIndex, ImportLinkKey, ImportTransientKey,
-        ExportTransientKeyByIndex, ExportKey, GetNetworkKeyInfo,
+        ExportTransientKeyByIndex, ExportKey, GetNetworkKeyInfo, GetLibraryStatus,
+        GenerateCbkeKeys, CalculateSmacs, ClearTemporaryDataMaybeStoreLinkKey,
+        SetPreinstalledCbkeData, GetCertificate,
     ]
     callbacks [
         StackStatusHandler, ScanCompleteHandler, ChildJoinHandler, TrustCenterJoinHandler,
         MessageSentHandler, IncomingMessageHandler, EnergyScanResultHandler,
+        GenerateCbkeKeysHandler, CalculateSmacsHandler,
     ]
 }

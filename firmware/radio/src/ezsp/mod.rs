@@ -30,6 +30,8 @@ pub mod status {
     pub const SL_NOT_FOUND: u32 = 0x002D;
     /// sl_status INVALID_PARAMETER.
     pub const SL_INVALID_PARAMETER: u32 = 0x0021;
+    /// LIBRARY_NOT_PRESENT / NOT_AVAILABLE: a frame of a library the firmware lacks (CBKE).
+    pub const LIBRARY_NOT_PRESENT: (u8, u32) = (0xB5, 0x000E);
     /// stackStatusHandler NETWORK_UP.
     pub const NETWORK_UP: (u8, u32) = (0x90, 0x0015);
     /// stackStatusHandler NETWORK_DOWN.

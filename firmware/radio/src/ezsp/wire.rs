@@ -166,6 +166,37 @@ impl Wire for Key {
     }
 }
 
+/// Fixed-length byte strings of the CBKE library's frames, each its own type.
+macro_rules! fixed_bytes {
+    ($($(#[$m:meta])* $name:ident[$n:literal];)*) => {$(
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name(pub [u8; $n]);
+        impl Default for $name {
+            fn default() -> Self {
+                $name([0; $n])
+            }
+        }
+        impl Wire for $name {
+            fn read(r: &mut Reader<'_>) -> Result<Self, WireError> {
+                r.array().map($name)
+            }
+            fn write(&self, w: &mut Writer<'_>) -> Result<(), WireError> {
+                w.put(&self.0)
+            }
+        }
+    )*};
+}
+
+fixed_bytes! {
+    /// EmberPublicKeyData: a compressed sect163k1 point.
+    PublicKeyData[22];
+    /// EmberCertificateData: a 48-byte implicit certificate.
+    CertificateData[48];
+    /// EmberPrivateKeyData: a sect163k1 private key.
+    PrivateKeyData[21];
+}
+
 /// An EmberStatus or EzspStatus (one byte) before v14, an `sl_status` (u32) from v14: the code
 /// as it is on the wire of the version it was read at or will be written at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

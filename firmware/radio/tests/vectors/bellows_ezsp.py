@@ -73,7 +73,7 @@ def add_endpoint(rng, schema):
     return found
 
 
-def vectors(rng, schema):
+def vectors(rng, schema, longest=90):
     if schema == {}:
         return [b""]
     found = []
@@ -83,7 +83,7 @@ def vectors(rng, schema):
         if found and attempt > 3000:
             break
         # Small bytes most of the time, so that lengths, counts and booleans are readable.
-        n = rng.randrange(0, 90)
+        n = rng.randrange(0, longest)
         data = bytes(rng.randrange(0, 3) if rng.random() < 0.6 else rng.randrange(256) for _ in range(n))
         try:
             values, rest = read(schema, data)
@@ -115,6 +115,9 @@ for version, commands in VERSIONS.items():
                 found = add_endpoint(rng, schema)
             else:
                 found = vectors(rng, schema)
+            if not found:
+                # Long fixed layouts (setPreinstalledCbkeData's 91 bytes): longer draws.
+                found = vectors(rng, schema, longest=200)
             if not found:
                 sys.exit(f"no vector for v{version} {name} {kind}")
             for wire in found:
