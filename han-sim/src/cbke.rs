@@ -6,8 +6,11 @@ use hanrig_cbke::exchange::{Config, Identity};
 use hanrig_cbke::keys::{CertificateAuthority, TEST_PROFILE};
 use hanrig_cbke::{Certificate, PrivateKey};
 use hanrig_device::Rng;
-use hanrig_sep::Eui64;
-use hanrig_sep::clusters::key_establishment::TerminateStatus;
+use hanrig_sep::clusters::key_establishment::{
+    SUITE_CBKE_163K1, TerminateKeyEstablishment, TerminateStatus,
+};
+use hanrig_sep::wire::RestBytes;
+use hanrig_sep::{Command, Eui64};
 
 use crate::clock::SimTime;
 
@@ -141,6 +144,98 @@ impl TestCa {
                 Identity::new(cert, key, ca.public_key()).ok()
             }
         }
+    }
+}
+
+/// How a rig's ESI deliberately breaks Key Establishment, to see what the device under test does
+/// (a scenario's meter `cbke_fault = "…"`). One definition for the simulated ESI and for the
+/// rig's ESI on an EZSP radio: both hand every command through [`EsiFaults`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EsiFault {
+    /// Sends a corrupted MACV in its Confirm Key Data Response.
+    WrongConfirm,
+    /// Answers the Initiate Request with a certificate from a foreign CA (issuer
+    /// [`FOREIGN_ISSUER`]).
+    ForeignCertificate,
+    /// Sends no Ephemeral Data Response: a partner that stops mid-exchange.
+    Silent,
+    /// Refuses the first Initiate Request with Terminate NO_RESOURCES and a wait of
+    /// [`BUSY_WAIT_S`] seconds.
+    Busy,
+}
+
+/// The wait a [`EsiFault::Busy`] ESI asks for: longer than a device's own retry delay, so a
+/// device that ignores it is seen retrying early.
+pub const BUSY_WAIT_S: u8 = 25;
+
+impl EsiFault {
+    /// From its scenario name.
+    pub fn from_name(name: &str) -> Option<EsiFault> {
+        Some(match name {
+            "wrong-confirm" => EsiFault::WrongConfirm,
+            "foreign-certificate" => EsiFault::ForeignCertificate,
+            "silent" => EsiFault::Silent,
+            "busy" => EsiFault::Busy,
+            _ => return None,
+        })
+    }
+
+    /// Every scenario name, for error messages.
+    pub const NAMES: &'static str = "wrong-confirm, foreign-certificate, silent, busy";
+}
+
+/// An ESI's fault and what it needs: the foreign certificate it shows, whether it has refused.
+#[derive(Debug, Clone)]
+pub struct EsiFaults {
+    fault: EsiFault,
+    foreign: Certificate,
+    refused: bool,
+}
+
+impl EsiFaults {
+    /// The ESI `eui` of a scenario whose CA is `ca` plays `fault`.
+    pub fn new(fault: EsiFault, ca: &TestCa, eui: Eui64) -> EsiFaults {
+        let mut rng = ca.rng(eui, 3);
+        let foreign = CertificateAuthority::new(new_key(&mut rng), FOREIGN_ISSUER);
+        let (cert, _) = TestCa::issue_from(&foreign, &mut rng, eui);
+        EsiFaults {
+            fault,
+            foreign: cert,
+            refused: false,
+        }
+    }
+
+    /// Before the responder sees `incoming`: the refusal a busy ESI sends instead (once).
+    pub fn intercept(&mut self, incoming: &Command) -> Option<Command> {
+        let refuse = self.fault == EsiFault::Busy
+            && !self.refused
+            && matches!(incoming, Command::InitiateKeyEstablishmentRequest(_));
+        if !refuse {
+            return None;
+        }
+        self.refused = true;
+        Some(Command::TerminateKeyEstablishment(
+            TerminateKeyEstablishment {
+                status_code: TerminateStatus::NoResources,
+                wait_time: BUSY_WAIT_S,
+                key_establishment_suite: SUITE_CBKE_163K1,
+            },
+        ))
+    }
+
+    /// What the ESI sends in place of the responder's `command` (`None`: nothing).
+    pub fn outgoing(&self, mut command: Command) -> Option<Command> {
+        match (self.fault, &mut command) {
+            (EsiFault::WrongConfirm, Command::ConfirmKeyDataResponse(c)) => {
+                c.secure_message_authentication_code.0[0] ^= 0x01;
+            }
+            (EsiFault::ForeignCertificate, Command::InitiateKeyEstablishmentResponse(r)) => {
+                r.identity = RestBytes::new(&self.foreign.0).unwrap_or_default();
+            }
+            (EsiFault::Silent, Command::EphemeralDataResponse(_)) => return None,
+            _ => {}
+        }
+        Some(command)
     }
 }
 

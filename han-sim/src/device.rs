@@ -23,7 +23,7 @@ use hanrig_sep::zdo::{NodeDescriptor, SimpleDescriptor, ZdoNode, logical_type};
 use hanrig_sep::{Command, Eui64, UtcTime, ZclFrame};
 use serde_json::json;
 
-use hanrig_cbke::exchange::{Failure, Identity, Initiator, Outcome, Step};
+use hanrig_cbke::exchange::{Failure, Flaw, Identity, Initiator, Outcome, Step};
 use hanrig_device::Rng;
 
 use crate::clock::SimTime;
@@ -210,11 +210,21 @@ pub enum Mutant {
     CbkeNoTimeout,
     /// Meter: serves the SE clusters to a device that has not done Key Establishment.
     ServesBeforeCbke,
+    /// Takes the ESI's CBKE certificate whatever its issuer.
+    DeviceCbkeAcceptsAnyIssuer,
+    /// Installs the CBKE key without checking the ESI's MACV.
+    DeviceCbkeSkipsConfirmCheck,
+    /// Derives CBKE keys with KDF counters 0 and 1 instead of 1 and 2.
+    DeviceCbkeWrongKdfCounter,
+    /// Waits for a silent ESI forever instead of giving up and starting again.
+    DeviceCbkeNoTimeout,
+    /// Retries Key Establishment after its own delay, ignoring the Terminate's wait time.
+    CbkeIgnoresWaitTime,
 }
 
 impl Mutant {
     /// Every mutant, with its name and what is wrong with it.
-    pub const ALL: [(Mutant, &'static str, &'static str); 45] = [
+    pub const ALL: [(Mutant, &'static str, &'static str); 50] = [
         (
             Mutant::WrongEventStatus,
             "wrong-event-status",
@@ -440,7 +450,43 @@ impl Mutant {
             "serves-before-cbke",
             "meter: serves SE clusters to a device before Key Establishment",
         ),
+        (
+            Mutant::DeviceCbkeAcceptsAnyIssuer,
+            "device-cbke-accepts-any-issuer",
+            "takes the ESI's CBKE certificate from any issuer",
+        ),
+        (
+            Mutant::DeviceCbkeSkipsConfirmCheck,
+            "device-cbke-skips-confirm-check",
+            "installs the CBKE key without checking the ESI's MACV",
+        ),
+        (
+            Mutant::DeviceCbkeWrongKdfCounter,
+            "device-cbke-wrong-kdf-counter",
+            "derives CBKE keys with KDF counters 0 and 1",
+        ),
+        (
+            Mutant::DeviceCbkeNoTimeout,
+            "device-cbke-no-timeout",
+            "waits for a silent ESI forever",
+        ),
+        (
+            Mutant::CbkeIgnoresWaitTime,
+            "cbke-ignores-wait-time",
+            "retries Key Establishment before the Terminate's wait time is over",
+        ),
     ];
+
+    /// The Key Establishment flaw a device mutant plays.
+    pub fn cbke_flaw(self) -> Option<Flaw> {
+        Some(match self {
+            Mutant::DeviceCbkeAcceptsAnyIssuer => Flaw::AcceptsAnyIssuer,
+            Mutant::DeviceCbkeSkipsConfirmCheck => Flaw::SkipsConfirmCheck,
+            Mutant::DeviceCbkeWrongKdfCounter => Flaw::WrongKdfCounter,
+            Mutant::DeviceCbkeNoTimeout => Flaw::NoTimeout,
+            _ => return None,
+        })
+    }
 
     /// Whether it is a broken meter (it replaces meter DUTs) rather than a broken device.
     pub fn is_meter(self) -> bool {
@@ -662,8 +708,10 @@ impl SimDevice {
     /// says whether it behaves (a bad certificate is in `identity` already; `BrokenConfirm`
     /// corrupts the MACU it sends).
     pub fn with_cbke(&mut self, identity: Identity, kind: crate::cbke::DeviceCbke, seed: u64) {
+        let mut initiator = Initiator::new(identity, crate::cbke::config());
+        initiator.set_flaw(self.mutant.and_then(Mutant::cbke_flaw));
         self.cbke = Some(Box::new(DeviceCbke {
-            initiator: Initiator::new(identity, crate::cbke::config()),
+            initiator,
             rng: Rng::new(seed ^ self.stack.eui.0 ^ 0xCB4E),
             kind,
             trust_centre: None,
@@ -733,6 +781,11 @@ impl SimDevice {
             }
             Some(Outcome::Failed { failure, .. }) => {
                 let wait_s = match failure {
+                    Failure::Terminated { .. }
+                        if self.mutant == Some(Mutant::CbkeIgnoresWaitTime) =>
+                    {
+                        CBKE_RETRY_S
+                    }
                     Failure::Terminated { wait_time, .. } => u64::from(wait_time),
                     Failure::Refused(_) | Failure::Timeout(_) => CBKE_RETRY_S,
                 };
@@ -760,6 +813,9 @@ impl SimDevice {
     /// Turns the device into a mutant.
     pub fn set_mutant(&mut self, mutant: Mutant) {
         self.mutant = Some(mutant);
+        if let Some(c) = self.cbke.as_mut() {
+            c.initiator.set_flaw(mutant.cbke_flaw());
+        }
         if let Some(drlc) = &mut self.drlc {
             let mut config = *drlc.config();
             match mutant {

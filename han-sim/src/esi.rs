@@ -23,6 +23,7 @@ use serde_json::json;
 use hanrig_cbke::exchange::{Flaw, Identity, Outcome, Responder, Step};
 use hanrig_device::Rng;
 
+use crate::cbke::EsiFaults;
 use crate::clock::SimTime;
 use crate::device::Mutant;
 use crate::log::Log;
@@ -121,6 +122,8 @@ struct EsiCbke {
     rng: Rng,
     /// Devices whose link key is the one Key Establishment derived.
     established: Vec<(Eui64, Key)>,
+    /// A deliberate fault of a rig's ESI.
+    faults: Option<EsiFaults>,
 }
 
 impl Esi {
@@ -160,7 +163,16 @@ impl Esi {
             responder: Responder::new(identity, crate::cbke::config()),
             rng: Rng::new(seed ^ self.stack.eui.0),
             established: Vec::new(),
+            faults: None,
         }));
+    }
+
+    /// Break Key Establishment as `faults` says (a rig's ESI testing a device); after
+    /// [`Esi::require_cbke`].
+    pub fn set_cbke_faults(&mut self, faults: EsiFaults) {
+        if let Some(c) = self.cbke.as_mut() {
+            c.faults = Some(faults);
+        }
     }
 
     /// The link keys Key Establishment has derived, by device (for the capture's key file).
@@ -202,13 +214,25 @@ impl Esi {
             Some(Mutant::CbkeNoTimeout) => Some(Flaw::NoTimeout),
             _ => None,
         });
+        if let Some(refusal) = cbke.faults.as_mut().and_then(|f| f.intercept(&zcl.command)) {
+            let step = Step {
+                send: Some((from, refusal)),
+                outcome: None,
+            };
+            return self.key_establishment_step(now, zcl.header.tsn, step, log);
+        }
         let rng = &mut cbke.rng;
-        let step = cbke.responder.handle(
+        let mut step = cbke.responder.handle(
             from,
             &zcl.command,
             crate::cbke::ms(now),
             &mut |buf: &mut [u8]| crate::cbke::fill(rng, buf),
         );
+        if let Some(faults) = &cbke.faults {
+            step.send = step
+                .send
+                .and_then(|(to, command)| Some((to, faults.outgoing(command)?)));
+        }
         self.key_establishment_step(now, zcl.header.tsn, step, log)
     }
 

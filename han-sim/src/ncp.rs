@@ -160,6 +160,19 @@ pub struct EzspNcp {
     cbke: Option<NcpCbke>,
 }
 
+impl NcpCbke {
+    /// Takes CBKE data into the tokens. The chip's random numbers are drawn from a generator
+    /// seeded by its EUI64 and its certificate: reproducible runs, and two chips never draw the
+    /// same ephemeral keys.
+    fn install(&mut self, identity: Identity) {
+        let cert = identity.certificate().0;
+        let mut salt = [0u8; 8];
+        salt.copy_from_slice(&cert[1..9]);
+        self.rng = hanrig_device::Rng::new(self.rng.next_u64() ^ u64::from_le_bytes(salt));
+        self.engine = Some(Software::new(identity));
+    }
+}
+
 /// The CBKE and ECC libraries: the certificate, private key and CA key in manufacturing tokens
 /// (setPreinstalledCbkeData, or given at commissioning), and the exchange in progress.
 #[derive(Debug)]
@@ -288,7 +301,7 @@ impl EzspNcp {
     /// then take part in Key Establishment with its chip doing the ECC.
     pub fn with_cbke(mut self, identity: Identity) -> Self {
         if let Some(c) = &mut self.cbke {
-            c.engine = Some(Software::new(identity));
+            c.install(identity);
         }
         self
     }
@@ -1049,7 +1062,7 @@ impl EzspNcp {
                     // Written once: tokens that hold data stay as they are.
                     let written = match (&mut n.cbke, identity) {
                         (Some(c), Some(identity)) if c.engine.is_none() => {
-                            c.engine = Some(Software::new(identity));
+                            c.install(identity);
                             Some(true)
                         }
                         (Some(_), _) => Some(false),

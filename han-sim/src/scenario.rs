@@ -163,6 +163,32 @@ pub struct MeterSpec {
     /// which the key file gains.
     #[serde(default)]
     pub cbke: bool,
+    /// With `cbke`: break Key Establishment deliberately, to test a device (`wrong-confirm`,
+    /// `foreign-certificate`, `silent`, `busy`; see [`crate::cbke::EsiFault`]).
+    #[serde(default)]
+    pub cbke_fault: Option<String>,
+}
+
+impl MeterSpec {
+    /// Its CBKE fault, read.
+    pub fn cbke_fault(&self) -> Result<Option<crate::cbke::EsiFault>, ScenarioError> {
+        match self.cbke_fault.as_deref() {
+            None => Ok(None),
+            Some(_) if !self.cbke => invalid(format!(
+                "meter {:?}: cbke_fault needs cbke = true",
+                self.name
+            )),
+            Some(name) => crate::cbke::EsiFault::from_name(name)
+                .map(Some)
+                .ok_or_else(|| {
+                    ScenarioError::Invalid(format!(
+                        "meter {:?}: cbke_fault {name:?} is not one of {}",
+                        self.name,
+                        crate::cbke::EsiFault::NAMES
+                    ))
+                }),
+        }
+    }
 }
 
 fn thousand() -> u32 {
@@ -509,6 +535,7 @@ impl Default for MeterSpec {
             summation_formatting: summation_formatting(),
             demand_formatting: demand_formatting(),
             cbke: false,
+            cbke_fault: None,
         }
     }
 }
@@ -770,6 +797,17 @@ pub struct Remote {
     pub start: SimTime,
     /// End of the scenario.
     pub end: SimTime,
+    /// Key Establishment, when the meter requires it.
+    pub cbke: Option<RemoteCbke>,
+}
+
+/// A host-played meter's Key Establishment.
+#[derive(Debug)]
+pub struct RemoteCbke {
+    /// The meter's certificate and key, for its radio's tokens.
+    pub identity: hanrig_cbke::exchange::Identity,
+    /// The faults the meter plays, if any.
+    pub faults: Option<crate::cbke::EsiFaults>,
 }
 
 impl std::fmt::Debug for Remote {
@@ -909,9 +947,13 @@ impl Scenario {
             );
             esi.global_key_fallback = m.global_key_fallback;
             esi.app.register = m.register();
+            let fault = m.cbke_fault()?;
             if m.cbke {
                 let identity = ca.identity(esi.eui());
                 esi.require_cbke(identity, self.seed);
+                if let Some(fault) = fault {
+                    esi.set_cbke_faults(crate::cbke::EsiFaults::new(fault, &ca, esi.eui()));
+                }
             }
             nodes.push(Node::Esi(Box::new(esi)));
         }
@@ -1079,6 +1121,19 @@ impl Scenario {
                 app.provision(device, kind.clusters());
             }
         }
+        // The meter's certificate goes into its radio's tokens; the host runs the exchange.
+        let cbke = if spec.cbke {
+            let ca = crate::cbke::TestCa::new(self.seed);
+            let faults = spec
+                .cbke_fault()?
+                .map(|f| crate::cbke::EsiFaults::new(f, &ca, eui64));
+            Some(RemoteCbke {
+                identity: ca.identity(eui64),
+                faults,
+            })
+        } else {
+            None
+        };
         let remote = Remote {
             app,
             link_keys,
@@ -1092,6 +1147,7 @@ impl Scenario {
             keys,
             start,
             end,
+            cbke,
         };
         Ok((simulation, index, remote))
     }

@@ -535,3 +535,77 @@ fn a_scenario_names_an_unknown_cbke_kind() {
         "{err}"
     );
 }
+
+#[test]
+fn a_meter_cbke_fault_is_named_and_needs_cbke() {
+    let text = std::fs::read_to_string(format!(
+        "{}/scenarios/cbke.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let unknown = text.replace("cbke = true\n", "cbke = true\ncbke_fault = \"sleepy\"\n");
+    let err = Scenario::parse(&unknown)
+        .unwrap()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sleepy") && err.contains("wrong-confirm") && err.contains("busy"),
+        "{err}"
+    );
+    let without = text.replace("cbke = true\n", "cbke_fault = \"busy\"\n");
+    let err = Scenario::parse(&without)
+        .unwrap()
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("needs cbke = true"), "{err}");
+}
+
+#[test]
+fn a_busy_esi_refuses_the_first_attempt_and_the_devices_wait_before_trying_again() {
+    let text = std::fs::read_to_string(format!(
+        "{}/scenarios/cbke.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .replace("cbke = true\n", "cbke = true\ncbke_fault = \"busy\"\n");
+    let run = Scenario::parse(&text)
+        .unwrap()
+        .build()
+        .unwrap()
+        .run()
+        .unwrap();
+    let failed: Vec<_> = run.log.find(Some("esi"), "cbke_established").collect();
+    assert_eq!(
+        failed.len(),
+        2,
+        "both good devices get a key on their second attempt"
+    );
+    // The first refusal asks for hanrig_sim::cbke::BUSY_WAIT_S; the device that was refused
+    // started again no sooner.
+    let refused = run
+        .log
+        .events
+        .iter()
+        .find(|e| {
+            e["event"] == "cbke_failed"
+                && e["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("NoResources"))
+        })
+        .expect("a refusal");
+    let who = refused["node"].as_str().unwrap().to_string();
+    let t0 = refused["t_us"].as_u64().unwrap();
+    let again = run
+        .log
+        .find(Some(&who), "cbke_started")
+        .map(|e| e["t_us"].as_u64().unwrap())
+        .find(|t| *t > t0)
+        .expect("a second attempt");
+    assert!(
+        again - t0 >= u64::from(hanrig_sim::cbke::BUSY_WAIT_S) * 1_000_000,
+        "{who} tried again after {} µs",
+        again - t0
+    );
+}

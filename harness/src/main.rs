@@ -255,6 +255,11 @@ enum SimRadio {
         /// auto-form, or a backup restored). EZSP only.
         #[arg(long)]
         unformed: bool,
+        /// Play a firmware image without the CBKE library, as stock community images are
+        /// (getLibraryStatus says so; the CBKE frames answer LIBRARY_NOT_PRESENT). EZSP only;
+        /// otherwise the library is there and setPreinstalledCbkeData loads a certificate.
+        #[arg(long)]
+        no_cbke_library: bool,
     },
     /// A simulated device under test in this process, reachable only over its radio link and
     /// its instrument channel (a black-box rig's DUT): prints the TCP address it listens on,
@@ -404,6 +409,7 @@ fn run(command: Top) -> Result<String, String> {
                     devices,
                     mutant,
                     unformed,
+                    no_cbke_library,
                 }),
             ..
         } => sim::radio(
@@ -415,6 +421,7 @@ fn run(command: Top) -> Result<String, String> {
             &devices,
             mutant.as_deref(),
             unformed,
+            no_cbke_library,
         ),
         Top::Sim {
             radio: Some(SimRadio::Dut(args)),

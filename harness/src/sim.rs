@@ -98,15 +98,15 @@ pub struct DutArgs {
     /// Listen here (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
-    /// A meter: require Key Establishment (CBKE suite 1) of its devices, with this certificate
-    /// (48 bytes, hex; with --cbke-private-key and --cbke-ca, as `hanrig cbke cert-issue`
-    /// prints them).
+    /// Key Establishment (CBKE suite 1) with this certificate (48 bytes, hex; with
+    /// --cbke-private-key and --cbke-ca, as `hanrig cbke cert-issue` prints them): a meter
+    /// requires it of its devices, a device starts it after joining.
     #[arg(long, requires_all = ["cbke_private_key", "cbke_ca"])]
     pub cbke_certificate: Option<String>,
-    /// A meter: its CBKE private key (21 bytes, hex).
+    /// The CBKE private key (21 bytes, hex).
     #[arg(long)]
     pub cbke_private_key: Option<String>,
-    /// A meter: the CBKE CA's public key (22 bytes, hex).
+    /// The CBKE CA's public key (22 bytes, hex).
     #[arg(long)]
     pub cbke_ca: Option<String>,
 }
@@ -159,12 +159,8 @@ fn meter_dut(args: &DutArgs) -> Result<hanrig_sim::remote::Dut, String> {
             .map_err(|e| format!("--provision {p:?}: install code refused: {e}"))?;
         esi.provision(device, &code, kind.clusters());
     }
-    if let (Some(cert), Some(key), Some(ca)) = (
-        &args.cbke_certificate,
-        &args.cbke_private_key,
-        &args.cbke_ca,
-    ) {
-        esi.require_cbke(crate::cbke::identity(cert, key, ca)?, args.seed);
+    if let Some(identity) = cbke_identity(args)? {
+        esi.require_cbke(identity, args.seed);
     }
     if let Some(name) = &args.mutant {
         match Mutant::by_name(name) {
@@ -182,6 +178,18 @@ fn meter_dut(args: &DutArgs) -> Result<hanrig_sim::remote::Dut, String> {
         }
     }
     Ok(hanrig_sim::remote::Dut::Meter(Box::new(esi)))
+}
+
+/// The CBKE identity --cbke-certificate, --cbke-private-key and --cbke-ca give, if any.
+fn cbke_identity(args: &DutArgs) -> Result<Option<hanrig_cbke::exchange::Identity>, String> {
+    match (
+        &args.cbke_certificate,
+        &args.cbke_private_key,
+        &args.cbke_ca,
+    ) {
+        (Some(cert), Some(key), Some(ca)) => crate::cbke::identity(cert, key, ca).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// `hanrig sim dut`.
@@ -247,6 +255,9 @@ pub fn dut(args: &DutArgs) -> Result<String, String> {
     if let Some(m) = mutant {
         device.set_mutant(m);
     }
+    if let Some(identity) = cbke_identity(args)? {
+        device.with_cbke(identity, hanrig_sim::cbke::DeviceCbke::Good, args.seed);
+    }
     serve_dut(args, hanrig_sim::remote::Dut::Device(Box::new(device)))
 }
 
@@ -279,7 +290,11 @@ pub fn radio(
     devices: &[String],
     mutant: Option<&str>,
     unformed: bool,
+    no_cbke_library: bool,
 ) -> Result<String, String> {
+    if no_cbke_library && protocol != "ezsp" {
+        return Err("--no-cbke-library: CBKE frames are EZSP's".into());
+    }
     if unformed && protocol != "ezsp" {
         return Err(
             "--unformed: only the simulated EZSP co-processor starts without a network so far"
@@ -339,6 +354,11 @@ pub fn radio(
                 EzspNcp::new(ezsp_version, eui, network)
             };
             let ncp = ncp.with_devices(network_key, sim_devices);
+            let ncp = if no_cbke_library {
+                ncp.without_cbke_library()
+            } else {
+                ncp
+            };
             serve(ncp, &format!("EZSP v{ezsp_version}"), tcp, pty, baud)
         }
         "znp" => {

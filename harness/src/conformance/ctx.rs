@@ -334,7 +334,16 @@ impl Ctx {
                 }
             }
         }
-        let keys: Vec<_> = output.keys.keys.iter().map(|(k, _)| *k).collect();
+        // The rig opens frames only with keys it holds itself: a key Key Establishment gave
+        // only the DUT (one it derived wrongly) is not the rig's.
+        let dut_only = dut_only_keys(&output.simulation);
+        let keys: Vec<_> = output
+            .keys
+            .keys
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| !dut_only.contains(k))
+            .collect();
         self.air = Air::from_capture(
             output.capture.iter().map(|(t, _, b)| (t.0, &b[..])),
             &keys,
@@ -344,6 +353,33 @@ impl Ctx {
         self.output = Some(output);
         Ok(())
     }
+}
+
+/// The Key Establishment keys the node `dut` holds that no other node holds.
+fn dut_only_keys(sim: &hanrig_sim::sim::Simulation) -> Vec<[u8; 16]> {
+    let held = |node: &Node| -> Vec<[u8; 16]> {
+        match node {
+            Node::Esi(esi) => esi.cbke_keys().iter().map(|(_, k)| *k).collect(),
+            Node::Device(d) => d.cbke_key().into_iter().collect(),
+            // The rig's radio: the link keys of its members.
+            Node::Coordinator(c) => c.members().iter().map(|m| m.link_key).collect(),
+            Node::Remote(_) => Vec::new(),
+        }
+    };
+    let Some(dut) = sim.node_index("dut") else {
+        return Vec::new();
+    };
+    let rig: Vec<[u8; 16]> = sim
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != dut)
+        .flat_map(|(_, n)| held(n))
+        .collect();
+    held(&sim.nodes[dut])
+        .into_iter()
+        .filter(|k| !rig.contains(k))
+        .collect()
 }
 
 /// Seconds from the start of a time in µs since 1970.

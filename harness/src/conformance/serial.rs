@@ -11,7 +11,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hanrig_sep::{Eui64, ZclFrame};
+use hanrig_cbke::exchange::{Identity, Outcome as CbkeOutcome, Step};
+use hanrig_sep::clusters::key_establishment;
+use hanrig_sep::{Command, Direction, Eui64, ZclFrame};
+use hanrig_sim::cbke::EsiFaults;
 use hanrig_sim::clock::SimTime;
 use hanrig_sim::device::Mutant;
 use hanrig_sim::esi::{EsiApp, Outgoing};
@@ -26,6 +29,7 @@ use serde_json::json;
 use super::ctx::{CaseError, Looks, schedule_looks};
 use super::instrument::Sample;
 use crate::radio::Radio;
+use crate::radio::cbke::ChipResponder;
 use crate::radio::ezsp::{
     ApsMessage, CONFIG_MAX_END_DEVICE_CHILDREN, Event, EzspHost, FormParams, ZIGBEE_ALLIANCE_09,
 };
@@ -96,6 +100,14 @@ fn spawn_dut(
     if let Some(class) = spec.device_class {
         command.args(["--device-class", &class.to_string()]);
     }
+    if meter.cbke && spec.cbke.as_deref() != Some("none") {
+        let eui: Eui64 = spec
+            .eui64
+            .parse()
+            .map_err(|_| rig(format!("the DUT's EUI64 {:?}", spec.eui64)))?;
+        let identity = hanrig_sim::cbke::TestCa::new(scenario.seed).identity(eui);
+        cbke_args(&mut command, &identity);
+    }
     if let Some(m) = mutant {
         command.args(["--mutant", m.name()]);
     }
@@ -136,19 +148,14 @@ pub fn spawn_meter_dut(
         ]);
     // Its CBKE certificate, as the installer loads a real meter's from the test CA.
     if meter.cbke {
-        let eui: hanrig_sep::Eui64 = meter
+        let eui: Eui64 = meter
             .eui64
             .parse()
             .map_err(|_| rig(format!("the DUT meter's EUI64 {:?}", meter.eui64)))?;
-        let identity = hanrig_sim::cbke::TestCa::new(scenario.seed).identity(eui);
-        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
-        command
-            .args(["--cbke-certificate", &hex(&identity.certificate().0)])
-            .args([
-                "--cbke-private-key",
-                &hex(&identity.private_key().to_bytes()),
-            ])
-            .args(["--cbke-ca", &hex(&identity.ca().to_compressed())]);
+        cbke_args(
+            &mut command,
+            &hanrig_sim::cbke::TestCa::new(scenario.seed).identity(eui),
+        );
     }
     // The install codes the meter's installer loaded: a device's own, another one, or none.
     for d in scenario.devices.iter().filter(|d| d.meter == "dut") {
@@ -163,6 +170,19 @@ pub fn spawn_meter_dut(
         command.args(["--mutant", m.name()]);
     }
     start(program, command)
+}
+
+/// The DUT's CBKE certificate, private key and CA, as `hanrig sim dut` takes them: what a
+/// manufacturer loads into a device under test.
+fn cbke_args(command: &mut std::process::Command, identity: &Identity) {
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    command
+        .args(["--cbke-certificate", &hex(&identity.certificate().0)])
+        .args([
+            "--cbke-private-key",
+            &hex(&identity.private_key().to_bytes()),
+        ])
+        .args(["--cbke-ca", &hex(&identity.ca().to_compressed())]);
 }
 
 /// Starts a DUT process and connects to the address it prints.
@@ -238,6 +258,11 @@ pub fn run(
         },
     )
     .with_simulation(simulation, coordinator);
+    // The meter's certificate is in its radio's tokens, as a commissioned SE radio's is.
+    let ncp = match &remote.cbke {
+        Some(c) => ncp.with_cbke(c.identity.clone()),
+        None => ncp,
+    };
 
     let stop = Arc::new(AtomicBool::new(false));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -322,6 +347,16 @@ async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseEr
     for (eui, key) in &remote.link_keys {
         host.import_transient_key(*eui, key).await.map_err(rig)?;
     }
+    let mut cbke = match remote.cbke.take() {
+        Some(c) => Some(HostCbke {
+            responder: ChipResponder::new(&mut host, hanrig_sim::cbke::config())
+                .await
+                .map_err(rig)?,
+            faults: c.faults,
+            established: Vec::new(),
+        }),
+        None => None,
+    };
     host.permit_joining(0xFF).await.map_err(rig)?;
     let mut now = host
         .advance_virtual_clock(None)
@@ -344,12 +379,30 @@ async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseEr
             let out = match event {
                 Event::Joined { short, eui } => {
                     shorts.insert(eui, short);
-                    app.admit(eui);
+                    // With Key Establishment, the application serves a device once it is done.
+                    if cbke.is_none() {
+                        app.admit(eui);
+                    }
                     Vec::new()
                 }
-                Event::Incoming(message) => incoming(app, t, &shorts, &message, &mut log),
+                Event::Incoming(message) => match &mut cbke {
+                    Some(c) if message.cluster == key_establishment::CLUSTER_ID => {
+                        c.receive(&mut host, app, t, &shorts, &message, &mut log)
+                            .await?
+                    }
+                    Some(c) if c.refuses(app, t, &shorts, &message, &mut log) => Vec::new(),
+                    _ => incoming(app, t, &shorts, &message, &mut log),
+                },
             };
             send(&mut host, &shorts, out, t, &mut log).await?;
+        }
+        if let Some(c) = &mut cbke
+            && c.responder
+                .deadline_ms()
+                .is_some_and(|d| d <= hanrig_sim::cbke::ms(t))
+        {
+            let step = c.responder.poll(hanrig_sim::cbke::ms(t));
+            c.settle(&mut host, app, t, step, 0, &mut log).await?;
         }
         while steps.front().is_some_and(|(at, _)| at.0 <= now) {
             if let Some((_, step)) = steps.pop_front() {
@@ -360,16 +413,154 @@ async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseEr
         if now >= remote.end.0 {
             break;
         }
-        let target = steps
+        let mut target = steps
             .front()
             .map_or(remote.end, |(at, _)| (*at).min(remote.end));
+        if let Some(deadline) = cbke.as_ref().and_then(|c| c.responder.deadline_ms()) {
+            target = target.min(hanrig_sim::cbke::from_ms(deadline).max(SimTime(now + 1)));
+        }
         now = host
             .advance_virtual_clock(Some(target.0))
             .await
             .map_err(rig)?
             .ok_or_else(|| rig(format!("{port}: the virtual clock stopped answering")))?;
     }
+    // The rig knows the keys it established (read back from its radio).
+    for (device, key) in cbke.iter().flat_map(|c| &c.established) {
+        if let Some(key) = key {
+            remote
+                .keys
+                .add(*key, &format!("{device} CBKE link key with {RIG_METER}"));
+        }
+    }
     Ok(log)
+}
+
+/// The host's side of Key Establishment: the exchange on the chip, the rig's faults, and the
+/// devices it has given a key.
+struct HostCbke {
+    responder: ChipResponder,
+    faults: Option<EsiFaults>,
+    /// The devices given a key, with the key the chip stored (for the capture's key file).
+    established: Vec<(Eui64, Option<[u8; 16]>)>,
+}
+
+impl HostCbke {
+    /// Whether an SE application frame from a device that has not done Key Establishment is
+    /// refused (SE 1.0: the SE clusters run under the key it gives), as the simulated ESI does.
+    fn refuses(
+        &self,
+        app: &EsiApp,
+        now: SimTime,
+        shorts: &HashMap<Eui64, u16>,
+        message: &ApsMessage,
+        log: &mut Log,
+    ) -> bool {
+        let Some((&eui, _)) = shorts.iter().find(|(_, s)| **s == message.node) else {
+            return false;
+        };
+        let refused = (0x0700..=0x0703).contains(&message.cluster)
+            && !self.established.iter().any(|(e, _)| *e == eui);
+        if refused {
+            log.push(
+                now,
+                &app.name,
+                "refused_before_cbke",
+                json!({"device": eui.to_string(), "cluster": message.cluster}),
+            );
+        }
+        refused
+    }
+
+    /// A Key Establishment frame from a device: the refusal a fault sends instead, or the
+    /// exchange's next step; returns the frame to send.
+    async fn receive(
+        &mut self,
+        host: &mut EzspHost,
+        app: &mut EsiApp,
+        now: SimTime,
+        shorts: &HashMap<Eui64, u16>,
+        message: &ApsMessage,
+        log: &mut Log,
+    ) -> Result<Vec<Outgoing>, CaseError> {
+        let Some((&eui, _)) = shorts.iter().find(|(_, s)| **s == message.node) else {
+            return Ok(Vec::new());
+        };
+        let Ok(frame) = ZclFrame::parse(message.cluster, &message.payload) else {
+            return Ok(Vec::new());
+        };
+        let tsn = frame.header.tsn;
+        if let Some(refusal) = self
+            .faults
+            .as_mut()
+            .and_then(|f| f.intercept(&frame.command))
+        {
+            return Ok(key_establishment_frame(eui, refusal, tsn)
+                .into_iter()
+                .collect());
+        }
+        let step = self
+            .responder
+            .handle(host, eui, &frame.command, hanrig_sim::cbke::ms(now))
+            .await
+            .map_err(rig)?;
+        self.settle(host, app, now, step, tsn, log).await
+    }
+
+    /// Sends `step`'s command (as a fault changes it), then ends the chip's exchange if the step
+    /// ended it: a device given a key is served from now on.
+    async fn settle(
+        &mut self,
+        host: &mut EzspHost,
+        app: &mut EsiApp,
+        now: SimTime,
+        step: Step,
+        tsn: u8,
+        log: &mut Log,
+    ) -> Result<Vec<Outgoing>, CaseError> {
+        let mut out = Vec::new();
+        if let Some((to, command)) = step.send {
+            let command = match &self.faults {
+                Some(f) => f.outgoing(command),
+                None => Some(command),
+            };
+            out.extend(command.and_then(|c| key_establishment_frame(to, c, tsn)));
+        }
+        // Key Establishment frames are NWK-secured only: the chip's switch to the new key does
+        // not touch them.
+        let stored = self
+            .responder
+            .settle(host, step.outcome.as_ref())
+            .await
+            .map_err(rig)?;
+        match step.outcome {
+            Some(CbkeOutcome::Established { partner, .. }) => {
+                self.established.retain(|(e, _)| *e != partner);
+                self.established.push((partner, stored));
+                app.admit(partner);
+                log.push(
+                    now,
+                    RIG_METER,
+                    "cbke_established",
+                    json!({"device": partner.to_string(), "key_stored": stored.is_some()}),
+                );
+            }
+            Some(CbkeOutcome::Failed { partner, failure }) => log.push(
+                now,
+                RIG_METER,
+                "cbke_failed",
+                json!({"device": partner.to_string(), "reason": format!("{failure:?}")}),
+            ),
+            None => {}
+        }
+        Ok(out)
+    }
+}
+/// A Key Establishment command from the ESI (the cluster's server) to `device`.
+fn key_establishment_frame(device: Eui64, command: Command, tsn: u8) -> Option<Outgoing> {
+    let mut frame = ZclFrame::new(key_establishment::CLUSTER_ID, command, tsn)?;
+    frame.header.direction = Direction::ServerToClient;
+    Some(Outgoing { device, frame })
 }
 
 /// A message from the network, for the ESI application when it is a Smart Energy ZCL frame

@@ -7,6 +7,7 @@
 //! reads the DUT's own state, so each case means the same on a lab rig with a real device.
 
 mod basic;
+mod cbke;
 mod drlc;
 mod join;
 mod messaging;
@@ -36,6 +37,7 @@ pub fn cases() -> impl Iterator<Item = &'static Case> {
         messaging::CASES,
         drlc::CASES,
         metering::CASES,
+        cbke::CASES,
     ]
     .into_iter()
     .flatten()
