@@ -33,6 +33,8 @@ impl core::fmt::Debug for Fe {
 
 impl ConditionallySelectable for Fe {
     fn conditional_select(a: &Self, b: &Self, choice: Choice) -> Self {
+        #[cfg(test)]
+        trace::record(trace::Op::Select);
         Fe([
             u64::conditional_select(&a.0[0], &b.0[0], choice),
             u64::conditional_select(&a.0[1], &b.0[1], choice),
@@ -50,6 +52,8 @@ impl ConstantTimeEq for Fe {
 impl core::ops::Add for Fe {
     type Output = Fe;
     fn add(self, rhs: Fe) -> Fe {
+        #[cfg(test)]
+        trace::record(trace::Op::Add);
         Fe([
             self.0[0] ^ rhs.0[0],
             self.0[1] ^ rhs.0[1],
@@ -108,6 +112,8 @@ impl Fe {
 
     /// Product.
     pub fn mul(&self, rhs: &Fe) -> Fe {
+        #[cfg(test)]
+        trace::record(trace::Op::Mul);
         let (a, b) = (&self.0, &rhs.0);
         // Karatsuba over three words: six word products instead of nine.
         let d0 = clmul(a[0], b[0]);
@@ -127,6 +133,8 @@ impl Fe {
 
     /// Square.
     pub fn square(&self) -> Fe {
+        #[cfg(test)]
+        trace::record(trace::Op::Square);
         let mut wide = [0u64; 6];
         for (i, w) in self.0.iter().enumerate() {
             wide[2 * i] = spread(*w as u32);
@@ -185,6 +193,45 @@ impl Fe {
             }
         }
         words
+    }
+}
+
+/// The sequence of field operations a computation performs, recorded in tests: the check that
+/// secret-dependent code (the ladder, the MQV secret) runs the same operations, in the same
+/// order, whatever the secret — each operation itself being branch-free (see the module).
+#[cfg(test)]
+pub(crate) mod trace {
+    extern crate std;
+    use std::cell::RefCell;
+    use std::vec::Vec;
+
+    /// A field operation.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(crate) enum Op {
+        Add,
+        Mul,
+        Square,
+        Select,
+    }
+
+    std::thread_local! {
+        static OPS: RefCell<Option<Vec<Op>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn record(op: Op) {
+        OPS.with(|o| {
+            if let Some(ops) = o.borrow_mut().as_mut() {
+                ops.push(op);
+            }
+        });
+    }
+
+    /// The operations `f` performs, in order.
+    pub(crate) fn of<T>(f: impl FnOnce() -> T) -> (T, Vec<Op>) {
+        OPS.with(|o| *o.borrow_mut() = Some(Vec::new()));
+        let value = f();
+        let ops = OPS.with(|o| o.borrow_mut().take().unwrap_or_default());
+        (value, ops)
     }
 }
 

@@ -7,8 +7,11 @@
 //! `cbke-facts.md`.
 //!
 //! `no_std`, no allocation, no `unsafe`. Operations on secrets run in constant time (see
-//! [`field`] and [`curve`] for how, and for the one platform caveat); secret values are wiped
-//! when dropped.
+//! [`field`] and [`curve`] for how, and for the one platform caveat): every field operation is
+//! branch-free, and a test records the field operations the ladder and the MQV secret perform
+//! and requires the same sequence whatever the secret. Secret values are wiped when dropped.
+//! The elliptic-curve work of an exchange sits behind [`engine::Engine`], so the same state
+//! machines run with it in software or on a radio's CBKE library.
 //!
 //! ```
 //! use hanrig_cbke::{Certificate, PublicKey, keys::TEST_ISSUER};

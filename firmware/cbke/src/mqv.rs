@@ -69,3 +69,67 @@ pub fn shared_secret(
     let z = curve::double(&st).ok_or(Degenerate)?;
     Ok(SharedSecret(z.x.to_bytes()))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use crate::field::trace;
+
+    fn key(seed: u8) -> PrivateKey {
+        let mut entropy = [0u8; 48];
+        for (i, b) in entropy.iter_mut().enumerate() {
+            *b = seed.wrapping_mul(31).wrapping_add(i as u8).rotate_left(3);
+        }
+        PrivateKey::from_entropy(&entropy).unwrap()
+    }
+
+    fn scalar(bytes: [u8; 21]) -> Scalar {
+        Option::from(Scalar::from_bytes(&bytes)).unwrap()
+    }
+
+    #[test]
+    fn the_ladder_runs_the_same_field_operations_for_every_scalar() {
+        let mut one = [0u8; 21];
+        one[20] = 1;
+        let mut high = [0u8; 21];
+        high[0] = 0x04; // the top bit of a 163-bit scalar
+        let mut sparse = [0u8; 21];
+        sparse[10] = 0x80;
+        let dense = [
+            0x03, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        let scalars = [one, high, sparse, dense]
+            .map(scalar)
+            .into_iter()
+            .chain((1..5).map(|s| key(s).0.clone()));
+        let traces: std::vec::Vec<_> = scalars
+            .map(|k| trace::of(|| curve::ladder(&k, ORDER_BITS, &curve::G)).1)
+            .collect();
+        assert!(traces[0].len() > 163 * 10, "{} operations", traces[0].len());
+        for t in &traces[1..] {
+            assert_eq!(t, &traces[0]);
+        }
+    }
+
+    #[test]
+    fn the_mqv_secret_is_computed_with_the_same_field_operations_whatever_our_keys() {
+        // The partner's keys (public) stay; ours (secret) change.
+        let (partner_static, partner_ephemeral) = (key(101).public_key(), key(102).public_key());
+        let traces: std::vec::Vec<_> = (1..6)
+            .map(|s| {
+                let (d, r) = (key(s), key(s + 50));
+                let qe = r.public_key();
+                trace::of(|| {
+                    shared_secret(&d, &r, &qe, &partner_static, &partner_ephemeral).unwrap()
+                })
+                .1
+            })
+            .collect();
+        for t in &traces[1..] {
+            assert_eq!(t, &traces[0]);
+        }
+    }
+}
