@@ -36,6 +36,12 @@ pub enum DeviceCbke {
     /// A good certificate, but after its Initiate Request the device answers nothing (a partner
     /// that stops mid-exchange).
     Stalls,
+    /// Proposes suite 0x0002 (sect283k1) in its Initiate Request (UNSUPPORTED_SUITE).
+    UnsupportedSuite,
+    /// Sends a certificate whose reconstruction point is no point (INVALID_CERTIFICATE).
+    InvalidCertificate,
+    /// Sends an ephemeral key that is no point of the curve (BAD_MESSAGE).
+    BadEphemeral,
 }
 
 impl DeviceCbke {
@@ -48,13 +54,52 @@ impl DeviceCbke {
             "impostor-ca" => DeviceCbke::ImpostorCa,
             "broken-confirm" => DeviceCbke::BrokenConfirm,
             "stalls" => DeviceCbke::Stalls,
+            "unsupported-suite" => DeviceCbke::UnsupportedSuite,
+            "invalid-certificate" => DeviceCbke::InvalidCertificate,
+            "bad-ephemeral" => DeviceCbke::BadEphemeral,
             _ => return None,
         })
     }
 
     /// Every scenario name, for error messages.
-    pub const NAMES: &'static str =
-        "good, none, foreign-issuer, impostor-ca, broken-confirm, stalls";
+    pub const NAMES: &'static str = "good, none, foreign-issuer, impostor-ca, broken-confirm, \
+        stalls, unsupported-suite, invalid-certificate, bad-ephemeral";
+}
+
+/// How a device of kind `cbke` breaks a request it sends.
+pub fn break_request(cbke: DeviceCbke, command: &mut Command) {
+    match (cbke, command) {
+        (DeviceCbke::BrokenConfirm, Command::ConfirmKeyDataRequest(c)) => {
+            c.secure_message_authentication_code.0[0] ^= 0x01;
+        }
+        (DeviceCbke::UnsupportedSuite, Command::InitiateKeyEstablishmentRequest(r)) => {
+            r.key_establishment_suite = 0x0002;
+        }
+        (DeviceCbke::InvalidCertificate, Command::InitiateKeyEstablishmentRequest(r)) => {
+            if let Some(cert) = Certificate::from_slice(r.identity.as_bytes()) {
+                r.identity = RestBytes::new(&broken_point(cert).0).unwrap_or_default();
+            }
+        }
+        (DeviceCbke::BadEphemeral, Command::EphemeralDataRequest(e)) => {
+            if let Ok(point) = <[u8; 22]>::try_from(e.ephemeral_data.as_bytes()) {
+                e.ephemeral_data = RestBytes::new(&broken_ephemeral(point)).unwrap_or_default();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A certificate whose reconstruction point is no point (prefix 0x04, not a compressed
+/// point's), issuer and subject intact: what an INVALID_CERTIFICATE test sends.
+pub fn broken_point(mut certificate: Certificate) -> Certificate {
+    certificate.0[0] = 0x04;
+    certificate
+}
+
+/// An ephemeral key that is no point of the curve (prefix 0x04): what a BAD_MESSAGE test sends.
+pub fn broken_ephemeral(mut point: [u8; 22]) -> [u8; 22] {
+    point[0] = 0x04;
+    point
 }
 
 /// 48 bytes from a seeded generator.
@@ -128,9 +173,12 @@ impl TestCa {
     pub fn device_identity(&self, eui: Eui64, cbke: DeviceCbke) -> Option<Identity> {
         match cbke {
             DeviceCbke::None => None,
-            DeviceCbke::Good | DeviceCbke::BrokenConfirm | DeviceCbke::Stalls => {
-                Some(self.identity(eui))
-            }
+            DeviceCbke::Good
+            | DeviceCbke::BrokenConfirm
+            | DeviceCbke::Stalls
+            | DeviceCbke::UnsupportedSuite
+            | DeviceCbke::InvalidCertificate
+            | DeviceCbke::BadEphemeral => Some(self.identity(eui)),
             DeviceCbke::ForeignIssuer | DeviceCbke::ImpostorCa => {
                 let issuer = if cbke == DeviceCbke::ForeignIssuer {
                     FOREIGN_ISSUER
@@ -162,6 +210,10 @@ pub enum EsiFault {
     /// Refuses the first Initiate Request with Terminate NO_RESOURCES and a wait of
     /// [`BUSY_WAIT_S`] seconds.
     Busy,
+    /// Answers with its certificate's reconstruction point broken ([`broken_point`]).
+    InvalidCertificate,
+    /// Sends an ephemeral key that is no point ([`broken_ephemeral`]).
+    BadEphemeral,
 }
 
 /// The wait a [`EsiFault::Busy`] ESI asks for: longer than a device's own retry delay, so a
@@ -176,12 +228,15 @@ impl EsiFault {
             "foreign-certificate" => EsiFault::ForeignCertificate,
             "silent" => EsiFault::Silent,
             "busy" => EsiFault::Busy,
+            "invalid-certificate" => EsiFault::InvalidCertificate,
+            "bad-ephemeral" => EsiFault::BadEphemeral,
             _ => return None,
         })
     }
 
     /// Every scenario name, for error messages.
-    pub const NAMES: &'static str = "wrong-confirm, foreign-certificate, silent, busy";
+    pub const NAMES: &'static str =
+        "wrong-confirm, foreign-certificate, silent, busy, invalid-certificate, bad-ephemeral";
 }
 
 /// An ESI's fault and what it needs: the foreign certificate it shows, whether it has refused.
@@ -233,6 +288,16 @@ impl EsiFaults {
                 r.identity = RestBytes::new(&self.foreign.0).unwrap_or_default();
             }
             (EsiFault::Silent, Command::EphemeralDataResponse(_)) => return None,
+            (EsiFault::InvalidCertificate, Command::InitiateKeyEstablishmentResponse(r)) => {
+                if let Some(cert) = Certificate::from_slice(r.identity.as_bytes()) {
+                    r.identity = RestBytes::new(&broken_point(cert).0).unwrap_or_default();
+                }
+            }
+            (EsiFault::BadEphemeral, Command::EphemeralDataResponse(e)) => {
+                if let Ok(point) = <[u8; 22]>::try_from(e.ephemeral_data.as_bytes()) {
+                    e.ephemeral_data = RestBytes::new(&broken_ephemeral(point)).unwrap_or_default();
+                }
+            }
             _ => {}
         }
         Some(command)

@@ -754,10 +754,8 @@ impl SimDevice {
     fn cbke_step(&mut self, now: SimTime, step: Step, log: &mut Log) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         if let (Some((_, mut command)), Some(network_key)) = (step.send, self.network_key) {
-            if let (Command::ConfirmKeyDataRequest(c), Some(cb)) = (&mut command, &self.cbke)
-                && cb.kind == crate::cbke::DeviceCbke::BrokenConfirm
-            {
-                c.secure_message_authentication_code.0[0] ^= 0x01;
+            if let Some(cb) = &self.cbke {
+                crate::cbke::break_request(cb.kind, &mut command);
             }
             out.extend(self.stack.command(
                 0x0000,

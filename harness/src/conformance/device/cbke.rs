@@ -86,6 +86,30 @@ pub(super) static CASES: &[Case] = &[
         "On the air from the DUT: the next Initiate KE Request no sooner than 25 s after the Terminate (the rig's tolerance allowed) and within 85 s; that exchange completes",
         dev_cbke_005
     ),
+    case!(
+        "DEV-CBKE-006",
+        Device,
+        InHomeDisplay,
+        "Refuses an ESI certificate that does not reconstruct with INVALID_CERTIFICATE",
+        CLAUSE,
+        PRE,
+        [
+            "The rig's ESI answers with its certificate's reconstruction point broken (issuer and subject intact)"
+        ],
+        "On the air from the DUT: Terminate Key Establishment status 0x06 (INVALID_CERTIFICATE) after each Initiate KE Response; never an Ephemeral Data Request",
+        dev_cbke_006
+    ),
+    case!(
+        "DEV-CBKE-007",
+        Device,
+        InHomeDisplay,
+        "Refuses an ESI ephemeral key off the curve with BAD_MESSAGE",
+        CLAUSE,
+        PRE,
+        ["The rig's ESI sends an Ephemeral Data Response whose key is no point of the curve"],
+        "On the air from the DUT: Terminate Key Establishment status 0x03 (BAD_MESSAGE) after each Ephemeral Data Response; never a Confirm Key Data Request",
+        dev_cbke_007
+    ),
 ];
 
 /// The device network with the rig's ESI requiring Key Establishment, playing `fault`.
@@ -312,14 +336,16 @@ fn refuses_each(
     )
 }
 
-fn dev_cbke_002(ctx: &mut Ctx) -> Outcome {
-    run_joined(ctx, &cbke_network("2m", Some("foreign-certificate")))?;
+/// The rig's ESI answers with a bad certificate (`fault`): the DUT must refuse with `status`
+/// after each Initiate Response and never send its ephemeral key.
+fn refuses_certificate(ctx: &mut Ctx, fault: &str, status: TerminateStatus, what: &str) -> Outcome {
+    run_joined(ctx, &cbke_network("2m", Some(fault)))?;
     refuses_each(
         ctx,
         ("Initiate KE Response", |c| {
             matches!(c, Command::InitiateKeyEstablishmentResponse(_))
         }),
-        TerminateStatus::UnknownIssuer,
+        status,
     )?;
     let ephemeral = from_dut(ctx)
         .into_iter()
@@ -327,9 +353,48 @@ fn dev_cbke_002(ctx: &mut Ctx) -> Outcome {
         .count();
     check(
         ephemeral == 0,
-        "the DUT went on with a certificate from another issuer",
+        &format!("the DUT went on with {what}"),
         "no Ephemeral Data Request",
         format!("{ephemeral} Ephemeral Data Request(s)"),
+    )
+}
+
+fn dev_cbke_002(ctx: &mut Ctx) -> Outcome {
+    refuses_certificate(
+        ctx,
+        "foreign-certificate",
+        TerminateStatus::UnknownIssuer,
+        "a certificate from another issuer",
+    )
+}
+
+fn dev_cbke_006(ctx: &mut Ctx) -> Outcome {
+    refuses_certificate(
+        ctx,
+        "invalid-certificate",
+        TerminateStatus::InvalidCertificate,
+        "a certificate that does not reconstruct",
+    )
+}
+
+fn dev_cbke_007(ctx: &mut Ctx) -> Outcome {
+    run_joined(ctx, &cbke_network("2m", Some("bad-ephemeral")))?;
+    refuses_each(
+        ctx,
+        ("Ephemeral Data Response", |c| {
+            matches!(c, Command::EphemeralDataResponse(_))
+        }),
+        TerminateStatus::BadMessage,
+    )?;
+    let confirms = from_dut(ctx)
+        .into_iter()
+        .filter(|(_, c)| matches!(c, Command::ConfirmKeyDataRequest(_)))
+        .count();
+    check(
+        confirms == 0,
+        "the DUT went on with an ephemeral key off the curve",
+        "no Confirm Key Data Request",
+        format!("{confirms} Confirm Key Data Request(s)"),
     )
 }
 

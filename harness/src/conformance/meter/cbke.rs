@@ -91,6 +91,41 @@ pub(super) static CASES: &[Case] = &[
         "On the air: the second device may be told NO_RESOURCES (0x04) while the first exchange runs, but receives an Initiate KE Response by its third attempt",
         met_cbke_005
     ),
+    case!(
+        "MET-CBKE-006",
+        Meter,
+        Meter,
+        "Refuses an unsupported key establishment suite with UNSUPPORTED_SUITE",
+        CLAUSE,
+        PRE,
+        ["A third rig device proposes suite 0x0002 (sect283k1) in its Initiate Request"],
+        "On the air: Terminate Key Establishment status 0x05 (UNSUPPORTED_SUITE) to it after each attempt, never an Initiate Response or an SE frame",
+        met_cbke_006
+    ),
+    case!(
+        "MET-CBKE-007",
+        Meter,
+        Meter,
+        "Refuses a certificate that does not reconstruct with INVALID_CERTIFICATE",
+        CLAUSE,
+        PRE,
+        [
+            "A third rig device sends a certificate from the rig CA whose reconstruction point is no point of the curve"
+        ],
+        "On the air: Terminate Key Establishment status 0x06 (INVALID_CERTIFICATE) to it after each attempt, never an Initiate Response or an SE frame",
+        met_cbke_007
+    ),
+    case!(
+        "MET-CBKE-008",
+        Meter,
+        Meter,
+        "Refuses an ephemeral key off the curve with BAD_MESSAGE",
+        CLAUSE,
+        PRE,
+        ["A third rig device sends an Ephemeral Data Request whose key is no point of the curve"],
+        "On the air: Terminate Key Establishment status 0x03 (BAD_MESSAGE) to it after each attempt, never an Ephemeral Data Response or an SE frame",
+        met_cbke_008
+    ),
 ];
 
 /// The rig's third device (a load-control device), joining at 2 s.
@@ -290,10 +325,10 @@ fn third_refused(
         format!(
             "Terminate status {:#04x} ({status:?}) after each attempt; no {}; no SE frame",
             u8::from(status),
-            if never == 0 {
-                "Initiate Response"
-            } else {
-                "Confirm Key Data Response"
+            match never {
+                command::INITIATE_KEY_ESTABLISHMENT => "Initiate Response",
+                command::EPHEMERAL_DATA => "Ephemeral Data Response",
+                _ => "Confirm Key Data Response",
             }
         ),
         format!(
@@ -369,5 +404,35 @@ fn met_cbke_005(ctx: &mut Ctx) -> Outcome {
             "{asked} attempt(s); Terminates {refusals:?}; {} Initiate Response(s)",
             initiate.len()
         ),
+    )
+}
+
+fn met_cbke_006(ctx: &mut Ctx) -> Outcome {
+    third_refused(
+        ctx,
+        "unsupported-suite",
+        TerminateStatus::UnsupportedSuite,
+        command::INITIATE_KEY_ESTABLISHMENT,
+        "an unsupported suite",
+    )
+}
+
+fn met_cbke_007(ctx: &mut Ctx) -> Outcome {
+    third_refused(
+        ctx,
+        "invalid-certificate",
+        TerminateStatus::InvalidCertificate,
+        command::INITIATE_KEY_ESTABLISHMENT,
+        "a certificate that does not reconstruct",
+    )
+}
+
+fn met_cbke_008(ctx: &mut Ctx) -> Outcome {
+    third_refused(
+        ctx,
+        "bad-ephemeral",
+        TerminateStatus::BadMessage,
+        command::EPHEMERAL_DATA,
+        "an ephemeral key off the curve",
     )
 }
