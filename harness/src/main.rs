@@ -260,6 +260,11 @@ enum SimRadio {
         /// otherwise the library is there and setPreinstalledCbkeData loads a certificate.
         #[arg(long)]
         no_cbke_library: bool,
+        /// Commission the co-processor and every --device with certificates from the test CA
+        /// drawn from this seed (`hanrig-sim`'s scenario CA, issuer HANRIGCA): the devices run
+        /// Key Establishment after joining, the chip answers it through the host. EZSP only.
+        #[arg(long)]
+        cbke_seed: Option<u64>,
     },
     /// A simulated device under test in this process, reachable only over its radio link and
     /// its instrument channel (a black-box rig's DUT): prints the TCP address it listens on,
@@ -410,6 +415,7 @@ fn run(command: Top) -> Result<String, String> {
                     mutant,
                     unformed,
                     no_cbke_library,
+                    cbke_seed,
                 }),
             ..
         } => sim::radio(
@@ -422,6 +428,7 @@ fn run(command: Top) -> Result<String, String> {
             mutant.as_deref(),
             unformed,
             no_cbke_library,
+            cbke_seed,
         ),
         Top::Sim {
             radio: Some(SimRadio::Dut(args)),

@@ -291,7 +291,14 @@ pub fn radio(
     mutant: Option<&str>,
     unformed: bool,
     no_cbke_library: bool,
+    cbke_seed: Option<u64>,
 ) -> Result<String, String> {
+    if cbke_seed.is_some() && (protocol != "ezsp" || no_cbke_library) {
+        return Err(
+            "--cbke-seed: the certificates go into an EZSP co-processor's CBKE library".into(),
+        );
+    }
+    let ca = cbke_seed.map(hanrig_sim::cbke::TestCa::new);
     if no_cbke_library && protocol != "ezsp" {
         return Err("--no-cbke-library: CBKE frames are EZSP's".into());
     }
@@ -332,6 +339,10 @@ pub fn radio(
         if let Some(m) = mutant {
             device.set_mutant(m);
         }
+        if let (Some(ca), Some(seed)) = (&ca, cbke_seed) {
+            let identity = ca.identity(device.eui());
+            device.with_cbke(identity, hanrig_sim::cbke::DeviceCbke::Good, seed);
+        }
         sim_devices.push(device);
     }
     // A formed network's key is random, as the stacks make it; printed for captures.
@@ -354,10 +365,10 @@ pub fn radio(
                 EzspNcp::new(ezsp_version, eui, network)
             };
             let ncp = ncp.with_devices(network_key, sim_devices);
-            let ncp = if no_cbke_library {
-                ncp.without_cbke_library()
-            } else {
-                ncp
+            let ncp = match &ca {
+                _ if no_cbke_library => ncp.without_cbke_library(),
+                Some(ca) => ncp.with_cbke(ca.identity(eui)),
+                None => ncp,
             };
             serve(ncp, &format!("EZSP v{ezsp_version}"), tcp, pty, baud)
         }

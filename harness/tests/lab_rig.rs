@@ -22,8 +22,9 @@ impl Drop for Radio {
     }
 }
 
-/// Starts `hanrig sim radio` with the DUT (as `mutant`, if given); returns it and its port.
-fn radio(mutant: Option<&str>) -> (Radio, String) {
+/// Starts `hanrig sim radio` with the DUT (as `mutant`, if given) and `extra` arguments;
+/// returns it and its port.
+fn radio_with(mutant: Option<&str>, extra: &[&str]) -> (Radio, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hanrig"));
     command.args([
         "sim",
@@ -38,6 +39,7 @@ fn radio(mutant: Option<&str>) -> (Radio, String) {
     if let Some(m) = mutant {
         command.args(["--mutant", m]);
     }
+    command.args(extra);
     let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let port = loop {
@@ -84,7 +86,12 @@ operator = "none"
 
 /// Runs `cases` on a lab rig over a fresh simulated radio; returns the exit code and output.
 fn run(mutant: Option<&str>, cases: &[&str]) -> (Option<i32>, String) {
-    let (_radio, port) = radio(mutant);
+    run_with(mutant, &[], cases)
+}
+
+/// The same, on a radio started with `extra` arguments.
+fn run_with(mutant: Option<&str>, extra: &[&str], cases: &[&str]) -> (Option<i32>, String) {
+    let (_radio, port) = radio_with(mutant, extra);
     let dir = scratch(&format!("{}-{}", mutant.unwrap_or("healthy"), cases[0]));
     let rig = rig_file(&dir, &port, "00:12:4b:00:01:02:03:04");
     let mut command = Command::new(env!("CARGO_BIN_EXE_hanrig"));
@@ -188,4 +195,36 @@ fn a_lab_rig_without_its_radio_is_a_rig_failure_naming_it() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("simulated DUT"));
+}
+
+#[test]
+fn on_a_lab_rig_key_establishment_runs_with_the_radio_doing_the_ecc() {
+    // The radio and the DUT hold certificates from one test CA; the rig's ESI answers the DUT's
+    // Key Establishment through the chip's CBKE library, in real time.
+    let cbke = ["--cbke-seed", "11"];
+    let good = std::thread::spawn(move || run_with(None, &cbke, &["DEV-CBKE-001"]));
+    let refuses = std::thread::spawn(move || run_with(None, &cbke, &["DEV-CBKE-003"]));
+    let mutant = std::thread::spawn(move || {
+        run_with(
+            Some("device-cbke-skips-confirm-check"),
+            &cbke,
+            &["DEV-CBKE-003"],
+        )
+    });
+    for (thread, case) in [(good, "DEV-CBKE-001"), (refuses, "DEV-CBKE-003")] {
+        let (code, out) = thread.join().unwrap();
+        assert_eq!(code, Some(0), "{out}");
+        assert!(verdict(&out, case).starts_with("pass"), "{out}");
+    }
+    let (code, out) = mutant.join().unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(verdict(&out, "DEV-CBKE-003").starts_with("FAIL"), "{out}");
+}
+
+#[test]
+fn a_lab_rig_whose_radio_lacks_the_cbke_library_says_so() {
+    let (code, out) = run_with(None, &["--no-cbke-library"], &["DEV-CBKE-001"]);
+    assert_eq!(code, Some(2), "{out}");
+    let line = verdict(&out, "DEV-CBKE-001");
+    assert!(line.contains("no CBKE library"), "{out}");
 }

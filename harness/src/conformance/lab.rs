@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hanrig_sep::clusters::drlc;
+use hanrig_sep::install_code::InstallCode;
 use hanrig_sep::wire::Records;
 use hanrig_sep::zcl::command::Command;
 use hanrig_sep::zcl::general::{AttrValue, AttributeRecord, AttributeRecords, DataType};
@@ -28,6 +29,7 @@ use hanrig_sim::scenario::{
 
 use super::air::{Air, Heard, Parties, Party, What, Zcl};
 use super::ctx::{CaseError, start_us};
+use super::host_cbke::HostCbke;
 use super::instrument::{Instrument, Probe, Reading, Sample};
 use super::serial::RIG_METER;
 use crate::lab::{PressJoin, SenseRelay};
@@ -284,6 +286,17 @@ impl LabRig {
         for (eui, key) in &remote.link_keys {
             radio.add_link_key(*eui, key).await.map_err(rig)?;
         }
+        // Key Establishment, when the case's ESI requires it: the chip does the ECC.
+        let mut cbke = match (remote.cbke.take(), &mut radio) {
+            (Some(c), AnyRadio::Ezsp(host)) => Some(HostCbke::new(host, c.faults).await?),
+            (Some(_), _) => {
+                return Err(CaseError::Skip(
+                    "Key Establishment on a lab rig needs an EZSP radio with the CBKE library"
+                        .into(),
+                ));
+            }
+            (None, _) => None,
+        };
         radio.permit_joining(0xFF).await.map_err(rig)?;
         let mut air = Air::default();
         let mut early = Vec::new();
@@ -358,7 +371,10 @@ impl LabRig {
             });
         }
         let app = &mut remote.app;
-        app.admit(self.eui64);
+        // With Key Establishment, the application serves the DUT once it has its key.
+        if cbke.is_none() {
+            app.admit(self.eui64);
+        }
         let mut log = Log::default();
         let now = SimTime(join_at_us);
         let writes = drlc_attributes(app, now, self.eui64, spec, &mut log);
@@ -366,7 +382,7 @@ impl LabRig {
         // What the DUT sent while the join was being taken in.
         for event in std::mem::take(&mut early) {
             self.heard(
-                event, &mut short, app, &mut radio, &clock, &mut air, &mut log, parties,
+                event, &mut short, app, &mut cbke, &mut radio, &clock, &mut air, &mut log, parties,
             )
             .await?;
         }
@@ -400,8 +416,8 @@ impl LabRig {
                         samples[index].reading = Some(reading);
                         for event in events {
                             self.heard(
-                                event, &mut short, app, &mut radio, &clock, &mut air, &mut log,
-                                parties,
+                                event, &mut short, app, &mut cbke, &mut radio, &clock, &mut air,
+                                &mut log, parties,
                             )
                             .await?;
                         }
@@ -423,13 +439,17 @@ impl LabRig {
                             .map_err(rig)?;
                         for event in events {
                             self.heard(
-                                event, &mut short, app, &mut radio, &clock, &mut air, &mut log,
-                                parties,
+                                event, &mut short, app, &mut cbke, &mut radio, &clock, &mut air,
+                                &mut log, parties,
                             )
                             .await?;
                         }
                     }
                 }
+            }
+            if let (Some(c), AnyRadio::Ezsp(host)) = (&mut cbke, &mut radio) {
+                let out = c.poll(host, app, SimTime(now_us), &mut log).await?;
+                send(&mut radio, short, out, now_us, &mut air, parties).await?;
             }
             if now_us >= remote.end.0 {
                 break;
@@ -441,7 +461,8 @@ impl LabRig {
             match radio.next_event(wait).await {
                 Ok(event) => {
                     self.heard(
-                        event, &mut short, app, &mut radio, &clock, &mut air, &mut log, parties,
+                        event, &mut short, app, &mut cbke, &mut radio, &clock, &mut air, &mut log,
+                        parties,
                     )
                     .await?
                 }
@@ -464,6 +485,7 @@ impl LabRig {
         event: Event,
         short: &mut u16,
         app: &mut EsiApp,
+        cbke: &mut Option<HostCbke>,
         radio: &mut AnyRadio,
         clock: &impl Fn(Instant) -> u64,
         air: &mut Air,
@@ -475,23 +497,51 @@ impl LabRig {
             Event::Joined { short: s, eui } if eui == self.eui64 => *short = s,
             Event::Joined { .. } => {}
             Event::Incoming(message) if message.node == *short => {
+                let mut zcl = Zcl::decode(
+                    message.cluster,
+                    message.aps_encryption,
+                    message.payload.clone(),
+                );
+                // The radio opens the APS layer with the one link key it holds for the DUT:
+                // the install-code key, or the key Key Establishment gave it.
+                if message.aps_encryption {
+                    zcl.aps_key = cbke
+                        .as_ref()
+                        .and_then(|c| c.established().iter().find(|(e, _)| *e == self.eui64))
+                        .and_then(|(_, k)| *k)
+                        .or_else(|| {
+                            self.install_code
+                                .parse::<InstallCode>()
+                                .ok()
+                                .map(|c| c.link_key())
+                        });
+                }
                 air.frames.push(Heard {
                     t_us,
                     from: Party::Dut,
                     to: Party::Rig(parties.coordinator),
                     network_secured: true,
-                    what: What::Zcl(Box::new(Zcl::decode(
-                        message.cluster,
-                        message.aps_encryption,
-                        message.payload.clone(),
-                    ))),
+                    what: What::Zcl(Box::new(zcl)),
                 });
                 if message.profile != PROFILE_SMART_ENERGY {
                     return Ok(());
                 }
-                let out = match ZclFrame::parse(message.cluster, &message.payload) {
-                    Ok(frame) => app.receive(SimTime(t_us), self.eui64, &frame, log),
-                    Err(_) => Vec::new(),
+                let now = SimTime(t_us);
+                let out = match (cbke, &mut *radio) {
+                    (Some(c), AnyRadio::Ezsp(host))
+                        if message.cluster
+                            == hanrig_sep::clusters::key_establishment::CLUSTER_ID =>
+                    {
+                        c.receive(host, app, now, self.eui64, &message.payload, log)
+                            .await?
+                    }
+                    (Some(c), _) if c.refuses(app, now, self.eui64, message.cluster, log) => {
+                        Vec::new()
+                    }
+                    _ => match ZclFrame::parse(message.cluster, &message.payload) {
+                        Ok(frame) => app.receive(now, self.eui64, &frame, log),
+                        Err(_) => Vec::new(),
+                    },
                 };
                 send(radio, *short, out, t_us, air, parties).await?;
             }

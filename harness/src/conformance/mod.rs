@@ -7,6 +7,7 @@ pub mod cli;
 pub mod ctx;
 pub mod device;
 pub mod e2e;
+pub mod host_cbke;
 pub mod instrument;
 pub mod judge;
 pub mod lab;

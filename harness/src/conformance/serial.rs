@@ -11,10 +11,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hanrig_cbke::exchange::{Identity, Outcome as CbkeOutcome, Step};
+use hanrig_cbke::exchange::Identity;
 use hanrig_sep::clusters::key_establishment;
-use hanrig_sep::{Command, Direction, Eui64, ZclFrame};
-use hanrig_sim::cbke::EsiFaults;
+use hanrig_sep::{Eui64, ZclFrame};
 use hanrig_sim::clock::SimTime;
 use hanrig_sim::device::Mutant;
 use hanrig_sim::esi::{EsiApp, Outgoing};
@@ -27,9 +26,9 @@ use hanrig_sim::sim::Node;
 use serde_json::json;
 
 use super::ctx::{CaseError, Looks, schedule_looks};
+use super::host_cbke::HostCbke;
 use super::instrument::Sample;
 use crate::radio::Radio;
-use crate::radio::cbke::ChipResponder;
 use crate::radio::ezsp::{
     ApsMessage, CONFIG_MAX_END_DEVICE_CHILDREN, Event, EzspHost, FormParams, ZIGBEE_ALLIANCE_09,
 };
@@ -348,13 +347,7 @@ async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseEr
         host.import_transient_key(*eui, key).await.map_err(rig)?;
     }
     let mut cbke = match remote.cbke.take() {
-        Some(c) => Some(HostCbke {
-            responder: ChipResponder::new(&mut host, hanrig_sim::cbke::config())
-                .await
-                .map_err(rig)?,
-            faults: c.faults,
-            established: Vec::new(),
-        }),
+        Some(c) => Some(HostCbke::new(&mut host, c.faults).await?),
         None => None,
     };
     host.permit_joining(0xFF).await.map_err(rig)?;
@@ -385,24 +378,32 @@ async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseEr
                     }
                     Vec::new()
                 }
-                Event::Incoming(message) => match &mut cbke {
-                    Some(c) if message.cluster == key_establishment::CLUSTER_ID => {
-                        c.receive(&mut host, app, t, &shorts, &message, &mut log)
-                            .await?
+                Event::Incoming(message) => {
+                    let from = shorts
+                        .iter()
+                        .find(|(_, s)| **s == message.node)
+                        .map(|(e, _)| *e);
+                    match (&mut cbke, from) {
+                        (Some(c), Some(eui))
+                            if message.cluster == key_establishment::CLUSTER_ID =>
+                        {
+                            c.receive(&mut host, app, t, eui, &message.payload, &mut log)
+                                .await?
+                        }
+                        (Some(c), Some(eui))
+                            if c.refuses(app, t, eui, message.cluster, &mut log) =>
+                        {
+                            Vec::new()
+                        }
+                        _ => incoming(app, t, &shorts, &message, &mut log),
                     }
-                    Some(c) if c.refuses(app, t, &shorts, &message, &mut log) => Vec::new(),
-                    _ => incoming(app, t, &shorts, &message, &mut log),
-                },
+                }
             };
             send(&mut host, &shorts, out, t, &mut log).await?;
         }
-        if let Some(c) = &mut cbke
-            && c.responder
-                .deadline_ms()
-                .is_some_and(|d| d <= hanrig_sim::cbke::ms(t))
-        {
-            let step = c.responder.poll(hanrig_sim::cbke::ms(t));
-            c.settle(&mut host, app, t, step, 0, &mut log).await?;
+        if let Some(c) = &mut cbke {
+            let out = c.poll(&mut host, app, t, &mut log).await?;
+            send(&mut host, &shorts, out, t, &mut log).await?;
         }
         while steps.front().is_some_and(|(at, _)| at.0 <= now) {
             if let Some((_, step)) = steps.pop_front() {
@@ -416,7 +417,7 @@ async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseEr
         let mut target = steps
             .front()
             .map_or(remote.end, |(at, _)| (*at).min(remote.end));
-        if let Some(deadline) = cbke.as_ref().and_then(|c| c.responder.deadline_ms()) {
+        if let Some(deadline) = cbke.as_ref().and_then(HostCbke::deadline_ms) {
             target = target.min(hanrig_sim::cbke::from_ms(deadline).max(SimTime(now + 1)));
         }
         now = host
@@ -426,7 +427,7 @@ async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseEr
             .ok_or_else(|| rig(format!("{port}: the virtual clock stopped answering")))?;
     }
     // The rig knows the keys it established (read back from its radio).
-    for (device, key) in cbke.iter().flat_map(|c| &c.established) {
+    for (device, key) in cbke.iter().flat_map(HostCbke::established) {
         if let Some(key) = key {
             remote
                 .keys
@@ -434,133 +435,6 @@ async fn drive(port: &str, baud: u32, remote: &mut Remote) -> Result<Log, CaseEr
         }
     }
     Ok(log)
-}
-
-/// The host's side of Key Establishment: the exchange on the chip, the rig's faults, and the
-/// devices it has given a key.
-struct HostCbke {
-    responder: ChipResponder,
-    faults: Option<EsiFaults>,
-    /// The devices given a key, with the key the chip stored (for the capture's key file).
-    established: Vec<(Eui64, Option<[u8; 16]>)>,
-}
-
-impl HostCbke {
-    /// Whether an SE application frame from a device that has not done Key Establishment is
-    /// refused (SE 1.0: the SE clusters run under the key it gives), as the simulated ESI does.
-    fn refuses(
-        &self,
-        app: &EsiApp,
-        now: SimTime,
-        shorts: &HashMap<Eui64, u16>,
-        message: &ApsMessage,
-        log: &mut Log,
-    ) -> bool {
-        let Some((&eui, _)) = shorts.iter().find(|(_, s)| **s == message.node) else {
-            return false;
-        };
-        let refused = (0x0700..=0x0703).contains(&message.cluster)
-            && !self.established.iter().any(|(e, _)| *e == eui);
-        if refused {
-            log.push(
-                now,
-                &app.name,
-                "refused_before_cbke",
-                json!({"device": eui.to_string(), "cluster": message.cluster}),
-            );
-        }
-        refused
-    }
-
-    /// A Key Establishment frame from a device: the refusal a fault sends instead, or the
-    /// exchange's next step; returns the frame to send.
-    async fn receive(
-        &mut self,
-        host: &mut EzspHost,
-        app: &mut EsiApp,
-        now: SimTime,
-        shorts: &HashMap<Eui64, u16>,
-        message: &ApsMessage,
-        log: &mut Log,
-    ) -> Result<Vec<Outgoing>, CaseError> {
-        let Some((&eui, _)) = shorts.iter().find(|(_, s)| **s == message.node) else {
-            return Ok(Vec::new());
-        };
-        let Ok(frame) = ZclFrame::parse(message.cluster, &message.payload) else {
-            return Ok(Vec::new());
-        };
-        let tsn = frame.header.tsn;
-        if let Some(refusal) = self
-            .faults
-            .as_mut()
-            .and_then(|f| f.intercept(&frame.command))
-        {
-            return Ok(key_establishment_frame(eui, refusal, tsn)
-                .into_iter()
-                .collect());
-        }
-        let step = self
-            .responder
-            .handle(host, eui, &frame.command, hanrig_sim::cbke::ms(now))
-            .await
-            .map_err(rig)?;
-        self.settle(host, app, now, step, tsn, log).await
-    }
-
-    /// Sends `step`'s command (as a fault changes it), then ends the chip's exchange if the step
-    /// ended it: a device given a key is served from now on.
-    async fn settle(
-        &mut self,
-        host: &mut EzspHost,
-        app: &mut EsiApp,
-        now: SimTime,
-        step: Step,
-        tsn: u8,
-        log: &mut Log,
-    ) -> Result<Vec<Outgoing>, CaseError> {
-        let mut out = Vec::new();
-        if let Some((to, command)) = step.send {
-            let command = match &self.faults {
-                Some(f) => f.outgoing(command),
-                None => Some(command),
-            };
-            out.extend(command.and_then(|c| key_establishment_frame(to, c, tsn)));
-        }
-        // Key Establishment frames are NWK-secured only: the chip's switch to the new key does
-        // not touch them.
-        let stored = self
-            .responder
-            .settle(host, step.outcome.as_ref())
-            .await
-            .map_err(rig)?;
-        match step.outcome {
-            Some(CbkeOutcome::Established { partner, .. }) => {
-                self.established.retain(|(e, _)| *e != partner);
-                self.established.push((partner, stored));
-                app.admit(partner);
-                log.push(
-                    now,
-                    RIG_METER,
-                    "cbke_established",
-                    json!({"device": partner.to_string(), "key_stored": stored.is_some()}),
-                );
-            }
-            Some(CbkeOutcome::Failed { partner, failure }) => log.push(
-                now,
-                RIG_METER,
-                "cbke_failed",
-                json!({"device": partner.to_string(), "reason": format!("{failure:?}")}),
-            ),
-            None => {}
-        }
-        Ok(out)
-    }
-}
-/// A Key Establishment command from the ESI (the cluster's server) to `device`.
-fn key_establishment_frame(device: Eui64, command: Command, tsn: u8) -> Option<Outgoing> {
-    let mut frame = ZclFrame::new(key_establishment::CLUSTER_ID, command, tsn)?;
-    frame.header.direction = Direction::ServerToClient;
-    Some(Outgoing { device, frame })
 }
 
 /// A message from the network, for the ESI application when it is a Smart Energy ZCL frame
