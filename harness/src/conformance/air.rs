@@ -110,6 +110,8 @@ pub struct Parties {
     pub rig: Vec<Eui64>,
     /// The DUT's EUI64.
     pub dut: Eui64,
+    /// The install-code link key the rig was given for a DUT device.
+    pub dut_install_key: Option<Key>,
     /// The network's coordinator (short address 0x0000): the meter, the rig's or the DUT.
     pub coordinator: Eui64,
 }
@@ -119,6 +121,10 @@ pub struct Parties {
 pub struct Air {
     /// The frames.
     pub frames: Vec<Heard>,
+    /// The DUT's EUI64, as the rig was configured with it.
+    pub dut: Eui64,
+    /// The install-code link key the rig was given for a DUT device.
+    pub dut_install_key: Option<Key>,
 }
 
 impl Air {
@@ -239,7 +245,11 @@ impl Air {
                 what,
             });
         }
-        Air { frames }
+        Air {
+            frames,
+            dut: parties.dut,
+            dut_install_key: parties.dut_install_key,
+        }
     }
 
     /// ZCL frames the DUT sent to the rig.

@@ -133,6 +133,7 @@ fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
     };
     let mut rig = Vec::new();
     let mut dut = None;
+    let mut dut_install_key = None;
     let mut coordinator = None;
     for m in &scenario.meters {
         let e = eui(&m.eui64)?;
@@ -146,6 +147,11 @@ fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
     for d in &scenario.devices {
         if d.name == "dut" {
             dut = Some(eui(&d.eui64)?);
+            dut_install_key = d
+                .install_code
+                .parse::<hanrig_sep::install_code::InstallCode>()
+                .ok()
+                .map(|c| c.link_key());
         } else {
             rig.push(eui(&d.eui64)?);
         }
@@ -153,6 +159,7 @@ fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
     Ok(Parties {
         rig,
         dut: dut.ok_or_else(|| CaseError::Rig("case scenario: no node called dut".into()))?,
+        dut_install_key,
         coordinator: coordinator.ok_or_else(|| CaseError::Rig("case scenario: no meter".into()))?,
     })
 }

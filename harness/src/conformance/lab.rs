@@ -242,6 +242,11 @@ impl LabRig {
         let parties = Parties {
             rig: vec![remote.eui],
             dut: self.eui64,
+            dut_install_key: self
+                .install_code
+                .parse::<InstallCode>()
+                .ok()
+                .map(|c| c.link_key()),
             coordinator: remote.eui,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -298,7 +303,11 @@ impl LabRig {
             (None, _) => None,
         };
         radio.permit_joining(0xFF).await.map_err(rig)?;
-        let mut air = Air::default();
+        let mut air = Air {
+            dut: parties.dut,
+            dut_install_key: parties.dut_install_key,
+            ..Air::default()
+        };
         let mut early = Vec::new();
         if let Some(press) = match self.join {
             JoinBy::Permit => None,
@@ -509,12 +518,7 @@ impl LabRig {
                         .as_ref()
                         .and_then(|c| c.established().iter().find(|(e, _)| *e == self.eui64))
                         .and_then(|(_, k)| *k)
-                        .or_else(|| {
-                            self.install_code
-                                .parse::<InstallCode>()
-                                .ok()
-                                .map(|c| c.link_key())
-                        });
+                        .or(parties.dut_install_key);
                 }
                 air.frames.push(Heard {
                     t_us,

@@ -10,6 +10,7 @@ pub mod e2e;
 pub mod host_cbke;
 pub mod instrument;
 pub mod judge;
+pub mod ke;
 pub mod lab;
 pub mod meter;
 pub mod model;

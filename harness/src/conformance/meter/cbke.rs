@@ -7,8 +7,6 @@
 //! Terminate BAD_KEY_CONFIRM when not); and the SE frames the meter sends each device, with the
 //! link key that opened them — the device's install-code key, or the key the exchange derived.
 
-use hanrig_cbke::PublicKey;
-use hanrig_cbke::curve::POINT_LEN;
 use hanrig_sep::Eui64;
 use hanrig_sep::clusters::key_establishment::{self as ke, TerminateStatus, command};
 use hanrig_sep::install_code::{InstallCode, Key};
@@ -21,7 +19,7 @@ use crate::conformance::cases::{Case, case};
 use crate::conformance::ctx::{CaseError, Ctx, Outcome, at, check, fail};
 use crate::conformance::judge::secs;
 
-const CLAUSE: &str = "SE 1.x Annex C (CBKE suite 1, sect163k1) and the Key Establishment cluster 0x0800, as the Silicon Labs key-establishment plugin implements them (cbke-facts.md §2)";
+use crate::conformance::ke::{self as judge, CLAUSE};
 const PRE: &str = "The DUT meter requires Key Establishment and holds a certificate from the rig's test CA; the rig's display and thermostat hold certificates from the same CA.";
 
 pub(super) static CASES: &[Case] = &[
@@ -212,30 +210,11 @@ fn exchange_ok(ctx: &Ctx, name: &str, rig: Eui64, dut: Eui64, issuer: [u8; 8]) -
             format!("{:?}", terminates(ctx, Party::Dut, Party::Rig(rig))),
         ));
     };
-    check(
-        r.key_establishment_suite == ke::SUITE_CBKE_163K1,
-        &format!("Initiate KE Response to {name} at {t} s: suite is not CBKE suite 1"),
-        "0x0001",
-        format!("{:#06x}", r.key_establishment_suite),
-    )?;
-    let cert = hanrig_cbke::Certificate::from_slice(r.identity.as_bytes()).ok_or_else(|| {
-        fail(
-            format!("Initiate KE Response to {name} at {t} s: the certificate is not 48 bytes"),
-            "48 bytes",
-            format!("{} bytes", r.identity.as_bytes().len()),
-        )
-    })?;
-    check(
-        cert.subject() == dut.0.to_be_bytes(),
-        &format!("Initiate KE Response to {name}: the certificate's subject is not the DUT"),
-        format!("{:016X}", dut.0),
-        format!("{:016X}", u64::from_be_bytes(cert.subject())),
-    )?;
-    check(
-        cert.issuer() == issuer,
-        &format!("Initiate KE Response to {name}: the certificate's issuer is not the rig CA's"),
-        String::from_utf8_lossy(&issuer).into_owned(),
-        String::from_utf8_lossy(&cert.issuer()).into_owned(),
+    judge::initiate_ok(
+        &format!("Initiate KE Response to {name} at {t} s"),
+        r,
+        dut,
+        Some(issuer),
     )?;
     let ephemeral = ke_from_dut(ctx, rig, command::EPHEMERAL_DATA)?;
     let Some((t, Command::EphemeralDataResponse(e))) = ephemeral.first() else {
@@ -245,18 +224,7 @@ fn exchange_ok(ctx: &Ctx, name: &str, rig: Eui64, dut: Eui64, issuer: [u8; 8]) -
             format!("{:?}", terminates(ctx, Party::Dut, Party::Rig(rig))),
         ));
     };
-    let point: Result<&[u8; POINT_LEN], _> = e.ephemeral_data.as_bytes().try_into();
-    let valid = point.map(|p| {
-        PublicKey::from_compressed(p)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    });
-    check(
-        matches!(valid, Ok(Ok(()))),
-        &format!("Ephemeral Data Response to {name} at {t} s: not a valid sect163k1 public key"),
-        "22 bytes, a compressed point of the subgroup",
-        format!("{valid:?}"),
-    )?;
+    judge::point_ok(&format!("Ephemeral Data Response to {name} at {t} s"), e)?;
     let confirm = ke_from_dut(ctx, rig, command::CONFIRM_KEY_DATA)?;
     check(
         confirm
