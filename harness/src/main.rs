@@ -640,6 +640,24 @@ fn radio_info(port: &PortArgs) -> Result<String, String> {
         } else {
             out += "no network\n";
         }
+        // What Key Establishment on this radio can use: the CBKE library and a certificate.
+        if let hanrig::radio::AnyRadio::Ezsp(host) = &mut radio {
+            let library = host.cbke_library().await.map_err(|e| e.to_string())?;
+            out += &match (library, library.then_some(host.cbke_certificate().await)) {
+                (true, Some(Ok(cert))) => {
+                    let cert = hanrig_cbke::Certificate(cert);
+                    format!(
+                        "CBKE: library present; certificate for {}, issuer {}\n",
+                        hanrig_cbke::exchange::subject_eui64(&cert),
+                        String::from_utf8_lossy(&cert.issuer())
+                    )
+                }
+                (true, _) => "CBKE: library present, no certificate in its tokens\n".into(),
+                (false, _) => {
+                    "CBKE: no library (Key Establishment cannot run on this radio)\n".into()
+                }
+            };
+        }
         Ok(out)
     })
 }

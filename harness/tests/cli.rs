@@ -441,3 +441,38 @@ fn a_test_ca_issues_certificates_that_reconstruct_and_run_an_exchange() {
     assert!(stderr(&bad_eui).contains("--eui64"), "{}", stderr(&bad_eui));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn radio_info_says_what_key_establishment_can_use_on_the_radio() {
+    use std::io::BufRead;
+    for (extra, expected) in [
+        (
+            &[][..],
+            "CBKE: library present, no certificate in its tokens",
+        ),
+        (&["--no-cbke-library"][..], "CBKE: no library"),
+        (
+            &["--cbke-seed", "3"][..],
+            "CBKE: library present; certificate for 00:0d:6f:00:0a:bc:de:f0, issuer HANRIGCA",
+        ),
+    ] {
+        let mut radio = Command::new(env!("CARGO_BIN_EXE_hanrig"))
+            .args(["sim", "radio", "--protocol", "ezsp", "--tcp", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(radio.stdout.take().unwrap()).lines();
+        let port = loop {
+            let line = lines.next().unwrap().unwrap();
+            if let Some(at) = line.find("socket://") {
+                break line[at..].trim().to_string();
+            }
+        };
+        let o = hanrig(&["radio", "info", "--port", &port], None);
+        let _ = radio.kill();
+        let _ = radio.wait();
+        assert!(o.status.success(), "{o:?}");
+        assert!(stdout(&o).contains(expected), "{extra:?}: {}", stdout(&o));
+    }
+}
