@@ -10,17 +10,21 @@ if [ ! -x "$venv/bin/bellows" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q bellows==1.2.1
 fi
+# A simulated EZSP co-processor on a free port, read from what it prints (a fixed one could
+# reach another process that holds it).
+serve_radio() { # ARGS… -> the port in $radio_port, the server's PID in $served
+    local file
+    file=$(mktemp)
+    "$hanrig" sim radio --protocol ezsp --tcp 127.0.0.1:0 "$@" > "$file" &
+    served=$!
+    for _ in $(seq 50); do grep -q "socket://" "$file" && break; sleep 0.1; done
+    radio_port=$(grep -o "socket://[0-9.:]*" "$file" || true)
+    rm -f "$file"
+}
 passed=0
 failed=0
 for version in 13 14; do
-    # A free port, read from what the simulator prints (a fixed one could reach another
-    # process that holds it).
-    out_file=$(mktemp)
-    "$hanrig" sim radio --protocol ezsp --ezsp-version "$version" --tcp 127.0.0.1:0 > "$out_file" &
-    server=$!
-    for _ in $(seq 50); do grep -q "socket://" "$out_file" && break; sleep 0.1; done
-    port=$(grep -o "socket://[0-9.:]*" "$out_file" || true)
-    rm -f "$out_file"
+    serve_radio --ezsp-version "$version"; port=$radio_port; server=$served
     out=$(timeout 60 "$venv/bin/bellows" -d "$port" info 2>&1) || true
     # 300 commands in a row: ASH frame numbers wrap (mod 8) dozens of times.
     ping=$(timeout 60 "$venv/bin/python" harness/benches/bellows_ping.py "$port" 300 2>&1) || true
@@ -70,15 +74,6 @@ cbke_dir=$(mktemp -d)
 "$hanrig" cbke ca-init --out "$cbke_dir/ca.json" > /dev/null
 "$hanrig" cbke cert-issue --ca "$cbke_dir/ca.json" --eui64 00:0d:6f:00:0a:bc:de:f0 > "$cbke_dir/tc.json"
 "$hanrig" cbke cert-issue --ca "$cbke_dir/ca.json" --eui64 00:22:a3:00:00:00:00:01 > "$cbke_dir/dev.json"
-serve_radio() { # ARGS… -> the port in $radio_port, the server's PID in $served
-    local file
-    file=$(mktemp)
-    "$hanrig" sim radio --protocol ezsp --tcp 127.0.0.1:0 "$@" > "$file" &
-    served=$!
-    for _ in $(seq 50); do grep -q "socket://" "$file" && break; sleep 0.1; done
-    radio_port=$(grep -o "socket://[0-9.:]*" "$file" || true)
-    rm -f "$file"
-}
 for version in 13 14; do
     serve_radio --ezsp-version "$version"; tc_port=$radio_port; tc_pid=$served
     serve_radio --ezsp-version "$version"; dev_port=$radio_port; dev_pid=$served

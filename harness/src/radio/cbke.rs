@@ -97,11 +97,6 @@ impl ChipResponder {
         self.machine.deadline_ms()
     }
 
-    /// The partner and step of the exchange in progress.
-    pub fn current(&self) -> Option<(Eui64, Stage)> {
-        self.machine.current()
-    }
-
     /// A Key Establishment command from `from`: the chip's part first, then the machine's.
     pub async fn handle(
         &mut self,
