@@ -362,6 +362,30 @@ fn agree(
     Ok(())
 }
 
+/// Ends the exchange in progress if its wait has run out at `now_ms` (no Terminate is sent).
+fn expire(
+    session: &mut Option<Session>,
+    engine: &mut impl Engine,
+    config: &Config,
+    now_ms: u64,
+) -> Step {
+    match session {
+        Some(s) if now_ms >= s.deadline_ms && !flawed(config, Trait::NoTimeout) => {
+            let (partner, stage) = (s.partner, s.stage);
+            *session = None;
+            engine.finish(false);
+            Step {
+                send: None,
+                outcome: Some(Outcome::Failed {
+                    partner,
+                    failure: Failure::Timeout(stage),
+                }),
+            }
+        }
+        _ => Step::default(),
+    }
+}
+
 /// Whether `received` is the MAC we computed for the partner (constant-time comparison).
 fn confirms(expected: &[u8; 16], received: &[u8; 16]) -> bool {
     bool::from(expected.ct_eq(received))
@@ -439,21 +463,7 @@ impl<E: Engine> Initiator<E> {
 
     /// Let time pass: a wait that has run out fails the exchange (no Terminate is sent).
     pub fn poll(&mut self, now_ms: u64) -> Step {
-        match &self.session {
-            Some(s) if now_ms >= s.deadline_ms && !flawed(&self.config, Trait::NoTimeout) => {
-                let (partner, stage) = (s.partner, s.stage);
-                self.session = None;
-                self.engine.finish(false);
-                Step {
-                    send: None,
-                    outcome: Some(Outcome::Failed {
-                        partner,
-                        failure: Failure::Timeout(stage),
-                    }),
-                }
-            }
-            _ => Step::default(),
-        }
+        expire(&mut self.session, &mut self.engine, &self.config, now_ms)
     }
 
     fn fail(&mut self, partner: Eui64, status: TerminateStatus) -> Step {
@@ -621,21 +631,7 @@ impl<E: Engine> Responder<E> {
 
     /// Let time pass: a wait that has run out fails the exchange (no Terminate is sent).
     pub fn poll(&mut self, now_ms: u64) -> Step {
-        match &self.session {
-            Some(s) if now_ms >= s.deadline_ms && !flawed(&self.config, Trait::NoTimeout) => {
-                let (partner, stage) = (s.partner, s.stage);
-                self.session = None;
-                self.engine.finish(false);
-                Step {
-                    send: None,
-                    outcome: Some(Outcome::Failed {
-                        partner,
-                        failure: Failure::Timeout(stage),
-                    }),
-                }
-            }
-            _ => Step::default(),
-        }
+        expire(&mut self.session, &mut self.engine, &self.config, now_ms)
     }
 
     fn fail(&mut self, partner: Eui64, status: TerminateStatus) -> Step {
