@@ -70,6 +70,37 @@ pub enum Admin {
         #[arg(long)]
         user: String,
     },
+    /// Disable a user: it signs in no more; its records stay.
+    UserDisable {
+        /// The user name.
+        #[arg(long)]
+        user: String,
+    },
+    /// Enable a disabled user again.
+    UserEnable {
+        /// The user name.
+        #[arg(long)]
+        user: String,
+    },
+    /// Set what a user may do (replacing what it held).
+    UserPermissions {
+        /// The user name.
+        #[arg(long)]
+        user: String,
+        /// An administrator: every permission the company's kind allows.
+        #[arg(long)]
+        admin: bool,
+        /// A permission (repeatable): agreements, devices, view-devices, send-messages,
+        /// view-messages, statistics.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+    },
+    /// Unlock a client certificate locked by 4 wrong passwords within 5 minutes (it unlocks by
+    /// itself 15 minutes after).
+    CertUnlock {
+        /// The fingerprint `cert-issue` printed.
+        fingerprint: String,
+    },
     /// List a company's users.
     Users {
         /// The company.
@@ -266,6 +297,49 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                     .map_err(|e| e.to_string())?;
                 Ok(format!("user {user:?}: password set, unlocked\n"))
             }
+            Admin::UserDisable { user } => {
+                store
+                    .set_user_disabled(&user, true, now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!("user {user:?} disabled\n"))
+            }
+            Admin::UserEnable { user } => {
+                store
+                    .set_user_disabled(&user, false, now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!("user {user:?} enabled\n"))
+            }
+            Admin::UserPermissions {
+                user,
+                admin,
+                permissions,
+            } => {
+                let permissions = permissions
+                    .iter()
+                    .map(|p| p.parse::<Permission>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| e.to_string())?;
+                let u = store
+                    .set_user_permissions(&user, admin, &permissions)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "user {:?} of {:?}{}: {}\n",
+                    u.username,
+                    u.company.name,
+                    if u.admin { " (administrator)" } else { "" },
+                    hanrig_gateway::access::join(&u.permissions)
+                ))
+            }
+            Admin::CertUnlock { fingerprint } => {
+                store
+                    .unlock_certificate(&fingerprint)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!("client certificate {fingerprint} unlocked\n"))
+            }
             Admin::Users { company } => Ok(store
                 .users(&company)
                 .await
@@ -277,10 +351,10 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                         u.username,
                         if u.admin { "admin" } else { "user" },
                         hanrig_gateway::access::join(&u.permissions),
-                        if u.locked_at.is_some() {
-                            "\tlocked"
-                        } else {
-                            ""
+                        match (u.locked_at, u.disabled_at) {
+                            (_, Some(_)) => "\tdisabled",
+                            (Some(_), None) => "\tlocked",
+                            (None, None) => "",
                         }
                     )
                 })

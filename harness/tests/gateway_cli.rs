@@ -274,7 +274,55 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
     let old = get(&alice);
     let renewed = ApiClient::new(&url, &ca_pem, &cert, &key, "alice", "BatteryStaple7").unwrap();
     let new = get(&renewed);
+    // An administrator disables alice (refused as a wrong password is), enables her again,
+    // and narrows what she may do.
+    let (ok, out) = hanrig(&db, &["user-disable", "--user", "alice"], "");
+    assert!(ok, "{out}");
+    let disabled = get(&renewed);
+    let (ok, users) = hanrig(&db, &["users", "--company", "Acme Energy"], "");
+    assert!(ok && users.trim_end().ends_with("\tdisabled"), "{users}");
+    let (ok, out) = hanrig(&db, &["user-enable", "--user", "alice"], "");
+    assert!(ok, "{out}");
+    let enabled = get(&renewed);
+    let (ok, out) = hanrig(
+        &db,
+        &[
+            "user-permissions",
+            "--user",
+            "alice",
+            "--permission",
+            "view-messages",
+        ],
+        "",
+    );
+    assert!(
+        ok && out.contains(": view-messages") && !out.contains("administrator"),
+        "{out}"
+    );
+    let (narrowed, _) = runtime
+        .block_on(renewed.post("/v1/messages/text", &body))
+        .unwrap();
+    let (ok, out) = hanrig(
+        &db,
+        &[
+            "user-permissions",
+            "--user",
+            "alice",
+            "--permission",
+            "statistics",
+        ],
+        "",
+    );
+    assert!(
+        !ok && out.contains("statistics"),
+        "a third party reads no statistics: {out}"
+    );
+    let (ok, out) = hanrig(&db, &["cert-unlock", "00ff"], "");
+    assert!(!ok && out.contains("not found"), "{out}");
     server.kill().unwrap();
+    assert_eq!(disabled.0, 401, "{:?}", disabled.1);
+    assert_eq!(enabled.0, 200, "{:?}", enabled.1);
+    assert_eq!(narrowed, 403, "send-messages was taken away");
     for (status, answer) in failures.iter().chain([&locked, &unknown]) {
         assert_eq!(
             (*status, answer),

@@ -9,7 +9,11 @@
 //!
 //! SMT's rules (seed Table 11): 4 wrong passwords within 5 minutes lock the user (BR-017.010)
 //! until an administrator unlocks it or resets its password (`hanrig gateway admin
-//! user-unlock`, `password-reset`). Every refusal of a user name and password — unknown user,
+//! user-unlock`, `password-reset`); 10 wrong passwords within 5 minutes with one client
+//! certificate, whatever the user names, lock the certificate for
+//! [`CERTIFICATE_LOCK_SECONDS`](hanrig_gateway_store::CERTIFICATE_LOCK_SECONDS) or until an
+//! administrator unlocks it (`cert-unlock`). A disabled user (`user-disable`) is refused as a
+//! wrong password is. Every refusal of a user name and password — unknown user,
 //! wrong password, locked user — is the same answer, and an unknown user's password is
 //! checked against a dummy hash, so neither the words nor the time tell which it was.
 
@@ -133,24 +137,52 @@ impl Authenticator {
         ok
     }
 
-    /// Establishes the [`Caller`] or answers `401`/`403`.
+    /// Establishes the [`Caller`] or answers `401`/`403`, with the company the certificate
+    /// names (empty when none) for the audit log.
     async fn caller(
         &self,
         peer: Option<PeerCertificate>,
         credentials: Option<(String, String)>,
-    ) -> Result<Caller, Response> {
+    ) -> Result<Caller, (String, Response)> {
         let Some(PeerCertificate(fingerprint)) = peer else {
-            return Err(Self::unauthorized("no client certificate"));
+            return Err((String::new(), Self::unauthorized("no client certificate")));
         };
         let company = match self.store.certificate_company(&fingerprint).await {
             Ok(Some(c)) => c,
             Ok(None) => {
-                return Err(Self::unauthorized(format!(
-                    "client certificate {fingerprint} was not issued to any company here, or was revoked"
-                )));
+                return Err((
+                    String::new(),
+                    Self::unauthorized(format!(
+                        "client certificate {fingerprint} was not issued to any company here, or was revoked"
+                    )),
+                ));
             }
-            Err(e) => return Err(ApiError::from(e).into_response()),
+            Err(e) => return Err((String::new(), ApiError::from(e).into_response())),
         };
+        let name = company.name.clone();
+        self.check(&fingerprint, company, credentials)
+            .await
+            .map_err(|response| (name, response))
+    }
+
+    async fn check(
+        &self,
+        fingerprint: &str,
+        company: hanrig_gateway_store::CompanyRecord,
+        credentials: Option<(String, String)>,
+    ) -> Result<Caller, Response> {
+        let now = (self.clock)();
+        let locked = self
+            .store
+            .certificate_locked_until(fingerprint, now)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        if let Some(until) = locked {
+            return Err(Self::unauthorized(format!(
+                "client certificate {fingerprint} is locked until {until} (Unix seconds): {} wrong passwords within 5 minutes came with it; an administrator can unlock it sooner (hanrig gateway admin cert-unlock)",
+                hanrig_gateway_store::CERTIFICATE_LOCKOUT_FAILURES
+            )));
+        }
         let (user, password) = credentials.ok_or_else(|| {
             Self::unauthorized("HTTP Basic credentials (user name and password) are required")
         })?;
@@ -165,14 +197,22 @@ impl Authenticator {
             .map_or_else(|| dummy_hash().to_string(), |r| r.password_hash.clone());
         let right = self.password_ok(&user, &password, &phc).await;
         let record = match record {
-            Some(r) if right && r.locked_at.is_none() => r,
+            Some(r) if right && r.locked_at.is_none() && r.disabled_at.is_none() => r,
             known => {
-                if known.is_some() && !right {
-                    self.store
-                        .login_failed(&user, (self.clock)())
-                        .await
-                        .map_err(|e| ApiError::from(e).into_response())?;
-                }
+                let failed = async {
+                    if !right {
+                        // Per certificate whatever the name, so that guessing many users'
+                        // passwords with one certificate stops too.
+                        self.store.certificate_failed(fingerprint, now).await?;
+                        if known.is_some() {
+                            self.store.login_failed(&user, now).await?;
+                        }
+                    }
+                    Ok::<_, StoreError>(())
+                };
+                failed
+                    .await
+                    .map_err(|e| ApiError::from(e).into_response())?;
                 return Err(Self::unauthorized(REFUSED));
             }
         };
@@ -227,12 +267,31 @@ pub async fn authenticate(
 ) -> Response {
     let peer = request.extensions().get::<PeerCertificate>().cloned();
     let credentials = basic(&request);
+    let user = credentials
+        .as_ref()
+        .map(|(u, _)| u.clone())
+        .unwrap_or_default();
     match auth.caller(peer, credentials).await {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
-        Err(response) => response,
+        Err((company, response)) => {
+            crate::audit::record(
+                &auth.store,
+                hanrig_gateway_store::AuditEntry {
+                    at: (auth.clock)(),
+                    company,
+                    user,
+                    method: request.method().to_string(),
+                    path: request.uri().path().to_string(),
+                    status: response.status().as_u16(),
+                    tdsps: Vec::new(),
+                },
+            )
+            .await;
+            response
+        }
     }
 }
 
@@ -263,7 +322,7 @@ mod tests {
             .unwrap();
         let auth = Authenticator::new(store, || 0);
         let peer = || Some(PeerCertificate("ab".into()));
-        let refusal = |r: Result<Caller, Response>| r.err().map(|r| r.status());
+        let refusal = |r: Result<Caller, (String, Response)>| r.err().map(|(_, r)| r.status());
         let unknown = auth
             .caller(
                 peer(),
@@ -281,5 +340,78 @@ mod tests {
             .caller(peer(), Some(("alice".into(), "CorrectHorse42".into())))
             .await;
         assert!(right.is_ok());
+    }
+
+    static NOW: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_000);
+
+    fn now() -> i64 {
+        NOW.load(Ordering::Relaxed)
+    }
+
+    /// Ten wrong passwords with one certificate — a few for each of many user names, so that
+    /// no user locks — lock the certificate: then even a right password is refused, saying
+    /// so, until an administrator unlocks it or 15 minutes pass. A disabled user is refused
+    /// as a wrong password is, and enabled again signs in.
+    #[tokio::test]
+    async fn guessing_many_users_with_one_certificate_locks_it_and_a_disabled_user_is_refused() {
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store
+            .add_company("Acme Energy", CompanyKind::ThirdParty, 0)
+            .await
+            .unwrap();
+        store
+            .add_certificate("Acme Energy", "cd", "Acme", 0)
+            .await
+            .unwrap();
+        let hash = hash_password("CorrectHorse42").unwrap();
+        store
+            .add_user("Acme Energy", "alice", &hash, true, &[], 0)
+            .await
+            .unwrap();
+        let auth = Authenticator::new(store.clone(), now);
+        let sign_in = |user: &str, password: &str| {
+            let auth = auth.clone();
+            let (user, password) = (user.to_string(), password.to_string());
+            async move {
+                auth.caller(Some(PeerCertificate("cd".into())), Some((user, password)))
+                    .await
+                    .map_err(|(_, r)| r.status())
+            }
+        };
+        for i in 0..hanrig_gateway_store::CERTIFICATE_LOCKOUT_FAILURES {
+            let user = format!("guess-{}", i / 3);
+            assert_eq!(
+                sign_in(&user, "Password1").await.err(),
+                Some(StatusCode::UNAUTHORIZED)
+            );
+        }
+        let hashes = auth.hashes();
+        assert!(sign_in("alice", "CorrectHorse42").await.is_err(), "locked");
+        assert_eq!(auth.hashes(), hashes, "a locked certificate costs no hash");
+        NOW.fetch_add(
+            hanrig_gateway_store::CERTIFICATE_LOCK_SECONDS,
+            Ordering::Relaxed,
+        );
+        assert!(
+            sign_in("alice", "CorrectHorse42").await.is_ok(),
+            "lifted by time"
+        );
+        for _ in 0..hanrig_gateway_store::CERTIFICATE_LOCKOUT_FAILURES {
+            let _ = sign_in("mallory", "Password1").await;
+        }
+        assert!(sign_in("alice", "CorrectHorse42").await.is_err());
+        store.unlock_certificate("cd").await.unwrap();
+        assert!(sign_in("alice", "CorrectHorse42").await.is_ok(), "unlocked");
+
+        store.set_user_disabled("alice", true, now()).await.unwrap();
+        assert_eq!(
+            sign_in("alice", "CorrectHorse42").await.err(),
+            Some(StatusCode::UNAUTHORIZED)
+        );
+        store
+            .set_user_disabled("alice", false, now())
+            .await
+            .unwrap();
+        assert!(sign_in("alice", "CorrectHorse42").await.is_ok());
     }
 }

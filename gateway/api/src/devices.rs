@@ -16,6 +16,7 @@ use hanrig_gateway_store::{DeviceRecord, StoreError};
 use hanrig_sep::Eui64;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::Touched;
 use crate::{Api, ApiError, Caller, ErrorBody, bad, caller};
 
 /// `POST /v1/devices`.
@@ -181,7 +182,7 @@ pub async fn add(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
     crate::JsonBody(body): crate::JsonBody,
-) -> Result<(StatusCode, Json<DeviceView>), ApiError> {
+) -> Result<(StatusCode, Extension<Touched>, Json<DeviceView>), ApiError> {
     let caller = caller(c, Permission::Devices)?;
     let r: AddDevice =
         serde_json::from_value(body).map_err(|e| bad(format!("request body: {e}")))?;
@@ -212,7 +213,11 @@ pub async fn add(
             }
             other => other.into(),
         })?;
-    Ok((StatusCode::ACCEPTED, Json(DeviceView::of(&d))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Extension(Touched(vec![tdsp])),
+        Json(DeviceView::of(&d)),
+    ))
 }
 
 /// A device, with its history.
@@ -309,7 +314,7 @@ pub async fn remove(
     c: Option<Extension<Caller>>,
     Path(eui64): Path<String>,
     crate::JsonBody(body): crate::JsonBody,
-) -> Result<Json<DeviceView>, ApiError> {
+) -> Result<(Extension<Touched>, Json<DeviceView>), ApiError> {
     let caller = caller(c, Permission::Devices)?;
     let eui = eui(&eui64)?;
     let r: RemoveDevice =
@@ -369,5 +374,8 @@ pub async fn remove(
             }
         }
     }
-    Ok(Json(DeviceView::of(&api.store.device(d.id).await?)))
+    Ok((
+        Extension(Touched(vec![d.tdsp])),
+        Json(DeviceView::of(&api.store.device(d.id).await?)),
+    ))
 }

@@ -10,6 +10,9 @@
 //! - [`agreements`]: In-Home Device and In-Home Device Services agreements by invitation;
 //! - [`devices`]: add (provisioned through the TDSP's head-end), read, list, remove;
 //! - [`reports`]: statistics for TDSPs and the regulator;
+//! - [`audit`]: every call recorded, read by the regulator and by TDSPs within their
+//!   territory;
+//! - [`idempotency`]: `Idempotency-Key` on the POSTs that create a message;
 //! - `GET /openapi.json`: the OpenAPI 3.1 document, built with the routes;
 //! - [`health`]: `GET /healthz` and `GET /metrics` for operators.
 //!
@@ -26,10 +29,12 @@
 #![warn(missing_docs)]
 
 pub mod agreements;
+pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod devices;
 pub mod health;
+pub mod idempotency;
 pub mod limits;
 pub mod messages;
 pub mod pki;
@@ -120,10 +125,12 @@ impl Api {
         let auth = auth::Authenticator::new(self.store.clone(), self.clock);
         let operations = self.operations();
         let limiter = self.limiter.clone();
+        let api = self.clone();
         let (router, doc) = self.parts();
         with_document(
             router
                 .layer(axum::middleware::from_fn_with_state(limiter, limits::limit))
+                .layer(axum::middleware::from_fn_with_state(api, audit::audit))
                 .layer(axum::middleware::from_fn_with_state(
                     auth,
                     auth::authenticate,
@@ -150,6 +157,7 @@ impl Api {
             .routes(routes!(messages::history))
             .routes(routes!(messages::message_log))
             .routes(routes!(reports::statistics))
+            .routes(routes!(audit::calls))
             .routes(routes!(agreements::invite, agreements::agreements))
             .routes(routes!(agreements::agreement))
             .routes(routes!(agreements::resend))
@@ -166,8 +174,11 @@ impl Api {
     pub fn router(self) -> Router {
         let operations = self.operations();
         let limiter = self.limiter.clone();
+        let api = self.clone();
         let (router, doc) = self.parts();
-        let router = router.layer(axum::middleware::from_fn_with_state(limiter, limits::limit));
+        let router = router
+            .layer(axum::middleware::from_fn_with_state(limiter, limits::limit))
+            .layer(axum::middleware::from_fn_with_state(api, audit::audit));
         with_document(router.merge(operations), doc)
     }
 

@@ -11,11 +11,12 @@ use hanrig_gateway::message::{
     plan,
 };
 use hanrig_gateway::routing::Tdsp;
-use hanrig_gateway_store::NewMessage;
+use hanrig_gateway_store::{Acceptance, Idempotent, NewMessage, Remembered};
 use hanrig_sep::{Command, Eui64};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::idempotency::{self, IdempotencyKey};
 use crate::{Api, ApiError, Caller, ErrorBody, bad, caller};
 
 /// Where a message goes: at most 10,000 addresses in all, after de-duplication.
@@ -157,15 +158,24 @@ pub struct Accepted {
 
 impl Api {
     /// Plans, encodes and stores a message; the common path of every send.
+    #[allow(clippy::too_many_arguments)]
     async fn accept(
         &self,
         caller: &Caller,
+        once: &IdempotencyKey,
         kind: &str,
         request: serde_json::Value,
         to: &[Address],
         command: Command,
         se_id: u32,
     ) -> Result<Response, ApiError> {
+        let now = (self.clock)();
+        let once = once.with_body(&request);
+        if let Some((key, fingerprint)) = &once
+            && let Some(first) = self.store.remembered(&caller.company, key, now).await?
+        {
+            return replay(key, fingerprint, first);
+        }
         // The addresses as asked are checked first (a bad one is a 422 whatever the
         // agreements); then consent decides where the message goes.
         let asked = self.plan(to).await?;
@@ -186,30 +196,45 @@ impl Api {
             .emit(&mut frame)
             .map_err(|e| bad(format!("the message does not fit one frame: {e:?}")))?;
         let body = json!({ "se_id": se_id, "request": request }).to_string();
-        let id = self
-            .store
-            .accept_message(
-                &NewMessage {
-                    company: &caller.company,
-                    kind,
-                    request: &body,
-                    cluster,
-                    command: &frame[..len],
-                },
-                &deliveries,
-                (self.clock)(),
-            )
-            .await?;
-        Ok((
-            StatusCode::ACCEPTED,
-            Json(Accepted {
-                id,
-                se_id,
-                addresses: deliveries.len(),
-                skipped_devices: skipped.iter().map(ToString::to_string).collect(),
-            }),
-        )
-            .into_response())
+        let message = NewMessage {
+            company: &caller.company,
+            kind,
+            request: &body,
+            cluster,
+            command: &frame[..len],
+        };
+        let mut accepted = Accepted {
+            id: 0,
+            se_id,
+            addresses: deliveries.len(),
+            skipped_devices: skipped.iter().map(ToString::to_string).collect(),
+        };
+        accepted.id = match &once {
+            None => {
+                self.store
+                    .accept_message(&message, &deliveries, now)
+                    .await?
+            }
+            Some((key, fingerprint)) => {
+                let answer = serde_json::to_string(&accepted)
+                    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                let once = Idempotent {
+                    key,
+                    fingerprint,
+                    answer: &answer,
+                };
+                match self
+                    .store
+                    .accept_message_once(&message, &deliveries, &once, now)
+                    .await?
+                {
+                    Acceptance::Stored(id) => id,
+                    Acceptance::Remembered(first) => return replay(key, fingerprint, first),
+                }
+            }
+        };
+        let touched = crate::audit::Touched(deliveries.iter().map(|(_, t)| *t).collect());
+        Ok((StatusCode::ACCEPTED, Extension(touched), Json(accepted)).into_response())
     }
 
     /// One delivery per address, each through its TDSP (a device through its meter's).
@@ -341,6 +366,27 @@ impl Api {
     }
 }
 
+/// The answer to a request whose `Idempotency-Key` was used before: the first answer again
+/// when the request is the same, `422` when it is not.
+fn replay(key: &str, fingerprint: &str, first: Remembered) -> Result<Response, ApiError> {
+    if first.fingerprint != fingerprint {
+        return Err(bad(format!(
+            "{} {key:?} was used for a different request (it created message {}); use a new key for a new request",
+            idempotency::HEADER,
+            first.message_id
+        )));
+    }
+    let mut accepted: Accepted = serde_json::from_str(&first.answer)
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    accepted.id = first.message_id;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(idempotency::REPLAYED, "true")],
+        Json(accepted),
+    )
+        .into_response())
+}
+
 /// Only the job-style head-ends carry a Write Attributes: IEC 61968-9's EndDeviceControlTypes
 /// and MultiSpeak 4.1's operations have none that writes a device's utility enrollment group
 /// (both carry the group only inside a demand-response event), so addresses behind a CIM or
@@ -394,12 +440,14 @@ pub struct EnrollmentGroupRequest {
     post,
     path = "/v1/enrollment-groups",
     tag = "messages",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
     request_body(content = EnrollmentGroupRequest, example = json!({
         "esiids": ["1008901000140000000000"],
         "group": 5
     })),
     responses(
-        (status = 202, body = Accepted, description = "Stored with one delivery per address; each device answers Write Attributes Response"),
+        (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address; each device answers Write Attributes Response"),
         (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows load control at an address (named)"),
         (status = 422, body = ErrorBody, description = "Bad input, or addresses behind a CIM or MultiSpeak head-end (named); nothing stored"),
     )
@@ -407,6 +455,7 @@ pub struct EnrollmentGroupRequest {
 pub async fn enrollment_group(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
+    once: IdempotencyKey,
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
@@ -416,6 +465,7 @@ pub async fn enrollment_group(
     let id = api.next_id().await?;
     api.accept(
         &caller,
+        &once,
         "enrollment-group",
         body,
         &to,
@@ -434,13 +484,15 @@ fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Reque
     post,
     path = "/v1/messages/text",
     tag = "messages",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
     request_body(content = TextRequest, example = json!({
         "esiids": ["10443720001234567"],
         "devices": ["00:0d:6f:00:00:00:00:01"],
         "message": {"text": "Peak pricing 2-6pm today", "confirmation_required": true, "duration_minutes": 240}
     })),
     responses(
-        (status = 202, body = Accepted, description = "Stored with one delivery per address"),
+        (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
         (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
@@ -449,6 +501,7 @@ fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Reque
 pub async fn text(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
+    once: IdempotencyKey,
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
@@ -456,7 +509,8 @@ pub async fn text(
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
     let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
-    api.accept(&caller, "text", body, &to, command, id).await
+    api.accept(&caller, &once, "text", body, &to, command, id)
+        .await
 }
 
 /// Send a price signal (SE Price: Publish Price) to ESIIDs and devices.
@@ -464,12 +518,14 @@ pub async fn text(
     post,
     path = "/v1/messages/price",
     tag = "messages",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
     request_body(content = PriceRequest, example = json!({
         "esiids": ["10443720001234567", "1008901000140000000000"],
         "message": {"provider_id": 1001, "rate_label": "Peak", "price": 2150, "trailing_digits": 4, "tier": 2, "duration_minutes": 240, "acknowledge": true}
     })),
     responses(
-        (status = 202, body = Accepted, description = "Stored with one delivery per address"),
+        (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
         (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
@@ -478,6 +534,7 @@ pub async fn text(
 pub async fn price(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
+    once: IdempotencyKey,
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
@@ -485,7 +542,8 @@ pub async fn price(
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
     let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
-    api.accept(&caller, "price", body, &to, command, id).await
+    api.accept(&caller, &once, "price", body, &to, command, id)
+        .await
 }
 
 /// Send a load-control event (SE DRLC: Load Control Event) to ESIIDs and devices.
@@ -493,12 +551,14 @@ pub async fn price(
     post,
     path = "/v1/messages/load-control",
     tag = "messages",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
     request_body(content = LoadControlRequest, example = json!({
         "esiids": ["10032780001234567"],
         "message": {"device_class": 1, "duration_minutes": 120, "criticality": 3, "cooling_offset": 20, "randomize_start": true}
     })),
     responses(
-        (status = 202, body = Accepted, description = "Stored with one delivery per address"),
+        (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
         (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
@@ -507,6 +567,7 @@ pub async fn price(
 pub async fn load_control(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
+    once: IdempotencyKey,
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
@@ -514,7 +575,7 @@ pub async fn load_control(
     let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
     let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
-    api.accept(&caller, "load-control", body, &to, command, id)
+    api.accept(&caller, &once, "load-control", body, &to, command, id)
         .await
 }
 
@@ -523,9 +584,10 @@ pub async fn load_control(
     post,
     path = "/v1/messages/text/{id}/cancel",
     tag = "messages",
-    params(("id" = i64, Path, description = "The text message, as its 202 named it")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)"), ("id" = i64, Path, description = "The text message, as its 202 named it")),
     responses(
-        (status = 202, body = Accepted, description = "The cancel, stored with one delivery per address"),
+        (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "The cancel, stored with one delivery per address"),
         (status = 404, body = ErrorBody, description = "No such message of the caller's company"),
         (status = 422, body = ErrorBody, description = "The message is not a text message"),
     )
@@ -534,6 +596,7 @@ pub async fn cancel_text(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
     Path(id): Path<i64>,
+    once: IdempotencyKey,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
     let (kind, se_id, to) = api.own(&caller, id).await?;
@@ -543,6 +606,7 @@ pub async fn cancel_text(
     let body = json!({ "cancel": id });
     api.accept(
         &caller,
+        &once,
         "text-cancel",
         body,
         &to,
@@ -557,10 +621,11 @@ pub async fn cancel_text(
     post,
     path = "/v1/messages/load-control/{id}/cancel",
     tag = "messages",
-    params(("id" = i64, Path, description = "The load-control event, as its 202 named it")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)"), ("id" = i64, Path, description = "The load-control event, as its 202 named it")),
     request_body(content = CancelEvent, description = "Optional", example = json!({"randomize_end": true})),
     responses(
-        (status = 202, body = Accepted, description = "The cancel, stored with one delivery per address"),
+        (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "The cancel, stored with one delivery per address"),
         (status = 404, body = ErrorBody, description = "No such message of the caller's company"),
         (status = 422, body = ErrorBody, description = "The message is not a load-control event, or bad input"),
     )
@@ -569,6 +634,7 @@ pub async fn cancel_load_control(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
     Path(id): Path<i64>,
+    once: IdempotencyKey,
     body: Option<Json<serde_json::Value>>,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
@@ -593,8 +659,16 @@ pub async fn cancel_load_control(
         .cancel(se_id, options.effective, options.randomize_end)
         .map_err(bad)?;
     let record = json!({ "cancel": id, "effective": options.effective, "randomize_end": options.randomize_end });
-    api.accept(&caller, "load-control-cancel", record, &to, command, se_id)
-        .await
+    api.accept(
+        &caller,
+        &once,
+        "load-control-cancel",
+        record,
+        &to,
+        command,
+        se_id,
+    )
+    .await
 }
 
 /// Cancel every load-control event at the addresses (SE DRLC: Cancel All Load Control Events).
@@ -602,15 +676,18 @@ pub async fn cancel_load_control(
     post,
     path = "/v1/messages/load-control/cancel-all",
     tag = "messages",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
     request_body(content = CancelAllRequest, example = json!({"esiids": ["10032780001234567"], "randomize_end": false})),
     responses(
-        (status = 202, body = Accepted, description = "Stored with one delivery per address"),
+        (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
     )
 )]
 pub async fn cancel_all(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
+    once: IdempotencyKey,
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
@@ -620,6 +697,7 @@ pub async fn cancel_all(
     let id = api.next_id().await?;
     api.accept(
         &caller,
+        &once,
         "load-control-cancel-all",
         body,
         &to,

@@ -177,16 +177,22 @@ pub struct ListenerLimits {
     pub request: Duration,
     /// Connections served at once; one over is closed as soon as it is accepted.
     pub connections: usize,
+    /// Requests served on one kept-alive connection; the last is answered with
+    /// `Connection: close` and the connection ends. (An idle kept-alive connection is closed
+    /// when `headers` passes without the next request's headers.)
+    pub requests_per_connection: usize,
 }
 
 impl Default for ListenerLimits {
-    /// 10 s to finish the handshake, 10 s for the headers, 60 s a request, 512 connections.
+    /// 10 s to finish the handshake, 10 s for the headers (and idle between requests), 60 s
+    /// a request, 512 connections, 1,000 requests a connection.
     fn default() -> ListenerLimits {
         ListenerLimits {
             handshake: Duration::from_secs(10),
             headers: Duration::from_secs(10),
             request: Duration::from_secs(60),
             connections: 512,
+            requests_per_connection: 1000,
         }
     }
 }
@@ -202,8 +208,9 @@ pub async fn serve_tls(
 
 /// Serves `app` on `listener` over TLS until the task is dropped. A client that fails the
 /// handshake (no certificate, one the verifier refuses) or does not finish it within
-/// `limits.handshake` is dropped, as is one that does not send its headers in time or a
-/// connection over `limits.connections`; every request on an accepted connection carries the
+/// `limits.handshake` is dropped, as is one that does not send its headers in time (idle
+/// between requests included), a connection over `limits.connections`, and a connection
+/// after `limits.requests_per_connection` requests; every request on an accepted connection carries the
 /// client's [`PeerCertificate`].
 pub async fn serve_tls_with(
     listener: TcpListener,
@@ -239,17 +246,29 @@ pub async fn serve_tls_with(
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .map(|c| PeerCertificate(fingerprint(c)));
+            let served = std::sync::atomic::AtomicUsize::new(0);
             let service =
                 hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                     if let Some(peer) = &peer {
                         request.extensions_mut().insert(peer.clone());
                     }
+                    let last = served.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+                        >= limits.requests_per_connection;
                     let answer = app.clone().oneshot(request);
                     async move {
-                        match tokio::time::timeout(limits.request, answer).await {
+                        let mut answered = match tokio::time::timeout(limits.request, answer).await
+                        {
                             Ok(answered) => answered,
                             Err(_) => Ok(timed_out()),
+                        };
+                        if last && let Ok(response) = &mut answered {
+                            // hyper ends the connection after an answer that says so.
+                            response.headers_mut().insert(
+                                axum::http::header::CONNECTION,
+                                axum::http::HeaderValue::from_static("close"),
+                            );
                         }
+                        answered
                     }
                 });
             // A connection that ends badly concerns that client only.

@@ -1237,3 +1237,228 @@ async fn a_company_over_its_rate_gets_429_with_retry_after_and_others_are_not_sl
         "another company is not slowed"
     );
 }
+
+/// `request` with an `Idempotency-Key`, as `who`: the status, the replay header and the body.
+async fn call_once(
+    app: &Router,
+    uri: &str,
+    key: &str,
+    who: &str,
+    body: Value,
+) -> (StatusCode, Option<String>, Value) {
+    let mut request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    request.extensions_mut().insert(caller(who));
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .map(|v| v.to_str().unwrap().to_string());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        replayed,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// A client retrying a POST after a timeout, with the same Idempotency-Key, gets the first
+/// answer and creates no second message; the same key with another request is refused; a
+/// malformed key is a 400; another company's key is its own.
+#[tokio::test]
+async fn a_retried_post_with_its_idempotency_key_creates_one_message() {
+    let (app, store) = api("idempotency").await;
+    let event = json!({ "esiids": [AEP], "message": { "device_class": 1, "duration_minutes": 60, "criticality": 3 } });
+    let uri = "/v1/messages/load-control";
+    let (status, replayed, first) =
+        call_once(&app, uri, "\"retry-7f3a\"", "demo-rep", event.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    assert_eq!(replayed, None);
+    let (status, replayed, again) =
+        call_once(&app, uri, "\"retry-7f3a\"", "demo-rep", event.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{again}");
+    assert_eq!(replayed.as_deref(), Some("true"));
+    assert_eq!(again, first, "the first answer, again");
+    // The bare form of the key is the same key.
+    let (status, _, bare) = call_once(&app, uri, "retry-7f3a", "demo-rep", event.clone()).await;
+    assert_eq!((status, &bare), (StatusCode::ACCEPTED, &first));
+    let history = store.messages_of("demo-rep", 0, i64::MAX).await.unwrap();
+    assert_eq!(history.len(), 1, "one load-control event, not three");
+    assert_eq!(store.deliveries(history[0].id).await.unwrap().len(), 1);
+
+    // The same key for a different event, or a different operation, is refused.
+    let mut other = event.clone();
+    other["message"]["criticality"] = json!(5);
+    let (status, _, body) = call_once(&app, uri, "retry-7f3a", "demo-rep", other).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("different request"),
+        "{body}"
+    );
+    let (status, _, body) = call_once(
+        &app,
+        "/v1/messages/text",
+        "retry-7f3a",
+        "demo-rep",
+        text(&[AEP], "hello"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // A cancel is a POST that creates a message too.
+    let cancel = format!("/v1/messages/load-control/{}/cancel", first["id"]);
+    let (status, _, c1) = call_once(&app, &cancel, "cancel-1", "demo-rep", json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{c1}");
+    let (status, replayed, c2) = call_once(&app, &cancel, "cancel-1", "demo-rep", json!({})).await;
+    assert_eq!(
+        (status, replayed.as_deref(), &c2),
+        (StatusCode::ACCEPTED, Some("true"), &c1)
+    );
+    assert_eq!(
+        store
+            .messages_of("demo-rep", 0, i64::MAX)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Malformed keys: nothing stored.
+    for key in ["", "\"\"", "two words", &"k".repeat(256)] {
+        let (status, _, body) = call_once(&app, uri, key, "demo-rep", event.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key:?}: {body}");
+    }
+    assert_eq!(
+        store
+            .messages_of("demo-rep", 0, i64::MAX)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Another company's key of the same name is unrelated to demo-rep's.
+    agree(&store, "other", AEP, "00:0d:6f:00:00:00:00:03").await;
+    let (status, replayed, theirs) = call_once(&app, uri, "retry-7f3a", "other", event).await;
+    assert_eq!((status, replayed), (StatusCode::ACCEPTED, None), "{theirs}");
+    assert_ne!(theirs["id"], first["id"]);
+}
+
+/// Every call is in the audit log with who made it and the answer: the regulator reads them
+/// all; a TDSP its own and those that touched its territory; a third party none.
+#[tokio::test]
+async fn every_call_is_audited_and_read_within_each_readers_scope() {
+    let (app, _) = api("audit").await;
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/v1/messages/text",
+        Some("demo-rep"),
+        text(&[ONCOR], "one"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/v1/messages/text",
+        Some("demo-rep"),
+        text(&[AEP], "two"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _) = call(&app, "GET", "/v1/messages/999", Some("other"), Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(&app, "GET", "/v1/messages/1", None, Value::Null).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, page) = call(&app, "GET", "/v1/audit", Some("puct"), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let calls: Vec<(String, String, String, u64, Value)> = page["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["company"].as_str().unwrap().to_string(),
+                c["method"].as_str().unwrap().to_string(),
+                c["path"].as_str().unwrap().to_string(),
+                c["status"].as_u64().unwrap(),
+                c["tdsps"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            (
+                "demo-rep".into(),
+                "POST".into(),
+                "/v1/messages/text".into(),
+                202,
+                json!(["oncor"])
+            ),
+            (
+                "demo-rep".into(),
+                "POST".into(),
+                "/v1/messages/text".into(),
+                202,
+                json!(["aep-texas-central"])
+            ),
+            (
+                "other".into(),
+                "GET".into(),
+                "/v1/messages/999".into(),
+                404,
+                json!([])
+            ),
+            (
+                "".into(),
+                "GET".into(),
+                "/v1/messages/1".into(),
+                401,
+                json!([])
+            ),
+        ]
+    );
+    assert_eq!(page["calls"][0]["user"], "ops-desk");
+    assert_eq!(page["next_offset"], Value::Null);
+    let (_, first) = call(&app, "GET", "/v1/audit?limit=2", Some("puct"), Value::Null).await;
+    assert_eq!(first["calls"].as_array().unwrap().len(), 2);
+    assert_eq!(first["next_offset"], 2);
+
+    let oncor = Caller {
+        company: "Oncor Electric Delivery".into(),
+        kind: CompanyKind::Tdsp,
+        user: "tdsp-ops".into(),
+        permissions: CompanyKind::Tdsp.permissions(),
+        territory: Some(Tdsp::Oncor),
+    };
+    let (status, page) = call_as(&app, "GET", "/v1/audit", Some(oncor), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let seen: Vec<(&str, &str)> = page["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["company"].as_str().unwrap(), c["path"].as_str().unwrap()))
+        .collect();
+    // Only the text to the Oncor meter: not the AEP one, not the regulator's reads (and this
+    // read is recorded after its answer).
+    assert_eq!(seen, vec![("demo-rep", "/v1/messages/text")], "{page}");
+    let (status, _) = call(&app, "GET", "/v1/audit", Some("demo-rep"), Value::Null).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a third party reads no audit log"
+    );
+    let (status, _) = call(&app, "GET", "/v1/audit?limit=0", Some("puct"), Value::Null).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

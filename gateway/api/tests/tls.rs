@@ -33,6 +33,10 @@ struct Lab {
 
 impl Lab {
     async fn start(name: &str) -> Lab {
+        Lab::start_with(name, tls::ListenerLimits::default()).await
+    }
+
+    async fn start_with(name: &str, limits: tls::ListenerLimits) -> Lab {
         let dir = std::env::temp_dir().join(format!("hanrig-tls-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let _ = std::fs::remove_file(dir.join("gw.db"));
@@ -51,7 +55,7 @@ impl Lab {
             listener.local_addr().unwrap().port()
         );
         let app = Api::new(store.clone(), Routing::texas(), now).secured();
-        tokio::spawn(tls::serve_tls(listener, app, config));
+        tokio::spawn(tls::serve_tls_with(listener, app, config, limits));
         Lab { url, ca, store }
     }
 
@@ -301,4 +305,97 @@ async fn a_client_without_a_certificate_of_the_ca_gets_no_http_at_all() {
         !answered.starts_with("HTTP/"),
         "answered without a client certificate: {answered}"
     );
+}
+
+/// A client TLS connection to the lab presenting `cert`.
+async fn connect(
+    lab: &Lab,
+    cert: &Issued,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(lab.ca.cert_pem().as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let chain = rustls::pki_types::CertificateDer::pem_slice_iter(cert.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_client_auth_cert(chain, key)
+    .unwrap();
+    let port = lab.url.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
+/// Reads one HTTP/1.1 answer with a Content-Length body; `None` at end of stream.
+async fn answer<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(head)
+}
+
+/// A kept-alive connection serves at most `requests_per_connection` requests — the last
+/// answer says `Connection: close` and the connection ends — and one left idle after an
+/// answer is closed when the header timeout passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_alive_connections_end_after_their_requests_or_when_idle() {
+    let limits = tls::ListenerLimits {
+        headers: std::time::Duration::from_millis(500),
+        requests_per_connection: 3,
+        ..tls::ListenerLimits::default()
+    };
+    let lab = Lab::start_with("keep-alive", limits).await;
+    let cert = lab.company("Acme Energy", CompanyKind::ThirdParty).await;
+    let request = b"GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n";
+
+    let mut stream = connect(&lab, &cert).await;
+    for n in 1..=3 {
+        stream.write_all(request).await.unwrap();
+        let head = answer(&mut stream).await.expect("an answer");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert_eq!(
+            head.to_ascii_lowercase().contains("connection: close"),
+            n == 3,
+            "request {n}: {head}"
+        );
+    }
+    let _ = stream.write_all(request).await;
+    assert_eq!(answer(&mut stream).await, None, "closed after 3 requests");
+
+    let mut idle = connect(&lab, &cert).await;
+    idle.write_all(request).await.unwrap();
+    assert!(answer(&mut idle).await.is_some());
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(20), answer(&mut idle))
+        .await
+        .expect("an idle kept-alive connection was left open");
+    assert_eq!(closed, None);
 }

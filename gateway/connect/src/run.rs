@@ -65,7 +65,14 @@ pub struct Pace {
     /// How long a device's pairing window stays open, seconds
     /// ([`crate::provision::PAIRING_WINDOW_SECONDS`] unless a test shortens it).
     pub pairing_seconds: u64,
+    /// How long after the head-end accepted a delivery it may stay without further word
+    /// before it fails as expired, seconds ([`ANSWER_WINDOW_SECONDS`] unless configured).
+    pub answer_seconds: i64,
 }
+
+/// How long a head-end has to report on a delivery it accepted: 24 hours. Past it the
+/// delivery fails, saying it expired, so that a caller is not left with `sent` forever.
+pub const ANSWER_WINDOW_SECONDS: i64 = 24 * 3600;
 
 impl Pace {
     /// The pace for `limits`: 10 batches a round, rounds every second (or the style's poll
@@ -78,6 +85,7 @@ impl Pace {
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
             pairing_seconds: crate::provision::PAIRING_WINDOW_SECONDS,
+            answer_seconds: ANSWER_WINDOW_SECONDS,
         }
     }
 }
@@ -96,7 +104,8 @@ pub fn unix_now() -> i64 {
 /// polls the open jobs and the sent devices' jobs.
 /// Addresses a head-end refuses fail with its reason and the rest go on. While the
 /// head-end cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and
-/// tries again (a SOAP server Fault counts as down). A request the head-end refuses as
+/// tries again (a SOAP server Fault counts as down). A delivery the head-end accepted and
+/// then says nothing of for `pace.answer_seconds` fails as expired, down or not. A request the head-end refuses as
 /// written (a SOAP client Fault) or a message the style cannot carry fails its deliveries
 /// with the words and the rest go on. Anything else — the repository failing — stops it with
 /// that error (its deliveries stay queued, nothing is lost), for the caller to report and
@@ -139,6 +148,9 @@ async fn rounds(
     let mut backoff = pace.backoff;
     loop {
         let t = now();
+        store
+            .expire_unanswered(tdsp, t.saturating_sub(pace.answer_seconds), t)
+            .await?;
         let round = async {
             match client {
                 Client::Jobs(c) => {

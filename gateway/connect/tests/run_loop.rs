@@ -160,3 +160,57 @@ async fn a_refused_job_fails_the_addresses_the_head_end_names_and_the_rest_still
     stop.send(()).unwrap();
     runner.await.unwrap().unwrap();
 }
+
+/// A head-end that accepts a request and then never reports (its results cannot reach the
+/// gateway): once the answer window has passed, every delivery fails as expired, saying so,
+/// instead of staying `sent` forever.
+#[tokio::test]
+async fn deliveries_a_head_end_accepts_and_never_reports_on_expire_with_a_reason() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static NOW: AtomicI64 = AtomicI64::new(T0 as i64);
+    let meters: Vec<String> = (0..5u64).map(|i| format!("1003278{i:015}")).collect();
+    let (store, id) = store_with_message("run-expire", &meters, lce()).await;
+    // Results go to a port where nobody listens.
+    let (gone, reply_address) = listener().await;
+    drop(gone);
+    let (l, url) = listener().await;
+    let start = SimTime::from_unix_seconds(T0);
+    tokio::spawn(serve_cim(
+        l,
+        CimHeadEnd::new(&fleet(&meters), MESH, 5, start),
+        clock(),
+        push(),
+    ));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn(run(
+        store.clone(),
+        Tdsp::AepTexasCentral,
+        Connector::Cim(CimClient::new(&url, &reply_address)),
+        Pace {
+            answer_seconds: 3600,
+            ..pace(Tdsp::AepTexasCentral)
+        },
+        || NOW.load(Ordering::Relaxed),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let s = until(&store, id, |s| s.sent == 5).await;
+    assert_eq!(s.failed, 0, "{s:?}");
+    // Within the window nothing expires; past it, everything that was only sent does.
+    NOW.store(T0 as i64 + 3599, Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(store.summary(id).await.unwrap().sent, 5);
+    NOW.store(T0 as i64 + 3601, Ordering::Relaxed);
+    let s = until(&store, id, |s| s.failed == 5).await;
+    assert_eq!(s.sent, 0, "{s:?}");
+    for d in store.deliveries(id).await.unwrap() {
+        assert!(
+            d.detail
+                .starts_with("expired: the head-end accepted it 3601 s before"),
+            "{d:?}"
+        );
+    }
+    stop.send(()).unwrap();
+    runner.await.unwrap().unwrap();
+}

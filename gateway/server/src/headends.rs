@@ -15,6 +15,9 @@
 //! # Optionally, the SHA-256 fingerprints (hex) of the head-end's certificates: then only
 //! # those are admitted, whatever else the CA signed.
 //! headend_sha256 = ["4f0c…"]
+//! # Hours the head-end has to report on a delivery it accepted before the delivery fails as
+//! # expired (default 24; any style).
+//! answer_hours = 24
 //! ```
 //!
 //! The callback listeners present the gateway's own server certificate. A TDSP left out
@@ -40,6 +43,7 @@ struct Entry {
     callback_url: Option<String>,
     headend_ca: Option<PathBuf>,
     headend_sha256: Option<Vec<String>>,
+    answer_hours: Option<u32>,
 }
 
 /// The gateway's identity on its callback listeners: its server certificate chain and key.
@@ -91,11 +95,17 @@ pub async fn links(
             }
             _ => Connector::Jobs(JobsClient::new(entry.url.trim_end_matches('/'))),
         };
+        let mut pace = pace(tdsp);
+        match entry.answer_hours {
+            Some(0) => return Err(at("answer_hours: at least 1".into())),
+            Some(hours) => pace.answer_seconds = i64::from(hours) * 3600,
+            None => {}
+        }
         out.push(Link {
             tdsp,
             connector,
             callbacks: callbacks.map(|(c, _)| c),
-            pace: pace(tdsp),
+            pace,
         });
     }
     Ok(out)

@@ -70,6 +70,14 @@ async fn the_example_loads_with_a_callback_listener_for_each_calling_back_tdsp()
         .map(|l| l.tdsp)
         .collect();
     assert_eq!(links.len(), 5);
+    let answer = |tdsp| {
+        links
+            .iter()
+            .find(|l| l.tdsp == tdsp)
+            .map(|l| l.pace.answer_seconds)
+    };
+    assert_eq!(answer(Tdsp::Centerpoint), Some(48 * 3600), "answer_hours");
+    assert_eq!(answer(Tdsp::Tnmp), Some(24 * 3600), "the default");
     assert_eq!(
         with_callbacks,
         vec![Tdsp::AepTexasCentral, Tdsp::AepTexasNorth, Tdsp::Oncor]
@@ -107,6 +115,10 @@ async fn a_head_end_file_that_leaves_callbacks_unauthenticated_or_malformed_is_r
         (
             "[texas-new-mexico]\nurl = \"http://127.0.0.1:1\"\n",
             "[texas-new-mexico]: ",
+        ),
+        (
+            "[tnmp]\nurl = \"http://127.0.0.1:1\"\nanswer_hours = 0\n",
+            "[tnmp]: answer_hours: at least 1",
         ),
         (
             "[tnmp]\nurl = \"http://127.0.0.1:1\"\ncallback = \"x\"\n",

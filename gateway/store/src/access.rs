@@ -38,6 +38,8 @@ pub struct UserRecord {
     pub permissions: BTreeSet<Permission>,
     /// When the user was locked out (Unix seconds), if it is.
     pub locked_at: Option<i64>,
+    /// When an administrator disabled the user (Unix seconds), if it is.
+    pub disabled_at: Option<i64>,
 }
 
 /// How many wrong passwords within [`LOCKOUT_WINDOW_SECONDS`] lock a user (SMT BR-017.010).
@@ -45,6 +47,18 @@ pub const LOCKOUT_FAILURES: i64 = 4;
 
 /// The window in which [`LOCKOUT_FAILURES`] wrong passwords lock a user, seconds.
 pub const LOCKOUT_WINDOW_SECONDS: i64 = 300;
+
+/// How many wrong passwords within [`LOCKOUT_WINDOW_SECONDS`] that came with one client
+/// certificate, whatever the user names, lock the certificate: against guessing a few
+/// passwords of many users (each staying under [`LOCKOUT_FAILURES`]). Higher than the user's
+/// threshold, so that one user's mistakes lock that user and not the company's other users.
+pub const CERTIFICATE_LOCKOUT_FAILURES: i64 = 10;
+
+/// How long a client certificate stays locked after [`CERTIFICATE_LOCKOUT_FAILURES`], seconds
+/// — unless an administrator unlocks it first. A user's lock lasts until an administrator
+/// lifts it (BR-017.010); a certificate's is lifted by time too, since it stops every user of
+/// its company.
+pub const CERTIFICATE_LOCK_SECONDS: i64 = 900;
 
 fn company_row(row: &AnyRow) -> Result<CompanyRecord> {
     let kind: String = row.try_get("kind")?;
@@ -171,7 +185,7 @@ impl Store {
     /// The user called `username`.
     pub async fn user(&self, username: &str) -> Result<UserRecord> {
         let row = sqlx::query(
-            "SELECT u.username, u.password_hash, u.admin, u.permissions, u.locked_at, c.id, c.name, c.kind, c.tdsp \
+            "SELECT u.username, u.password_hash, u.admin, u.permissions, u.locked_at, u.disabled_at, c.id, c.name, c.kind, c.tdsp \
              FROM users u JOIN companies c ON c.id = u.company_id WHERE u.username = $1",
         )
         .bind(username)
@@ -187,7 +201,112 @@ impl Store {
             permissions: access::split(&permissions)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             locked_at: row.try_get("locked_at")?,
+            disabled_at: row.try_get("disabled_at")?,
         })
+    }
+
+    /// Disables `username` (it signs in no more; its records stay) or, with `disabled`
+    /// false, enables it again.
+    pub async fn set_user_disabled(&self, username: &str, disabled: bool, now: i64) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET disabled_at = $1 WHERE username = $2")
+            .bind(disabled.then_some(now))
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {username:?}")));
+        }
+        Ok(())
+    }
+
+    /// Sets what `username` may do, as [`Store::add_user`] would grant it: an administrator
+    /// everything its company's kind allows, another user the `permissions` asked for.
+    pub async fn set_user_permissions(
+        &self,
+        username: &str,
+        admin: bool,
+        permissions: &[Permission],
+    ) -> Result<UserRecord> {
+        let user = self.user(username).await?;
+        let granted = access::grant(user.company.kind, admin, permissions)?;
+        sqlx::query("UPDATE users SET admin = $1, permissions = $2 WHERE username = $3")
+            .bind(i64::from(admin))
+            .bind(access::join(&granted))
+            .bind(username)
+            .execute(&self.pool)
+            .await?;
+        self.user(username).await
+    }
+
+    /// Records a wrong password that came with the client certificate `fingerprint` at `now`;
+    /// locks the certificate when it is the [`CERTIFICATE_LOCKOUT_FAILURES`]th within
+    /// [`LOCKOUT_WINDOW_SECONDS`]. Returns whether it is locked now.
+    pub async fn certificate_failed(&self, fingerprint: &str, now: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM certificate_failures WHERE at <= $1")
+            .bind(now - LOCKOUT_WINDOW_SECONDS)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO certificate_failures (fingerprint, at) VALUES ($1, $2)")
+            .bind(fingerprint)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let failures: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM certificate_failures WHERE fingerprint = $1")
+                .bind(fingerprint)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+        let locked = failures >= CERTIFICATE_LOCKOUT_FAILURES;
+        if locked {
+            sqlx::query("UPDATE certificates SET locked_at = $1 WHERE fingerprint = $2")
+                .bind(now)
+                .bind(fingerprint)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(locked)
+    }
+
+    /// Until when (Unix seconds) the client certificate `fingerprint` is locked, if it is at
+    /// `now`.
+    pub async fn certificate_locked_until(
+        &self,
+        fingerprint: &str,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        let locked: Option<i64> =
+            sqlx::query("SELECT locked_at FROM certificates WHERE fingerprint = $1")
+                .bind(fingerprint)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get("locked_at"))
+                .transpose()?
+                .flatten();
+        Ok(locked
+            .map(|at| at + CERTIFICATE_LOCK_SECONDS)
+            .filter(|until| *until > now))
+    }
+
+    /// Unlocks the client certificate `fingerprint` and forgets the wrong passwords that came
+    /// with it.
+    pub async fn unlock_certificate(&self, fingerprint: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE certificates SET locked_at = NULL WHERE fingerprint = $1")
+            .bind(fingerprint)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("certificate {fingerprint}")));
+        }
+        sqlx::query("DELETE FROM certificate_failures WHERE fingerprint = $1")
+            .bind(fingerprint)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records a wrong password for `username` at `now`; locks the user when it is the

@@ -30,8 +30,13 @@ use sqlx::{AnyPool, Row};
 
 mod access;
 mod agreements;
-pub use access::{CompanyRecord, UserRecord};
+mod audit;
+pub use access::{
+    CERTIFICATE_LOCK_SECONDS, CERTIFICATE_LOCKOUT_FAILURES, CompanyRecord, LOCKOUT_FAILURES,
+    LOCKOUT_WINDOW_SECONDS, UserRecord,
+};
 pub use agreements::{AgreementRecord, Invitation};
+pub use audit::AuditEntry;
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -153,6 +158,40 @@ pub struct NewMessage<'a> {
     pub cluster: u16,
     /// The SE command's ZCL frame, as every address receives it.
     pub command: &'a [u8],
+}
+
+/// How long an `Idempotency-Key` is remembered: 24 hours.
+pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3600;
+
+/// A message's `Idempotency-Key`, as [`Store::accept_message_once`] remembers it.
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotent<'a> {
+    /// The key the client sent.
+    pub key: &'a str,
+    /// A digest of the request the key came with.
+    pub fingerprint: &'a str,
+    /// The answer to give again, JSON.
+    pub answer: &'a str,
+}
+
+/// What a company's `Idempotency-Key` was first used for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remembered {
+    /// The digest of that request.
+    pub fingerprint: String,
+    /// The message it created.
+    pub message_id: i64,
+    /// The answer it got, JSON.
+    pub answer: String,
+}
+
+/// What [`Store::accept_message_once`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Stored, as the message with this ID.
+    Stored(i64),
+    /// Nothing stored: the key was used before (perhaps by a request that raced this one).
+    Remembered(Remembered),
 }
 
 /// A delivery as stored.
@@ -794,6 +833,58 @@ impl Store {
         deliveries: &[(Address, Tdsp)],
         now: i64,
     ) -> Result<i64> {
+        match self.accept(message, deliveries, None, now).await? {
+            Acceptance::Stored(id) => Ok(id),
+            Acceptance::Remembered(r) => Ok(r.message_id),
+        }
+    }
+
+    /// [`Store::accept_message`], once per `once.key` of the company: when the company used
+    /// the key within [`IDEMPOTENCY_SECONDS`], nothing is stored and what the key was used for
+    /// is returned — also when two requests with one key race, since the key is taken in the
+    /// same transaction as the message.
+    pub async fn accept_message_once(
+        &self,
+        message: &NewMessage<'_>,
+        deliveries: &[(Address, Tdsp)],
+        once: &Idempotent<'_>,
+        now: i64,
+    ) -> Result<Acceptance> {
+        self.accept(message, deliveries, Some(once), now).await
+    }
+
+    /// What `company` used `key` for within [`IDEMPOTENCY_SECONDS`] before `now`, if anything.
+    pub async fn remembered(
+        &self,
+        company: &str,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<Remembered>> {
+        let row = sqlx::query(
+            "SELECT fingerprint, message_id, answer FROM idempotency WHERE company = $1 AND idem_key = $2 AND created_at > $3",
+        )
+        .bind(company)
+        .bind(key)
+        .bind(now - IDEMPOTENCY_SECONDS)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Remembered {
+                fingerprint: row.try_get("fingerprint")?,
+                message_id: row.try_get("message_id")?,
+                answer: row.try_get("answer")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn accept(
+        &self,
+        message: &NewMessage<'_>,
+        deliveries: &[(Address, Tdsp)],
+        once: Option<&Idempotent<'_>>,
+        now: i64,
+    ) -> Result<Acceptance> {
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO messages (company, kind, request, cluster, command, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -833,8 +924,38 @@ impl Store {
             }
             query.execute(&mut *tx).await?;
         }
+        if let Some(once) = once {
+            sqlx::query("DELETE FROM idempotency WHERE created_at <= $1")
+                .bind(now - IDEMPOTENCY_SECONDS)
+                .execute(&mut *tx)
+                .await?;
+            // A key another transaction took first (committed or not: PostgreSQL waits for
+            // it) leaves this one with nothing to store.
+            let taken = sqlx::query(
+                "INSERT INTO idempotency (company, idem_key, fingerprint, message_id, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (company, idem_key) DO NOTHING",
+            )
+            .bind(message.company)
+            .bind(once.key)
+            .bind(once.fingerprint)
+            .bind(id)
+            .bind(once.answer)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if taken == 0 {
+                tx.rollback().await?;
+                return match self.remembered(message.company, once.key, now).await? {
+                    Some(first) => Ok(Acceptance::Remembered(first)),
+                    None => Err(StoreError::Corrupt(format!(
+                        "Idempotency-Key {:?} was taken and then forgotten",
+                        once.key
+                    ))),
+                };
+            }
+        }
         tx.commit().await?;
-        Ok(id)
+        Ok(Acceptance::Stored(id))
     }
 
     /// The message with row `id`.
@@ -1072,6 +1193,36 @@ impl Store {
         }
         tx.commit().await?;
         Ok(moved)
+    }
+
+    /// Fails, as expired, every delivery of `tdsp` the head-end accepted (`sent`) and has
+    /// said nothing more of since before `before` (Unix seconds): each gets a report saying
+    /// when it was sent and that nothing came back. A delivery the device received is left
+    /// as it is (not every message asks the device to answer). Returns how many expired.
+    pub async fn expire_unanswered(&self, tdsp: Tdsp, before: i64, now: i64) -> Result<usize> {
+        let rows = sqlx::query(
+            "SELECT id, updated_at FROM deliveries WHERE tdsp = $1 AND status = 'sent' AND updated_at < $2 ORDER BY id LIMIT 10000",
+        )
+        .bind(tdsp.name())
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut details = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let (id, sent): (i64, i64) = (row.try_get("id")?, row.try_get("updated_at")?);
+            details.push((
+                id,
+                format!(
+                    "expired: the head-end accepted it {} s before and has reported nothing since",
+                    now - sent
+                ),
+            ));
+        }
+        let reports: Vec<(i64, DeliveryStatus, &str)> = details
+            .iter()
+            .map(|(id, detail)| (*id, DeliveryStatus::Failed, detail.as_str()))
+            .collect();
+        self.report_batch(&reports, now).await
     }
 
     /// Every report about delivery `id`, oldest first: (time, status, report).

@@ -748,3 +748,88 @@ async fn issuer_ids_only_grow_across_restarts_and_a_clock_that_steps_back() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+/// Racing requests with one `Idempotency-Key` store one message: the key is taken in the
+/// message's transaction, so the loser (PostgreSQL: waiting on the winner's row) stores
+/// nothing and is told what the key was used for. A key older than 24 hours is forgotten.
+#[tokio::test]
+async fn one_idempotency_key_stores_one_message_even_when_requests_race() {
+    use hanrig_gateway_store::{Acceptance, IDEMPOTENCY_SECONDS, Idempotent};
+    let esiid: Esiid = ONCOR.parse().unwrap();
+    let deliveries = vec![(
+        Address::Esiid(esiid.clone()),
+        Routing::texas().route(&esiid).unwrap(),
+    )];
+    let message = NewMessage {
+        company: "demo-rep",
+        kind: "text",
+        request: "{}",
+        cluster: 0x0703,
+        command: &[0x09, 0x01, 0x00],
+    };
+    let once = Idempotent {
+        key: "k-1",
+        fingerprint: "f",
+        answer: "{\"se_id\":1}",
+    };
+    for store in stores().await {
+        let what = format!("{:?}", store.backend());
+        let racers: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, deliveries, message) =
+                    (store.clone(), deliveries.clone(), message.clone());
+                tokio::spawn(async move {
+                    store
+                        .accept_message_once(&message, &deliveries, &once, 1_000)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut stored = Vec::new();
+        let mut remembered = Vec::new();
+        for racer in racers {
+            match racer.await.unwrap() {
+                Acceptance::Stored(id) => stored.push(id),
+                Acceptance::Remembered(r) => remembered.push(r),
+            }
+        }
+        assert_eq!(stored.len(), 1, "{what}: one racer stores");
+        assert_eq!(remembered.len(), 7, "{what}");
+        assert!(
+            remembered
+                .iter()
+                .all(|r| r.message_id == stored[0] && r.answer == once.answer)
+        );
+        assert_eq!(
+            store
+                .messages_of("demo-rep", 0, i64::MAX)
+                .await
+                .unwrap()
+                .len(),
+            1,
+            "{what}"
+        );
+        // Another company's "k-1" is its own; a day later the key is new again.
+        let theirs = NewMessage {
+            company: "other",
+            ..message.clone()
+        };
+        assert!(matches!(
+            store
+                .accept_message_once(&theirs, &deliveries, &once, 1_000)
+                .await
+                .unwrap(),
+            Acceptance::Stored(_)
+        ));
+        let later = 1_000 + IDEMPOTENCY_SECONDS;
+        assert_eq!(
+            store.remembered("demo-rep", "k-1", later).await.unwrap(),
+            None
+        );
+        assert!(matches!(
+            store.accept_message_once(&message, &deliveries, &once, later).await.unwrap(),
+            Acceptance::Stored(id) if id != stored[0]
+        ));
+    }
+}
