@@ -540,7 +540,7 @@ pub fn openapi() -> Result<String, String> {
         let doc =
             hanrig_gateway_api::Api::new(store, hanrig_gateway::routing::Routing::texas(), now)
                 .openapi();
-        doc.to_pretty_json()
+        serde_json::to_string_pretty(&doc)
             .map(|j| j + "\n")
             .map_err(|e| e.to_string())
     })

@@ -4,7 +4,8 @@
 //! rejects through the invitation's links — which carry a secret the third party never sees —
 //! or lets it expire after 30 days; the third party may resend it once, and may terminate it.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hanrig_gateway::access::Permission;
@@ -16,7 +17,7 @@ use hanrig_gateway_store::{AgreementRecord, Invitation};
 use hanrig_sep::Eui64;
 use serde::{Deserialize, Serialize};
 
-use crate::{Api, ApiError, Caller, ErrorBody, bad, caller};
+use crate::{Api, ApiError, Caller, ErrorBody, Path, Query, bad, caller};
 
 /// `POST /v1/agreements`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -159,12 +160,8 @@ pub async fn invite(
     api.routing
         .route(&esiid)
         .map_err(|e| bad(format!("esiid: {e}")))?;
-    let email = r.customer_email.trim();
-    if !(email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.')))
-    {
+    let email = r.customer_email.as_str();
+    if !email_ok(email) {
         return Err(bad(format!(
             "customer_email {email:?}: not an e-mail address"
         )));
@@ -213,6 +210,21 @@ pub async fn invite(
         .await
         .map_err(conflict)?;
     Ok((StatusCode::CREATED, Json(AgreementView::of(&a, now))))
+}
+
+/// An e-mail address as [`crate::openapi::EMAIL`] says: at most 254 characters, no white
+/// space or control character, one `@` with something before it and a domain after it with a dot inside.
+pub(crate) fn email_ok(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.chars().count() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain
+            .char_indices()
+            .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len())
 }
 
 async fn own(api: &Api, caller: &Caller, id: i64) -> Result<AgreementRecord, ApiError> {
@@ -269,6 +281,7 @@ pub async fn agreement(
 /// Which agreements to list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AgreementQuery {
     /// Only this meter's.
     pub esiid: Option<String>,

@@ -7,7 +7,8 @@
 //! `GET /v1/audit` (the statistics permission): the regulator reads every call, a TDSP
 //! company its own and those that touched its territory.
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
+
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::{Extension, Json};
@@ -16,7 +17,7 @@ use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::{AuditEntry, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::{Api, ApiError, Caller, ErrorBody, bad, caller};
+use crate::{Api, ApiError, Caller, ErrorBody, Query, bad, caller};
 
 /// The TDSPs' territories a call touched: a handler puts it in its response's extensions.
 #[derive(Debug, Clone, Default)]
@@ -72,6 +73,7 @@ pub async fn audit(State(api): State<Api>, request: Request, next: Next) -> Resp
 /// `offset`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// From (Unix seconds, inclusive); the beginning when absent.
     pub from: Option<i64>,
@@ -127,7 +129,7 @@ pub const PAGE: i64 = 1000;
     responses(
         (status = 200, body = AuditPage),
         (status = 403, body = ErrorBody, description = "The user lacks the statistics permission (TDSPs and the regulator hold it)"),
-        (status = 422, body = ErrorBody, description = "from is not before until, or offset or limit out of range"),
+        (status = 422, body = ErrorBody, description = "offset or limit out of range"),
     )
 )]
 pub async fn calls(
@@ -136,10 +138,8 @@ pub async fn calls(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let caller = caller(c, Permission::Statistics)?;
+    // A `from` not before `until` is an empty period.
     let (from, until) = (q.from.unwrap_or(0), q.until.unwrap_or(i64::MAX));
-    if from >= until {
-        return Err(bad(format!("from ({from}) must be before until ({until})")));
-    }
     let offset = q.offset.unwrap_or(0);
     let limit = q.limit.unwrap_or(PAGE);
     if offset < 0 || !(1..=PAGE).contains(&limit) {

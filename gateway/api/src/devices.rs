@@ -5,7 +5,8 @@
 //! list and ends the agreements that concern the device. Every request is in the device's
 //! history, refused ones included.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hanrig_gateway::access::{CompanyKind, Permission};
@@ -17,7 +18,7 @@ use hanrig_sep::Eui64;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::Touched;
-use crate::{Api, ApiError, Caller, ErrorBody, bad, caller};
+use crate::{Api, ApiError, Caller, ErrorBody, Path, Query, bad, caller};
 
 /// `POST /v1/devices`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -30,7 +31,7 @@ pub struct AddDevice {
     /// Its install code: 6, 8, 12 or 16 bytes and the 2-byte CRC, hex.
     pub install_code: String,
     /// `in-home-display`, `thermostat`, `load-control`, `smart-appliance` or `range-extender`.
-    #[schema(value_type = String, example = "thermostat")]
+    #[schema(example = "thermostat")]
     pub device_type: DeviceType,
     /// A description, at most 64 characters.
     #[serde(default)]
@@ -42,7 +43,7 @@ pub struct AddDevice {
 #[serde(deny_unknown_fields)]
 pub struct RemoveDevice {
     /// `customer-request`, `device-replaced`, `device-failed`, `move-out` or `service-ended`.
-    #[schema(value_type = String, example = "customer-request")]
+    #[schema(example = "customer-request")]
     pub reason: RemovalReason,
 }
 
@@ -263,6 +264,7 @@ pub async fn device(
 /// Which devices to list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct DeviceQuery {
     /// The meter.
     pub esiid: String,

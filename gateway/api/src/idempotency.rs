@@ -7,8 +7,9 @@
 //! use of the same key is unrelated. Keys are remembered for
 //! [`IDEMPOTENCY_SECONDS`](hanrig_gateway_store::IDEMPOTENCY_SECONDS) (24 hours).
 //!
-//! - The same key with a different request (method, path or body) is `422`, and nothing is
-//!   stored.
+//! - The same key with a different request (method, path or body) is `409 Conflict`, and
+//!   nothing is stored. (The draft suggests 422; the request is valid in itself and conflicts
+//!   only with what the key already stands for, so hanrig answers as for any other conflict.)
 //! - A key that is not 1–255 visible ASCII characters (an RFC 8941 string in quotes, or bare)
 //!   is `400`.
 //! - A request without the header is not de-duplicated.

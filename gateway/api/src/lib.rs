@@ -37,6 +37,7 @@ pub mod health;
 pub mod idempotency;
 pub mod limits;
 pub mod messages;
+pub mod openapi;
 pub mod pki;
 pub mod reports;
 pub mod tls;
@@ -141,11 +142,12 @@ impl Api {
     }
 
     /// The routes and the OpenAPI document that describes them, built together so that the
-    /// one cannot name an operation the other lacks.
-    fn parts(self) -> (Router, utoipa::openapi::OpenApi) {
+    /// one cannot name an operation the other lacks, and finished by [`openapi::finish`].
+    fn parts(self) -> (Router, serde_json::Value) {
         use utoipa::OpenApi;
         use utoipa_axum::{router::OpenApiRouter, routes};
-        OpenApiRouter::with_openapi(Doc::openapi())
+        let routing = self.routing.clone();
+        let (router, doc) = OpenApiRouter::with_openapi(Doc::openapi())
             .routes(routes!(messages::text))
             .routes(routes!(messages::cancel_text))
             .routes(routes!(messages::price))
@@ -166,7 +168,8 @@ impl Api {
             .routes(routes!(devices::device))
             .routes(routes!(devices::remove))
             .with_state(self)
-            .split_for_parts()
+            .split_for_parts();
+        (router, openapi::finish(doc, &routing))
     }
 
     /// The router: every route needs a [`Caller`] extension (see [`Api::secured`]), except
@@ -183,7 +186,7 @@ impl Api {
     }
 
     /// The API's OpenAPI 3.1 document.
-    pub fn openapi(self) -> utoipa::openapi::OpenApi {
+    pub fn openapi(self) -> serde_json::Value {
         self.parts().1
     }
 }
@@ -191,7 +194,7 @@ impl Api {
 /// `router` and `GET /openapi.json` serving `doc`.
 ///
 /// Unknown paths are answered like every other refusal, pointing at the document.
-fn with_document(router: Router, doc: utoipa::openapi::OpenApi) -> Router {
+fn with_document(router: Router, doc: serde_json::Value) -> Router {
     let doc = Arc::new(doc);
     router
         .route(
@@ -276,12 +279,84 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonBody {
 
     async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
         match Json::<serde_json::Value>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(JsonBody(value)),
+            Ok(Json(mut value)) => {
+                integral(&mut value);
+                Ok(JsonBody(value))
+            }
             Err(rejection) => Err(ApiError(
                 rejection.status(),
                 format!("request body: {}", rejection.body_text()),
             )),
         }
+    }
+}
+
+/// Path parameters (axum's `Path`); one that does not parse is a `400` with the same
+/// `{"error": …}` shape as every other refusal.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for Path<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(t)) => Ok(Path(t)),
+            Err(rejection) => Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("path: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// Query parameters (axum's `Query`); a query that does not parse is a `400` with the same
+/// `{"error": …}` shape as every other refusal.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for Query<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(t)) => Ok(Query(t)),
+            Err(rejection) => Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("query: {}", rejection.body_text()),
+            )),
+        }
+    }
+}
+
+/// Numbers written with a fraction of zero (`60.0`) become the integers they are, as JSON
+/// Schema counts them, so that an integer field takes them.
+pub(crate) fn integral(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                // Within ±2^63 the conversion is exact for every float with no fraction.
+                if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                    *value = Value::from(f as u64);
+                } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+                    *value = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral),
+        Value::Object(fields) => fields.values_mut().for_each(integral),
+        _ => {}
     }
 }
 

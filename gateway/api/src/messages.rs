@@ -1,6 +1,7 @@
 //! HAN messages: price, text, load control, their cancels, and their status per address.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
+
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -17,69 +18,76 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::idempotency::{self, IdempotencyKey};
-use crate::{Api, ApiError, Caller, ErrorBody, bad, caller};
+use crate::{Api, ApiError, Caller, ErrorBody, Path, bad, caller};
 
-/// Where a message goes: at most 10,000 addresses in all, after de-duplication.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Addressing {
-    /// ESIIDs: every device on each meter.
-    #[serde(default)]
-    pub esiids: Vec<String>,
-    /// Devices by EUI64.
-    #[serde(default)]
-    pub devices: Vec<String>,
+/// The addresses of a message request: ESIIDs (every device on each meter) and devices by
+/// EUI64; at least one, at most 10,000 of each.
+macro_rules! addressed {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// ESIIDs: every device on each meter; at most 10,000. With `devices`, at least one
+            /// address (duplicates count once).
+            #[serde(default)]
+            pub esiids: Vec<String>,
+            /// Devices by EUI64 (16 hex digits, `:` or `-` between them allowed); at most 10,000.
+            #[serde(default)]
+            pub devices: Vec<String>,
+            $($(#[$fdoc])* pub $field: $ty,)*
+        }
+
+        impl $name {
+            /// The addresses, checked and de-duplicated.
+            fn addresses(&self) -> Result<Vec<Address>, ApiError> {
+                addresses(&self.esiids, &self.devices).map_err(bad)
+            }
+        }
+    };
 }
 
-/// A message request: addresses and the message.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Request<M> {
-    #[serde(flatten)]
-    to: Addressing,
-    message: M,
+addressed! {
+    /// `POST /v1/messages/text`.
+    TextRequest {
+        /// The text message.
+        message: TextMessage,
+    }
 }
 
-/// `POST /v1/messages/text`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct TextRequest {
-    /// Where it goes.
-    #[serde(flatten)]
-    pub to: Addressing,
-    /// The text message.
-    pub message: TextMessage,
+addressed! {
+    /// `POST /v1/messages/price`.
+    PriceRequest {
+        /// The price signal.
+        message: PriceMessage,
+    }
 }
 
-/// `POST /v1/messages/price`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct PriceRequest {
-    /// Where it goes.
-    #[serde(flatten)]
-    pub to: Addressing,
-    /// The price signal.
-    pub message: PriceMessage,
+addressed! {
+    /// `POST /v1/messages/load-control`.
+    LoadControlRequest {
+        /// The load-control event.
+        message: LoadControlMessage,
+    }
 }
 
-/// `POST /v1/messages/load-control`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct LoadControlRequest {
-    /// Where it goes.
-    #[serde(flatten)]
-    pub to: Addressing,
-    /// The load-control event.
-    pub message: LoadControlMessage,
+addressed! {
+    /// `POST /v1/messages/load-control/cancel-all`.
+    CancelAllRequest {
+        /// Devices end their events with the events' randomisation.
+        #[serde(default)]
+        randomize_end: bool,
+    }
 }
 
-/// `POST /v1/messages/load-control/cancel-all`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelAllRequest {
-    /// Where it goes.
-    #[serde(flatten)]
-    pub to: Addressing,
-    /// Devices end their events with the events' randomisation.
-    #[serde(default)]
-    pub randomize_end: bool,
+addressed! {
+    /// `POST /v1/enrollment-groups`.
+    EnrollmentGroupRequest {
+        /// The group each device is put in, 0–255 (0: in no group of its own, it runs only
+        /// events for all groups).
+        #[schema(maximum = 255)]
+        group: u8,
+    }
 }
 
 /// `POST /v1/messages/load-control/{id}/cancel`; the body may be absent.
@@ -88,6 +96,7 @@ pub struct CancelAllRequest {
 pub struct CancelEvent {
     /// When the cancel takes effect (Unix seconds); now when absent.
     #[serde(default)]
+    #[schema(minimum = 946_684_801, maximum = 5_241_652_094_u64)]
     pub effective: Option<u64>,
     /// End with the event's randomisation.
     #[serde(default)]
@@ -176,16 +185,21 @@ impl Api {
         {
             return replay(key, fingerprint, first);
         }
-        // The addresses as asked are checked first (a bad one is a 422 whatever the
-        // agreements); then consent decides where the message goes.
-        let asked = self.plan(to).await?;
+        // An ESIID no TDSP serves is a 422 whatever the agreements; then consent decides
+        // where the message goes (an address without a consenting device is a 403), and only
+        // then are devices found on their meters.
+        let meters: Vec<Address> = to
+            .iter()
+            .filter(|a| matches!(a, Address::Esiid(_)))
+            .cloned()
+            .collect();
+        plan(&meters, &self.routing, |_| None).map_err(bad)?;
         let (to, skipped) = self.consented(caller, kind, to).await?;
-        // Only a meter with a device skipped changes the addresses.
-        let deliveries = if skipped.is_empty() {
-            asked
-        } else {
-            self.plan(&to).await?
-        };
+        // A device the caller may address that is on no meter yet conflicts with its state.
+        let deliveries = self
+            .plan(&to)
+            .await
+            .map_err(|ApiError(_, why)| ApiError(StatusCode::CONFLICT, why))?;
         if matches!(command, Command::WriteAttributes(_)) {
             carried_by_job_style(&deliveries)?;
         }
@@ -367,14 +381,20 @@ impl Api {
 }
 
 /// The answer to a request whose `Idempotency-Key` was used before: the first answer again
-/// when the request is the same, `422` when it is not.
+/// when the request is the same, `409` when it is not.
 fn replay(key: &str, fingerprint: &str, first: Remembered) -> Result<Response, ApiError> {
+    // 409, not the IETF draft's 422: the request itself is valid; it conflicts with what
+    // the key already stands for (and a client retrying with a stale key learns it the same
+    // way as any other conflict).
     if first.fingerprint != fingerprint {
-        return Err(bad(format!(
-            "{} {key:?} was used for a different request (it created message {}); use a new key for a new request",
-            idempotency::HEADER,
-            first.message_id
-        )));
+        return Err(ApiError(
+            StatusCode::CONFLICT,
+            format!(
+                "{} {key:?} was used for a different request (it created message {}); use a new key for a new request",
+                idempotency::HEADER,
+                first.message_id
+            ),
+        ));
     }
     let mut accepted: Accepted = serde_json::from_str(&first.answer)
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
@@ -422,31 +442,20 @@ fn carried_by_job_style(
     )))
 }
 
-/// `POST /v1/enrollment-groups`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollmentGroupRequest {
-    /// Where it goes.
-    #[serde(flatten)]
-    pub to: Addressing,
-    /// The group each device is put in.
-    #[serde(flatten)]
-    pub group: EnrollmentGroup,
-}
-
 /// Put devices in a utility enrollment group (SE 1.0: the ESI writes the DRLC client's
 /// UtilityEnrollmentGroup); they then run only load-control events for all groups or theirs.
 #[utoipa::path(
     post,
     path = "/v1/enrollment-groups",
     tag = "messages",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 409)")),
     request_body(content = EnrollmentGroupRequest, example = json!({
         "esiids": ["1008901000140000000000"],
         "group": 5
     })),
     responses(
         (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 409, body = ErrorBody, description = "A device the caller may address is on no meter yet (named); nothing stored"),
         (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address; each device answers Write Attributes Response"),
         (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows load control at an address (named)"),
         (status = 422, body = ErrorBody, description = "Bad input, or addresses behind a CIM or MultiSpeak head-end (named); nothing stored"),
@@ -459,9 +468,8 @@ pub async fn enrollment_group(
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
-    let r: EnrollmentGroupRequest =
-        serde_json::from_value(body.clone()).map_err(|e| bad(format!("request body: {e}")))?;
-    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let r: EnrollmentGroupRequest = parse(&body)?;
+    let to = r.addresses()?;
     let id = api.next_id().await?;
     api.accept(
         &caller,
@@ -469,13 +477,13 @@ pub async fn enrollment_group(
         "enrollment-group",
         body,
         &to,
-        r.group.command(),
+        EnrollmentGroup { group: r.group }.command(),
         id,
     )
     .await
 }
 
-fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Request<M>, ApiError> {
+fn parse<R: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<R, ApiError> {
     serde_json::from_value(body.clone()).map_err(|e| bad(format!("request body: {e}")))
 }
 
@@ -484,7 +492,7 @@ fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Reque
     post,
     path = "/v1/messages/text",
     tag = "messages",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 409)")),
     request_body(content = TextRequest, example = json!({
         "esiids": ["10443720001234567"],
         "devices": ["00:0d:6f:00:00:00:00:01"],
@@ -492,6 +500,7 @@ fn parse<M: for<'de> Deserialize<'de>>(body: &serde_json::Value) -> Result<Reque
     })),
     responses(
         (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 409, body = ErrorBody, description = "A device the caller may address is on no meter yet (named); nothing stored"),
         (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
         (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
@@ -505,8 +514,8 @@ pub async fn text(
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
-    let r: Request<TextMessage> = parse(&body)?;
-    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let r: TextRequest = parse(&body)?;
+    let to = r.addresses()?;
     let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
     api.accept(&caller, &once, "text", body, &to, command, id)
@@ -518,13 +527,14 @@ pub async fn text(
     post,
     path = "/v1/messages/price",
     tag = "messages",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 409)")),
     request_body(content = PriceRequest, example = json!({
         "esiids": ["10443720001234567", "1008901000140000000000"],
         "message": {"provider_id": 1001, "rate_label": "Peak", "price": 2150, "trailing_digits": 4, "tier": 2, "duration_minutes": 240, "acknowledge": true}
     })),
     responses(
         (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 409, body = ErrorBody, description = "A device the caller may address is on no meter yet (named); nothing stored"),
         (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
         (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
@@ -538,8 +548,8 @@ pub async fn price(
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
-    let r: Request<PriceMessage> = parse(&body)?;
-    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let r: PriceRequest = parse(&body)?;
+    let to = r.addresses()?;
     let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
     api.accept(&caller, &once, "price", body, &to, command, id)
@@ -551,13 +561,14 @@ pub async fn price(
     post,
     path = "/v1/messages/load-control",
     tag = "messages",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 409)")),
     request_body(content = LoadControlRequest, example = json!({
         "esiids": ["10032780001234567"],
         "message": {"device_class": 1, "duration_minutes": 120, "criticality": 3, "cooling_offset": 20, "randomize_start": true}
     })),
     responses(
         (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 409, body = ErrorBody, description = "A device the caller may address is on no meter yet (named); nothing stored"),
         (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address"),
         (status = 401, body = ErrorBody, description = "No client certificate the gateway knows, or wrong credentials"),
         (status = 403, body = ErrorBody, description = "The user lacks the send-messages permission, or no In-Home Device Services Agreement allows the message at an address (named)"),
@@ -571,8 +582,8 @@ pub async fn load_control(
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
-    let r: Request<LoadControlMessage> = parse(&body)?;
-    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let r: LoadControlRequest = parse(&body)?;
+    let to = r.addresses()?;
     let id = api.next_id().await?;
     let command = r.message.command(id).map_err(bad)?;
     api.accept(&caller, &once, "load-control", body, &to, command, id)
@@ -584,12 +595,13 @@ pub async fn load_control(
     post,
     path = "/v1/messages/text/{id}/cancel",
     tag = "messages",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)"), ("id" = i64, Path, description = "The text message, as its 202 named it")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 409)"), ("id" = i64, Path, description = "The text message, as its 202 named it")),
     responses(
         (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 409, body = ErrorBody, description = "A device the caller may address is on no meter yet (named); nothing stored"),
         (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "The cancel, stored with one delivery per address"),
         (status = 404, body = ErrorBody, description = "No such message of the caller's company"),
-        (status = 422, body = ErrorBody, description = "The message is not a text message"),
+        (status = 404, body = ErrorBody, description = "No text message of the caller's company with this ID"),
     )
 )]
 pub async fn cancel_text(
@@ -601,7 +613,10 @@ pub async fn cancel_text(
     let caller = caller(c, Permission::SendMessages)?;
     let (kind, se_id, to) = api.own(&caller, id).await?;
     if kind != "text" {
-        return Err(bad(format!("message {id} is a {kind} message, not text")));
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no text message {id}: message {id} is a {kind} message"),
+        ));
     }
     let body = json!({ "cancel": id });
     api.accept(
@@ -621,13 +636,14 @@ pub async fn cancel_text(
     post,
     path = "/v1/messages/load-control/{id}/cancel",
     tag = "messages",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)"), ("id" = i64, Path, description = "The load-control event, as its 202 named it")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 409)"), ("id" = i64, Path, description = "The load-control event, as its 202 named it")),
     request_body(content = CancelEvent, description = "Optional", example = json!({"randomize_end": true})),
     responses(
         (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 409, body = ErrorBody, description = "A device the caller may address is on no meter yet (named); nothing stored"),
         (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "The cancel, stored with one delivery per address"),
-        (status = 404, body = ErrorBody, description = "No such message of the caller's company"),
-        (status = 422, body = ErrorBody, description = "The message is not a load-control event, or bad input"),
+        (status = 404, body = ErrorBody, description = "No load-control event of the caller's company with this ID"),
+        (status = 422, body = ErrorBody, description = "Bad input"),
     )
 )]
 pub async fn cancel_load_control(
@@ -635,25 +651,29 @@ pub async fn cancel_load_control(
     c: Option<Extension<Caller>>,
     Path(id): Path<i64>,
     once: IdempotencyKey,
-    body: Option<Json<serde_json::Value>>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
-    let options: CancelEvent = match &body {
-        Some(Json(v)) => {
-            serde_json::from_value(v.clone()).map_err(|e| bad(format!("request body: {e}")))?
-        }
-        None => CancelEvent::default(),
+    // No body is the defaults; a body is JSON (a syntax error is a 400 like any other).
+    let options: CancelEvent = if body.is_empty() {
+        CancelEvent::default()
+    } else {
+        let mut value: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("request body: {e}")))?;
+        crate::integral(&mut value);
+        parse(&value)?
     };
     let (kind, se_id, to) = api.own(&caller, id).await?;
     if kind != "load-control" {
-        return Err(bad(format!(
-            "message {id} is a {kind} message, not load control"
-        )));
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no load-control event {id}: message {id} is a {kind} message"),
+        ));
     }
     let original: serde_json::Value =
         serde_json::from_str(&api.store.message(id).await?.request)
             .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let event: Request<LoadControlMessage> = parse(&original["request"])?;
+    let event: LoadControlRequest = parse(&original["request"])?;
     let command = event
         .message
         .cancel(se_id, options.effective, options.randomize_end)
@@ -676,10 +696,11 @@ pub async fn cancel_load_control(
     post,
     path = "/v1/messages/load-control/cancel-all",
     tag = "messages",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 422)")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Any 1–255 visible ASCII characters, unique per request: the same POST sent again with the same key within 24 hours gets the first answer and creates nothing (a different request with that key is 409)")),
     request_body(content = CancelAllRequest, example = json!({"esiids": ["10032780001234567"], "randomize_end": false})),
     responses(
         (status = 400, body = ErrorBody, description = "A malformed Idempotency-Key"),
+        (status = 409, body = ErrorBody, description = "A device the caller may address is on no meter yet (named); nothing stored"),
         (status = 202, body = Accepted, headers(("Idempotent-Replayed" = String, description = "true when this is the first answer again, for a repeated Idempotency-Key")), description = "Stored with one delivery per address"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely; nothing stored"),
     )
@@ -691,9 +712,8 @@ pub async fn cancel_all(
     crate::JsonBody(body): crate::JsonBody,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::SendMessages)?;
-    let r: CancelAllRequest =
-        serde_json::from_value(body.clone()).map_err(|e| bad(format!("request body: {e}")))?;
-    let to = addresses(&r.to.esiids, &r.to.devices).map_err(bad)?;
+    let r: CancelAllRequest = parse(&body)?;
+    let to = r.addresses()?;
     let id = api.next_id().await?;
     api.accept(
         &caller,
@@ -757,6 +777,7 @@ pub async fn message(
 /// Which messages: accepted from `from` to before `until` (Unix seconds; all when absent).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct Period {
     /// From (Unix seconds, inclusive).
     pub from: Option<i64>,
@@ -765,12 +786,9 @@ pub struct Period {
 }
 
 impl Period {
-    fn bounds(&self) -> Result<(i64, i64), ApiError> {
-        let (from, until) = (self.from.unwrap_or(0), self.until.unwrap_or(i64::MAX));
-        if from >= until {
-            return Err(bad(format!("from ({from}) must be before until ({until})")));
-        }
-        Ok((from, until))
+    /// The bounds; a `from` not before `until` is an empty period.
+    fn bounds(&self) -> (i64, i64) {
+        (self.from.unwrap_or(0), self.until.unwrap_or(i64::MAX))
     }
 }
 
@@ -807,16 +825,15 @@ fn summary_view(s: hanrig_gateway_store::Summary) -> SummaryView {
     responses(
         (status = 200, body = Vec<MessageLine>),
         (status = 403, body = ErrorBody, description = "The user lacks the view-messages permission"),
-        (status = 422, body = ErrorBody, description = "from is not before until"),
     )
 )]
 pub async fn history(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    axum::extract::Query(period): axum::extract::Query<Period>,
+    crate::Query(period): crate::Query<Period>,
 ) -> Result<Json<Vec<MessageLine>>, ApiError> {
     let caller = caller(c, Permission::ViewMessages)?;
-    let (from, until) = period.bounds()?;
+    let (from, until) = period.bounds();
     let mut lines = Vec::new();
     for m in api.store.messages_of(&caller.company, from, until).await? {
         lines.push(MessageLine {
@@ -840,16 +857,15 @@ pub async fn history(
         (status = 200, content_type = "text/csv", body = String,
          description = "message_id,kind,created_at,address,tdsp,status,detail,job,updated_at"),
         (status = 403, body = ErrorBody, description = "The user lacks the view-messages permission"),
-        (status = 422, body = ErrorBody, description = "from is not before until"),
     )
 )]
 pub async fn message_log(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    axum::extract::Query(period): axum::extract::Query<Period>,
+    crate::Query(period): crate::Query<Period>,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::ViewMessages)?;
-    let (from, until) = period.bounds()?;
+    let (from, until) = period.bounds();
     let internal = |e: csv::Error| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([

@@ -25,6 +25,7 @@ pub enum AgreementKind {
 
 /// Message types an In-Home Device Services Agreement may allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MessageTypes {
     /// Simple text.
     #[serde(default)]

@@ -12,6 +12,7 @@ pub const DEVICES_PER_METER: usize = 5;
 
 /// What kind of device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceType {
     /// An in-home display.
@@ -28,6 +29,7 @@ pub enum DeviceType {
 
 /// Why a device is removed (the fixed list the API offers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RemovalReason {
     /// The customer asked.

@@ -40,9 +40,9 @@ pub enum MessageError {
     /// No address.
     #[error("no address: give at least one ESIID or device")]
     NoAddress,
-    /// Too many addresses.
-    #[error("{0} addresses: at most 10000 per message")]
-    TooManyAddresses(usize),
+    /// Too many addresses in one list.
+    #[error("{0}: {1} addresses: at most 10000 ESIIDs and 10000 devices per message")]
+    TooManyAddresses(&'static str, usize),
     /// An ESIID.
     #[error("esiids[{0}]: {1}")]
     Esiid(usize, EsiidError),
@@ -71,12 +71,14 @@ fn field(field: &'static str, reason: impl Into<String>) -> MessageError {
 
 /// Checks and de-duplicates a message's addresses (as the API receives them).
 pub fn addresses(esiids: &[String], devices: &[String]) -> Result<Vec<Address>, MessageError> {
-    let total = esiids.len() + devices.len();
-    if total == 0 {
+    if esiids.is_empty() && devices.is_empty() {
         return Err(MessageError::NoAddress);
     }
-    if total > MAX_ADDRESSES {
-        return Err(MessageError::TooManyAddresses(total));
+    // Each list on its own, so that the limit is one a schema can state (maxItems).
+    for (name, list) in [("esiids", esiids), ("devices", devices)] {
+        if list.len() > MAX_ADDRESSES {
+            return Err(MessageError::TooManyAddresses(name, list.len()));
+        }
     }
     let mut set = BTreeSet::new();
     for (i, e) in esiids.iter().enumerate() {
@@ -107,18 +109,28 @@ fn utc(unix: Option<u64>, name: &'static str) -> Result<UtcTime, MessageError> {
 #[serde(deny_unknown_fields)]
 pub struct TextMessage {
     /// The text, 1 to 80 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 80, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")
+    )]
     pub text: String,
     /// The user must confirm it (the device then sends Message Confirmation).
     #[serde(default)]
     pub confirmation_required: bool,
     /// Importance, 0 (low) to 3 (critical).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 3))]
     pub importance: u8,
     /// When to show it (Unix seconds); now when absent.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 946_684_801, maximum = 5_241_652_094_i64)
+    )]
     pub start: Option<u64>,
     /// For how long, minutes; until replaced or cancelled when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 65534))]
     pub duration_minutes: Option<u16>,
 }
 
@@ -178,23 +190,34 @@ impl TextMessage {
 #[serde(deny_unknown_fields)]
 pub struct PriceMessage {
     /// The commodity provider (the REP).
+    #[cfg_attr(feature = "openapi", schema(maximum = 4_294_967_295_u32))]
     pub provider_id: u32,
     /// Tariff label, at most 12 bytes.
+    #[cfg_attr(feature = "openapi", schema(max_length = 12))]
     pub rate_label: String,
     /// Price per kWh in units of 10^-trailing_digits of the currency.
+    #[cfg_attr(feature = "openapi", schema(maximum = 4_294_967_295_u32))]
     pub price: u32,
     /// Digits right of the decimal point, 0–15.
+    #[cfg_attr(feature = "openapi", schema(maximum = 15))]
     pub trailing_digits: u8,
     /// Price tier, 1–6.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 6))]
     pub tier: u8,
     /// ISO 4217 currency number; 840 (US dollar) when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 65535))]
     pub currency: Option<u16>,
     /// When the price starts (Unix seconds); now when absent.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 946_684_801, maximum = 5_241_652_094_i64)
+    )]
     pub start: Option<u64>,
     /// For how long, minutes; until changed when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 65535))]
     pub duration_minutes: Option<u16>,
     /// Ask devices for Price Acknowledgement.
     #[serde(default)]
@@ -250,34 +273,48 @@ impl PriceMessage {
 #[serde(deny_unknown_fields)]
 pub struct LoadControlMessage {
     /// Device classes (SE DRLC bits: 0x0001 HVAC, 0x0004 water heater, 0x0008 pool pump, …).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 65535))]
     pub device_class: u16,
     /// Utility enrollment group; 0 (all) when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 255))]
     pub enrollment_group: u8,
     /// When the event starts (Unix seconds); now when absent.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 946_684_801, maximum = 5_241_652_094_i64)
+    )]
     pub start: Option<u64>,
     /// How long, 1–1440 minutes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub duration_minutes: u16,
     /// Criticality, 1 (green) to 9 (service disconnect).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 9))]
     pub criticality: u8,
     /// Cooling offset, 0.1 °C.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 254))]
     pub cooling_offset: Option<u8>,
     /// Heating offset, 0.1 °C.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 254))]
     pub heating_offset: Option<u8>,
     /// Cooling set point, 0.01 °C.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -32768, maximum = 32767))]
     pub cooling_set_point: Option<i16>,
     /// Heating set point, 0.01 °C.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -32768, maximum = 32767))]
     pub heating_set_point: Option<i16>,
     /// Average load adjustment, −100 to 100 percent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = -100, maximum = 100))]
     pub load_adjustment: Option<i8>,
     /// Duty cycle, 0–100 percent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(maximum = 100))]
     pub duty_cycle: Option<u8>,
     /// Devices randomise their start.
     #[serde(default)]
@@ -371,6 +408,7 @@ impl LoadControlMessage {
 #[serde(deny_unknown_fields)]
 pub struct EnrollmentGroup {
     /// The group, 0–255 (0: in no group of its own, it runs only events for all groups).
+    #[cfg_attr(feature = "openapi", schema(maximum = 255))]
     pub group: u8,
 }
 

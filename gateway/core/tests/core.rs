@@ -183,7 +183,13 @@ fn addresses_are_checked_counted_and_deduplicated() {
     let many: Vec<String> = (0..10_001u64).map(|i| format!("1044372{i:010}")).collect();
     assert_eq!(
         addresses(&many, &[]),
-        Err(MessageError::TooManyAddresses(10_001))
+        Err(MessageError::TooManyAddresses("esiids", 10_001))
+    );
+    let devices: Vec<String> = (0..10_000u64).map(|i| format!("{i:016x}")).collect();
+    assert_eq!(
+        addresses(&many[..10_000], &devices).unwrap().len(),
+        20_000,
+        "10,000 of each"
     );
     assert_eq!(addresses(&many[..10_000], &[]).unwrap().len(), 10_000);
     assert!(matches!(
