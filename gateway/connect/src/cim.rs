@@ -24,6 +24,13 @@ pub struct CimClient {
 }
 
 impl CimClient {
+    /// The same client, calling the head-end with `http` (an HTTPS head-end:
+    /// [`crate::tls_client`]).
+    pub fn with_http(mut self, http: reqwest::Client) -> CimClient {
+        self.endpoint.http = http;
+        self
+    }
+
     /// The same client, its requests spaced by `throttle`.
     pub fn with_throttle(mut self, throttle: crate::Throttle) -> CimClient {
         self.endpoint.throttle = throttle;
@@ -186,7 +193,7 @@ pub async fn dispatch_retrying(
 /// made by [`crate::provision::device_request_id`]) end its device provisioned or failed;
 /// any other is kept as a report of the delivery its
 /// CorrelationID and end device name, at the event's time; an event type that says nothing
-/// about delivery ([`cim::event_status`]) moves nothing. Returns the reply to give the
+/// about delivery ([`crate::states::cim_event`]) moves nothing. Returns the reply to give the
 /// head-end: OK, or PARTIAL with an Error per end device that matches no delivery; `None`
 /// (nothing recorded) while the request's deliveries are not yet marked sent.
 pub async fn record_events(
@@ -208,7 +215,7 @@ pub async fn record_events(
         };
         by_time.entry(e.created).or_default().push(HeadEndResult {
             address: e.end_device.clone(),
-            status: cim::event_status(&e.event_type),
+            status: crate::states::cim_event(&e.event_type),
             report,
         });
     }

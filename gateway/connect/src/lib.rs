@@ -28,6 +28,7 @@ pub mod multispeak;
 pub mod provision;
 pub mod run;
 mod soap;
+pub mod states;
 
 pub use run::{Connector, Pace, run, unix_now};
 pub use soap::{message_of, request_id};
@@ -223,6 +224,13 @@ impl JobsClient {
     pub fn with_timeout(mut self, timeout: std::time::Duration) -> JobsClient {
         self.http = http_client(timeout);
         self.timeout = timeout;
+        self
+    }
+
+    /// The same client, calling the head-end with `http` (an HTTPS head-end:
+    /// [`tls_client`]; its calls should end within the client's timeout).
+    pub fn with_http(mut self, http: reqwest::Client) -> JobsClient {
+        self.http = http;
         self
     }
 
@@ -503,7 +511,7 @@ pub async fn collect(
             .iter()
             .filter_map(|r| {
                 let d = by_target.get(r.target.as_str())?;
-                let status = r.state.delivery();
+                let status = states::job_target(r.state);
                 (status != d.status).then_some((d.id, status, r.detail.as_str()))
             })
             .collect();

@@ -26,6 +26,13 @@ pub struct MultiSpeakClient {
 }
 
 impl MultiSpeakClient {
+    /// The same client, calling the head-end with `http` (an HTTPS head-end:
+    /// [`crate::tls_client`]).
+    pub fn with_http(mut self, http: reqwest::Client) -> MultiSpeakClient {
+        self.endpoint.http = http;
+        self
+    }
+
     /// The same client, its requests spaced by `throttle`.
     pub fn with_throttle(mut self, throttle: crate::Throttle) -> MultiSpeakClient {
         self.endpoint.throttle = throttle;
@@ -205,9 +212,9 @@ pub async fn record_notification(
     }
     let name = n.notification.name();
     let status = |word: &str| match &n.notification {
-        Notification::DemandResponseEvent(_) => multispeak::demand_response_status(word),
-        Notification::IhdMessageStatus(_) => multispeak::ihd_message_status(word),
-        Notification::PricingTiersChanged(_) => multispeak::pricing_status(word),
+        Notification::DemandResponseEvent(_) => crate::states::demand_response(word),
+        Notification::IhdMessageStatus(_) => crate::states::ihd_message(word),
+        Notification::PricingTiersChanged(_) => crate::states::pricing(word),
         Notification::HanRegistration(_) => None,
     };
     let results: Vec<HeadEndResult> = n

@@ -396,11 +396,11 @@ pub async fn record_pairing(
 }
 
 /// The outcome a CIM result event means for a pairing: registered (and any other code
-/// [`cim::event_status`] reads as delivered or acknowledged) → provisioned; a failure code
+/// [`crate::states::cim_event`] reads as delivered or acknowledged) → provisioned; a failure code
 /// → failed with the head-end's reason and the code; anything else says nothing.
 pub fn cim_outcome(event_type: &str, reason: &str) -> Option<DeviceState> {
     use hanrig_gateway::delivery::DeliveryStatus as S;
-    match cim::event_status(event_type)? {
+    match crate::states::cim_event(event_type)? {
         S::Delivered | S::DeviceAcknowledged => Some(DeviceState::Provisioned),
         S::Failed => Some(DeviceState::Failed {
             reason: if reason.is_empty() {

@@ -38,6 +38,17 @@ impl Connector {
         }
     }
 
+    /// The same connector, calling its head-end with `http` (an HTTPS head-end:
+    /// [`crate::tls_client`], trusting only the head-end's CA and presenting the gateway's
+    /// client certificate if it asks for one).
+    pub fn with_http(self, http: reqwest::Client) -> Connector {
+        match self {
+            Connector::Jobs(c) => Connector::Jobs(c.with_http(http)),
+            Connector::Cim(c) => Connector::Cim(c.with_http(http)),
+            Connector::MultiSpeak(c) => Connector::MultiSpeak(c.with_http(http)),
+        }
+    }
+
     /// The routes where `tdsp`'s head-end posts its results (`None` for the job style, which
     /// is polled): to be served only to that head-end, authenticated.
     pub fn callbacks(&self, store: Store, tdsp: Tdsp) -> Option<axum::Router> {

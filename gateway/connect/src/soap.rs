@@ -16,7 +16,7 @@ use crate::ConnectError;
 #[derive(Debug, Clone)]
 pub(crate) struct SoapEndpoint {
     pub url: String,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
     pub throttle: crate::Throttle,
 }
 

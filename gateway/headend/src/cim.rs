@@ -3,7 +3,6 @@
 //! codes are the ones a deployed head-end maps (Connexo's EndDeviceControlTypeMapping, facts
 //! §1.4); the result events are composed from the same enumerations.
 
-use hanrig_gateway::delivery::DeliveryStatus;
 use serde::{Deserialize, Serialize};
 
 /// HAN pairing window open (with the device's EUI64 and install code as attributes).
@@ -49,30 +48,6 @@ pub fn control_type(cluster: u16, command_id: u8) -> Option<&'static str> {
     })
 }
 
-/// What a result EndDeviceEvent means for a delivery: `None` for a code that says nothing
-/// about it (it is still recorded). Only the HAN domains count — pairing (10), display (13),
-/// load control (15), billing/pricing (20) — and in them the event-or-action number decides
-/// (the same numbers mean other things in other domains: `0.26.38.85` is a power-down):
-/// displayed (78),
-/// scheduled (225) and registered (50) mean the device has it; event started (287), stopped
-/// (288) and opted out (81) are the device's own Report Event Status; display failed (87),
-/// cancel failed (86), schedule failed (301), failed (85) and expired (64) are failures.
-pub fn event_status(code: &str) -> Option<DeliveryStatus> {
-    let fields: Vec<u32> = code.split('.').filter_map(|p| p.parse().ok()).collect();
-    let &[_, domain, _, event] = fields.as_slice() else {
-        return None;
-    };
-    if ![10, 13, 15, 20].contains(&domain) {
-        return None;
-    }
-    Some(match event {
-        78 | 225 | 50 => DeliveryStatus::Delivered,
-        287 | 288 | 81 => DeliveryStatus::DeviceAcknowledged,
-        87 | 86 | 301 | 85 | 64 => DeliveryStatus::Failed,
-        _ => return None,
-    })
-}
-
 /// Which SE 1.0 cluster a control type's frame belongs to (the inverse of [`control_type`]'s
 /// cluster), for the HAN codes this crate knows.
 pub fn cluster_of(control_type: &str) -> Option<u16> {
@@ -86,7 +61,8 @@ pub fn cluster_of(control_type: &str) -> Option<u16> {
 
 /// Result events the simulated head-end reports and the connector reads, per delivery stage
 /// and cluster (composed from the 61968-9 enumerations, facts §1.4 "[INF]"; the pairing,
-/// display, load-control and pricing domains and the event numbers of [`event_status`]).
+/// display, load-control and pricing domains and the event numbers hanrig-gateway-connect's
+/// `states::cim_event` reads).
 pub mod event {
     /// The device displayed the text.
     pub const TEXT_DISPLAYED: &str = "0.13.112.78";

@@ -3,7 +3,6 @@
 //! `GET /jobs/{id}` answers a [`Job`] with one [`TargetResult`] per target; with a `callback`
 //! URL the head-end also posts the [`Job`] there when results change.
 
-use hanrig_gateway::delivery::DeliveryStatus;
 use serde::{Deserialize, Serialize};
 
 /// What a job does.
@@ -66,18 +65,6 @@ pub enum TargetState {
     Failed,
     /// Not delivered before `expires_at`.
     Expired,
-}
-
-impl TargetState {
-    /// The delivery state it means.
-    pub fn delivery(self) -> DeliveryStatus {
-        match self {
-            TargetState::Queued | TargetState::Sent => DeliveryStatus::Sent,
-            TargetState::Delivered => DeliveryStatus::Delivered,
-            TargetState::Acknowledged => DeliveryStatus::DeviceAcknowledged,
-            TargetState::Failed | TargetState::Expired => DeliveryStatus::Failed,
-        }
-    }
 }
 
 /// One target's result.

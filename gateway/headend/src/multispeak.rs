@@ -1,42 +1,6 @@
 //! MultiSpeak 4.1: the status vocabularies of the notifications a head-end posts to the
-//! requester's response URL, and what each means for a delivery.
-
-use hanrig_gateway::delivery::DeliveryStatus;
-
-/// `IHDMessageStatus` of `IHDMessageStatusNotification` → delivery: accepted by the
-/// head-end → sent; displayed → delivered; expired → failed. `Cancelled`, `Off`, `Other` and
-/// `Unknown` say nothing about delivery (`None`; the notification is still recorded).
-pub fn ihd_message_status(status: &str) -> Option<DeliveryStatus> {
-    Some(match status {
-        "Accepted" => DeliveryStatus::Sent,
-        "Displayed" => DeliveryStatus::Delivered,
-        "Expired" => DeliveryStatus::Failed,
-        _ => return None,
-    })
-}
-
-/// `eventStatus` of `DemandResponseEventNotification` → delivery: the SE Report Event Status
-/// names the meter relays (`CommandReceived`, `Started`, `Completed`, `OptedOut`, …) are the
-/// device's acknowledgement; `Rejected…` statuses and `Failed` are failures.
-pub fn demand_response_status(status: &str) -> Option<DeliveryStatus> {
-    match status {
-        "Accepted" => Some(DeliveryStatus::Sent),
-        "Delivered" => Some(DeliveryStatus::Delivered),
-        "Failed" | "Expired" => Some(DeliveryStatus::Failed),
-        s if s.starts_with("Rejected") => Some(DeliveryStatus::Failed),
-        "CommandReceived"
-        | "Started"
-        | "Completed"
-        | "OptedOut"
-        | "OptedIn"
-        | "Cancelled"
-        | "Superseded"
-        | "PartiallyCompletedWithUserOptOut"
-        | "PartiallyCompletedDueToUserOptIn"
-        | "CompletedNoUserParticipation" => Some(DeliveryStatus::DeviceAcknowledged),
-        _ => None,
-    }
-}
+//! requester's response URL (what each means for a delivery is the gateway connector's to
+//! say: hanrig-gateway-connect `states`).
 
 /// `registrationStatus` of `HANRegistrationNotification`: `Registered` and `Connected` mean
 /// provisioned (`Some(true)`), `Disconnected` and `Leaving` failed or gone (`Some(false)`),
@@ -64,8 +28,7 @@ pub fn registration_result(state: crate::jobs::TargetState) -> Option<&'static s
     }
 }
 
-/// The MultiSpeak `eventStatus` for an SE 1.0 Report Event Status (the names of
-/// [`demand_response_status`]; SE's `UserOptedOut` is MultiSpeak's `OptedOut`, and so on).
+/// The MultiSpeak `eventStatus` for an SE 1.0 Report Event Status (SE's `UserOptedOut` is MultiSpeak's `OptedOut`, and so on).
 pub fn event_status_name(status: hanrig_sep::clusters::drlc::EventStatus) -> &'static str {
     use hanrig_sep::clusters::drlc::EventStatus as S;
     match status {
@@ -86,27 +49,16 @@ pub fn event_status_name(status: hanrig_sep::clusters::drlc::EventStatus) -> &'s
     }
 }
 
-/// The status a `PricingTiersChangedNotification` carries per device. MultiSpeak's pricing
-/// notification has no status vocabulary in the facts; hanrig uses `Accepted` (head-end),
-/// `Delivered` (meter to device), `Acknowledged` (the device's Price Acknowledgement),
-/// `Failed` and `Expired` — this project's choice.
-pub fn pricing_status(status: &str) -> Option<DeliveryStatus> {
-    Some(match status {
-        "Accepted" => DeliveryStatus::Sent,
-        "Delivered" => DeliveryStatus::Delivered,
-        "Acknowledged" => DeliveryStatus::DeviceAcknowledged,
-        "Failed" | "Expired" => DeliveryStatus::Failed,
-        _ => return None,
-    })
-}
-
 /// The status word a head-end's notification gives a target of a request carrying an SE
 /// frame of `cluster` at `state` (the job vocabulary the simulated head-ends share), with the
 /// device's Report Event Status if any: `None` when the stage is not notified (queued, on its
 /// way to the meter). Texts: `Displayed` once delivered; MultiSpeak's `IHDMessageStatus` has
 /// no word for a Message Confirmation, so a confirmed text is notified as `Other` (recorded,
 /// moving nothing). Load control: `Delivered`, then the device's own status
-/// ([`event_status_name`]). Prices: see [`pricing_status`].
+/// ([`event_status_name`]). Prices: `Delivered`, then `Acknowledged` for the device's Price
+/// Acknowledgement (with `Accepted` from the head-end, `Failed` and `Expired`: MultiSpeak's
+/// pricing notification has no status vocabulary in the facts, so these are this project's
+/// choice).
 pub fn result_status(
     cluster: u16,
     state: crate::jobs::TargetState,
@@ -1060,7 +1012,7 @@ mod wire {
         pub device_id: String,
         /// `messageID`.
         pub message_id: u32,
-        /// `IHDMessageStatus` (see [`super::ihd_message_status`]).
+        /// `IHDMessageStatus` (`Accepted`, `Displayed`, `Expired`, `Cancelled`, `Off`, `Other`, `Unknown`).
         pub status: String,
     }
 
@@ -1071,13 +1023,13 @@ mod wire {
         pub event_id: u32,
         /// `deviceID` (as requested).
         pub device_id: String,
-        /// `eventStatus` (see [`super::demand_response_status`]).
+        /// `eventStatus` (see [`super::event_status_name`]).
         pub event_status: String,
         /// `timestamp`, Unix seconds.
         pub timestamp: u64,
     }
 
-    /// One device's pricing status (see [`super::pricing_status`]).
+    /// One device's pricing status (see [`super::result_status`]).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct PricingStatus {
         /// `deviceID` (as requested).

@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use hanrig_gateway::delivery::DeliveryStatus;
 use hanrig_gateway::message::{LoadControlMessage, PriceMessage, TextMessage, cluster_of};
 use hanrig_gateway::routing::{HeadEndStyle, Tdsp};
 use hanrig_headend::jobs::{Job, JobKind, JobRequest, TargetResult, TargetState};
@@ -66,51 +65,10 @@ fn every_han_command_the_gateway_sends_has_a_cim_control_code() {
 }
 
 #[test]
-fn result_vocabularies_map_onto_delivery_states() {
-    use DeliveryStatus::*;
-    assert_eq!(
-        cim::event_status("0.13.112.78"),
-        Some(Delivered),
-        "displayed"
-    );
-    assert_eq!(
-        cim::event_status("0.15.43.287"),
-        Some(DeviceAcknowledged),
-        "event started"
-    );
-    assert_eq!(
-        cim::event_status("0.13.112.87"),
-        Some(Failed),
-        "display failed"
-    );
-    assert_eq!(cim::event_status("0.15.43.64"), Some(Failed), "expired");
-    assert_eq!(
-        cim::event_status("0.26.38.85"),
-        None,
-        "power down: nothing about delivery"
-    );
-    assert_eq!(cim::event_status("not.a.code"), None);
-
-    assert_eq!(multispeak::ihd_message_status("Accepted"), Some(Sent));
-    assert_eq!(multispeak::ihd_message_status("Displayed"), Some(Delivered));
-    assert_eq!(multispeak::ihd_message_status("Expired"), Some(Failed));
-    assert_eq!(multispeak::ihd_message_status("Off"), None);
-    assert_eq!(
-        multispeak::demand_response_status("Started"),
-        Some(DeviceAcknowledged)
-    );
-    assert_eq!(
-        multispeak::demand_response_status("RejectedInvalidEffectiveTime"),
-        Some(Failed)
-    );
-    assert_eq!(multispeak::demand_response_status("Whatever"), None);
+fn multispeak_registration_statuses_say_provisioned_failed_or_pending() {
     assert_eq!(multispeak::registration_status("Registered"), Some(true));
     assert_eq!(multispeak::registration_status("Leaving"), Some(false));
     assert_eq!(multispeak::registration_status("Joining"), None);
-
-    assert_eq!(TargetState::Queued.delivery(), Sent, "the head-end has it");
-    assert_eq!(TargetState::Acknowledged.delivery(), DeviceAcknowledged);
-    assert_eq!(TargetState::Expired.delivery(), Failed);
 }
 
 #[test]

@@ -18,6 +18,15 @@
 //! # Hours the head-end has to report on a delivery it accepted before the delivery fails as
 //! # expired (default 24; any style).
 //! answer_hours = 24
+//!
+//! [oncor]
+//! # An HTTPS head-end (any style): trusted only with the CA that signs its server
+//! # certificate (server_ca), and, if it asks for one, shown the gateway's client certificate
+//! # (client_cert, client_key; paths relative to this file).
+//! url = "https://oncor-headend.example:8443/"
+//! server_ca = "oncor-headend-ca.pem"
+//! client_cert = "gateway-client.pem"
+//! client_key = "gateway-client.key"
 //! ```
 //!
 //! The callback listeners present the gateway's own server certificate. A TDSP left out
@@ -44,6 +53,9 @@ struct Entry {
     headend_ca: Option<PathBuf>,
     headend_sha256: Option<Vec<String>>,
     answer_hours: Option<u32>,
+    server_ca: Option<PathBuf>,
+    client_cert: Option<PathBuf>,
+    client_key: Option<PathBuf>,
 }
 
 /// The gateway's identity on its callback listeners: its server certificate chain and key.
@@ -95,6 +107,10 @@ pub async fn links(
             }
             _ => Connector::Jobs(JobsClient::new(entry.url.trim_end_matches('/'))),
         };
+        let connector = match outbound(&entry, base).map_err(at)? {
+            Some(http) => connector.with_http(http),
+            None => connector,
+        };
         let mut pace = pace(tdsp);
         match entry.answer_hours {
             Some(0) => return Err(at("answer_hours: at least 1".into())),
@@ -109,6 +125,43 @@ pub async fn links(
         });
     }
     Ok(out)
+}
+
+/// The HTTPS client for an `https://` head-end: trusting only `server_ca`, presenting
+/// `client_cert` and `client_key` if given; `None` for an `http://` one (which may name none
+/// of them).
+fn outbound(entry: &Entry, base: &Path) -> Result<Option<reqwest::Client>, String> {
+    let read = |field: &str, path: &PathBuf| {
+        let path = base.join(path);
+        std::fs::read_to_string(&path).map_err(|e| format!("{field} {}: {e}", path.display()))
+    };
+    if !entry.url.starts_with("https://") {
+        if entry.server_ca.is_some() || entry.client_cert.is_some() || entry.client_key.is_some() {
+            return Err(format!(
+                "url {:?} is not https://: server_ca, client_cert and client_key are for an HTTPS head-end",
+                entry.url
+            ));
+        }
+        return Ok(None);
+    }
+    let ca = entry.server_ca.as_ref().ok_or_else(|| {
+        format!(
+            "url {:?} is https://: give server_ca, the CA that signs the head-end's server certificate (only it is trusted)",
+            entry.url
+        )
+    })?;
+    let ca = read("server_ca", ca)?;
+    let identity = match (&entry.client_cert, &entry.client_key) {
+        (Some(cert), Some(key)) => Some((read("client_cert", cert)?, read("client_key", key)?)),
+        (None, None) => None,
+        _ => return Err("give client_cert and client_key together".into()),
+    };
+    hanrig_gateway_connect::tls_client(
+        &ca,
+        identity.as_ref().map(|(c, k)| (c.as_str(), k.as_str())),
+        hanrig_gateway_connect::REQUEST_TIMEOUT,
+    )
+    .map(Some)
 }
 
 /// A calling-back entry's listener, bound, and the URL the head-end is to post to.

@@ -117,6 +117,22 @@ async fn a_head_end_file_that_leaves_callbacks_unauthenticated_or_malformed_is_r
             "[texas-new-mexico]: ",
         ),
         (
+            "[tnmp]\nurl = \"https://127.0.0.1:1\"\n",
+            "[tnmp]: url \"https://127.0.0.1:1\" is https://: give server_ca",
+        ),
+        (
+            "[tnmp]\nurl = \"http://127.0.0.1:1\"\nserver_ca = \"headends/aep-ca.pem\"\n",
+            "[tnmp]: url \"http://127.0.0.1:1\" is not https://",
+        ),
+        (
+            "[tnmp]\nurl = \"https://127.0.0.1:1\"\nserver_ca = \"headends/aep-ca.pem\"\nclient_cert = \"headends/aep-ca.pem\"\n",
+            "[tnmp]: give client_cert and client_key together",
+        ),
+        (
+            "[tnmp]\nurl = \"https://127.0.0.1:1\"\nserver_ca = \"headends/none.pem\"\n",
+            "[tnmp]: server_ca ",
+        ),
+        (
             "[tnmp]\nurl = \"http://127.0.0.1:1\"\nanswer_hours = 0\n",
             "[tnmp]: answer_hours: at least 1",
         ),

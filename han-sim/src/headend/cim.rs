@@ -286,7 +286,17 @@ impl CimHeadEnd {
                         continue;
                     };
                     let key = (i, name.clone());
-                    let now_reported = (code, p.detail.clone());
+                    // The event's reason: the meter's detail, else the head-end's own word for
+                    // where the target is.
+                    let reason = if p.detail.is_empty() {
+                        serde_json::to_value(p.state)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default()
+                    } else {
+                        p.detail.clone()
+                    };
+                    let now_reported = (code, reason);
                     if request.reported.get(&key) != Some(&now_reported) {
                         changes.push((key, now_reported));
                     }
@@ -299,11 +309,7 @@ impl CimHeadEnd {
                     created: now.0 / SimTime::SECOND,
                     event_type: code.into(),
                     end_device: target.clone(),
-                    reason: if detail.is_empty() {
-                        state_words(code)
-                    } else {
-                        detail.clone()
-                    },
+                    reason: detail.clone(),
                 });
                 if let Some(r) = self.requests.get_mut(&correlation) {
                     r.reported.insert((i, target), (code, detail));
@@ -329,13 +335,6 @@ impl CimHeadEnd {
             }
         }
         out
-    }
-}
-
-fn state_words(code: &str) -> String {
-    match cim::event_status(code) {
-        Some(s) => s.name().into(),
-        None => String::new(),
     }
 }
 
