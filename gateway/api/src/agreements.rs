@@ -285,6 +285,12 @@ pub async fn agreement(
 pub struct AgreementQuery {
     /// Only this meter's.
     pub esiid: Option<String>,
+    /// Agreements to skip (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Agreements in the page (default and most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
 }
 
 /// The caller's company's agreements.
@@ -293,27 +299,33 @@ pub struct AgreementQuery {
     path = "/v1/agreements",
     tag = "agreements",
     params(AgreementQuery),
-    responses((status = 200, body = Vec<AgreementView>), (status = 422, body = ErrorBody))
+    responses(
+        (status = 200, body = Vec<AgreementView>, description = "Oldest first, a page at a time",
+         headers(("Link" = String, description = "<…?offset=N>; rel=\"next\" when there is a next page (RFC 8288)"))),
+        (status = 422, body = ErrorBody, description = "A bad ESIID, or offset or limit out of range"),
+    )
 )]
 pub async fn agreements(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
+    uri: axum::http::Uri,
     Query(q): Query<AgreementQuery>,
-) -> Result<Json<Vec<AgreementView>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let caller = caller(c, Permission::Agreements)?;
     let esiid = q
         .esiid
         .map(|e| e.parse::<Esiid>().map_err(|e| bad(format!("esiid: {e}"))))
         .transpose()?;
+    let (offset, limit) = crate::page(q.offset, q.limit)?;
     let now = (api.clock)();
-    Ok(Json(
-        api.store
-            .agreements(&caller.company, esiid.as_ref())
-            .await?
-            .iter()
-            .map(|a| AgreementView::of(a, now))
-            .collect(),
-    ))
+    let items: Vec<AgreementView> = api
+        .store
+        .agreements_page(&caller.company, esiid.as_ref(), offset, limit + 1)
+        .await?
+        .iter()
+        .map(|a| AgreementView::of(a, now))
+        .collect();
+    Ok(crate::paged(&uri, offset, limit, items))
 }
 
 /// Resend an open invitation, once, as a reminder (the 30 days do not restart).

@@ -9,15 +9,15 @@
 
 use axum::extract::{Request, State};
 
+use axum::Extension;
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::{Extension, Json};
 use hanrig_gateway::access::{CompanyKind, Permission};
 use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::{AuditEntry, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::{Api, ApiError, Caller, ErrorBody, Query, bad, caller};
+use crate::{Api, ApiError, Caller, ErrorBody, Query, caller};
 
 /// The TDSPs' territories a call touched: a handler puts it in its response's extensions.
 #[derive(Debug, Clone, Default)]
@@ -107,18 +107,6 @@ pub struct AuditLine {
     pub tdsps: Vec<String>,
 }
 
-/// A page of the audit log.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditPage {
-    /// The calls, oldest first.
-    pub calls: Vec<AuditLine>,
-    /// The `offset` of the next page; absent on the last.
-    pub next_offset: Option<i64>,
-}
-
-/// The most calls a page holds.
-pub const PAGE: i64 = 1000;
-
 /// The audit log: every API call for the regulator; for a TDSP, its own calls and those that
 /// touched its territory.
 #[utoipa::path(
@@ -127,7 +115,8 @@ pub const PAGE: i64 = 1000;
     tag = "reports",
     params(AuditQuery),
     responses(
-        (status = 200, body = AuditPage),
+        (status = 200, body = Vec<AuditLine>, description = "Oldest first, a page at a time",
+         headers(("Link" = String, description = "<…?offset=N>; rel=\"next\" when there is a next page (RFC 8288)"))),
         (status = 403, body = ErrorBody, description = "The user lacks the statistics permission (TDSPs and the regulator hold it)"),
         (status = 422, body = ErrorBody, description = "offset or limit out of range"),
     )
@@ -135,18 +124,13 @@ pub const PAGE: i64 = 1000;
 pub async fn calls(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
+    uri: axum::http::Uri,
     Query(q): Query<AuditQuery>,
-) -> Result<Json<AuditPage>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let caller = caller(c, Permission::Statistics)?;
     // A `from` not before `until` is an empty period.
     let (from, until) = (q.from.unwrap_or(0), q.until.unwrap_or(i64::MAX));
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(PAGE);
-    if offset < 0 || !(1..=PAGE).contains(&limit) {
-        return Err(bad(format!(
-            "offset must be at least 0 and limit from 1 to {PAGE} (offset {offset}, limit {limit})"
-        )));
-    }
+    let (offset, limit) = crate::page(q.offset, q.limit)?;
     let scope = match caller.kind {
         CompanyKind::Regulatory => None,
         // A TDSP company without a territory sees its own calls only.
@@ -156,21 +140,17 @@ pub async fn calls(
         .store
         .audit(from, until, scope, offset, limit + 1)
         .await?;
-    let more = entries.len() as i64 > limit;
-    Ok(Json(AuditPage {
-        calls: entries
-            .into_iter()
-            .take(limit as usize)
-            .map(|e| AuditLine {
-                at: e.at,
-                company: e.company,
-                user: e.user,
-                method: e.method,
-                path: e.path,
-                status: e.status,
-                tdsps: e.tdsps.iter().map(|t| t.name().to_string()).collect(),
-            })
-            .collect(),
-        next_offset: more.then_some(offset + limit),
-    }))
+    let lines: Vec<AuditLine> = entries
+        .into_iter()
+        .map(|e| AuditLine {
+            at: e.at,
+            company: e.company,
+            user: e.user,
+            method: e.method,
+            path: e.path,
+            status: e.status,
+            tdsps: e.tdsps.iter().map(|t| t.name().to_string()).collect(),
+        })
+        .collect();
+    Ok(crate::paged(&uri, offset, limit, lines))
 }

@@ -360,6 +360,50 @@ pub(crate) fn integral(value: &mut serde_json::Value) {
     }
 }
 
+/// The most items a page of a list holds, and how many it holds unless `limit` says fewer.
+pub const PAGE: i64 = 1000;
+
+/// A list's `offset` and `limit` (default [`PAGE`]), checked.
+pub(crate) fn page(offset: Option<i64>, limit: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let (offset, limit) = (offset.unwrap_or(0), limit.unwrap_or(PAGE));
+    if offset < 0 || !(1..=PAGE).contains(&limit) {
+        return Err(bad(format!(
+            "offset must be at least 0 and limit from 1 to {PAGE} (offset {offset}, limit {limit})"
+        )));
+    }
+    Ok((offset, limit))
+}
+
+/// `items` (fetched `limit + 1` at `offset`) as a JSON list of at most `limit`, with a
+/// `Link: <…>; rel="next"` header (RFC 8288) naming the next page when there is one.
+pub(crate) fn paged<T: Serialize>(
+    uri: &axum::http::Uri,
+    offset: i64,
+    limit: i64,
+    mut items: Vec<T>,
+) -> Response {
+    let more = items.len() as i64 > limit;
+    items.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let mut response = Json(items).into_response();
+    if more {
+        let mut query: Vec<String> = uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("offset="))
+            .map(String::from)
+            .collect();
+        query.push(format!("offset={}", offset + limit));
+        let link = format!("<{}?{}>; rel=\"next\"", uri.path(), query.join("&"));
+        if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::LINK, value);
+        }
+    }
+    response
+}
+
 /// A `4xx`/`5xx` answer: `{"error": "..."}`.
 #[derive(Debug)]
 pub struct ApiError(pub StatusCode, pub String);

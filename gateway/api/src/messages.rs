@@ -816,26 +816,55 @@ fn summary_view(s: hanrig_gateway_store::Summary) -> SummaryView {
     }
 }
 
+/// Which messages of the history: a period, a page at a time.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// From (Unix seconds, inclusive).
+    pub from: Option<i64>,
+    /// Until (Unix seconds, exclusive).
+    pub until: Option<i64>,
+    /// Messages to skip (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Messages in the page (default and most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
 /// The caller's company's HAN message history.
 #[utoipa::path(
     get,
     path = "/v1/messages",
     tag = "messages",
-    params(Period),
+    params(HistoryQuery),
     responses(
-        (status = 200, body = Vec<MessageLine>),
+        (status = 200, body = Vec<MessageLine>, description = "Oldest first, a page at a time",
+         headers(("Link" = String, description = "<…?offset=N>; rel=\"next\" when there is a next page (RFC 8288)"))),
         (status = 403, body = ErrorBody, description = "The user lacks the view-messages permission"),
+        (status = 422, body = ErrorBody, description = "offset or limit out of range"),
     )
 )]
 pub async fn history(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
-    crate::Query(period): crate::Query<Period>,
-) -> Result<Json<Vec<MessageLine>>, ApiError> {
+    uri: axum::http::Uri,
+    crate::Query(q): crate::Query<HistoryQuery>,
+) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::ViewMessages)?;
-    let (from, until) = period.bounds();
+    let (from, until) = Period {
+        from: q.from,
+        until: q.until,
+    }
+    .bounds();
+    let (offset, limit) = crate::page(q.offset, q.limit)?;
     let mut lines = Vec::new();
-    for m in api.store.messages_of(&caller.company, from, until).await? {
+    for m in api
+        .store
+        .messages_page(&caller.company, from, until, offset, limit + 1)
+        .await?
+    {
         lines.push(MessageLine {
             id: m.id,
             kind: m.kind,
@@ -843,7 +872,7 @@ pub async fn history(
             summary: summary_view(api.store.summary(m.id).await?),
         });
     }
-    Ok(Json(lines))
+    Ok(crate::paged(&uri, offset, limit, lines))
 }
 
 /// The HAN message log report (SMT Table 6): every address of every message of the period,

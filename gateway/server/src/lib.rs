@@ -315,4 +315,88 @@ mod tests {
             "started at 0 s and 1 s, stopped in the 2 s pause"
         );
     }
+
+    /// A gateway whose links contradict the TDSPs' styles is refused before anything is
+    /// served, each mistake named.
+    #[tokio::test]
+    async fn links_that_contradict_the_tdsps_styles_are_refused_naming_the_tdsp() {
+        use hanrig_gateway_connect::JobsClient;
+        use hanrig_gateway_connect::cim::CimClient;
+        let ca = hanrig_gateway_api::pki::LabCa::create().expect("a CA");
+        let server = ca.issue_server(&["localhost"]).expect("a certificate");
+        let tls = hanrig_gateway_api::tls::server_config(
+            ca.cert_pem(),
+            &server.cert_pem,
+            &server.key_pem,
+        )
+        .expect("TLS");
+        let pace = |style| Pace::of(hanrig_headend::limits::of(style));
+        let jobs = |tdsp| Link {
+            tdsp,
+            connector: Connector::Jobs(JobsClient::new("http://127.0.0.1:1")),
+            callbacks: None,
+            pace: pace(HeadEndStyle::Jobs),
+        };
+        let cim = |tdsp, callbacks| Link {
+            tdsp,
+            connector: Connector::Cim(CimClient::new("http://127.0.0.1:1/", "https://gw/")),
+            callbacks,
+            pace: pace(HeadEndStyle::Cim),
+        };
+        let listener = || async {
+            Some(Callbacks {
+                listener: TcpListener::bind("127.0.0.1:0").await.expect("a port"),
+                tls: tls.clone(),
+            })
+        };
+        let cases: Vec<(Vec<Link>, &str)> = vec![
+            (
+                vec![jobs(Tdsp::Centerpoint), jobs(Tdsp::Centerpoint)],
+                "centerpoint: two head-end links",
+            ),
+            (
+                vec![jobs(Tdsp::Oncor)],
+                "oncor: its head-end speaks the MultiSpeak style, not Jobs",
+            ),
+            (
+                vec![cim(Tdsp::AepTexasCentral, None)],
+                "aep-texas-central: a Cim-style head-end calls back: its link needs a callback listener",
+            ),
+            (
+                vec![Link {
+                    callbacks: listener().await,
+                    ..jobs(Tdsp::Tnmp)
+                }],
+                "tnmp: a job-style head-end is polled, not called back",
+            ),
+        ];
+        for (links, says) in cases {
+            let gateway = Gateway {
+                store: Store::open("sqlite::memory:").await.expect("a store"),
+                routing: Routing::texas(),
+                api: TcpListener::bind("127.0.0.1:0").await.expect("a port"),
+                api_tls: tls.clone(),
+                clock: now,
+                links,
+                limits: ListenerLimits::default(),
+            };
+            assert_eq!(
+                gateway.serve(std::future::pending()).await,
+                Err(says.into())
+            );
+        }
+        let fine = Gateway {
+            store: Store::open("sqlite::memory:").await.expect("a store"),
+            routing: Routing::texas(),
+            api: TcpListener::bind("127.0.0.1:0").await.expect("a port"),
+            api_tls: tls.clone(),
+            clock: now,
+            links: vec![
+                jobs(Tdsp::Centerpoint),
+                cim(Tdsp::AepTexasCentral, listener().await),
+            ],
+            limits: ListenerLimits::default(),
+        };
+        assert_eq!(fine.check(), Ok(()));
+    }
 }

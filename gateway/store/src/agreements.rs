@@ -176,23 +176,39 @@ impl Store {
         company: &str,
         esiid: Option<&Esiid>,
     ) -> Result<Vec<AgreementRecord>> {
-        let rows = match esiid {
-            Some(e) => {
-                sqlx::query(&format!(
-                    "{SELECT} WHERE c.name = $1 AND a.esiid = $2 ORDER BY a.id"
+        self.agreements_page(company, esiid, 0, i64::MAX).await
+    }
+
+    /// [`Store::agreements`], at most `limit` after the first `offset`.
+    pub async fn agreements_page(
+        &self,
+        company: &str,
+        esiid: Option<&Esiid>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<AgreementRecord>> {
+        let rows =
+            match esiid {
+                Some(e) => sqlx::query(&format!(
+                    "{SELECT} WHERE c.name = $1 AND a.esiid = $2 ORDER BY a.id LIMIT $3 OFFSET $4"
                 ))
                 .bind(company)
                 .bind(e.as_str())
+                .bind(limit)
+                .bind(offset)
                 .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(&format!("{SELECT} WHERE c.name = $1 ORDER BY a.id"))
+                .await?,
+                None => {
+                    sqlx::query(&format!(
+                        "{SELECT} WHERE c.name = $1 ORDER BY a.id LIMIT $2 OFFSET $3"
+                    ))
                     .bind(company)
+                    .bind(limit)
+                    .bind(offset)
                     .fetch_all(&self.pool)
                     .await?
-            }
-        };
+                }
+            };
         rows.iter().map(agreement_row).collect()
     }
 

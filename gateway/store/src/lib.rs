@@ -1041,12 +1041,26 @@ impl Store {
         from: i64,
         until: i64,
     ) -> Result<Vec<MessageRecord>> {
+        self.messages_page(company, from, until, 0, i64::MAX).await
+    }
+
+    /// [`Store::messages_of`], at most `limit` after the first `offset`.
+    pub async fn messages_page(
+        &self,
+        company: &str,
+        from: i64,
+        until: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRecord>> {
         let ids: Vec<i64> = sqlx::query(
-            "SELECT id FROM messages WHERE company = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id",
+            "SELECT id FROM messages WHERE company = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id LIMIT $4 OFFSET $5",
         )
         .bind(company)
         .bind(from)
         .bind(until)
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&self.pool)
         .await?
         .iter()
