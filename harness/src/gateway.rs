@@ -201,6 +201,26 @@ pub async fn issue(
     ))
 }
 
+/// `--permission` values, each one of Table 6's names.
+fn parse_permissions(names: &[String]) -> Result<Vec<Permission>, String> {
+    names
+        .iter()
+        .map(|p| p.parse::<Permission>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())
+}
+
+/// What `user-add` and `user-permissions` print of the user.
+fn user_line(u: &hanrig_gateway_store::UserRecord) -> String {
+    format!(
+        "user {:?} of {:?}{}: {}\n",
+        u.username,
+        u.company.name,
+        if u.admin { " (administrator)" } else { "" },
+        hanrig_gateway::access::join(&u.permissions)
+    )
+}
+
 /// Runs one admin command against the repository at `database`.
 pub fn admin(database: &str, command: Admin) -> Result<String, String> {
     if let Admin::CaInit { dir, names } = &command {
@@ -266,22 +286,12 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                 admin,
                 permissions,
             } => {
-                let permissions = permissions
-                    .iter()
-                    .map(|p| p.parse::<Permission>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())?;
+                let permissions = parse_permissions(&permissions)?;
                 let u = store
                     .add_user(&company, &user, &hash, admin, &permissions, now())
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(format!(
-                    "user {:?} of {:?}{}: {}\n",
-                    u.username,
-                    u.company.name,
-                    if u.admin { " (administrator)" } else { "" },
-                    hanrig_gateway::access::join(&u.permissions)
-                ))
+                Ok(user_line(&u))
             }
             Admin::UserUnlock { user } => {
                 store
@@ -316,22 +326,12 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                 admin,
                 permissions,
             } => {
-                let permissions = permissions
-                    .iter()
-                    .map(|p| p.parse::<Permission>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())?;
+                let permissions = parse_permissions(&permissions)?;
                 let u = store
                     .set_user_permissions(&user, admin, &permissions)
                     .await
                     .map_err(|e| e.to_string())?;
-                Ok(format!(
-                    "user {:?} of {:?}{}: {}\n",
-                    u.username,
-                    u.company.name,
-                    if u.admin { " (administrator)" } else { "" },
-                    hanrig_gateway::access::join(&u.permissions)
-                ))
+                Ok(user_line(&u))
             }
             Admin::CertUnlock { fingerprint } => {
                 store

@@ -302,17 +302,16 @@ mod tests {
     use super::*;
     use hanrig_gateway::access::CompanyKind;
 
-    /// An unknown user's password is hashed as a known user's is (against the dummy hash), so
-    /// the time of the answer does not tell the two apart; and the answer is the same.
-    #[tokio::test]
-    async fn an_unknown_user_costs_one_hash_as_a_known_user_does() {
+    /// A repository with Acme Energy, its certificate `fingerprint` and its administrator
+    /// alice (password CorrectHorse42).
+    async fn alice(fingerprint: &str) -> Store {
         let store = Store::open("sqlite::memory:").await.unwrap();
         store
             .add_company("Acme Energy", CompanyKind::ThirdParty, 0)
             .await
             .unwrap();
         store
-            .add_certificate("Acme Energy", "ab", "Acme", 0)
+            .add_certificate("Acme Energy", fingerprint, "Acme", 0)
             .await
             .unwrap();
         let hash = hash_password("CorrectHorse42").unwrap();
@@ -320,6 +319,14 @@ mod tests {
             .add_user("Acme Energy", "alice", &hash, true, &[], 0)
             .await
             .unwrap();
+        store
+    }
+
+    /// An unknown user's password is hashed as a known user's is (against the dummy hash), so
+    /// the time of the answer does not tell the two apart; and the answer is the same.
+    #[tokio::test]
+    async fn an_unknown_user_costs_one_hash_as_a_known_user_does() {
+        let store = alice("ab").await;
         let auth = Authenticator::new(store, || 0);
         let peer = || Some(PeerCertificate("ab".into()));
         let refusal = |r: Result<Caller, (String, Response)>| r.err().map(|(_, r)| r.status());
@@ -354,20 +361,7 @@ mod tests {
     /// as a wrong password is, and enabled again signs in.
     #[tokio::test]
     async fn guessing_many_users_with_one_certificate_locks_it_and_a_disabled_user_is_refused() {
-        let store = Store::open("sqlite::memory:").await.unwrap();
-        store
-            .add_company("Acme Energy", CompanyKind::ThirdParty, 0)
-            .await
-            .unwrap();
-        store
-            .add_certificate("Acme Energy", "cd", "Acme", 0)
-            .await
-            .unwrap();
-        let hash = hash_password("CorrectHorse42").unwrap();
-        store
-            .add_user("Acme Energy", "alice", &hash, true, &[], 0)
-            .await
-            .unwrap();
+        let store = alice("cd").await;
         let auth = Authenticator::new(store.clone(), now);
         let sign_in = |user: &str, password: &str| {
             let auth = auth.clone();
