@@ -69,24 +69,6 @@ pub async fn audit(State(api): State<Api>, request: Request, next: Next) -> Resp
     response
 }
 
-/// Which calls: from `from` to before `until` (Unix seconds), a page of `limit` after
-/// `offset`.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    /// From (Unix seconds, inclusive); the beginning when absent.
-    pub from: Option<i64>,
-    /// Until (Unix seconds, exclusive); the end when absent.
-    pub until: Option<i64>,
-    /// Calls to skip (default 0).
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Calls in the page (default and most 1000).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<i64>,
-}
-
 /// One call.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditLine {
@@ -113,7 +95,7 @@ pub struct AuditLine {
     get,
     path = "/v1/audit",
     tag = "reports",
-    params(AuditQuery),
+    params(crate::PeriodPage),
     responses(
         (status = 200, body = Vec<AuditLine>, description = "Oldest first, a page at a time",
          headers(("Link" = String, description = "<…?offset=N>; rel=\"next\" when there is a next page (RFC 8288)"))),
@@ -125,11 +107,10 @@ pub async fn calls(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
     uri: axum::http::Uri,
-    Query(q): Query<AuditQuery>,
+    Query(q): Query<crate::PeriodPage>,
 ) -> Result<axum::response::Response, ApiError> {
     let caller = caller(c, Permission::Statistics)?;
-    // A `from` not before `until` is an empty period.
-    let (from, until) = (q.from.unwrap_or(0), q.until.unwrap_or(i64::MAX));
+    let (from, until) = q.period();
     let (offset, limit) = crate::page(q.offset, q.limit)?;
     let scope = match caller.kind {
         CompanyKind::Regulatory => None,

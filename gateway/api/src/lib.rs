@@ -363,6 +363,37 @@ pub(crate) fn integral(value: &mut serde_json::Value) {
 /// The most items a page of a list holds, and how many it holds unless `limit` says fewer.
 pub const PAGE: i64 = 1000;
 
+/// A period and a page of a list: from `from` to before `until` (Unix seconds), `limit`
+/// items after `offset`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodPage {
+    /// From (Unix seconds, inclusive); the beginning when absent.
+    pub from: Option<i64>,
+    /// Until (Unix seconds, exclusive); the end when absent.
+    pub until: Option<i64>,
+    /// Items to skip (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
+    /// Items in the page (default and most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+impl PeriodPage {
+    /// The period's bounds ([`period`]).
+    pub(crate) fn period(&self) -> (i64, i64) {
+        period(self.from, self.until)
+    }
+}
+
+/// A period's bounds, the beginning and the end when absent; a `from` not before `until` is
+/// an empty period.
+pub(crate) fn period(from: Option<i64>, until: Option<i64>) -> (i64, i64) {
+    (from.unwrap_or(0), until.unwrap_or(i64::MAX))
+}
+
 /// A list's `offset` and `limit` (default [`PAGE`]), checked.
 pub(crate) fn page(offset: Option<i64>, limit: Option<i64>) -> Result<(i64, i64), ApiError> {
     let (offset, limit) = (offset.unwrap_or(0), limit.unwrap_or(PAGE));

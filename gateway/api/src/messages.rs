@@ -786,9 +786,9 @@ pub struct Period {
 }
 
 impl Period {
-    /// The bounds; a `from` not before `until` is an empty period.
+    /// The bounds ([`crate::period`]).
     fn bounds(&self) -> (i64, i64) {
-        (self.from.unwrap_or(0), self.until.unwrap_or(i64::MAX))
+        crate::period(self.from, self.until)
     }
 }
 
@@ -816,29 +816,12 @@ fn summary_view(s: hanrig_gateway_store::Summary) -> SummaryView {
     }
 }
 
-/// Which messages of the history: a period, a page at a time.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct HistoryQuery {
-    /// From (Unix seconds, inclusive).
-    pub from: Option<i64>,
-    /// Until (Unix seconds, exclusive).
-    pub until: Option<i64>,
-    /// Messages to skip (default 0).
-    #[param(minimum = 0)]
-    pub offset: Option<i64>,
-    /// Messages in the page (default and most 1000).
-    #[param(minimum = 1, maximum = 1000)]
-    pub limit: Option<i64>,
-}
-
 /// The caller's company's HAN message history.
 #[utoipa::path(
     get,
     path = "/v1/messages",
     tag = "messages",
-    params(HistoryQuery),
+    params(crate::PeriodPage),
     responses(
         (status = 200, body = Vec<MessageLine>, description = "Oldest first, a page at a time",
          headers(("Link" = String, description = "<…?offset=N>; rel=\"next\" when there is a next page (RFC 8288)"))),
@@ -850,14 +833,10 @@ pub async fn history(
     State(api): State<Api>,
     c: Option<Extension<Caller>>,
     uri: axum::http::Uri,
-    crate::Query(q): crate::Query<HistoryQuery>,
+    crate::Query(q): crate::Query<crate::PeriodPage>,
 ) -> Result<Response, ApiError> {
     let caller = caller(c, Permission::ViewMessages)?;
-    let (from, until) = Period {
-        from: q.from,
-        until: q.until,
-    }
-    .bounds();
+    let (from, until) = q.period();
     let (offset, limit) = crate::page(q.offset, q.limit)?;
     let mut lines = Vec::new();
     for m in api

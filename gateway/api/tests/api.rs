@@ -102,20 +102,37 @@ async fn call_as(
     who: Option<Caller>,
     body: Value,
 ) -> (StatusCode, Value) {
-    let mut request = Request::builder()
+    let (status, _, body) = send(app, method, uri, who, &[], body).await;
+    (status, body)
+}
+
+/// `method uri` with `headers` and a JSON `body`, as `who`: the status, the answer's headers
+/// and its body (JSON, or null).
+async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    who: Option<Caller>,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let mut builder = Request::builder()
         .method(method)
         .uri(uri)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let mut request = builder.body(Body::from(body.to_string())).unwrap();
     if let Some(who) = who {
         request.extensions_mut().insert(who);
     }
     let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
+    let (status, headers) = (response.status(), response.headers().clone());
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (
         status,
+        headers,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
 }
@@ -1259,7 +1276,8 @@ async fn a_company_over_its_rate_gets_429_with_retry_after_and_others_are_not_sl
     );
 }
 
-/// `request` with an `Idempotency-Key`, as `who`: the status, the replay header and the body.
+/// A POST of `body` to `uri` with an `Idempotency-Key`, as `who`: the status, the replay
+/// header and the body.
 async fn call_once(
     app: &Router,
     uri: &str,
@@ -1267,26 +1285,12 @@ async fn call_once(
     who: &str,
     body: Value,
 ) -> (StatusCode, Option<String>, Value) {
-    let mut request = Request::builder()
-        .method("POST")
-        .uri(uri)
-        .header("content-type", "application/json")
-        .header("idempotency-key", key)
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    request.extensions_mut().insert(caller(who));
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let replayed = response
-        .headers()
+    let headers = [("idempotency-key", key)];
+    let (status, answer, body) = send(app, "POST", uri, Some(caller(who)), &headers, body).await;
+    let replayed = answer
         .get("idempotent-replayed")
         .map(|v| v.to_str().unwrap().to_string());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        replayed,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    (status, replayed, body)
 }
 
 /// A client retrying a POST after a timeout, with the same Idempotency-Key, gets the first
@@ -1598,23 +1602,9 @@ async fn every_role_against_every_endpoint_is_allowed_or_refused_by_its_permissi
 
 /// A GET as `who`: the status, the `Link` header and the body.
 async fn get_paged(app: &Router, uri: &str, who: &str) -> (StatusCode, Option<String>, Value) {
-    let request = Request::builder()
-        .uri(uri)
-        .extension(caller(who))
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let link = response
-        .headers()
-        .get("link")
-        .map(|v| v.to_str().unwrap().to_string());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        link,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let (status, headers, body) = send(app, "GET", uri, Some(caller(who)), &[], Value::Null).await;
+    let link = headers.get("link").map(|v| v.to_str().unwrap().to_string());
+    (status, link, body)
 }
 
 /// Lists come a page at a time: `limit` items after `offset`, and a `Link: rel="next"` while
