@@ -220,11 +220,19 @@ pub enum Mutant {
     DeviceCbkeNoTimeout,
     /// Retries Key Establishment after its own delay, ignoring the Terminate's wait time.
     CbkeIgnoresWaitTime,
+    /// Takes load control events of a reserved criticality level (0, 0x10 and above).
+    AcceptsReservedCriticality,
+    /// Keeps the load shed when the user opts out of a running event.
+    RelayIgnoresOptOut,
+    /// Shows a message with a scheduled start as soon as it arrives.
+    ScheduledMessageShownEarly,
+    /// Meter: answers Get Current Price only from requesters whose receiver is on when idle.
+    IgnoresSleepyRequester,
 }
 
 impl Mutant {
     /// Every mutant, with its name and what is wrong with it.
-    pub const ALL: [(Mutant, &'static str, &'static str); 50] = [
+    pub const ALL: [(Mutant, &'static str, &'static str); 54] = [
         (
             Mutant::WrongEventStatus,
             "wrong-event-status",
@@ -475,6 +483,26 @@ impl Mutant {
             "cbke-ignores-wait-time",
             "retries Key Establishment before the Terminate's wait time is over",
         ),
+        (
+            Mutant::AcceptsReservedCriticality,
+            "accepts-reserved-criticality",
+            "takes load control events of a reserved criticality level",
+        ),
+        (
+            Mutant::RelayIgnoresOptOut,
+            "relay-ignores-opt-out",
+            "keeps the load shed when the user opts out",
+        ),
+        (
+            Mutant::ScheduledMessageShownEarly,
+            "scheduled-message-shown-early",
+            "shows a message before its scheduled start",
+        ),
+        (
+            Mutant::IgnoresSleepyRequester,
+            "ignores-sleepy-requester",
+            "meter: answers Get Current Price only when the requester's receiver is on when idle",
+        ),
     ];
 
     /// The Key Establishment flaw a device mutant plays.
@@ -507,6 +535,7 @@ impl Mutant {
                 | Mutant::CbkeWrongKdfCounter
                 | Mutant::CbkeNoTimeout
                 | Mutant::ServesBeforeCbke
+                | Mutant::IgnoresSleepyRequester
         )
     }
 
@@ -637,6 +666,10 @@ pub struct SimDevice {
     /// Whether the outputs being drained come from the device's own timers (a message expiring)
     /// rather than from a command.
     expiring: bool,
+    /// Whether the outputs being drained follow the user's opt-out.
+    opting_out: bool,
+    /// For [`Mutant::AcceptsReservedCriticality`]: events taken at a reserved level, with it.
+    reserved_levels: Vec<(u32, u8)>,
     /// Seconds the ESI's clock is ahead of the device's own: set from the Time cluster, as every
     /// SE device takes its time from the meter's ESI.
     clock_offset_s: i64,
@@ -698,6 +731,8 @@ impl SimDevice {
             mutant: None,
             screen: None,
             expiring: false,
+            opting_out: false,
+            reserved_levels: Vec::new(),
             clock_offset_s: 0,
             cbke: None,
         }
@@ -1120,6 +1155,9 @@ impl SimDevice {
             Command::DisplayMessage(m) => {
                 if let Some(c) = &mut self.messaging {
                     c.handle_display(t, m);
+                    if self.mutant == Some(Mutant::ScheduledMessageShownEarly) {
+                        self.screen = Some(m.message.as_str().unwrap_or("").to_string());
+                    }
                 }
             }
             Command::CancelMessage(m) => {
@@ -1146,6 +1184,13 @@ impl SimDevice {
                         }
                         Some(Mutant::RejectsLongestEvent) if e.duration_in_minutes == 1440 => {
                             e.duration_in_minutes = 1441;
+                        }
+                        Some(Mutant::AcceptsReservedCriticality)
+                            if e.criticality_level.is_reserved() =>
+                        {
+                            self.reserved_levels
+                                .push((e.issuer_event_id, u8::from(e.criticality_level)));
+                            e.criticality_level = drlc::CriticalityLevel::Green;
                         }
                         _ => {}
                     }
@@ -1435,7 +1480,10 @@ impl SimDevice {
                 c.opt_in(t, issuer_event_id);
             }
         }
-        self.pump(now, log)
+        self.opting_out = out;
+        let frames = self.pump(now, log);
+        self.opting_out = false;
+        frames
     }
 
     /// The display reads the meter again.
@@ -1515,6 +1563,16 @@ impl SimDevice {
                                 Some(Mutant::EventControlNotEchoed) => {
                                     r.event_control = drlc::EventControl(0)
                                 }
+                                Some(Mutant::AcceptsReservedCriticality) => {
+                                    if let Some((_, level)) = self
+                                        .reserved_levels
+                                        .iter()
+                                        .find(|(id, _)| *id == r.issuer_event_id)
+                                    {
+                                        r.criticality_level_applied =
+                                            drlc::CriticalityLevel::from(*level);
+                                    }
+                                }
                                 _ => {}
                             }
                             commands.push((drlc::CLUSTER_ID, Command::ReportEventStatus(r)));
@@ -1533,8 +1591,13 @@ impl SimDevice {
                         log.push(now, &self.name, "load_control_applied", json!({"issuer_event_id": action.issuer_event_id, "load_on": self.relay.as_ref().map(|r| r.shedding_for().is_none()), "set_points": [self.set_points.0, self.set_points.1]}));
                     }
                     DrlcOutput::Restore { issuer_event_id } => {
-                        let stuck = self.mutant == Some(Mutant::RelayNotRestoredOnCancel)
-                            && cancelled.contains(&issuer_event_id);
+                        let stuck = match self.mutant {
+                            Some(Mutant::RelayNotRestoredOnCancel) => {
+                                cancelled.contains(&issuer_event_id)
+                            }
+                            Some(Mutant::RelayIgnoresOptOut) => self.opting_out,
+                            _ => false,
+                        };
                         if let (Some(relay), false) = (&mut self.relay, stuck) {
                             let _ = relay.apply(&DrlcOutput::Restore { issuer_event_id });
                         }

@@ -688,6 +688,12 @@ impl EsiApp {
         );
         let t = now.utc().0;
         let reply = match &request.command {
+            Command::GetCurrentPrice(g)
+                if self.mutant == Some(Mutant::IgnoresSleepyRequester)
+                    && g.command_options & 0x01 == 0 =>
+            {
+                None
+            }
             Command::GetCurrentPrice(_) => match self.current_price(t) {
                 Some(p) => self.respond(device, request, Command::PublishPrice(p)),
                 None => self.default_response(device, request, Status::NotFound),

@@ -389,6 +389,8 @@ pub struct MessageStep {
     pub message_id: u32,
     /// Text.
     pub text: String,
+    /// Start, as an offset from the step (absent: now).
+    pub start_in: Option<String>,
     /// Minutes to show it (absent: until changed).
     pub duration_minutes: Option<u16>,
     /// The user must confirm it.
@@ -1260,7 +1262,12 @@ impl Scenario {
                     message,
                     extended_message_control: None,
                 };
-                on_esi(meter(&m.meter)?, move |_| {
+                let start_in = m.start_in.as_deref().map(parse_duration).transpose()?;
+                on_esi(meter(&m.meter)?, move |now| {
+                    let mut msg = msg;
+                    if let Some(offset) = start_in {
+                        msg.start_time = now.plus(offset).utc();
+                    }
                     Utility::Publish(Command::DisplayMessage(msg))
                 })
             }

@@ -412,7 +412,12 @@ impl DrlcClient {
     /// A Load Control Event from the ESI, received at `now`.
     pub fn handle_event(&mut self, now: UtcTime, event: &LoadControlEvent) {
         let now = now.0;
-        if !self.for_us(event.device_class, event.utility_enrollment_group) {
+        // Not ours, or of a reserved criticality level: ignored without a report, as the
+        // EmberZNet reference client does (`drlc-client.c`: "Reserved criticality level.
+        // Ignoring.").
+        if !self.for_us(event.device_class, event.utility_enrollment_group)
+            || event.criticality_level.is_reserved()
+        {
             return;
         }
         if self

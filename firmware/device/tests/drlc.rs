@@ -159,6 +159,44 @@ fn lce_for_another_device_class_or_enrollment_group_is_ignored() {
 }
 
 #[test]
+fn every_defined_criticality_level_is_taken_and_reserved_levels_are_ignored() {
+    let mut c = DrlcClient::new(config(), 1);
+    // 1–9 named, 0x0A–0x0F utility-defined: each taken, each 1-minute event after the last.
+    for level in 1..=0x0Fu8 {
+        let t = T0 + 60 * u32::from(level);
+        c.handle_event(
+            UtcTime(t),
+            &LoadControlEvent {
+                criticality_level: CriticalityLevel::from(level),
+                ..event(u32::from(level), t, 1)
+            },
+        );
+        assert_eq!(
+            drain(&mut c),
+            [
+                Report(u32::from(level), CommandReceived, t),
+                Report(u32::from(level), Started, t),
+                Apply(u32::from(level))
+            ],
+            "level {level:#04x}"
+        );
+        run_until(&mut c, t + 60);
+    }
+    // 0 and 0x10 and above: no report, nothing held.
+    for (id, level) in [(100, 0u8), (101, 0x10), (102, 0xFF)] {
+        c.handle_event(
+            UtcTime(T0 + 2000),
+            &LoadControlEvent {
+                criticality_level: CriticalityLevel::from(level),
+                ..event(id, T0 + 2000, 10)
+            },
+        );
+    }
+    assert_eq!(drain(&mut c), []);
+    assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
 fn invalid_start_or_duration_over_1440_minutes_is_rejected_with_0xfe() {
     let mut c = DrlcClient::new(config(), 1);
     c.handle_event(UtcTime(T0), &event(1, T0, 1441));

@@ -116,6 +116,14 @@ open_enum! {
     }
 }
 
+impl CriticalityLevel {
+    /// Levels SE 1.0 reserves: 0 and 0x10 and above (0x0A–0x0F are utility-defined, in use).
+    pub fn is_reserved(self) -> bool {
+        let level = u8::from(self);
+        level == 0 || level > 0x0F
+    }
+}
+
 open_enum! {
     /// Event Status of Report Event Status.
     pub enum EventStatus(u8) {

@@ -400,7 +400,38 @@ pub(super) static CASES: &[Case] = &[
         "On the air: both run — 331 completes at 1860 s, 332 starts at 1860 s and completes at 3660 s; no 0x07",
         dev_drlc_033
     ),
+    case!(
+        "DEV-DRLC-034",
+        Device,
+        Thermostat,
+        "Takes events of every criticality level, echoing it, and ignores reserved levels",
+        "SE 1.0 LCE Criticality Level (0 reserved, 1 Green, 2–6 levels 1–5, 7 Emergency, 8 Planned Outage, 9 Service Disconnect, 0x0A–0x0F utility-defined, 0x10–0xFF reserved); EmberZNet reference client: a reserved level is ignored",
+        JOINED,
+        [
+            "At 1, 2, … 15 min a 1-minute LCE starting now with criticality 1, 2, … 0x0F",
+            "At 16, 17, 18 min LCEs with criticality 0x00, 0x10 and 0xFF"
+        ],
+        "On the air: for each level 1–0x0F 0x01 and 0x02 when sent and 0x03 a minute later, every report's Criticality Level Applied the event's; nothing for the reserved levels",
+        dev_drlc_034
+    ),
+    case!(
+        "DEV-DRLC-035",
+        Device,
+        LoadControl,
+        "The load follows the user's opt-out and opt-in",
+        "SE 1.0 DRLC user opt-out/opt-in (0x04, 0x05, 0x09); SMT §5.6 load control",
+        JOINED,
+        [
+            "At 60 s an LCE for 30 minutes",
+            "The user opts out at 600 s and back in at 1200 s"
+        ],
+        "Relay-sense line: de-energised from 60 s, energised from 600 s, de-energised again from 1200 s, energised after 1860 s; on the air 0x01, 0x02, 0x04, 0x05 and 0x09 at those times",
+        dev_drlc_035
+    ),
 ];
+
+/// Criticality levels SE 1.0 reserves, each sent once by DEV-DRLC-034.
+const RESERVED_LEVELS: [u8; 3] = [0x00, 0x10, 0xFF];
 
 const PCT: &str = "thermostat";
 
@@ -1174,4 +1205,59 @@ fn dev_drlc_029(ctx: &mut Ctx) -> Outcome {
         )?;
     }
     Ok(())
+}
+
+fn dev_drlc_034(ctx: &mut Ctx) -> Outcome {
+    let mut net = network(PCT, "20m");
+    // Event 3400 + level, sent at `level` minutes, runs for the minute after: none overlaps.
+    let levels = (1..=0x0Fu8).chain(RESERVED_LEVELS);
+    for (i, level) in levels.clone().enumerate() {
+        at(
+            &mut net,
+            &format!("{}m", i + 1),
+            Action::LoadControlEvent(EventStep {
+                criticality: level,
+                ..event(3400 + u32::from(level), 1)
+            }),
+        );
+    }
+    run_joined(ctx, &net)?;
+    for (i, level) in levels.enumerate() {
+        let (id, sent) = (3400 + u32::from(level), 60 * (i as u64 + 1));
+        // [`expect_statuses`] checks that each report echoes the event's criticality.
+        let want: &[(EventStatus, u64, u64)] = if RESERVED_LEVELS.contains(&level) {
+            &[]
+        } else {
+            &[
+                (CommandReceived, sent, sent + 1),
+                (Started, sent, sent + 1),
+                (Completed, sent + 60, sent + 61),
+            ]
+        };
+        expect_statuses(ctx, id, want)?;
+    }
+    Ok(())
+}
+
+fn dev_drlc_035(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("load-control", "1h");
+    at(&mut net, "1m", Action::LoadControlEvent(event(35, 30)));
+    at(&mut net, "10m", Action::OptOut(user_event(35)));
+    at(&mut net, "20m", Action::OptIn(user_event(35)));
+    for (t, on) in [(60, false), (600, true), (1200, false), (1860, true)] {
+        ctx.probe(before(ctx, t), load(!on));
+        ctx.probe(after(ctx, t), load(on));
+    }
+    run_joined(ctx, &net)?;
+    expect_statuses(
+        ctx,
+        35,
+        &[
+            (CommandReceived, 60, 61),
+            (Started, 60, 61),
+            (UserOptedOut, 600, 601),
+            (UserOptedIn, 1200, 1201),
+            (PartiallyCompletedWithOptIn, 1860, 1861),
+        ],
+    )
 }

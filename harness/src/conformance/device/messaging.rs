@@ -121,6 +121,17 @@ pub(super) static CASES: &[Case] = &[
         "Operator: \"Message 16\" shown at 2 h",
         dev_msg_009
     ),
+    case!(
+        "DEV-MSG-010",
+        Device,
+        InHomeDisplay,
+        "A message with a scheduled start is shown from its start for its duration",
+        "SE 1.0 Display Message Start Time (UTC; 0 = now) and Duration In Minutes",
+        JOINED,
+        ["At 30 s message 17 starting 10 minutes later, for 5 minutes"],
+        "Operator: nothing shown before 630 s, \"Message 17\" from 630 s to 930 s, nothing after",
+        dev_msg_010
+    ),
 ];
 
 fn text(id: u32) -> Probe {
@@ -278,4 +289,23 @@ fn dev_msg_007(ctx: &mut Ctx) -> Outcome {
         "Get Last Message (0x0703 c→s 0x00) from the DUT",
         "none on the air",
     )
+}
+
+fn dev_msg_010(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("in-home-display", "20m");
+    at(
+        &mut net,
+        "30s",
+        Action::DisplayMessage(MessageStep {
+            start_in: Some("10m".into()),
+            duration_minutes: Some(5),
+            ..message(17)
+        }),
+    );
+    ctx.probe(after(ctx, 30), Probe::Message(None));
+    ctx.probe(before(ctx, 630), Probe::Message(None));
+    ctx.probe(after(ctx, 630), text(17));
+    ctx.probe(before(ctx, 930), text(17));
+    ctx.probe(after(ctx, 930), Probe::Message(None));
+    run_joined(ctx, &net)
 }

@@ -134,6 +134,7 @@ fn message(message_id: u32) -> MessageStep {
         meter: RIG.into(),
         message_id,
         text: format!("Message {message_id}"),
+        start_in: None,
         duration_minutes: None,
         confirm: false,
         importance: 0,

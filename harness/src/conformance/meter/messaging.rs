@@ -83,6 +83,7 @@ fn message(id: u32, text: &str) -> MessageStep {
         meter: "dut".into(),
         message_id: id,
         text: text.into(),
+        start_in: None,
         duration_minutes: None,
         confirm: false,
         importance: 0,

@@ -126,6 +126,20 @@ pub(super) static CASES: &[Case] = &[
         "On the air: a Publish Price to it ending when the price ends (14:60:30 ± 1 min)",
         met_price_009
     ),
+    case!(
+        "MET-PRICE-010",
+        Meter,
+        Meter,
+        "Answers Get Current Price whether or not the requester's receiver is on when idle",
+        "SE 1.0 Get Current Price Command Options bit 0 (Requestor Rx On When Idle: the server may use it for its publishing policy; the request is answered either way)",
+        RIG_JOINED,
+        [
+            "Publish a price at 30 s",
+            "At 60 s the display asks with Command Options 0x00, the thermostat with 0x01"
+        ],
+        "On the air: Publish Price 7 to each, with its request's TSN",
+        met_price_010
+    ),
 ];
 
 fn price(id: u32) -> PriceStep {
@@ -449,4 +463,39 @@ fn met_price_009(ctx: &mut Ctx) -> Outcome {
             p.start_time.0, p.duration_in_minutes
         ),
     )
+}
+
+fn met_price_010(ctx: &mut Ctx) -> Outcome {
+    let mut net = network("2m");
+    at(&mut net, "30s", Action::PublishPrice(price(7)));
+    send(
+        &mut net,
+        "1m",
+        IHD.0,
+        sep_price::CLUSTER_ID,
+        "{ name = \"get_current_price\", command_options = 0 }",
+    );
+    send(&mut net, "1m", PCT.0, sep_price::CLUSTER_ID, GCP);
+    run_joined(ctx, &net)?;
+    for (who, rig, options) in [("display", ihd(), 0), ("thermostat", pct(), 1)] {
+        let tsn = requests(ctx, rig, sep_price::CLUSTER_ID, 0x00);
+        let got = prices_to(ctx, rig)?;
+        check(
+            !tsn.is_empty()
+                && got
+                    .iter()
+                    .any(|(t, x, p)| *t >= 60 && tsn.contains(x) && p.issuer_event_id == 7),
+            &format!(
+                "the {who}'s Get Current Price (Command Options {options:#04x}) was not answered"
+            ),
+            format!("Publish Price 7 at 60 s or later with TSN in {tsn:?}"),
+            format!(
+                "{:?}",
+                got.iter()
+                    .map(|(t, x, p)| (t, x, p.issuer_event_id))
+                    .collect::<Vec<_>>()
+            ),
+        )?;
+    }
+    Ok(())
 }
