@@ -7,7 +7,9 @@
 //!   (or real test) devices. The files are JSON with hex values; a CA file is written with mode
 //!   0600 and never overwritten.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
 
 use hanrig_cbke::curve::POINT_LEN;
 use hanrig_cbke::kdf::{DerivedKeys, Party, Transcript};
@@ -258,4 +260,60 @@ pub fn identity(
     )?;
     hanrig_cbke::exchange::Identity::new(cert, key, ca)
         .map_err(|e| format!("--cbke-certificate: {e}"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CbkeCommand {
+    /// Compute a whole exchange from `{ "ca_public", "initiator": { "certificate",
+    /// "private_key", "ephemeral_private_key" }, "responder": { … } }` (hex) and print both
+    /// public keys, both ephemeral public keys, z, mac_key, key_data, macu and macv.
+    Vector {
+        /// The JSON file ('-' for standard input).
+        file: String,
+    },
+    /// Print the public key an implicit certificate reconstructs to under a CA key.
+    PublicKey {
+        /// The CA's public key (22 bytes, compressed, hex).
+        #[arg(long)]
+        ca: String,
+        /// The certificate (48 bytes, hex).
+        #[arg(long)]
+        certificate: String,
+    },
+    /// Create a test CA: a new key and issuer ID in a JSON file (mode 0600, never overwritten).
+    CaInit {
+        /// The file to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Issuer ID: 8 ASCII characters or 16 hex digits.
+        #[arg(long, default_value = "HANRIGCA")]
+        issuer: String,
+    },
+    /// Issue a certificate and private key to a device; prints JSON.
+    CertIssue {
+        /// The CA file from `ca-init`.
+        #[arg(long)]
+        ca: PathBuf,
+        /// The device's EUI64, as 00:12:4b:00:00:00:00:01.
+        #[arg(long)]
+        eui64: String,
+        /// Profile attribute data (10 bytes, hex); the Certicom test profile by default.
+        #[arg(long)]
+        profile: Option<String>,
+    },
+}
+
+/// Runs `hanrig cbke …`.
+pub fn run(command: CbkeCommand) -> anyhow::Result<String> {
+    match command {
+        CbkeCommand::Vector { file } => {
+            vector(&crate::read_input(Some(&file)).map_err(anyhow::Error::msg)?)
+        }
+        CbkeCommand::PublicKey { ca, certificate } => reconstruct(&ca, &certificate),
+        CbkeCommand::CaInit { out, issuer } => ca_init(&out, &issuer),
+        CbkeCommand::CertIssue { ca, eui64, profile } => {
+            cert_issue(&ca, &eui64, profile.as_deref())
+        }
+    }
+    .map_err(anyhow::Error::msg)
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use hanrig_gateway::access::{CompanyKind, Permission};
 use hanrig_gateway_api::pki::{LabCa, write};
+use hanrig_gateway_connect::unix_now as now;
 use hanrig_gateway_store::Store;
 
 /// The repository when none is named: an SQLite file in the working directory.
@@ -139,13 +140,6 @@ pub enum Admin {
         /// The fingerprint `cert-issue` printed.
         fingerprint: String,
     },
-}
-
-/// Unix seconds now, from the system clock.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -544,4 +538,33 @@ pub fn openapi() -> Result<String, String> {
             .map(|j| j + "\n")
             .map_err(|e| e.to_string())
     })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Companies, users, the lab CA and client certificates.
+    Admin {
+        /// The repository: sqlite://FILE?mode=rwc or postgres://USER@HOST/DB.
+        #[arg(long, default_value = DEFAULT_DATABASE)]
+        database_url: String,
+        #[command(subcommand)]
+        command: Admin,
+    },
+    /// Serve the API over mutual TLS until interrupted.
+    Serve(Serve),
+    /// Print the API's OpenAPI 3.1 document (what `GET /openapi.json` serves).
+    Openapi,
+}
+
+/// Runs `hanrig gateway …`.
+pub fn run(command: GatewayCommand) -> anyhow::Result<String> {
+    match command {
+        GatewayCommand::Admin {
+            database_url,
+            command,
+        } => admin(&database_url, command),
+        GatewayCommand::Serve(options) => serve(&options),
+        GatewayCommand::Openapi => openapi(),
+    }
+    .map_err(anyhow::Error::msg)
 }

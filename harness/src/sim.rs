@@ -1,7 +1,9 @@
 //! `hanrig sim`.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
 
 use hanrig_sim::scenario::Scenario;
 
@@ -451,4 +453,118 @@ fn parse_device(spec: &str, network: (u16, u8)) -> Result<hanrig_sim::device::Si
         drlc,
         eui.0,
     ))
+}
+
+/// `hanrig sim`: a scenario, or a simulated radio or DUT to serve.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SimArgs {
+    /// Serve a simulated radio instead of running a scenario.
+    #[command(subcommand)]
+    radio: Option<SimRadio>,
+    /// The scenario file (TOML; examples in han-sim/scenarios).
+    #[arg(long, required = false)]
+    scenario: Option<PathBuf>,
+    /// Directory for the outputs.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimRadio {
+    /// A simulated co-processor, commissioned as the coordinator of a formed network (or with
+    /// none, --unformed), that real hosts talk to. Known to work, checked in CI: hanrig's own
+    /// drivers; bellows 1.2.1 (`bellows info`); zigpy 2.4.0 with bellows 1.2.1, as Home
+    /// Assistant's ZHA runs them (start-up forming a network, loading it, energy scan, backup
+    /// and restore, a device joining by install code) and zigpy-cli 2.0.0 (`info`, `backup`),
+    /// on EZSP v13, v14 and v18; zigpy-znp 1.1.1 reading the network on ZNP.
+    Radio {
+        /// Protocol: ezsp (ASH/EZSP, Silicon Labs EmberZNet) or znp (MT, TI Z-Stack 3.30).
+        #[arg(long)]
+        protocol: String,
+        /// EZSP protocol version to speak: 13 (EmberZNet 7.4) or 14 (8.0, sl_status codes).
+        #[arg(long, default_value_t = 13)]
+        ezsp_version: u8,
+        /// Serve on this TCP address (e.g. 127.0.0.1:9999; hosts connect to socket://…).
+        #[arg(long)]
+        tcp: Option<String>,
+        /// Serve on a pseudo-terminal.
+        #[arg(long)]
+        pty: bool,
+        /// Pace the pseudo-terminal as a UART at this baud rate (8N1), as a real serial link
+        /// would (a pseudo-terminal alone carries bytes at memory speed).
+        #[arg(long)]
+        baud: Option<u32>,
+        /// A simulated device in radio range, as KIND,EUI64,INSTALL-CODE (KIND:
+        /// in-home-display, thermostat or load-control); it joins when the host loads its
+        /// install-code key and permits joining. Repeatable.
+        #[arg(long = "device", value_name = "KIND,EUI64,CODE")]
+        devices: Vec<String>,
+        /// The simulated devices play this device mutant (`hanrig list --mutants`): a lab
+        /// rig's suites must catch it.
+        #[arg(long)]
+        mutant: Option<String>,
+        /// Start with no network stored, as a new stick does: the host forms one (zigpy's
+        /// auto-form, or a backup restored). EZSP only.
+        #[arg(long)]
+        unformed: bool,
+        /// Play a firmware image without the CBKE library, as stock community images are
+        /// (getLibraryStatus says so; the CBKE frames answer LIBRARY_NOT_PRESENT). EZSP only;
+        /// otherwise the library is there and setPreinstalledCbkeData loads a certificate.
+        #[arg(long)]
+        no_cbke_library: bool,
+        /// Commission the co-processor and every --device with certificates from the test CA
+        /// drawn from this seed (`hanrig-sim`'s scenario CA, issuer HANRIGCA): the devices run
+        /// Key Establishment after joining, the chip answers it through the host. EZSP only.
+        #[arg(long)]
+        cbke_seed: Option<u64>,
+    },
+    /// A simulated device under test in this process, reachable only over its radio link and
+    /// its instrument channel (a black-box rig's DUT): prints the TCP address it listens on,
+    /// serves the first medium that connects, and exits when it hangs up.
+    Dut(Box<DutArgs>),
+}
+
+/// Runs `hanrig sim …`.
+pub fn run_command(args: SimArgs) -> anyhow::Result<String> {
+    match args {
+        SimArgs {
+            radio:
+                Some(SimRadio::Radio {
+                    protocol,
+                    ezsp_version,
+                    tcp,
+                    pty,
+                    baud,
+                    devices,
+                    mutant,
+                    unformed,
+                    no_cbke_library,
+                    cbke_seed,
+                }),
+            ..
+        } => radio(
+            &protocol,
+            ezsp_version,
+            tcp.as_deref(),
+            pty,
+            baud,
+            &devices,
+            mutant.as_deref(),
+            unformed,
+            no_cbke_library,
+            cbke_seed,
+        ),
+        SimArgs {
+            radio: Some(SimRadio::Dut(args)),
+            ..
+        } => dut(&args),
+        SimArgs {
+            radio: None,
+            scenario: Some(scenario),
+            out: Some(out),
+        } => run(&scenario, &out),
+        SimArgs { .. } => Err("hanrig sim needs --scenario FILE --out DIR, or `radio`".into()),
+    }
+    .map_err(anyhow::Error::msg)
 }

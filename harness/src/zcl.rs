@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use clap::Subcommand;
+
 use hanrig_sep::clusters::{basic, drlc, key_establishment, messaging, metering, price, time};
 use hanrig_sep::install_code::{InstallCode, key_transport_key};
 use hanrig_sep::{COMMANDS, Direction, FrameType, MAX_FRAME_LEN, ZclFrame};
@@ -216,4 +218,40 @@ pub fn corpus_one_per_command() -> Result<Vec<(u16, Vec<u8>)>, String> {
                 .map(|(_, c, b)| (*c, b.clone()))
         })
         .collect())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ZclCommand {
+    /// Decode a ZCL frame (header and payload, as carried in an APS data frame).
+    Decode {
+        /// Cluster the frame was sent on: a number (0x0701, 1793) or a name (price, drlc,
+        /// metering, messaging, key-establishment, basic, time).
+        #[arg(long, value_parser = parse_cluster)]
+        cluster: u16,
+        /// Print the JSON form instead of the readable decode.
+        #[arg(long)]
+        json: bool,
+        /// The frame in hex; spaces and ':' are allowed, and several arguments are joined.
+        #[arg(required = true, num_args = 1..)]
+        hex: Vec<String>,
+    },
+    /// Encode the JSON form of a frame (as printed by `decode --json`) and print it as hex.
+    Encode {
+        /// File holding the JSON; standard input when absent or '-'.
+        file: Option<String>,
+    },
+    /// List every command the codec knows, with its cluster, direction and ID.
+    List,
+}
+
+/// Runs `hanrig zcl …`.
+pub fn run(command: ZclCommand) -> anyhow::Result<String> {
+    match command {
+        ZclCommand::Decode { cluster, json, hex } => decode(cluster, &hex, json),
+        ZclCommand::Encode { file } => {
+            encode(&crate::read_input(file.as_deref()).map_err(anyhow::Error::msg)?)
+        }
+        ZclCommand::List => Ok(list()),
+    }
+    .map_err(anyhow::Error::msg)
 }

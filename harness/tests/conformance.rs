@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use hanrig::conformance::cases::CASES;
-use hanrig::conformance::model::{Suite, Verdict};
-use hanrig::conformance::runner::{Rig, run_case, select};
+use hanrig_conformance::cases::CASES;
+use hanrig_conformance::model::{Suite, Verdict};
+use hanrig_conformance::runner::{Rig, run_case, select};
 use hanrig_sim::device::Mutant;
 
 fn sim_rig() -> Rig {
@@ -349,7 +349,7 @@ fn run_writes_junit_json_html_and_a_capture_per_case() {
 }
 
 /// Runs one case with `mutant` on the in-process rig.
-fn one(id: &str, mutant: Mutant) -> hanrig::conformance::model::CaseResult {
+fn one(id: &str, mutant: Mutant) -> hanrig_conformance::model::CaseResult {
     let case = select(None, &[id.into()]).unwrap()[0];
     run_case(&sim_rig(), case, Some(mutant), None)
 }
@@ -535,7 +535,7 @@ fn a_case_needing_an_instrument_the_rig_lacks_is_skipped_with_the_reason_never_p
 fn no_verdict_code_reaches_into_the_simulator() {
     // The cases (device/ and meter/) see the air and the instruments only: not the simulated
     // nodes, their logs, or the run's output.
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/conformance");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/src");
     let mut checked = 0;
     for suite in ["device", "meter"] {
         for entry in std::fs::read_dir(root.join(suite)).unwrap() {

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hanrig::lab_up::{LabOptions, start};
 use hanrig_gateway_api::client::ApiClient;
+use hanrig_lab::{LabOptions, start};
 use serde_json::{Value, json};
 
 fn read(dir: &std::path::Path, name: &str) -> String {

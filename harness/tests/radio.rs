@@ -7,10 +7,10 @@ use std::sync::mpsc;
 
 use std::time::Duration;
 
-use hanrig::radio::ezsp::EzspHost;
-use hanrig::radio::port::FlowControl;
-use hanrig::radio::znp::ZnpHost;
-use hanrig::radio::{AnyRadio, ApsMessage, Event, FormParams, Radio, RadioError};
+use hanrig_radio_host::ezsp::EzspHost;
+use hanrig_radio_host::port::FlowControl;
+use hanrig_radio_host::znp::ZnpHost;
+use hanrig_radio_host::{AnyRadio, ApsMessage, Event, FormParams, Radio, RadioError};
 use hanrig_sep::Eui64;
 use hanrig_sim::ncp::{EzspNcp, Network};
 use hanrig_sim::serve::serve_tcp;

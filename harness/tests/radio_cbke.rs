@@ -9,11 +9,11 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use hanrig::radio::cbke::ChipResponder;
-use hanrig::radio::ezsp::EzspHost;
-use hanrig::radio::port::FlowControl;
-use hanrig::radio::{ApsMessage, Event, FormParams, Radio};
 use hanrig_cbke::exchange::{Config, Outcome};
+use hanrig_radio_host::cbke::ChipResponder;
+use hanrig_radio_host::ezsp::EzspHost;
+use hanrig_radio_host::port::FlowControl;
+use hanrig_radio_host::{ApsMessage, Event, FormParams, Radio};
 use hanrig_sep::clusters::key_establishment;
 use hanrig_sep::install_code::InstallCode;
 use hanrig_sep::{Direction, Eui64, ZclFrame};

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use hanrig::radio::Radio;
-use hanrig::radio::ezsp::{CONFIG_MAX_END_DEVICE_CHILDREN, EzspHost, FormParams, frame_id};
-use hanrig::radio::port::{FlowControl, Port};
+use hanrig_radio_host::Radio;
+use hanrig_radio_host::ezsp::{CONFIG_MAX_END_DEVICE_CHILDREN, EzspHost, FormParams, frame_id};
+use hanrig_radio_host::port::{FlowControl, Port};
 use hanrig_sep::Eui64;
 use hanrig_sim::ncp::{EzspNcp, Network};
 use hanrig_sim::serve::Coprocessor;
@@ -289,7 +289,7 @@ async fn a_vanished_port_is_reported_and_the_driver_reconnects_where_it_left_off
 
 #[tokio::test]
 async fn the_znp_driver_reconnects_too() {
-    use hanrig::radio::znp::ZnpHost;
+    use hanrig_radio_host::znp::ZnpHost;
     let cut = Arc::new(AtomicBool::new(false));
     let port = serve_with_cut(
         || {

@@ -5,10 +5,10 @@
 
 use std::path::PathBuf;
 
-use hanrig::conformance::model::{
+use hanrig_conformance::model::{
     CaseResult, Evidence, FrameRecord, Lane, Mark, RunInfo, Suite, Timeline, Verdict, Window,
 };
-use hanrig::conformance::report::{html, json, junit_xml, write_reports};
+use hanrig_conformance::report::{html, json, junit_xml, write_reports};
 use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
