@@ -67,7 +67,8 @@ pub struct Pace {
     pub limits: Limits,
     /// Deliveries taken from the queue per round.
     pub per_round: i64,
-    /// Pause between rounds when all is well.
+    /// Pause between rounds when all is well, cut short when new work is stored through this
+    /// process's repository ([`Store::work`]).
     pub idle: Duration,
     /// First pause after the head-end could not be reached (doubling from there).
     pub backoff: Duration,
@@ -112,7 +113,8 @@ pub fn unix_now() -> i64 {
 /// most `pace.limits.requests_per_second` requests a second: each
 /// round sends up to `pace.per_round` queued deliveries and every pending device not yet sent
 /// ([`crate::provision`], pairing window `pace.pairing_seconds`) and, for the job style,
-/// polls the open jobs and the sent devices' jobs.
+/// polls the open jobs and the sent devices' jobs. Rounds follow each other `pace.idle` apart,
+/// or at once when new work is stored through this process's repository ([`Store::work`]).
 /// Addresses a head-end refuses fail with its reason and the rest go on. While the
 /// head-end cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and
 /// tries again (a SOAP server Fault counts as down). A delivery the head-end accepted and
@@ -157,7 +159,10 @@ async fn rounds(
     now: impl Fn() -> i64,
 ) -> Result<(), ConnectError> {
     let mut backoff = pace.backoff;
+    let mut work = store.work();
     loop {
+        // What is committed from here on wakes the next round early.
+        work.borrow_and_update();
         let t = now();
         store
             .expire_unanswered(tdsp, t.saturating_sub(pace.answer_seconds), t)
@@ -184,7 +189,11 @@ async fn rounds(
         match round.await {
             Ok(_) => {
                 backoff = pace.backoff;
-                tokio::time::sleep(pace.idle).await;
+                // The next round at the pace's interval, or as soon as new work is stored.
+                tokio::select! {
+                    () = tokio::time::sleep(pace.idle) => {}
+                    _ = work.changed() => {}
+                }
             }
             Err(ConnectError::Transport { .. }) => {
                 tokio::time::sleep(backoff).await;

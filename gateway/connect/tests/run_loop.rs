@@ -101,6 +101,49 @@ async fn a_cim_loop_waits_out_a_head_end_that_is_down_then_records_every_event()
 }
 
 #[tokio::test]
+async fn a_message_stored_while_the_loop_waits_goes_out_at_once_not_at_the_next_round() {
+    // Rounds an hour apart: after the first, only the store's word of new work can start
+    // another before the test gives up (`until`, 30 s).
+    let meters: Vec<String> = (0..10u64).map(|i| format!("1003278{i:015}")).collect();
+    let (store, first) = store_with_message("run-wake", &meters[..5], lce()).await;
+    let (callbacks, reply_address) = listener().await;
+    let (l, url) = listener().await;
+    let start = SimTime::from_unix_seconds(T0);
+    tokio::spawn(serve_cim(
+        l,
+        CimHeadEnd::new(&fleet(&meters), MESH, 5, start),
+        clock(),
+        push(),
+    ));
+    let connector = Connector::Cim(CimClient::new(&url, &reply_address));
+    let routes = connector
+        .callbacks(store.clone(), Tdsp::AepTexasCentral)
+        .unwrap();
+    tokio::spawn(serve_plain(callbacks, routes));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let runner = tokio::spawn(run(
+        store.clone(),
+        Tdsp::AepTexasCentral,
+        connector,
+        Pace {
+            idle: Duration::from_secs(3600),
+            ..pace(Tdsp::AepTexasCentral)
+        },
+        || T0 as i64,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    // The first round sends the first message; its answers come back by callback.
+    until(&store, first, |s| s.device_acknowledged == 5).await;
+    let second = add_message(&store, &meters[5..], lce()).await;
+    let s = until(&store, second, |s| s.device_acknowledged == 5).await;
+    assert_eq!((s.device_acknowledged, s.failed), (5, 0), "{s:?}");
+    stop.send(()).unwrap();
+    runner.await.unwrap().unwrap();
+}
+
+#[tokio::test]
 async fn a_multispeak_loop_records_every_notification_until_shut_down() {
     let meters: Vec<String> = (0..30u64).map(|i| format!("1044372{i:010}")).collect();
     let (store, id) = store_with_message("run-ms", &meters, lce()).await;

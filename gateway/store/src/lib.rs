@@ -104,6 +104,11 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     secret: std::sync::Arc<[u8]>,
+    /// Counts the new work committed through this process's handles (a message's deliveries
+    /// queued, a device to provision), so that its connectors start at once instead of at
+    /// their next poll ([`Store::work`]). Other processes on the same database are not told:
+    /// their connectors find the work when they poll.
+    work: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// A device as stored.
@@ -412,7 +417,18 @@ impl Store {
             pool,
             backend,
             secret,
+            work: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
         })
+    }
+
+    /// Changes whenever new work for the connectors is committed through this `Store` (or a
+    /// clone): a message's deliveries queued, a device to provision.
+    pub fn work(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.work.subscribe()
+    }
+
+    fn announce_work(&self) {
+        self.work.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The next SE message / issuer event ID: never below `now` (Unix seconds), always above
@@ -522,6 +538,7 @@ impl Store {
         .try_get("id")?;
         Self::history(&mut tx, &esiid, &eui, now, "requested", device_type).await?;
         tx.commit().await?;
+        self.announce_work();
         self.device(id).await
     }
 
@@ -955,6 +972,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        self.announce_work();
         Ok(Acceptance::Stored(id))
     }
 

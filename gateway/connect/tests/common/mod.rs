@@ -76,6 +76,12 @@ pub async fn store_with_message(
     ))
     .await
     .unwrap();
+    let id = add_message(&store, esiids, command).await;
+    (store, id)
+}
+
+/// Stores `command` to `esiids` in `store`, planned and accepted as the API does it.
+pub async fn add_message(store: &Store, esiids: &[String], command: hanrig_sep::Command) -> i64 {
     let cluster = cluster_of(&command).unwrap();
     let mut frame = [0u8; 127];
     let len = ZclFrame::new(cluster, command, 1)
@@ -86,7 +92,7 @@ pub async fn store_with_message(
         None
     })
     .unwrap();
-    let id = store
+    store
         .accept_message(
             &NewMessage {
                 company: "demo-rep",
@@ -99,8 +105,7 @@ pub async fn store_with_message(
             T0 as i64,
         )
         .await
-        .unwrap();
-    (store, id)
+        .unwrap()
 }
 
 /// Waits until `done` holds for message `id`'s summary; fails the test with the summary if
