@@ -1,5 +1,5 @@
-//! A lab rig run end to end, on the wall clock, against hanrig's simulated EZSP co-processor
-//! served on TCP with a simulated in-home display in radio range — the rig knows the DUT only
+//! A lab rig run end to end, on the wall clock, against hanrig's simulated EZSP (and ZNP)
+//! co-processor served on TCP with a simulated in-home display in radio range — the rig knows the DUT only
 //! by the EUI64 and install code in its rig file, and judges it from what its co-processor
 //! hands up. A healthy display passes the join cases, a display that takes a network key under
 //! the global default link key fails, and cases the rig lacks the instruments or nodes for are
@@ -22,15 +22,15 @@ impl Drop for Radio {
     }
 }
 
-/// Starts `hanrig sim radio` with the DUT (as `mutant`, if given) and `extra` arguments;
-/// returns it and its port.
-fn radio_with(mutant: Option<&str>, extra: &[&str]) -> (Radio, String) {
+/// Starts `hanrig sim radio` speaking `protocol` with the DUT (as `mutant`, if given) and
+/// `extra` arguments; returns it and its port.
+fn radio_with(protocol: &str, mutant: Option<&str>, extra: &[&str]) -> (Radio, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hanrig"));
     command.args([
         "sim",
         "radio",
         "--protocol",
-        "ezsp",
+        protocol,
         "--tcp",
         "127.0.0.1:0",
         "--device",
@@ -57,7 +57,7 @@ fn scratch(tag: &str) -> std::path::PathBuf {
     dir
 }
 
-fn rig_file(dir: &std::path::Path, port: &str, eui64: &str) -> std::path::PathBuf {
+fn rig_file(dir: &std::path::Path, protocol: &str, port: &str, eui64: &str) -> std::path::PathBuf {
     let path = dir.join("lab.toml");
     std::fs::write(
         &path,
@@ -72,7 +72,7 @@ install_code = "83FED3407A939723A5C639B26916D505C3B5"
 join = "permit"
 join_timeout_s = 30
 [radio]
-kind = "ezsp"
+kind = "{protocol}"
 port = "{port}"
 [instruments]
 relay_sense = "none"
@@ -84,16 +84,31 @@ operator = "none"
     path
 }
 
-/// Runs `cases` on a lab rig over a fresh simulated radio; returns the exit code and output.
+/// Runs `cases` on a lab rig over a fresh simulated EZSP radio; returns the exit code and
+/// output.
 fn run(mutant: Option<&str>, cases: &[&str]) -> (Option<i32>, String) {
-    run_with(mutant, &[], cases)
+    run_on("ezsp", mutant, &[], cases)
 }
 
-/// The same, on a radio started with `extra` arguments.
+/// The same, on an EZSP radio started with `extra` arguments.
 fn run_with(mutant: Option<&str>, extra: &[&str], cases: &[&str]) -> (Option<i32>, String) {
-    let (_radio, port) = radio_with(mutant, extra);
-    let dir = scratch(&format!("{}-{}", mutant.unwrap_or("healthy"), cases[0]));
-    let rig = rig_file(&dir, &port, "00:12:4b:00:01:02:03:04");
+    run_on("ezsp", mutant, extra, cases)
+}
+
+/// The same, on a radio speaking `protocol`.
+fn run_on(
+    protocol: &str,
+    mutant: Option<&str>,
+    extra: &[&str],
+    cases: &[&str],
+) -> (Option<i32>, String) {
+    let (_radio, port) = radio_with(protocol, mutant, extra);
+    let dir = scratch(&format!(
+        "{protocol}-{}-{}",
+        mutant.unwrap_or("healthy"),
+        cases[0]
+    ));
+    let rig = rig_file(&dir, protocol, &port, "00:12:4b:00:01:02:03:04");
     let mut command = Command::new(env!("CARGO_BIN_EXE_hanrig"));
     command.args(["run", "--rig"]).arg(&rig);
     for case in cases {
@@ -163,9 +178,46 @@ fn a_lab_rig_judges_a_device_it_reaches_only_through_its_co_processor() {
 }
 
 #[test]
+fn a_lab_rig_on_a_znp_radio_judges_the_device_and_skips_what_z_stack_cannot_play() {
+    let healthy =
+        std::thread::spawn(|| run_on("znp", None, &[], &["DEV-JOIN-001", "DEV-JOIN-003"]));
+    let mutant = std::thread::spawn(|| {
+        run_on(
+            "znp",
+            Some("price-ack-wrong-event"),
+            &[],
+            &["DEV-PRICE-003"],
+        )
+    });
+
+    let (code, out) = healthy.join().unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(verdict(&out, "DEV-JOIN-001").starts_with("pass"), "{out}");
+    // The HA fallback network needs a global link key, which the ZNP driver does not form.
+    let fallback = verdict(&out, "DEV-JOIN-003");
+    assert!(
+        fallback.starts_with("skip") && fallback.contains("EZSP radio"),
+        "{out}"
+    );
+
+    let (code, out) = mutant.join().unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    let caught = verdict(&out, "DEV-PRICE-003");
+    assert!(
+        caught.starts_with("FAIL") && caught.contains("does not name the price"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_lab_rig_without_its_radio_is_a_rig_failure_naming_it() {
     let dir = scratch("absent");
-    let rig = rig_file(&dir, "/dev/ttyHANRIG-absent", "00:12:4b:00:01:02:03:04");
+    let rig = rig_file(
+        &dir,
+        "ezsp",
+        "/dev/ttyHANRIG-absent",
+        "00:12:4b:00:01:02:03:04",
+    );
     let o = Command::new(env!("CARGO_BIN_EXE_hanrig"))
         .args(["run", "--rig"])
         .arg(&rig)
@@ -178,7 +230,7 @@ fn a_lab_rig_without_its_radio_is_a_rig_failure_naming_it() {
         "{stderr}"
     );
     // A rig file without the DUT's identity cannot run a case.
-    let bad = rig_file(&dir, "socket://127.0.0.1:1", "not-an-eui64");
+    let bad = rig_file(&dir, "ezsp", "socket://127.0.0.1:1", "not-an-eui64");
     let o = Command::new(env!("CARGO_BIN_EXE_hanrig"))
         .args(["run", "--rig"])
         .arg(&bad)
@@ -187,7 +239,12 @@ fn a_lab_rig_without_its_radio_is_a_rig_failure_naming_it() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("[dut] eui64"));
     // A mutant plays only a simulated DUT.
-    let rig = rig_file(&dir, "socket://127.0.0.1:1", "00:12:4b:00:01:02:03:04");
+    let rig = rig_file(
+        &dir,
+        "ezsp",
+        "socket://127.0.0.1:1",
+        "00:12:4b:00:01:02:03:04",
+    );
     let o = Command::new(env!("CARGO_BIN_EXE_hanrig"))
         .args(["run", "--mutant", "accepts-wrong-install-code", "--rig"])
         .arg(&rig)

@@ -270,6 +270,12 @@ impl LabRig {
             .await
             .map_err(rig)?;
         radio.start().await.map_err(rig)?;
+        if remote.global_key_fallback && !matches!(radio, AnyRadio::Ezsp(_)) {
+            return Err(CaseError::Skip(
+                "a network that falls back to the global link key needs an EZSP radio: the ZNP driver forms install-code (Smart Energy) networks only"
+                    .into(),
+            ));
+        }
         if let AnyRadio::Ezsp(host) = &mut radio {
             host.register_endpoint(1, PROFILE_SMART_ENERGY, 0x0500, &ESI_CLUSTERS)
                 .await
