@@ -712,6 +712,37 @@ async fn the_installation_secret_is_made_once_and_differs_between_installations(
     let _ = std::fs::remove_file(&file);
 }
 
+/// SQLite runs with a write-ahead log synced at every commit: the database says so to any
+/// connection, and what a store committed is there for the next one to open it.
+#[tokio::test]
+async fn a_sqlite_repository_keeps_a_write_ahead_log_and_its_commits_survive_a_reopen() {
+    let dir = std::env::temp_dir().join(format!("hanrig-wal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gateway.db");
+    for leftover in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{leftover}", file.display()));
+    }
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let store = Store::open(&url).await.unwrap();
+    assert_eq!(store.next_issuer_id(5_000).await.unwrap(), 5_000);
+    sqlx::any::install_default_drivers();
+    let other = sqlx::AnyPool::connect(&url).await.unwrap();
+    let mode: String = sqlx::Row::get(
+        &sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&other)
+            .await
+            .unwrap(),
+        0,
+    );
+    assert_eq!(mode, "wal");
+    assert!(dir.join("gateway.db-wal").exists());
+    other.close().await;
+    drop(store);
+    let reopened = Store::open(&url).await.unwrap();
+    assert_eq!(reopened.next_issuer_id(5_000).await.unwrap(), 5_001);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// SE issuer IDs only grow: across a restart, and when the clock steps back.
 #[tokio::test]
 async fn issuer_ids_only_grow_across_restarts_and_a_clock_that_steps_back() {
