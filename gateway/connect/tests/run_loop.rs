@@ -37,21 +37,35 @@ async fn run_until_acknowledged(
     id: i64,
     n: u64,
 ) -> Result<(), ConnectError> {
+    let (stop, runner) = spawn_run(store, tdsp, connector, pace(tdsp));
+    let s = until(store, id, |s| s.device_acknowledged + s.failed == n).await;
+    assert_eq!((s.device_acknowledged, s.failed), (n, 0), "{s:?}");
+    stop.send(()).unwrap();
+    runner.await.unwrap()
+}
+
+/// Spawns [`run`] for `tdsp`; it stops when the sender is used.
+fn spawn_run(
+    store: &hanrig_gateway_store::Store,
+    tdsp: Tdsp,
+    connector: Connector,
+    pace: Pace,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), ConnectError>>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let runner = tokio::spawn(run(
         store.clone(),
         tdsp,
         connector,
-        pace(tdsp),
+        pace,
         || T0 as i64,
         async {
             let _ = stopped.await;
         },
     ));
-    let s = until(store, id, |s| s.device_acknowledged + s.failed == n).await;
-    assert_eq!((s.device_acknowledged, s.failed), (n, 0), "{s:?}");
-    stop.send(()).unwrap();
-    runner.await.unwrap()
+    (stop, runner)
 }
 
 #[tokio::test]
@@ -120,20 +134,15 @@ async fn a_message_stored_while_the_loop_waits_goes_out_at_once_not_at_the_next_
         .callbacks(store.clone(), Tdsp::AepTexasCentral)
         .unwrap();
     tokio::spawn(serve_plain(callbacks, routes));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runner = tokio::spawn(run(
-        store.clone(),
+    let (stop, runner) = spawn_run(
+        &store,
         Tdsp::AepTexasCentral,
         connector,
         Pace {
             idle: Duration::from_secs(3600),
             ..pace(Tdsp::AepTexasCentral)
         },
-        || T0 as i64,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    );
     // The first round sends the first message; its answers come back by callback.
     until(&store, first, |s| s.device_acknowledged == 5).await;
     let second = add_message(&store, &meters[5..], lce()).await;
@@ -182,17 +191,12 @@ async fn a_refused_job_fails_the_addresses_the_head_end_names_and_the_rest_still
         JobsHeadEnd::new(&fleet(&known), MESH, 5, start),
         clock(),
     ));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let runner = tokio::spawn(run(
-        store.clone(),
+    let (stop, runner) = spawn_run(
+        &store,
         Tdsp::Centerpoint,
         Connector::Jobs(JobsClient::new(url.trim_end_matches('/'))),
         pace(Tdsp::Centerpoint),
-        || T0 as i64,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    );
     let s = until(&store, id, |s| s.device_acknowledged + s.failed == 5).await;
     assert_eq!((s.device_acknowledged, s.failed), (2, 3), "{s:?}");
     for d in store.deliveries(id).await.unwrap() {

@@ -168,19 +168,10 @@ fn met_price_001(ctx: &mut Ctx) -> Outcome {
     at(&mut net, "30s", Action::PublishPrice(price(7)));
     send(&mut net, "1m", IHD.0, sep_price::CLUSTER_ID, GCP);
     run_joined(ctx, &net)?;
-    let tsn = requests(ctx, ihd(), sep_price::CLUSTER_ID, 0x00);
-    let got = prices_to(ctx, ihd())?;
-    check(
-        got.iter()
-            .any(|(t, x, p)| *t >= 60 && tsn.contains(x) && p.issuer_event_id == 7),
+    answered_at_60(
+        ctx,
+        ihd(),
         "Get Current Price was not answered with Publish Price",
-        format!("Publish Price 7 at 60 s or later with TSN in {tsn:?}"),
-        format!(
-            "{:?}",
-            got.iter()
-                .map(|(t, x, p)| (t, x, p.issuer_event_id))
-                .collect::<Vec<_>>()
-        ),
     )
 }
 
@@ -478,24 +469,34 @@ fn met_price_010(ctx: &mut Ctx) -> Outcome {
     send(&mut net, "1m", PCT.0, sep_price::CLUSTER_ID, GCP);
     run_joined(ctx, &net)?;
     for (who, rig, options) in [("display", ihd(), 0), ("thermostat", pct(), 1)] {
-        let tsn = requests(ctx, rig, sep_price::CLUSTER_ID, 0x00);
-        let got = prices_to(ctx, rig)?;
-        check(
-            !tsn.is_empty()
-                && got
-                    .iter()
-                    .any(|(t, x, p)| *t >= 60 && tsn.contains(x) && p.issuer_event_id == 7),
+        answered_at_60(
+            ctx,
+            rig,
             &format!(
                 "the {who}'s Get Current Price (Command Options {options:#04x}) was not answered"
-            ),
-            format!("Publish Price 7 at 60 s or later with TSN in {tsn:?}"),
-            format!(
-                "{:?}",
-                got.iter()
-                    .map(|(t, x, p)| (t, x, p.issuer_event_id))
-                    .collect::<Vec<_>>()
             ),
         )?;
     }
     Ok(())
+}
+
+/// Fails with `message` unless `rig`'s Get Current Price was answered with Publish Price 7, at
+/// 60 s or later and with the request's TSN.
+fn answered_at_60(ctx: &Ctx, rig: hanrig_sep::Eui64, message: &str) -> Outcome {
+    let tsn = requests(ctx, rig, sep_price::CLUSTER_ID, 0x00);
+    let got = prices_to(ctx, rig)?;
+    check(
+        !tsn.is_empty()
+            && got
+                .iter()
+                .any(|(t, x, p)| *t >= 60 && tsn.contains(x) && p.issuer_event_id == 7),
+        message,
+        format!("Publish Price 7 at 60 s or later with TSN in {tsn:?}"),
+        format!(
+            "{:?}",
+            got.iter()
+                .map(|(t, x, p)| (t, x, p.issuer_event_id))
+                .collect::<Vec<_>>()
+        ),
+    )
 }
