@@ -31,12 +31,16 @@ use sqlx::{AnyPool, Row};
 mod access;
 mod agreements;
 mod audit;
+mod usage;
 pub use access::{
     CERTIFICATE_LOCK_SECONDS, CERTIFICATE_LOCKOUT_FAILURES, CompanyRecord, LOCKOUT_FAILURES,
     LOCKOUT_WINDOW_SECONDS, UserRecord,
 };
 pub use agreements::{AgreementRecord, Invitation};
 pub use audit::AuditEntry;
+pub use usage::{
+    KEPT_YEARS, MeterRecord, ONLINE_YEARS, Purged, Revision, Stored, UsageFile, UsageScope,
+};
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
@@ -81,6 +85,9 @@ pub enum StoreError {
     /// A name or grant the access rules refuse.
     #[error(transparent)]
     Access(#[from] hanrig_gateway::access::AccessError),
+    /// Usage data the rules refuse (a meter of another TDSP).
+    #[error("usage: {0}")]
+    Usage(String),
     /// A provisioning step that does not fit the device's state (see
     /// [`Store::mark_device_sent`], [`Store::finish_provisioning`]).
     #[error("provisioning: {0}")]

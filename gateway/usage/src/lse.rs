@@ -1,0 +1,523 @@
+//! The TDSPs' daily interval files, as hanrig accepts them: an LSE-style CSV.
+//!
+//! ERCOT's Retail Market Guide §9 Appendix G ("ERCOT Specified File Format for Submission of
+//! Interval Data for Advanced Metering Systems") and the "LSE file v.04" note fix the file name
+//! and the first header row; the copies this project found stop there. What follows marks each
+//! part as **[App. G]** (taken from it) or **[assumed]** (this project's choice, until the full
+//! appendix is at hand).
+//!
+//! **File name [App. G]:** `<DUNS, 9 or 13 digits>IntervalData<sent, ccyymmddhhmmss><counter, 3
+//! digits>.lse`, optionally followed by more text that does not contain `csv`. The sending time
+//! is the revision time of every value in the file: a later file replaces what an earlier one
+//! said. [assumed] The sending time is in local prevailing (Texas) time, like the data.
+//!
+//! **Rows.** Comma-separated, no quoting, one record per line (CR LF or LF), at most
+//! [`MAX_LINE`] bytes; "the correct number of commas must be included". A file holds any number
+//! of blocks, one per ESIID and channel:
+//! 1. Header row one [App. G]: `00000001,ESIID,CHANNEL,START,STOP,DST,INVALID` — the channel is
+//!    `4` (load: consumption) or `1` (generation); START and STOP are `YYYYMMDDHHMMSS`, 24-hour,
+//!    in local prevailing time; DST is `Y` ("data must be DST adjusted"); INVALID is `N` (the data
+//!    was validated, edited and estimated). [assumed] STOP is the end of the last interval; a STOP
+//!    at `…5959` is read as the next second. A START or STOP inside the repeated fall-back hour
+//!    or the skipped spring-forward hour is refused as ambiguous.
+//! 2. Header row two [assumed]: `00000002,900,KWH` — the interval length in seconds and the unit;
+//!    nothing else is accepted.
+//! 3. Data rows [assumed]: `00000003,VALUE,STATUS`, one per interval in time order from START,
+//!    so a fall-back day has 100 rows and a spring-forward day 92; VALUE is kWh with at most three
+//!    decimals, blank when the interval is missing ("missing = blank, not zero"); STATUS is `A`
+//!    (actual) or `E` (estimated).
+//!
+//! A bad row is reported with its line and field and skipped; the block's other rows are kept.
+//! A bad header skips its block's rows (one error names the header's line and how many rows).
+
+use std::io::{BufRead, Read};
+
+use hanrig_gateway::esiid::Esiid;
+
+use crate::day::{INTERVAL_SECONDS, parse_compact_local};
+use crate::{Channel, Interval, Kwh, Quality};
+
+/// The longest line read, bytes (a data row is under 40).
+pub const MAX_LINE: usize = 512;
+/// The most intervals one block may span: 31 days, each of up to 100.
+pub const MAX_BLOCK_INTERVALS: usize = 3_100;
+
+/// What a file's name says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileName {
+    /// The sending TDSP's DUNS number.
+    pub duns: String,
+    /// When it was sent: the revision time of its values, Unix seconds.
+    pub sent: i64,
+}
+
+/// Reads a file name of the form `<DUNS>IntervalData<ccyymmddhhmmss><nnn>.lse…`.
+pub fn parse_file_name(name: &str) -> Result<FileName, String> {
+    let form = || {
+        format!(
+            "{name:?} is not named <DUNS>IntervalData<ccyymmddhhmmss><nnn>.lse (ERCOT Retail Market Guide §9 App. G)"
+        )
+    };
+    let (duns, rest) = name.split_once("IntervalData").ok_or_else(form)?;
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !(duns.len() == 9 || duns.len() == 13) || !digits(duns) {
+        return Err(form());
+    }
+    if rest.len() < 21 || !digits(&rest[..17]) || !rest[17..].starts_with(".lse") {
+        return Err(form());
+    }
+    if rest[21..].to_ascii_lowercase().contains("csv") {
+        return Err(format!(
+            "{name:?}: an interval file's name must not contain \"csv\""
+        ));
+    }
+    let sent = parse_compact_local(&rest[..14]).map_err(|e| format!("{name:?}: {e}"))?;
+    Ok(FileName {
+        duns: duns.into(),
+        sent,
+    })
+}
+
+/// A row the reader refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Its line, from 1.
+    pub line: usize,
+    /// The field at fault (`row` when it is the row as a whole).
+    pub field: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, {}: {}", self.line, self.field, self.message)
+    }
+}
+
+/// One ESIID's intervals on one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// The line of its first header row.
+    pub line: usize,
+    /// The meter.
+    pub esiid: Esiid,
+    /// Its channel.
+    pub channel: Channel,
+    /// Its span, Unix seconds: the first interval's start and the last one's end.
+    pub start: i64,
+    /// The end of its span.
+    pub stop: i64,
+    /// The intervals its rows gave (missing ones are absent).
+    pub intervals: Vec<Interval>,
+    /// Its rows that were refused.
+    pub errors: Vec<RowError>,
+}
+
+/// Reads blocks from a file, one at a time.
+#[derive(Debug)]
+pub struct Reader<R> {
+    input: R,
+    line: usize,
+    bytes: u64,
+    /// A header row one read while finishing the previous block.
+    pending: Option<(usize, String)>,
+    done: bool,
+}
+
+enum Line {
+    Text(String),
+    Bad(RowError),
+}
+
+impl<R: BufRead> Reader<R> {
+    /// A reader over `input`.
+    pub fn new(input: R) -> Reader<R> {
+        Reader {
+            input,
+            line: 0,
+            bytes: 0,
+            pending: None,
+            done: false,
+        }
+    }
+
+    /// Bytes read so far (for a progress bar).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The next line, without its line ending; None at the end.
+    fn next_line(&mut self) -> Option<Line> {
+        let mut buf = Vec::new();
+        let n = match <&mut R as Read>::take(&mut self.input, MAX_LINE as u64 + 2)
+            .read_until(b'\n', &mut buf)
+        {
+            Ok(0) => return None,
+            Ok(n) => n,
+            Err(e) => {
+                self.done = true;
+                return Some(Line::Bad(RowError {
+                    line: self.line + 1,
+                    field: "row",
+                    message: format!("reading the file: {e}"),
+                }));
+            }
+        };
+        self.line += 1;
+        self.bytes += n as u64;
+        if buf.last() != Some(&b'\n') && buf.len() > MAX_LINE {
+            // Skip the rest of the overlong line.
+            loop {
+                let mut rest = Vec::new();
+                match <&mut R as Read>::take(&mut self.input, 4096).read_until(b'\n', &mut rest) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        self.bytes += n as u64;
+                        if rest.last() == Some(&b'\n') {
+                            break;
+                        }
+                    }
+                }
+            }
+            return Some(Line::Bad(
+                self.error("row", format!("longer than {MAX_LINE} bytes")),
+            ));
+        }
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        if buf.len() > MAX_LINE {
+            return Some(Line::Bad(
+                self.error("row", format!("longer than {MAX_LINE} bytes")),
+            ));
+        }
+        match String::from_utf8(buf) {
+            Ok(s) => Some(Line::Text(s)),
+            Err(_) => Some(Line::Bad(self.error("row", "not UTF-8 text".into()))),
+        }
+    }
+
+    fn error(&self, field: &'static str, message: String) -> RowError {
+        RowError {
+            line: self.line,
+            field,
+            message,
+        }
+    }
+}
+
+/// A header row one, read.
+struct Header {
+    esiid: Esiid,
+    channel: Channel,
+    start: i64,
+    stop: i64,
+}
+
+fn header_one(fields: &[&str], line: usize) -> Result<Header, RowError> {
+    let err = |field: &'static str, message: String| RowError {
+        line,
+        field,
+        message,
+    };
+    if fields.len() != 7 {
+        return Err(err(
+            "row",
+            format!(
+                "header row one has 7 fields (sort code, ESI ID, channel, start, stop, DST participation, invalid record flag), this one {}",
+                fields.len()
+            ),
+        ));
+    }
+    let esiid: Esiid = fields[1]
+        .parse()
+        .map_err(|e| err("ESI ID", format!("{e}")))?;
+    let channel = match fields[2] {
+        "4" => Channel::Consumption,
+        "1" => Channel::Generation,
+        other => {
+            return Err(err(
+                "channel",
+                format!("{other:?}: 4 (load) or 1 (generation)"),
+            ));
+        }
+    };
+    let time = |field: &'static str, text: &str| {
+        parse_compact_local(text).map_err(|e| err(field, e.to_string()))
+    };
+    let start = time("start time", fields[3])?;
+    // A stop written as the last second of its interval (…5959) means the next second.
+    let stop = time("stop time", fields[4])? + i64::from(fields[4].ends_with("5959"));
+    if fields[5] != "Y" {
+        return Err(err(
+            "DST participation",
+            format!(
+                "{:?}: Y (the data is DST adjusted, in local prevailing time)",
+                fields[5]
+            ),
+        ));
+    }
+    if fields[6] != "N" {
+        return Err(err(
+            "invalid record flag",
+            format!(
+                "{:?}: N (validated, edited and estimated data only)",
+                fields[6]
+            ),
+        ));
+    }
+    if start % INTERVAL_SECONDS != 0 {
+        return Err(err("start time", "not at a quarter hour".into()));
+    }
+    if stop <= start || (stop - start) % INTERVAL_SECONDS != 0 {
+        return Err(err(
+            "stop time",
+            "not a whole number of 15-minute intervals after the start".into(),
+        ));
+    }
+    if ((stop - start) / INTERVAL_SECONDS) as usize > MAX_BLOCK_INTERVALS {
+        return Err(err(
+            "stop time",
+            format!("more than {MAX_BLOCK_INTERVALS} intervals (31 days) in one block"),
+        ));
+    }
+    Ok(Header {
+        esiid,
+        channel,
+        start,
+        stop,
+    })
+}
+
+fn header_two(fields: &[&str]) -> Result<(), (&'static str, String)> {
+    if fields.len() != 3 {
+        return Err((
+            "row",
+            format!(
+                "header row two is 00000002,900,KWH ({} fields here)",
+                fields.len()
+            ),
+        ));
+    }
+    if fields[1] != "900" {
+        return Err(("interval length", format!("{:?}: 900 (seconds)", fields[1])));
+    }
+    if fields[2] != "KWH" {
+        return Err(("unit", format!("{:?}: KWH", fields[2])));
+    }
+    Ok(())
+}
+
+fn data_row(fields: &[&str]) -> Result<Option<(i64, Quality)>, (&'static str, String)> {
+    if fields.len() != 3 {
+        return Err((
+            "row",
+            format!(
+                "a data row is 00000003,VALUE,STATUS ({} fields here)",
+                fields.len()
+            ),
+        ));
+    }
+    if fields[1].is_empty() {
+        return Ok(None);
+    }
+    let Kwh(wh) = fields[1]
+        .parse()
+        .map_err(|e: crate::KwhError| ("value", e.to_string()))?;
+    let quality = Quality::from_letter(fields[2]).ok_or_else(|| {
+        (
+            "status",
+            format!("{:?}: A (actual) or E (estimated)", fields[2]),
+        )
+    })?;
+    Ok(Some((wh, quality)))
+}
+
+impl<R: BufRead> Iterator for Reader<R> {
+    /// A block (with its refused rows); or, for a block whose header was refused or a row
+    /// outside any block, the refusals.
+    type Item = Result<Block, Vec<RowError>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // Find the block's first header row.
+        let (line, text) = match self.pending.take() {
+            Some(p) => p,
+            None => loop {
+                if self.done {
+                    return None;
+                }
+                match self.next_line()? {
+                    Line::Bad(e) => return Some(Err(vec![e])),
+                    Line::Text(t) if t.trim().is_empty() => continue,
+                    Line::Text(t) if t.starts_with("00000001,") => break (self.line, t),
+                    Line::Text(t) => {
+                        let sort = t.split(',').next().unwrap_or_default();
+                        return Some(Err(vec![self.error(
+                            "sort code",
+                            format!("{sort:?} outside a block: a block starts with header row one (00000001)"),
+                        )]));
+                    }
+                }
+            },
+        };
+        let fields: Vec<&str> = text.split(',').collect();
+        let header = header_one(&fields, line);
+        let mut errors = Vec::new();
+        let mut intervals = Vec::new();
+        let mut rows = 0usize;
+        let mut saw_two = false;
+        let mut skipped = 0usize;
+        loop {
+            let next = match self.next_line() {
+                None => break,
+                Some(Line::Bad(e)) => {
+                    // An unreadable line in the data holds its interval's place.
+                    errors.push(e);
+                    rows += usize::from(saw_two);
+                    continue;
+                }
+                Some(Line::Text(t)) => t,
+            };
+            if next.trim().is_empty() {
+                continue;
+            }
+            if next.starts_with("00000001,") {
+                self.pending = Some((self.line, next));
+                break;
+            }
+            if header.is_err() {
+                skipped += 1;
+                continue;
+            }
+            let f: Vec<&str> = next.split(',').collect();
+            match (f[0], saw_two) {
+                ("00000002", false) => {
+                    saw_two = true;
+                    if let Err((field, message)) = header_two(&f) {
+                        errors.push(self.error(field, message));
+                    }
+                }
+                ("00000002", true) => errors
+                    .push(self.error("sort code", "a second header row two in one block".into())),
+                ("00000003", false) => {
+                    errors.push(self.error("sort code", "a data row before header row two".into()));
+                }
+                ("00000003", true) => {
+                    let Ok(h) = &header else { continue };
+                    let slot = rows;
+                    rows += 1;
+                    let start = h.start + slot as i64 * INTERVAL_SECONDS;
+                    if start >= h.stop {
+                        errors.push(self.error(
+                            "row",
+                            format!(
+                                "interval {} of a block of {}: past its stop time",
+                                slot + 1,
+                                (h.stop - h.start) / INTERVAL_SECONDS
+                            ),
+                        ));
+                        continue;
+                    }
+                    match data_row(&f) {
+                        Ok(Some((wh, quality))) => intervals.push(Interval {
+                            start,
+                            channel: h.channel,
+                            wh,
+                            quality,
+                        }),
+                        Ok(None) => {}
+                        Err((field, message)) => errors.push(self.error(field, message)),
+                    }
+                }
+                (other, _) => errors.push(self.error(
+                    "sort code",
+                    format!("{other:?}: 00000001, 00000002 or 00000003"),
+                )),
+            }
+        }
+        match header {
+            Err(mut e) => {
+                if skipped > 0 {
+                    e.message = format!("{}; the block's {skipped} rows skipped", e.message);
+                }
+                errors.insert(0, e);
+                Some(Err(errors))
+            }
+            Ok(h) => {
+                let expected = ((h.stop - h.start) / INTERVAL_SECONDS) as usize;
+                if !saw_two {
+                    errors.push(RowError {
+                        line,
+                        field: "row",
+                        message: "the block has no header row two (00000002,900,KWH)".into(),
+                    });
+                } else if rows < expected {
+                    errors.push(RowError {
+                        line,
+                        field: "row",
+                        message: format!(
+                            "{expected} intervals from start to stop, {rows} data rows: the last {} are missing",
+                            expected - rows
+                        ),
+                    });
+                }
+                Some(Ok(Block {
+                    line,
+                    esiid: h.esiid,
+                    channel: h.channel,
+                    start: h.start,
+                    stop: h.stop,
+                    intervals,
+                    errors,
+                }))
+            }
+        }
+    }
+}
+
+/// Writes one block in this format: header rows and one data row per interval of
+/// `start..stop`, blank where `intervals` has none.
+pub fn write_block(
+    out: &mut String,
+    esiid: &str,
+    channel: Channel,
+    start: i64,
+    stop: i64,
+    intervals: &[Interval],
+) {
+    use std::fmt::Write;
+    let compact = |t: i64| {
+        let l = crate::day::local(t);
+        format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
+            l.year(),
+            l.month(),
+            l.day(),
+            l.hour(),
+            l.minute(),
+            l.second()
+        )
+    };
+    let code = match channel {
+        Channel::Consumption => 4,
+        Channel::Generation => 1,
+    };
+    let _ = writeln!(
+        out,
+        "00000001,{esiid},{code},{},{},Y,N",
+        compact(start),
+        compact(stop)
+    );
+    out.push_str("00000002,900,KWH\n");
+    let mut given = intervals.iter().peekable();
+    for t in (start..stop).step_by(INTERVAL_SECONDS as usize) {
+        while given.next_if(|i| i.start < t).is_some() {}
+        match given.next_if(|i| i.start == t) {
+            Some(i) => {
+                let _ = writeln!(out, "00000003,{},{}", Kwh(i.wh), i.quality.letter());
+            }
+            None => out.push_str("00000003,,\n"),
+        }
+    }
+}
