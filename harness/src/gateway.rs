@@ -445,6 +445,11 @@ pub struct Serve {
     /// Pause between a connector's rounds, milliseconds (default: its style's poll interval).
     #[arg(long)]
     pub pace_ms: Option<u64>,
+    /// A directory where the TDSPs drop their daily interval files, one subdirectory each
+    /// (oncor/, centerpoint/, …); each file is ingested and moved to done/ (with
+    /// NAME.errors.txt when rows were refused) or failed/ (with NAME.reason.txt).
+    #[arg(long)]
+    pub usage_drop: Option<PathBuf>,
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -513,6 +518,12 @@ pub fn serve(options: &Serve) -> Result<String, String> {
             clock: now,
             links,
             limits: Default::default(),
+            usage_drop: options.usage_drop.clone().map(|dir| {
+                hanrig_gateway_server::usage::DropDirectory {
+                    dir,
+                    every: std::time::Duration::from_secs(10),
+                }
+            }),
         };
         eprintln!("hanrig gateway: API on https://{address} (mutual TLS); Ctrl-C stops it");
         gateway

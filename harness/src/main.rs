@@ -9,6 +9,7 @@ mod lab;
 mod radio;
 mod sim;
 mod suites;
+mod usage;
 mod zcl;
 
 use std::io::Read;
@@ -52,6 +53,10 @@ enum Top {
     /// The HAN gateway: administer its companies, users and certificates, or serve its API.
     #[command(subcommand)]
     Gateway(gateway::GatewayCommand),
+    /// The usage repository: ingest the TDSPs' interval files, export Green Button or CSV,
+    /// apply retention.
+    #[command(subcommand)]
+    Usage(usage::UsageCommand),
     /// Certificate-Based Key Establishment (suite 1): compute an exchange from fixed keys,
     /// reconstruct a certificate's key, run a test certificate authority.
     #[command(subcommand)]
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
         Top::List(args) => suites::list(args),
         Top::Lab(args) => lab::run(args),
         Top::Gateway(c) => gateway::run(c),
+        Top::Usage(c) => usage::run(c),
         Top::Cbke(c) => cbke::run(c),
         Top::InstallCode { code } => zcl::install_code(&code).map_err(anyhow::Error::msg),
     };

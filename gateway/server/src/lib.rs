@@ -7,7 +7,7 @@
 //! the other TDSPs down); each calling-back head-end's results on a listener that only that
 //! head-end can reach (mutual TLS with its certificate, [`Callbacks`]). Every TLS listener
 //! bounds its clients ([`ListenerLimits`]). [`headends`] reads the `--headends` file into
-//! links.
+//! links; [`usage`] ingests the TDSPs' interval files, from a drop directory the service watches.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub mod headends;
+pub mod usage;
 
 /// Where a calling-back head-end posts its results: the listener, and the TLS configuration
 /// that admits only that head-end ([`hanrig_gateway_api::tls::pinned_server_config`]).
@@ -67,6 +68,8 @@ pub struct Gateway {
     pub links: Vec<Link>,
     /// What every listener allows its clients.
     pub limits: ListenerLimits,
+    /// Where the TDSPs drop their interval files, if anywhere.
+    pub usage_drop: Option<usage::DropDirectory>,
 }
 
 /// How long connectors may take to finish their round when the gateway stops.
@@ -126,11 +129,16 @@ impl Gateway {
             clock,
             links,
             limits,
+            usage_drop,
         } = self;
         let (stop, stopped) = watch::channel(false);
         let health = Health::default();
         let (mut listeners, mut connectors) =
             (tokio::task::JoinSet::new(), tokio::task::JoinSet::new());
+        if let Some(drop) = usage_drop {
+            drop.prepare()?;
+            connectors.spawn(drop.watch(store.clone(), routing.clone(), clock, stopped.clone()));
+        }
         for link in links {
             let Link {
                 tdsp,
@@ -379,6 +387,7 @@ mod tests {
                 clock: now,
                 links,
                 limits: ListenerLimits::default(),
+                usage_drop: None,
             };
             assert_eq!(
                 gateway.serve(std::future::pending()).await,
@@ -396,6 +405,7 @@ mod tests {
                 cim(Tdsp::AepTexasCentral, listener().await),
             ],
             limits: ListenerLimits::default(),
+            usage_drop: None,
         };
         assert_eq!(fine.check(), Ok(()));
     }

@@ -132,6 +132,7 @@ async fn running(name: &str, limits: ListenerLimits) -> Running {
         clock: hanrig_gateway_server::now,
         links,
         limits,
+        usage_drop: None,
     };
     tokio::spawn(gateway.serve(std::future::pending()));
     let north_url = urls.pop().unwrap();

@@ -176,6 +176,7 @@ async fn faulting_head_ends_fail_or_retry_their_batches_and_the_api_keeps_servin
             clock: hanrig_gateway_server::now,
             links,
             limits: Default::default(),
+            usage_drop: None,
         }
         .serve(std::future::pending()),
     );

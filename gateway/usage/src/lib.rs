@@ -174,6 +174,78 @@ impl std::str::FromStr for Kwh {
     }
 }
 
+/// The longest export: 13 months of 15-minute data (seed §5.3: customers see 13 months).
+pub const MAX_EXPORT_MONTHS: i8 = 13;
+
+/// An export's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Green Button ESPI XML.
+    Espi,
+    /// CSV, one row per interval.
+    Csv,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "espi" | "xml" => Ok(Format::Espi),
+            "csv" => Ok(Format::Csv),
+            other => Err(format!("export format {other:?}: espi or csv")),
+        }
+    }
+}
+
+impl Format {
+    /// Its media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Espi => "application/atom+xml",
+            Format::Csv => "text/csv",
+        }
+    }
+}
+
+/// The local days `from..=to` checked as an export's span: in order, and at most
+/// [`MAX_EXPORT_MONTHS`] months; the span's UTC bounds.
+pub fn export_span(from: day::Day, to: day::Day) -> Result<(i64, i64), String> {
+    use jiff::ToSpan;
+    if to < from {
+        return Err(format!("the export ends ({to}) before it starts ({from})"));
+    }
+    let limit = from
+        .date()
+        .checked_add(MAX_EXPORT_MONTHS.months())
+        .map_err(|e| e.to_string())?;
+    if to.date() >= limit {
+        return Err(format!(
+            "an export spans at most {MAX_EXPORT_MONTHS} months ({from} to {to} is longer)"
+        ));
+    }
+    Ok((from.start(), to.end()))
+}
+
+/// `esiid`'s intervals as an export in `format`, generated at `now`.
+pub fn render(format: Format, meter: &espi::Meter<'_>, intervals: &[Interval], now: i64) -> String {
+    match format {
+        Format::Espi => espi::feed(meter, intervals, now),
+        Format::Csv => {
+            let mut out = csv::Writer::from_writer(Vec::new());
+            let mut sorted = intervals.to_vec();
+            sorted.sort_by_key(|i| (i.start, i.channel));
+            let written = out
+                .write_record(table::HEADER)
+                .and_then(|()| table::write(&mut out, meter.esiid, &sorted));
+            match (written, out.into_inner()) {
+                (Ok(()), Ok(bytes)) => String::from_utf8(bytes).unwrap_or_default(),
+                // Writing to memory cannot fail.
+                _ => String::new(),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

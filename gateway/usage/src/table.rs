@@ -23,9 +23,15 @@ pub fn write<W: std::io::Write>(
 ) -> csv::Result<()> {
     for i in intervals {
         let l = local(i.start);
-        let offset = crate::day::texas()
+        let seconds = crate::day::texas()
             .to_offset(jiff::Timestamp::from_second(i.start).unwrap_or_default())
-            .to_string();
+            .seconds();
+        let offset = format!(
+            "{}{:02}:{:02}",
+            if seconds < 0 { '-' } else { '+' },
+            seconds.abs() / 3600,
+            seconds.abs() % 3600 / 60
+        );
         out.write_record([
             esiid,
             i.channel.name(),

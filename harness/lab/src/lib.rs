@@ -405,6 +405,7 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         clock: unix_now,
         links,
         limits: Default::default(),
+        usage_drop: None,
     };
     tasks.push(tokio::spawn(async move {
         let shutdown = async move {
