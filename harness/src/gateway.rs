@@ -450,6 +450,10 @@ pub struct Serve {
     /// NAME.errors.txt when rows were refused) or failed/ (with NAME.reason.txt).
     #[arg(long)]
     pub usage_drop: Option<PathBuf>,
+    /// Serve the Smart Meter Texas-compatible portal API for residential customers here
+    /// (server TLS with the same certificate; no client certificate).
+    #[arg(long)]
+    pub portal_listen: Option<String>,
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -510,6 +514,23 @@ pub fn serve(options: &Serve) -> Result<String, String> {
             .await
             .map_err(|e| format!("listening on {}: {e}", options.listen))?;
         let address = api.local_addr().map_err(|e| e.to_string())?;
+        let portal = match &options.portal_listen {
+            Some(at) => {
+                let listener = tokio::net::TcpListener::bind(at)
+                    .await
+                    .map_err(|e| format!("listening on {at}: {e}"))?;
+                eprintln!(
+                    "hanrig gateway: portal API on https://{}",
+                    listener.local_addr().map_err(|e| e.to_string())?
+                );
+                Some(hanrig_gateway_server::Portal {
+                    listener,
+                    tls: hanrig_gateway_api::tls::public_server_config(&cert_pem, &key_pem)
+                        .map_err(|e| e.to_string())?,
+                })
+            }
+            None => None,
+        };
         let gateway = hanrig_gateway_server::Gateway {
             store,
             routing,
@@ -524,6 +545,7 @@ pub fn serve(options: &Serve) -> Result<String, String> {
                     every: std::time::Duration::from_secs(10),
                 }
             }),
+            portal,
         };
         eprintln!("hanrig gateway: API on https://{address} (mutual TLS); Ctrl-C stops it");
         gateway

@@ -41,6 +41,7 @@ async fn every_tdsps_chain_carries_messages_to_devices_and_their_answers_back() 
         speed: 400.0,
         listen: "127.0.0.1:0".into(),
         lossless: true,
+        history_days: 0,
     };
     let lab = start(&options).await.unwrap();
     let again = start(&options).await.unwrap_err();

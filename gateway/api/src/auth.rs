@@ -57,7 +57,7 @@ const REFUSED: &str = "unknown user, wrong password or locked user (4 wrong pass
 
 /// The hash an unknown user's password is checked against: made once, of a random password,
 /// with the same parameters as every stored one.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
         let random = crate::pki::random_hex(16).unwrap_or_else(|| "no randomness".into());
@@ -65,7 +65,7 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-fn verify(password: &str, phc: &str) -> bool {
+pub(crate) fn verify(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| {
         argon2::Argon2::default()
             .verify_password(password.as_bytes(), &h)

@@ -14,7 +14,9 @@
 //!   territory;
 //! - [`idempotency`]: `Idempotency-Key` on the POSTs that create a message;
 //! - `GET /openapi.json`: the OpenAPI 3.1 document, built with the routes;
-//! - [`health`]: `GET /healthz` and `GET /metrics` for operators.
+//! - [`health`]: `GET /healthz` and `GET /metrics` for operators;
+//! - [`smt`]: apart from the above, on its own listener, the Smart Meter Texas-compatible
+//!   portal API for residential customers (their meters and 15-minute data).
 //!
 //! Bad input gets a `4xx` naming the field and what is wrong, and nothing is stored.
 //!
@@ -40,6 +42,7 @@ pub mod messages;
 pub mod openapi;
 pub mod pki;
 pub mod reports;
+pub mod smt;
 pub mod tls;
 
 use std::collections::BTreeSet;

@@ -74,6 +74,12 @@ pub fn server_config(
     configured(verifier, cert_pem, key_pem)
 }
 
+/// The server's TLS configuration for a listener open to any client (the portal API, where
+/// customers sign in with passwords): its certificate chain and key, no client certificate.
+pub fn public_server_config(cert_pem: &str, key_pem: &str) -> Result<Arc<ServerConfig>, PkiError> {
+    configured(WebPkiClientVerifier::no_client_auth(), cert_pem, key_pem)
+}
+
 /// The server's TLS configuration for a head-end's callback listener: its certificate
 /// chain and key, and clients required to present a certificate that chains to
 /// `headend_ca_pem` and, when `pins` is not empty, whose SHA-256 [`fingerprint`] is one of

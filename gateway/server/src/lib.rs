@@ -70,6 +70,18 @@ pub struct Gateway {
     pub limits: ListenerLimits,
     /// Where the TDSPs drop their interval files, if anywhere.
     pub usage_drop: Option<usage::DropDirectory>,
+    /// Where the Smart Meter Texas-compatible portal API listens, if anywhere
+    /// ([`hanrig_gateway_api::smt`]; server TLS, customers sign in with passwords).
+    pub portal: Option<Portal>,
+}
+
+/// The portal API's listener and its TLS ([`hanrig_gateway_api::tls::public_server_config`]).
+#[derive(Debug)]
+pub struct Portal {
+    /// The bound listener.
+    pub listener: TcpListener,
+    /// Its TLS: the gateway's certificate, no client certificate asked.
+    pub tls: Arc<ServerConfig>,
 }
 
 /// How long connectors may take to finish their round when the gateway stops.
@@ -130,11 +142,18 @@ impl Gateway {
             links,
             limits,
             usage_drop,
+            portal,
         } = self;
         let (stop, stopped) = watch::channel(false);
         let health = Health::default();
         let (mut listeners, mut connectors) =
             (tokio::task::JoinSet::new(), tokio::task::JoinSet::new());
+        if let Some(Portal { listener, tls }) = portal {
+            let app = hanrig_gateway_api::smt::Portal::new(store.clone(), clock).router();
+            listeners.spawn(async move {
+                let _ = serve_tls_with(listener, app, tls, limits).await;
+            });
+        }
         if let Some(drop) = usage_drop {
             drop.prepare()?;
             connectors.spawn(drop.watch(store.clone(), routing.clone(), clock, stopped.clone()));
@@ -388,6 +407,7 @@ mod tests {
                 links,
                 limits: ListenerLimits::default(),
                 usage_drop: None,
+                portal: None,
             };
             assert_eq!(
                 gateway.serve(std::future::pending()).await,
@@ -406,6 +426,7 @@ mod tests {
             ],
             limits: ListenerLimits::default(),
             usage_drop: None,
+            portal: None,
         };
         assert_eq!(fine.check(), Ok(()));
     }

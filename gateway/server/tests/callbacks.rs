@@ -133,6 +133,7 @@ async fn running(name: &str, limits: ListenerLimits) -> Running {
         links,
         limits,
         usage_drop: None,
+        portal: None,
     };
     tokio::spawn(gateway.serve(std::future::pending()));
     let north_url = urls.pop().unwrap();

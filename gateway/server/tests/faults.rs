@@ -177,6 +177,7 @@ async fn faulting_head_ends_fail_or_retry_their_batches_and_the_api_keeps_servin
             links,
             limits: Default::default(),
             usage_drop: None,
+            portal: None,
         }
         .serve(std::future::pending()),
     );

@@ -31,6 +31,7 @@ use sqlx::{AnyPool, Row};
 mod access;
 mod agreements;
 mod audit;
+mod residents;
 mod usage;
 pub use access::{
     CERTIFICATE_LOCK_SECONDS, CERTIFICATE_LOCKOUT_FAILURES, CompanyRecord, LOCKOUT_FAILURES,
@@ -38,6 +39,7 @@ pub use access::{
 };
 pub use agreements::{AgreementRecord, Invitation};
 pub use audit::AuditEntry;
+pub use residents::{RESIDENT_LOCKOUT_FAILURES, RESIDENT_LOCKOUT_WINDOW, ResidentRecord};
 pub use usage::{
     KEPT_YEARS, MeterRecord, ONLINE_YEARS, Purged, Revision, Stored, UsageFile, UsageScope,
 };

@@ -108,6 +108,7 @@ where
             speed: 400.0,
             listen: "127.0.0.1:0".into(),
             lossless: true,
+            history_days: 0,
         };
         let lab = std::sync::Arc::new(start(&options).await.map_err(rig)?);
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).map_err(rig);

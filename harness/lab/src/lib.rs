@@ -6,10 +6,18 @@
 //! an In-Home Device Agreement and an In-Home Device Services Agreement (text, price, load
 //! control) in force.
 //!
+//! Each meter has its premise on record and, with `history_days`, 15-minute history up to
+//! yesterday, delivered as its TDSP's interval file into the lab's drop directory
+//! (`usage-drop/`), which the gateway ingests. A demo resident signs in to the Smart Meter
+//! Texas-compatible portal API (`portal_url`) and sees the first three meters.
+//!
 //! The directory receives `ca.pem`, `client.pem`, `client.key` and `lab.json` (`api_url`,
-//! `username`, `password`, `esiids`, `devices`), and the gateway's database.
+//! `username`, `password`, `esiids`, `devices`, `portal_url`, `resident`, `usage_drop`), and
+//! the gateway's database.
 
 use std::path::{Path, PathBuf};
+
+pub mod history;
 use std::time::Instant;
 
 use hanrig_gateway::access::CompanyKind;
@@ -39,6 +47,8 @@ use tokio::task::JoinHandle;
 pub const COMPANY: &str = "Demo Energy Services";
 /// Its user.
 pub const USER: &str = "demo-user";
+/// The demo resident's portal user name.
+pub const RESIDENT: &str = "demo-resident";
 /// The install code every simulated device joins with (han-sim's head-end HAN).
 pub const INSTALL_CODE: &str = "83FED3407A939723A5C639B26916D505C3B5";
 
@@ -62,6 +72,10 @@ pub struct LabOptions {
     /// Networks that lose nothing (the RF mesh otherwise loses 1 %, cellular 2 %).
     #[arg(long)]
     pub lossless: bool,
+    /// Days of 15-minute history each meter gets, up to yesterday: written as each TDSP's
+    /// interval file into the lab's drop directory, which the gateway ingests (396: 13 months).
+    #[arg(long, default_value_t = 396)]
+    pub history_days: u32,
 }
 
 /// A running lab.
@@ -155,6 +169,27 @@ fn kind_of(i: usize) -> (DeviceKind, DeviceType) {
         0 => (DeviceKind::Thermostat, DeviceType::Thermostat),
         1 => (DeviceKind::InHomeDisplay, DeviceType::InHomeDisplay),
         _ => (DeviceKind::LoadControl, DeviceType::LoadControl),
+    }
+}
+
+/// A demo premise's city in `tdsp`'s territory.
+fn city(tdsp: Tdsp) -> &'static str {
+    match tdsp {
+        Tdsp::Oncor => "Dallas",
+        Tdsp::Centerpoint => "Houston",
+        Tdsp::AepTexasCentral => "Corpus Christi",
+        Tdsp::AepTexasNorth => "Abilene",
+        Tdsp::Tnmp => "Lewisville",
+    }
+}
+
+fn zip(tdsp: Tdsp) -> &'static str {
+    match tdsp {
+        Tdsp::Oncor => "75201",
+        Tdsp::Centerpoint => "77002",
+        Tdsp::AepTexasCentral => "78401",
+        Tdsp::AepTexasNorth => "79601",
+        Tdsp::Tnmp => "75057",
     }
 }
 
@@ -288,6 +323,19 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
                 .await
                 .map_err(e)?;
         }
+        store
+            .put_meter(&hanrig_gateway_store::MeterRecord {
+                esiid: meter.clone(),
+                tdsp: *tdsp,
+                meter_number: format!("{:09}LG", 100_000 + i),
+                address: format!("{} Demo Street", 100 + i),
+                city: city(*tdsp).into(),
+                zip: zip(*tdsp).into(),
+                rep: String::new(),
+                updated_at: now,
+            })
+            .await
+            .map_err(e)?;
         fleets[k].push((esiid_text.clone(), kind));
         devices.push(serde_json::json!({
             "esiid": esiid_text,
@@ -390,6 +438,61 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         });
     }
 
+    // The demo resident, and the meters' history as each TDSP's file in the drop directory.
+    let resident_password = random_password()?;
+    let resident_esiids: Vec<Esiid> = devices
+        .iter()
+        .take(3)
+        .filter_map(|d| d["esiid"].as_str()?.parse().ok())
+        .collect();
+    store
+        .add_resident(
+            RESIDENT,
+            &hanrig_gateway_api::auth::hash_password(&resident_password)?,
+            "resident@example.com",
+            &resident_esiids,
+            now,
+        )
+        .await
+        .map_err(e)?;
+    let drop_dir = dir.join("usage-drop");
+    let usage_drop = hanrig_gateway_server::usage::DropDirectory {
+        dir: drop_dir.clone(),
+        every: std::time::Duration::from_secs(1),
+    };
+    usage_drop.prepare()?;
+    if options.history_days > 0 {
+        let yesterday = hanrig_usage::day::Day::containing(now)
+            .map_err(e)?
+            .previous();
+        let sent = hanrig_usage::day::local(now)
+            .strftime("%Y%m%d%H%M%S")
+            .to_string();
+        for (k, (tdsp, _, _)) in lands.iter().enumerate() {
+            let meters: Vec<(usize, String)> = fleets[k]
+                .iter()
+                .enumerate()
+                .map(|(n, (esiid, _))| (n * lands.len() + k, esiid.clone()))
+                .collect();
+            if meters.is_empty() {
+                continue;
+            }
+            let text = history::file(&meters, yesterday, options.history_days);
+            let name = format!("{}IntervalData{sent}001.lse", history::lab_duns(*tdsp));
+            // Written under another name and renamed, so no sweep sees half a file.
+            let part = drop_dir.join(tdsp.name()).join(format!("{name}.part"));
+            std::fs::write(&part, text).map_err(e)?;
+            std::fs::rename(&part, drop_dir.join(tdsp.name()).join(name)).map_err(e)?;
+        }
+    }
+    let (portal_listener, _) = bind("127.0.0.1:0").await?;
+    let portal_port = portal_listener.local_addr().map_err(e)?.port();
+    let portal = hanrig_gateway_server::Portal {
+        listener: portal_listener,
+        tls: hanrig_gateway_api::tls::public_server_config(&server.cert_pem, &server.key_pem)
+            .map_err(e)?,
+    };
+
     // The gateway: the API and every link, composed as `hanrig gateway serve` composes them.
     let (api, _) = bind(&options.listen).await?;
     let port = api.local_addr().map_err(e)?.port();
@@ -405,7 +508,8 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         clock: unix_now,
         links,
         limits: Default::default(),
-        usage_drop: None,
+        usage_drop: Some(usage_drop),
+        portal: Some(portal),
     };
     tasks.push(tokio::spawn(async move {
         let shutdown = async move {
@@ -426,6 +530,14 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         "devices": devices,
         "headends": headends.iter().map(|(t, u)| (t.name().to_string(), serde_json::Value::String(u.clone()))).collect::<serde_json::Map<_, _>>(),
         "speed": options.speed,
+        "portal_url": format!("https://127.0.0.1:{portal_port}"),
+        "resident": {
+            "username": RESIDENT,
+            "password": resident_password,
+            "esiids": resident_esiids.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+        },
+        "usage_drop": drop_dir.display().to_string(),
+        "history_days": options.history_days,
     });
     write(
         &dir.join("lab.json"),
@@ -456,6 +568,10 @@ pub fn up(options: &LabOptions) -> Result<String, String> {
         println!("hanrig lab: {} meters, each with an in-home device", options.meters);
         println!("  API       {} (mutual TLS)", lab.api_url);
         println!("  OpenAPI   {}/openapi.json", lab.api_url);
+        println!(
+            "  portal    {} (Smart Meter Texas-compatible API; resident {RESIDENT:?}, password in lab.json)",
+            lab.info["portal_url"].as_str().unwrap_or_default()
+        );
         for (tdsp, url) in &lab.headends {
             println!("  head-end  {:<18} {:<11} {url}", tdsp.name(), style_name(tdsp.style()));
         }

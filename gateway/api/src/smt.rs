@@ -1,0 +1,450 @@
+//! The Smart Meter Texas-compatible portal API: what the `smart-meter-texas` client (PyPI, the
+//! library behind Home Assistant's integration) and SMT's own portal JSON speak, for residential
+//! customers signed in with a user name and password.
+//!
+//! - `POST /commonapi/user/authenticate` (also `//commonapi/…`, as client 0.5.5 sends it, and
+//!   the older `/api/user/authenticate`; `GET /` answers for clients ≤ 0.5.3): a token, or `400`
+//!   for a wrong user name or password (one answer for both), `403` when locked (4 wrong
+//!   passwords within 15 minutes);
+//! - `POST /api/meter`: the customer's meters;
+//! - `POST /api/adhoc/intervalsynch`: 15-minute data per day and channel as the 100-slot `RD`;
+//! - `POST /api/usage/interval`: the same data as one row per interval.
+//!
+//! Every answer is JSON, errors included. Tokens are random, kept as hashes in the repository,
+//! and slide: each use keeps one alive for [`TOKEN_IDLE`] more (the client assumes at least 15
+//! minutes), across restarts. A token that keeps failing is answered `429` after
+//! [`UNAUTHORIZED_BURST`] `401`s in a minute: the client retries a `401` at once and forever,
+//! and a `429` ends its loop. Bodies are bounded ([`MAX_BODY`]), as are the days (31) and
+//! ESIIDs (200) one request may ask for.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hanrig_gateway::esiid::Esiid;
+use hanrig_gateway_store::{MeterRecord, Store, UsageScope};
+use hanrig_usage::day::{Day, local};
+use hanrig_usage::smt::rd;
+use hanrig_usage::{Channel, Kwh};
+use serde_json::{Value, json};
+
+/// A token's idle lifetime, seconds (the client assumes 15 minutes after its last call).
+pub const TOKEN_IDLE: i64 = 30 * 60;
+/// `401`s one token may get within a minute before it is answered `429`.
+pub const UNAUTHORIZED_BURST: u32 = 20;
+/// The largest request body, bytes.
+pub const MAX_BODY: usize = 16 * 1024;
+/// The most days one usage request may span.
+pub const MAX_DAYS: i32 = 31;
+/// The most ESIIDs one `intervalsynch` may name (SMT's ad-hoc limit).
+pub const MAX_ESIIDS: usize = 200;
+/// What SMT says, and the client looks for, when a day has no data yet.
+pub const NO_DATA: &str = "No Energy Data received from the respective TDSP";
+
+/// The portal's state.
+#[derive(Debug, Clone)]
+pub struct Portal {
+    store: Store,
+    clock: fn() -> i64,
+    /// Recent `401`s per presented token hash: (minute, count).
+    refusals: Arc<Mutex<HashMap<String, (i64, u32)>>>,
+}
+
+fn answer(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    answer(status, json!({ "errormessage": message }))
+}
+
+/// A refused request: its status and message, answered as JSON.
+#[derive(Debug)]
+pub struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error(self.0, &self.1)
+    }
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+    Refusal(status, message.into())
+}
+
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+type Answer = Result<Response, Refusal>;
+
+fn token_hash(token: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Portal {
+    /// The portal over `store`, on `clock` (Unix seconds).
+    pub fn new(store: Store, clock: fn() -> i64) -> Portal {
+        Portal {
+            store,
+            clock,
+            refusals: Arc::default(),
+        }
+    }
+
+    /// Its routes.
+    pub fn router(self) -> Router {
+        Router::new()
+            .route("/", get(home))
+            .route("/commonapi/user/authenticate", post(authenticate))
+            .route("//commonapi/user/authenticate", post(authenticate))
+            .route("/api/user/authenticate", post(authenticate))
+            .route("/api/meter", post(meters))
+            .route("/api/adhoc/intervalsynch", post(interval_synch))
+            .route("/api/usage/interval", post(usage_interval))
+            .fallback(|| async { error(StatusCode::NOT_FOUND, "no such API") })
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(self)
+    }
+
+    /// The resident a request's bearer token signs in, or the answer refusing it.
+    async fn resident(&self, headers: &HeaderMap) -> Result<(String, Vec<Esiid>), Refusal> {
+        let token = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let hash = token_hash(token);
+        let now = (self.clock)();
+        let found = if token.is_empty() {
+            None
+        } else {
+            self.store
+                .use_resident_token(&hash, now, TOKEN_IDLE)
+                .await
+                .map_err(internal)?
+        };
+        let resident = match found {
+            Some(user) => self.store.resident(&user).await.ok().flatten(),
+            None => None,
+        };
+        match resident {
+            Some(r) => Ok((r.username, r.esiids)),
+            None => Err(self.unauthorized(hash, now)),
+        }
+    }
+
+    fn unauthorized(&self, hash: String, now: i64) -> Refusal {
+        let minute = now / 60;
+        let mut refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        if refusals.len() > 10_000 {
+            refusals.retain(|_, (m, _)| *m == minute);
+        }
+        let entry = refusals.entry(hash).or_insert((minute, 0));
+        if entry.0 != minute {
+            *entry = (minute, 0);
+        }
+        entry.1 += 1;
+        if entry.1 > UNAUTHORIZED_BURST {
+            refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "ERR-TOO-MANY-REQUESTS: this token was refused too often; sign in again in a minute",
+            )
+        } else {
+            refuse(
+                StatusCode::UNAUTHORIZED,
+                "ERR-AUTH-TOKEN: sign in for a token (POST /commonapi/user/authenticate)",
+            )
+        }
+    }
+}
+
+fn body(parsed: Result<Json<Value>, JsonRejection>) -> Result<Value, Refusal> {
+    parsed.map(|Json(v)| v).map_err(|e| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not JSON: {e}"),
+        )
+    })
+}
+
+async fn home() -> Response {
+    answer(
+        StatusCode::OK,
+        json!({ "service": "hanrig: Smart Meter Texas-compatible API", "authenticate": "/commonapi/user/authenticate" }),
+    )
+}
+
+async fn authenticate(
+    State(portal): State<Portal>,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let request = body(parsed)?;
+    let (Some(user), Some(password)) = (request["username"].as_str(), request["password"].as_str())
+    else {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "ERR-USR-MISSINGCREDENTIALS: username and password",
+        ));
+    };
+    let now = (portal.clock)();
+    let store = &portal.store;
+    if store.resident_locked(user, now).await.map_err(internal)? {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "ERR-USR-LOCKED: too many wrong passwords; try again in 15 minutes",
+        ));
+    }
+    let resident = store.resident(user).await.ok().flatten();
+    // An unknown user is checked against a hash all the same: the answer takes as long.
+    let phc = resident
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| crate::auth::dummy_hash().to_string());
+    let password = password.to_string();
+    let good = tokio::task::spawn_blocking(move || crate::auth::verify(&password, &phc))
+        .await
+        .unwrap_or(false);
+    match resident {
+        Some(r) if good => {
+            let Some(token) = crate::pki::random_hex(32) else {
+                return Err(refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "no randomness for a token",
+                ));
+            };
+            let stored = store
+                .add_resident_token(&token_hash(&token), &r.username, now)
+                .await;
+            let _ = store.resident_signed_in(&r.username).await;
+            stored.map_err(internal)?;
+            Ok(answer(StatusCode::OK, json!({ "token": token })))
+        }
+        _ => {
+            let _ = store.resident_failed(user, now).await;
+            Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "ERR-USR-INVALIDPASSWORDERROR",
+            ))
+        }
+    }
+}
+
+fn meter_json(m: &MeterRecord, email: &str) -> Value {
+    let full = [m.address.as_str(), m.city.as_str(), "TX", m.zip.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    json!({
+        "customer": "",
+        "email": email,
+        "description": "",
+        "address": m.address,
+        "city": m.city,
+        "state": "TX",
+        "zip": m.zip,
+        "esiid": m.esiid.as_str(),
+        "meterNumber": m.meter_number,
+        "meterMultiplier": 1,
+        "fullAddress": full,
+        "errmsg": "Success",
+        "recordStatus": "ESIID-RECORD-EXISTS",
+        "statusIndicator": true,
+        "dunsNumber": "",
+    })
+}
+
+async fn meters(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let (user, mine) = portal.resident(&headers).await?;
+    let request = body(parsed)?;
+    let wanted = request["esiid"].as_str().unwrap_or("*");
+    let email = portal
+        .store
+        .resident(&user)
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.email)
+        .unwrap_or_default();
+    let list = portal
+        .store
+        .usage_meters(UsageScope::Meters(&mine))
+        .await
+        .map_err(internal)?;
+    let data: Vec<Value> = list
+        .iter()
+        .filter(|m| wanted == "*" || m.esiid.as_str() == wanted)
+        .map(|m| meter_json(m, &email))
+        .collect();
+    Ok(answer(StatusCode::OK, json!({ "data": data })))
+}
+
+/// The days `start..=end` of a request (`MM/DD/YYYY`), at most [`MAX_DAYS`].
+fn days(request: &Value, start: &str, end: &str) -> Result<Vec<Day>, Refusal> {
+    let day = |key: &str| {
+        request[key]
+            .as_str()
+            .ok_or_else(|| format!("{key}: a date MM/DD/YYYY"))
+            .and_then(|s| Day::parse_us(s).map_err(|e| format!("{key}: {e}")))
+            .map_err(|m| refuse(StatusCode::BAD_REQUEST, m))
+    };
+    let (first, last) = (day(start)?, day(end)?);
+    if last < first {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "the end date is before the start date",
+        ));
+    }
+    let mut out = vec![first];
+    while let Some(&d) = out.last()
+        && d < last
+    {
+        if out.len() as i32 >= MAX_DAYS {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                format!("at most {MAX_DAYS} days per request"),
+            ));
+        }
+        out.push(d.next());
+    }
+    Ok(out)
+}
+
+async fn interval_synch(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let (_, mine) = portal.resident(&headers).await?;
+    let request = body(parsed)?;
+    let days = days(&request, "startDate", "endDate")?;
+    let asked: Vec<&str> = match &request["ESIID"] {
+        Value::Array(list) => list.iter().filter_map(|v| v.as_str()).collect(),
+        Value::String(s) => vec![s.as_str()],
+        _ => return Err(refuse(StatusCode::BAD_REQUEST, "ESIID: a list of ESIIDs")),
+    };
+    if asked.is_empty() || asked.len() > MAX_ESIIDS {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            format!("ESIID: 1 to {MAX_ESIIDS} ESIIDs"),
+        ));
+    }
+    let mut energy = Vec::new();
+    for esiid in asked {
+        let Some(e) = mine.iter().find(|m| m.as_str() == esiid) else {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                format!("ERR-ESIID-NOTAUTHORIZED: {esiid} is not one of your meters"),
+            ));
+        };
+        let (Some(first), Some(last)) = (days.first(), days.last()) else {
+            continue;
+        };
+        let intervals = portal
+            .store
+            .intervals(e, first.start(), last.end())
+            .await
+            .map_err(internal)?;
+        for day in &days {
+            for channel in Channel::ALL {
+                let of: Vec<_> = intervals
+                    .iter()
+                    .filter(|i| {
+                        i.channel == channel && i.start >= day.start() && i.start < day.end()
+                    })
+                    .copied()
+                    .collect();
+                if of.is_empty() {
+                    continue;
+                }
+                energy.push(json!({
+                    "ESIID": e.as_str(),
+                    "DT": day.us(),
+                    "RT": channel.letter(),
+                    "RD": rd(*day, &of),
+                }));
+            }
+        }
+    }
+    if energy.is_empty() {
+        return Ok(answer(
+            StatusCode::OK,
+            json!({ "data": { "energyData": [], "errorMessage": NO_DATA } }),
+        ));
+    }
+    Ok(answer(
+        StatusCode::OK,
+        json!({ "data": { "energyData": energy } }),
+    ))
+}
+
+/// ` 12:15 am`, as SMT's interval rows write a time.
+fn clock_text(unix: i64) -> String {
+    let l = local(unix);
+    let (h, m) = (l.hour(), l.minute());
+    let h12 = match h % 12 {
+        0 => 12,
+        h => h,
+    };
+    format!(" {h12}:{m:02} {}", if h < 12 { "am" } else { "pm" })
+}
+
+async fn usage_interval(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let (_, mine) = portal.resident(&headers).await?;
+    let request = body(parsed)?;
+    let days = days(&request, "startDate", "endDate")?;
+    let esiid = request["esiid"].as_str().unwrap_or_default();
+    let Some(e) = mine.iter().find(|m| m.as_str() == esiid) else {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!("ERR-ESIID-NOTAUTHORIZED: {esiid:?} is not one of your meters"),
+        ));
+    };
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return Err(refuse(StatusCode::BAD_REQUEST, "no days"));
+    };
+    let intervals = portal
+        .store
+        .intervals(e, first.start(), last.end())
+        .await
+        .map_err(internal)?;
+    let mut starts: Vec<i64> = intervals.iter().map(|i| i.start).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let rows: Vec<Value> = starts
+        .iter()
+        .map(|&t| {
+            let of = |c: Channel| intervals.iter().find(|i| i.start == t && i.channel == c);
+            let kwh = |i: Option<&hanrig_usage::Interval>| {
+                i.map(|i| Kwh(i.wh).to_string().parse::<f64>().unwrap_or(0.0))
+            };
+            let (c, g) = (of(Channel::Consumption), of(Channel::Generation));
+            json!({
+                "date": local(t).date().to_string(),
+                "starttime": clock_text(t),
+                "endtime": clock_text(t + 900),
+                "consumption": kwh(c).unwrap_or(0.0),
+                "consumption_est_act": c.map(|i| i.quality.letter()),
+                "generation": kwh(g).unwrap_or(0.0),
+                "generation_est_act": g.map(|i| i.quality.letter()),
+            })
+        })
+        .collect();
+    Ok(answer(StatusCode::OK, json!({ "intervaldata": rows })))
+}
