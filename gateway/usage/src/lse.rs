@@ -28,7 +28,8 @@
 //!    (actual) or `E` (estimated).
 //!
 //! A bad row is reported with its line and field and skipped; the block's other rows are kept.
-//! A bad header skips its block's rows (one error names the header's line and how many rows).
+//! A bad header row skips its block's rows (one error names the header's line and how many
+//! rows).
 
 use std::io::{BufRead, Read};
 
@@ -362,7 +363,7 @@ impl<R: BufRead> Iterator for Reader<R> {
             },
         };
         let fields: Vec<&str> = text.split(',').collect();
-        let header = header_one(&fields, line);
+        let mut header = header_one(&fields, line);
         let mut errors = Vec::new();
         let mut intervals = Vec::new();
         let mut rows = 0usize;
@@ -394,8 +395,10 @@ impl<R: BufRead> Iterator for Reader<R> {
             match (f[0], saw_two) {
                 ("00000002", false) => {
                     saw_two = true;
+                    // Data rows of another interval length or unit cannot be read as 15-minute
+                    // kWh: the block is refused as a whole.
                     if let Err((field, message)) = header_two(&f) {
-                        errors.push(self.error(field, message));
+                        header = Err(self.error(field, message));
                     }
                 }
                 ("00000002", true) => errors

@@ -123,6 +123,19 @@ fn headers_are_checked_field_by_field() {
         };
         assert_eq!(errors[0].field, field, "{header}: {errors:?}");
     }
+    // Another interval length or unit: the block's rows cannot be read as 15-minute kWh.
+    for (two, field) in [
+        ("00000002,300,KWH", "interval length"),
+        ("00000002,900,MWH", "unit"),
+    ] {
+        let text = day_file("2026-06-01", 96).replace("00000002,900,KWH", two);
+        let blocks = read(&text);
+        let [Err(errors)] = blocks.as_slice() else {
+            panic!("{two}: {blocks:?}")
+        };
+        assert_eq!((errors[0].line, errors[0].field), (2, field), "{errors:?}");
+        assert!(errors[0].message.contains("96 rows skipped"), "{errors:?}");
+    }
     // A stop written as the last second of the day is the next midnight.
     let blocks = read(&day_file("2026-06-01", 96).replace("20260602000000", "20260601235959"));
     let [Ok(block)] = blocks.as_slice() else {
