@@ -6,16 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 hanrig=${HANRIG:-target/debug/hanrig}
 venv=${VENV:-target/interop-venv-greenbutton}
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import greenbutton_objects" 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import greenbutton_objects, tzdata" 2>/dev/null; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q greenbutton-objects==2024.7.11
+    # tzdata: the expected times come from Python's zoneinfo, whatever the machine's zone files.
+    "$venv/bin/pip" install -q greenbutton-objects==2024.7.11 tzdata
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 db="sqlite://$work/gateway.db?mode=rwc"
 # The file and what the export must hold, from one description: 2026-03-08 (92 intervals),
 # 2026-06-01 (96) and 2026-11-01 (100), local midnight to local midnight.
-python3 - "$work" <<'PY'
+"$venv/bin/python" - "$work" <<'PY'
 import json, sys
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
