@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hanrig_gateway::esiid::Esiid;
-use hanrig_gateway_store::{MeterRecord, Store, UsageScope};
+use hanrig_gateway_store::{MeterRecord, ResidentRecord, Store, UsageScope};
 use hanrig_usage::day::{Day, local};
 use hanrig_usage::smt::rd;
 use hanrig_usage::{Channel, Kwh};
@@ -114,7 +114,7 @@ impl Portal {
     }
 
     /// The resident a request's bearer token signs in, or the answer refusing it.
-    async fn resident(&self, headers: &HeaderMap) -> Result<(String, Vec<Esiid>), Refusal> {
+    async fn resident(&self, headers: &HeaderMap) -> Result<ResidentRecord, Refusal> {
         let token = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -135,7 +135,7 @@ impl Portal {
             None => None,
         };
         match resident {
-            Some(r) => Ok((r.username, r.esiids)),
+            Some(r) => Ok(r),
             None => Err(self.unauthorized(hash, now)),
         }
     }
@@ -162,6 +162,29 @@ impl Portal {
                 "ERR-AUTH-TOKEN: sign in for a token (POST /commonapi/user/authenticate)",
             )
         }
+    }
+    /// `resident`'s intervals of `esiid` over `days`; refused unless it is one of their meters.
+    async fn usage(
+        &self,
+        resident: &ResidentRecord,
+        esiid: &str,
+        days: &[Day],
+    ) -> Result<(Esiid, Vec<hanrig_usage::Interval>), Refusal> {
+        let Some(e) = resident.esiids.iter().find(|m| m.as_str() == esiid) else {
+            return Err(refuse(
+                StatusCode::FORBIDDEN,
+                format!("ERR-ESIID-NOTAUTHORIZED: {esiid:?} is not one of your meters"),
+            ));
+        };
+        let (Some(first), Some(last)) = (days.first(), days.last()) else {
+            return Err(refuse(StatusCode::BAD_REQUEST, "no days"));
+        };
+        let intervals = self
+            .store
+            .intervals(e, first.start(), last.end())
+            .await
+            .map_err(internal)?;
+        Ok((e.clone(), intervals))
     }
 }
 
@@ -267,26 +290,18 @@ async fn meters(
     headers: HeaderMap,
     parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
-    let (user, mine) = portal.resident(&headers).await?;
+    let resident = portal.resident(&headers).await?;
     let request = body(parsed)?;
     let wanted = request["esiid"].as_str().unwrap_or("*");
-    let email = portal
-        .store
-        .resident(&user)
-        .await
-        .ok()
-        .flatten()
-        .map(|r| r.email)
-        .unwrap_or_default();
     let list = portal
         .store
-        .usage_meters(UsageScope::Meters(&mine))
+        .usage_meters(UsageScope::Meters(&resident.esiids))
         .await
         .map_err(internal)?;
     let data: Vec<Value> = list
         .iter()
         .filter(|m| wanted == "*" || m.esiid.as_str() == wanted)
-        .map(|m| meter_json(m, &email))
+        .map(|m| meter_json(m, &resident.email))
         .collect();
     Ok(answer(StatusCode::OK, json!({ "data": data })))
 }
@@ -327,7 +342,7 @@ async fn interval_synch(
     headers: HeaderMap,
     parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
-    let (_, mine) = portal.resident(&headers).await?;
+    let resident = portal.resident(&headers).await?;
     let request = body(parsed)?;
     let days = days(&request, "startDate", "endDate")?;
     let asked: Vec<&str> = match &request["ESIID"] {
@@ -343,20 +358,7 @@ async fn interval_synch(
     }
     let mut energy = Vec::new();
     for esiid in asked {
-        let Some(e) = mine.iter().find(|m| m.as_str() == esiid) else {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                format!("ERR-ESIID-NOTAUTHORIZED: {esiid} is not one of your meters"),
-            ));
-        };
-        let (Some(first), Some(last)) = (days.first(), days.last()) else {
-            continue;
-        };
-        let intervals = portal
-            .store
-            .intervals(e, first.start(), last.end())
-            .await
-            .map_err(internal)?;
+        let (e, intervals) = portal.usage(&resident, esiid, &days).await?;
         for day in &days {
             for channel in Channel::ALL {
                 let of: Vec<_> = intervals
@@ -406,24 +408,11 @@ async fn usage_interval(
     headers: HeaderMap,
     parsed: Result<Json<Value>, JsonRejection>,
 ) -> Answer {
-    let (_, mine) = portal.resident(&headers).await?;
+    let resident = portal.resident(&headers).await?;
     let request = body(parsed)?;
     let days = days(&request, "startDate", "endDate")?;
     let esiid = request["esiid"].as_str().unwrap_or_default();
-    let Some(e) = mine.iter().find(|m| m.as_str() == esiid) else {
-        return Err(refuse(
-            StatusCode::FORBIDDEN,
-            format!("ERR-ESIID-NOTAUTHORIZED: {esiid:?} is not one of your meters"),
-        ));
-    };
-    let (Some(first), Some(last)) = (days.first(), days.last()) else {
-        return Err(refuse(StatusCode::BAD_REQUEST, "no days"));
-    };
-    let intervals = portal
-        .store
-        .intervals(e, first.start(), last.end())
-        .await
-        .map_err(internal)?;
+    let (_, intervals) = portal.usage(&resident, esiid, &days).await?;
     let mut starts: Vec<i64> = intervals.iter().map(|i| i.start).collect();
     starts.sort_unstable();
     starts.dedup();

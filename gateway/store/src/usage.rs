@@ -229,19 +229,6 @@ impl Store {
         Ok(meters)
     }
 
-    /// Whether `scope` may see `esiid`.
-    pub async fn may_see_meter(&self, scope: UsageScope<'_>, esiid: &Esiid) -> Result<bool> {
-        let Some(m) = self.usage_meter(esiid).await? else {
-            return Ok(false);
-        };
-        Ok(match scope {
-            UsageScope::All => true,
-            UsageScope::Tdsp(t) => m.tdsp == t,
-            UsageScope::Rep(rep) => !rep.is_empty() && m.rep == rep,
-            UsageScope::Meters(list) => list.contains(esiid),
-        })
-    }
-
     /// Stores `esiid`'s intervals as revision `revised_at` from `tdsp`'s file, in one
     /// transaction. A meter not yet known is added for `tdsp`; a meter of another TDSP is
     /// refused and nothing is stored. A value replaces the stored one only if its revision is

@@ -185,12 +185,6 @@ async fn a_tdsp_never_writes_nor_sees_another_tdsps_meters() {
             ),
             [CNP]
         );
-        assert!(
-            !store
-                .may_see_meter(UsageScope::Tdsp(Tdsp::Centerpoint), &esiid(ONCOR))
-                .await
-                .unwrap()
-        );
         assert_eq!(
             seen(store.usage_meters(UsageScope::All).await.unwrap()).len(),
             2
@@ -223,12 +217,6 @@ async fn a_tdsp_never_writes_nor_sees_another_tdsps_meters() {
                 .await
                 .unwrap()
                 .is_empty()
-        );
-        assert!(
-            !store
-                .may_see_meter(UsageScope::Rep(""), &esiid(CNP))
-                .await
-                .unwrap()
         );
         let mine = [esiid(CNP)];
         assert_eq!(
