@@ -14,8 +14,7 @@ use hanrig_sep::{Command, Eui64};
 
 use crate::clock::SimTime;
 
-/// The issuer ID of every scenario's test CA.
-pub const ISSUER: [u8; 8] = *b"HANRIGCA";
+pub use hanrig_scenario::{BUSY_WAIT_S, ISSUER};
 /// The issuer ID of the foreign CA a `foreign-issuer` device's certificate comes from.
 pub const FOREIGN_ISSUER: [u8; 8] = *b"ELSEWHER";
 
@@ -215,10 +214,6 @@ pub enum EsiFault {
     /// Sends an ephemeral key that is no point ([`broken_ephemeral`]).
     BadEphemeral,
 }
-
-/// The wait a [`EsiFault::Busy`] ESI asks for: longer than a device's own retry delay, so a
-/// device that ignores it is seen retrying early.
-pub const BUSY_WAIT_S: u8 = 25;
 
 impl EsiFault {
     /// From its scenario name.

@@ -28,7 +28,7 @@
 
 pub mod air;
 pub mod cbke;
-pub mod clock;
+pub use hanrig_scenario::clock;
 pub mod coordinator;
 pub mod device;
 pub mod esi;

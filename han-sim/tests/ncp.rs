@@ -296,7 +296,8 @@ pan = 0x1a62
 "#,
     )
     .unwrap();
-    let (simulation, coordinator, remote) = scenario.build_remote("m").unwrap();
+    let (simulation, coordinator, remote) =
+        hanrig_sim::scenario::Simulate::build_remote(&scenario, "m").unwrap();
     let start = remote.start.0;
     let mut n = ncp(13).with_simulation(simulation, coordinator);
     let mut expect = unhex("08 80 01 47 00 00 0A");

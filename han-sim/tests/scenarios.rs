@@ -5,7 +5,7 @@
 use hanrig_sep::aps::FrameType as ApsFrameType;
 use hanrig_sep::frame::{Keys, Protection, open};
 use hanrig_sep::install_code::Key;
-use hanrig_sim::scenario::{RunOutput, Scenario};
+use hanrig_sim::scenario::{RunOutput, Scenario, Simulate};
 use serde_json::Value;
 
 fn run(name: &str) -> RunOutput {

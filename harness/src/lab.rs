@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use hanrig_conformance::bench::LabAction;
+use hanrig_rig::bench::LabAction;
 
 /// `hanrig lab`: `up --dir D`, or `--rig FILE ACTION`.
 #[derive(Debug, clap::Args)]
@@ -40,7 +40,7 @@ pub fn run(args: LabArgs) -> anyhow::Result<String> {
             rig: Some(rig),
             action: Some(action),
             ..
-        } => hanrig_conformance::bench::operate(&rig, action),
+        } => hanrig_rig::bench::operate(&rig, action),
         LabArgs { .. } => {
             Err("hanrig lab needs `up --dir DIR`, or --rig FILE and an action".into())
         }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use hanrig_sim::scenario::Scenario;
+use hanrig_sim::scenario::{Scenario, Simulate};
 
 /// Runs a scenario file and writes its outputs into `out`.
 pub fn run(scenario: &Path, out: &Path) -> Result<String, String> {

@@ -36,12 +36,12 @@ pub struct RunArgs {
 
 /// Lists the cases, or the mutants.
 pub fn list(args: ListArgs) -> anyhow::Result<String> {
-    hanrig_conformance::cli::list(args.suite.as_deref(), args.mutants).map_err(anyhow::Error::msg)
+    hanrig_rig::cli::list(args.suite.as_deref(), args.mutants).map_err(anyhow::Error::msg)
 }
 
 /// Runs the cases; the exit code says whether the DUT (1) or the rig (2) failed.
 pub fn run(args: &RunArgs) -> ExitCode {
-    hanrig_conformance::cli::run(
+    hanrig_rig::cli::run(
         &args.rig,
         args.suite.as_deref(),
         &args.cases,

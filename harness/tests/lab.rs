@@ -6,7 +6,7 @@
 use embedded_hal_mock::eh1::MockError;
 use embedded_hal_mock::eh1::delay::{CheckedDelay, Transaction as Delay};
 use embedded_hal_mock::eh1::digital::{Mock as Pin, State, Transaction as Level};
-use hanrig_conformance::bench::{DutPins, GpioSection};
+use hanrig_rig::bench::{DutPins, GpioSection};
 
 fn config() -> GpioSection {
     GpioSection {

@@ -20,6 +20,10 @@ use core::str::FromStr;
 /// A 128-bit key.
 pub type Key = [u8; 16];
 
+/// The global default trust-centre link key, "ZigBeeAlliance09" (Home Automation and ZigBee 3.0).
+/// Smart Energy devices must not accept it in place of their install-code key (SE 1.0 §5.4).
+pub const ZIGBEE_ALLIANCE_09: Key = *b"ZigBeeAlliance09";
+
 /// CRC-16/X-25 (poly 0x1021 reflected, init and xorout 0xFFFF), the install-code checksum.
 pub const CRC16_X25: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_IBM_SDLC);
 

@@ -139,7 +139,7 @@ impl Air {
         let mut keys = keys.to_vec();
         // The global default link key is public; a trust centre that falls back to it (the
         // case a device must refuse) secures its Transport Key with it.
-        keys.push(hanrig_sim::device::ZIGBEE_ALLIANCE_09);
+        keys.push(hanrig_sep::install_code::ZIGBEE_ALLIANCE_09);
         let party_of_eui = |e: Eui64| {
             if e == parties.dut {
                 Party::Dut

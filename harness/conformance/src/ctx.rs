@@ -1,23 +1,19 @@
 //! What a case runs with: the rig's simulated network, the DUT (healthy or a mutant), and
 //! helpers to state expectations as expected-versus-observed.
 
-use std::sync::{Arc, Mutex};
-
-use hanrig_sep::Eui64;
-use hanrig_sim::clock::SimTime;
-use hanrig_sim::device::{Mutant, Panel};
-use hanrig_sim::scenario::{RunOutput, Scenario};
-use hanrig_sim::sim::{Happening, Node, Simulation};
-
 use std::cell::RefCell;
+use std::sync::Arc;
+
+use hanrig_scenario::mutant::Mutant;
+use hanrig_scenario::scenario::{
+    Action, DeviceSpec, DeviceStep, MeterSpec, Scenario, Step, UserEventStep, UserMessageStep,
+};
+use hanrig_sep::Eui64;
 
 use super::air::{Air, Heard, Parties};
 use super::instrument::{Instrument, Instruments, Probe, Reading, Sample};
 use super::model::Window;
-use super::serial::SerialRadio;
-use hanrig_sim::scenario::{
-    Action, DeviceSpec, DeviceStep, MeterSpec, Step, UserEventStep, UserMessageStep,
-};
+use super::rig::{Capture, Rig};
 
 /// Why a case did not pass.
 #[derive(Debug, Clone)]
@@ -67,17 +63,16 @@ pub fn check(
     }
 }
 
-/// The simulated network of one case.
-#[derive(Debug, Default)]
+/// One case's run on a rig: what the rig heard and read, and what the case judged by.
+#[derive(Debug)]
 pub struct Ctx {
+    /// The rig.
+    pub rig: Arc<dyn Rig>,
     /// The mutant playing the DUT, if any.
     pub mutant: Option<Mutant>,
-    /// The co-processor the rig's meter runs on; `None`: the whole network is simulated in
-    /// process.
-    pub radio: Option<SerialRadio>,
-    /// The last run, for the report's frames and capture — not for verdicts, which come from
+    /// The last run's capture, for the report — not for verdicts, which come from
     /// [`Ctx::air`] and [`Ctx::samples`].
-    pub(crate) output: Option<RunOutput>,
+    pub(crate) capture: Option<Capture>,
     /// What the rig heard on the air during the last run.
     pub air: Air,
     /// The instrument probes of the case, with their readings once it ran.
@@ -91,8 +86,6 @@ pub struct Ctx {
     pub judged: RefCell<Vec<(u64, String)>>,
     /// Windows the case judged against, for the report.
     pub windows: RefCell<Vec<Window>>,
-    /// A lab rig: the DUT is real, reached through the rig's co-processor and instruments.
-    pub lab: Option<Arc<super::lab::LabRig>>,
     /// Where the last run ended, µs since 1970 on the case's clock.
     pub end_us: u64,
 }
@@ -126,7 +119,7 @@ pub fn at(scenario: &mut Scenario, at: &str, action: Action) {
 
 /// The DUT's EUI64 and the rig's, from the case's network: the node called `dut` is the DUT,
 /// every other node is the rig's. (A lab rig takes the same from its rig file.)
-fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
+pub fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
     let eui = |text: &str| {
         text.parse::<Eui64>()
             .map_err(|e| CaseError::Rig(format!("case scenario: EUI64 {text:?}: {e:?}")))
@@ -164,39 +157,24 @@ fn parties(scenario: &Scenario) -> Result<Parties, CaseError> {
     })
 }
 
-/// What the DUT showed the world at each probe of a run, by probe index.
-pub type Looks = Arc<Mutex<Vec<(usize, Panel)>>>;
-
-/// Schedules a look at the DUT's panel (what an instrument or a person sees of it) at each
-/// probe's time; the looks land in the returned list as the run passes them.
-pub fn schedule_looks(simulation: &mut Simulation, samples: &[Sample]) -> Looks {
-    let looks: Looks = Arc::default();
-    let Some(dut) = simulation.node_index("dut") else {
-        return looks;
-    };
-    let start = SimTime(start_us());
-    for (index, sample) in samples.iter().enumerate() {
-        let looks = Arc::clone(&looks);
-        simulation.schedule(
-            start.plus(sample.at_ms * 1000),
-            Happening::Act(Box::new(move |now, nodes, _log| {
-                let panel = match nodes.get_mut(dut) {
-                    Some(Node::Device(d)) => Some(d.panel(now)),
-                    // A DUT in its own process answers over its instrument channel.
-                    Some(Node::Remote(r)) => r.panel(now),
-                    _ => None,
-                };
-                if let (Some(panel), Ok(mut looks)) = (panel, looks.lock()) {
-                    looks.push((index, panel));
-                }
-                Vec::new()
-            })),
-        );
-    }
-    looks
-}
-
 impl Ctx {
+    /// A case's context on `rig`, with `mutant` playing its DUT.
+    pub fn new(rig: Arc<dyn Rig>, mutant: Option<Mutant>) -> Ctx {
+        let profile = rig.profile();
+        Ctx {
+            tolerance_s: profile.tolerance_s,
+            instruments: profile.instruments,
+            rig,
+            mutant,
+            capture: None,
+            air: Air::default(),
+            samples: Vec::new(),
+            judged: RefCell::default(),
+            windows: RefCell::default(),
+            end_us: 0,
+        }
+    }
+
     /// Records that the verdict looks at frame `h` (as `what`), for the report.
     pub fn judge(&self, h: &Heard, what: impl Into<String>) {
         self.judged.borrow_mut().push((h.t_us, what.into()));
@@ -276,117 +254,17 @@ impl Ctx {
         Ok(())
     }
 
-    /// Runs a case's network, built in code (the node called `dut` is the device under test); the
-    /// run stays in [`Ctx::output`] for the report, what the rig heard in [`Ctx::air`] and the
-    /// probes' readings in [`Ctx::samples`].
+    /// Runs a case's network, built in code (the node called `dut` is the device under test), on
+    /// the rig: what it heard lands in [`Ctx::air`], the probes' readings in [`Ctx::samples`],
+    /// the capture in [`Ctx::capture`] for the report.
     pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<(), CaseError> {
         self.instruments_present(parsed)?;
-        if let Some(lab) = self.lab.clone() {
-            let run = lab.run(parsed, &mut self.samples)?;
-            self.air = run.air;
-            self.end_us = run.end_us;
-            return Ok(());
-        }
-        let parties = parties(parsed)?;
-        let meter_dut = parsed.meters.iter().any(|m| m.name == "dut");
-        let (output, looks) = if let Some(radio) = self.radio.as_ref().filter(|_| !meter_dut) {
-            super::serial::run(parsed, self.mutant, radio, &self.samples)?
-        } else {
-            // A meter DUT sits among the rig's devices on the medium: in this process, or — on a
-            // black-box rig — in a process of its own, reached over the air and the utility's
-            // channel.
-            let mut built = parsed
-                .build()
-                .map_err(|e| CaseError::Rig(format!("case scenario: {e}")))?;
-            let program = self.radio.as_ref().and_then(|r| r.dut_program.clone());
-            match self.mutant {
-                _ if program.is_some() => {
-                    if let (Some(p), Some(index)) = (&program, built.simulation.node_index("dut")) {
-                        let dut = super::serial::spawn_meter_dut(p, parsed, self.mutant)?;
-                        built
-                            .simulation
-                            .replace_node(index, Node::Remote(Box::new(dut)));
-                    }
-                }
-                Some(m) if m.is_meter() => {
-                    if let Some(meter) = built.meter_mut("dut") {
-                        meter.app.mutant = Some(m);
-                    }
-                }
-                Some(m) => {
-                    if let Some(dut) = built.device_mut("dut") {
-                        dut.set_mutant(m);
-                    }
-                }
-                None => {}
-            }
-            let looks = schedule_looks(&mut built.simulation, &self.samples);
-            let output = built
-                .run()
-                .map_err(|e| CaseError::Rig(format!("case run: {e}")))?;
-            if let Some(Node::Remote(dut)) = output
-                .simulation
-                .node_index("dut")
-                .map(|i| &output.simulation.nodes[i])
-                && let Some(e) = &dut.error
-            {
-                return Err(CaseError::Rig(e.clone()));
-            }
-            (output, looks)
-        };
-        if let Ok(looks) = looks.lock() {
-            for (index, panel) in looks.iter() {
-                if let Some(s) = self.samples.get_mut(*index) {
-                    s.reading = Some(s.probe.answer(panel));
-                }
-            }
-        }
-        // The rig opens frames only with keys it holds itself: a key Key Establishment gave
-        // only the DUT (one it derived wrongly) is not the rig's.
-        let dut_only = dut_only_keys(&output.simulation);
-        let keys: Vec<_> = output
-            .keys
-            .keys
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| !dut_only.contains(k))
-            .collect();
-        self.air = Air::from_capture(
-            output.capture.iter().map(|(t, _, b)| (t.0, &b[..])),
-            &keys,
-            &parties,
-        );
-        self.end_us = output.simulation.now().0;
-        self.output = Some(output);
+        let observed = self.rig.run(parsed, self.mutant, &mut self.samples)?;
+        self.air = observed.air;
+        self.end_us = observed.end_us;
+        self.capture = observed.capture;
         Ok(())
     }
-}
-
-/// The Key Establishment keys the node `dut` holds that no other node holds.
-fn dut_only_keys(sim: &hanrig_sim::sim::Simulation) -> Vec<[u8; 16]> {
-    let held = |node: &Node| -> Vec<[u8; 16]> {
-        match node {
-            Node::Esi(esi) => esi.cbke_keys().iter().map(|(_, k)| *k).collect(),
-            Node::Device(d) => d.cbke_key().into_iter().collect(),
-            // The rig's radio: the link keys of its members.
-            Node::Coordinator(c) => c.members().iter().map(|m| m.link_key).collect(),
-            Node::Remote(_) => Vec::new(),
-        }
-    };
-    let Some(dut) = sim.node_index("dut") else {
-        return Vec::new();
-    };
-    let rig: Vec<[u8; 16]> = sim
-        .nodes
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != dut)
-        .flat_map(|(_, n)| held(n))
-        .collect();
-    held(&sim.nodes[dut])
-        .into_iter()
-        .filter(|k| !rig.contains(k))
-        .collect()
 }
 
 /// Seconds from the start of a time in µs since 1970.
@@ -396,7 +274,7 @@ pub fn secs(t_us: u64) -> f64 {
 
 /// µs since 1970 of [`START`].
 pub fn start_us() -> u64 {
-    hanrig_sim::scenario::parse_time(START)
+    hanrig_scenario::scenario::parse_time(START)
         .map(|t| t.0)
         .unwrap_or(0)
 }

@@ -3,7 +3,7 @@
 //! answers the same probes from what it shows the world ([`Panel`]) — never from its internal
 //! state — so a case reads the same whichever rig it runs on.
 
-use hanrig_sim::device::Panel;
+use hanrig_scenario::panel::Panel;
 
 /// Which instrument answers a probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

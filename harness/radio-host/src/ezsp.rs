@@ -54,8 +54,7 @@ const JOURNALED: [u16; 8] = [
 /// How often one command may restart the co-processor before its error stands.
 const RESTARTS_PER_COMMAND: u32 = 10;
 
-/// The well-known global trust-centre link key of Home Automation networks.
-pub const ZIGBEE_ALLIANCE_09: [u8; 16] = *b"ZigBeeAlliance09";
+pub use hanrig_sep::install_code::ZIGBEE_ALLIANCE_09;
 
 /// The newest EZSP version the driver asks for.
 pub const DESIRED_VERSION: u8 = 14;

@@ -1,10 +1,10 @@
 //! Basic and Time: the DUT's own attributes, and its clock taken from the meter.
 
+use hanrig_scenario::scenario::{Action, MeterZclStep};
 use hanrig_sep::Direction;
 use hanrig_sep::clusters::{basic, time};
 use hanrig_sep::zcl::general::{DataType, ReadAttributesResponse, command_id as general};
 use hanrig_sep::zcl::header::FrameType;
-use hanrig_sim::scenario::{Action, MeterZclStep};
 
 use super::{JOINED, RIG, at, network, run_joined, secs};
 use crate::cases::{Case, case};

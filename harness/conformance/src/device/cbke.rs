@@ -8,11 +8,11 @@
 //! the device's MACU (it sends Confirm Key Data Response only then); when each request came;
 //! and the SE frames the device sends afterwards, with the link key that opened them.
 
+use hanrig_scenario::BUSY_WAIT_S;
+use hanrig_scenario::scenario::Scenario;
 use hanrig_sep::clusters::key_establishment::{self as ke, TerminateStatus};
 use hanrig_sep::install_code::Key;
 use hanrig_sep::zcl::command::Command;
-use hanrig_sim::cbke::BUSY_WAIT_S;
-use hanrig_sim::scenario::Scenario;
 
 use super::{network, run_joined};
 use crate::cases::{Case, case};

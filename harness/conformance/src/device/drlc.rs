@@ -1,8 +1,8 @@
 //! DRLC client: running, scheduling, randomising, cancelling, superseding and rejecting load
 //! control events, the user's opt-out and opt-in, and what the load does.
 
+use hanrig_scenario::scenario::{Action, CancelAllStep, EventStep};
 use hanrig_sep::clusters::drlc::EventStatus::{self, *};
-use hanrig_sim::scenario::{Action, CancelAllStep, EventStep};
 
 use super::{
     DRLC, JOINED, RIG, after, at, before, cancel, dut, event, expect_statuses, network, reports,
@@ -555,7 +555,7 @@ fn dev_drlc_005(ctx: &mut Ctx) -> Outcome {
 fn running_then_cancelled(
     ctx: &mut Ctx,
     id: u32,
-    cancel_step: hanrig_sim::scenario::CancelEventStep,
+    cancel_step: hanrig_scenario::scenario::CancelEventStep,
 ) -> Outcome {
     let mut net = network(PCT, "2h");
     at(&mut net, "1m", Action::LoadControlEvent(event(id, 60)));
@@ -577,7 +577,7 @@ fn dev_drlc_006(ctx: &mut Ctx) -> Outcome {
 }
 
 fn dev_drlc_007(ctx: &mut Ctx) -> Outcome {
-    let effective = hanrig_sim::scenario::CancelEventStep {
+    let effective = hanrig_scenario::scenario::CancelEventStep {
         effective_in: Some("10m".into()),
         ..cancel(7)
     };
@@ -607,7 +607,7 @@ fn dev_drlc_008(ctx: &mut Ctx) -> Outcome {
     at(
         &mut net,
         "11m",
-        Action::CancelLoadControlEvent(hanrig_sim::scenario::CancelEventStep {
+        Action::CancelLoadControlEvent(hanrig_scenario::scenario::CancelEventStep {
             effective_in: Some("10m".into()),
             randomize_end: true,
             ..cancel(8)
@@ -916,7 +916,7 @@ fn dev_drlc_024(ctx: &mut Ctx) -> Outcome {
     at(
         &mut net,
         "11m",
-        Action::CancelLoadControlEvent(hanrig_sim::scenario::CancelEventStep {
+        Action::CancelLoadControlEvent(hanrig_scenario::scenario::CancelEventStep {
             effective_in: Some("2h".into()),
             ..cancel(24)
         }),
@@ -1038,7 +1038,7 @@ fn dev_drlc_031(ctx: &mut Ctx) -> Outcome {
     at(
         &mut net,
         "1m",
-        Action::SendZclToDevice(hanrig_sim::scenario::MeterZclStep {
+        Action::SendZclToDevice(hanrig_scenario::scenario::MeterZclStep {
             meter: RIG.into(),
             device: "dut".into(),
             cluster: hanrig_sep::clusters::drlc::CLUSTER_ID,

@@ -1,6 +1,6 @@
 //! Joining: install-code keys, the global default key, a meter at capacity.
 
-use hanrig_sim::scenario::DeviceSpec;
+use hanrig_scenario::scenario::DeviceSpec;
 
 use super::{DUT_EUI64, RIG, dut, network, run_joined, secs};
 use crate::cases::{Case, case};

@@ -1,8 +1,8 @@
 //! Messaging client: showing, replacing, clearing, fetching and confirming messages.
 
+use hanrig_scenario::scenario::{Action, CancelMessageStep};
 use hanrig_sep::clusters::messaging as sep_messaging;
 use hanrig_sep::zcl::command::Command;
-use hanrig_sim::scenario::{Action, CancelMessageStep};
 
 use super::{
     JOINED, MessageStep, RIG, after, at, before, check_time, dut, dut_sent, message, network,

@@ -1,10 +1,10 @@
 //! Metering display: what it reads of the meter, and how it shows it.
 
+use hanrig_scenario::scenario::{Action, DeviceStep};
 use hanrig_sep::clusters::metering as sep_metering;
 use hanrig_sep::zcl::command::Command;
 use hanrig_sep::zcl::general::command_id as general;
 use hanrig_sep::zcl::header::FrameType;
-use hanrig_sim::scenario::{Action, DeviceStep};
 
 use super::{JOINED, after, at, network, run_joined};
 use crate::cases::{Case, case};

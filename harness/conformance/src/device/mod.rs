@@ -14,13 +14,13 @@ mod messaging;
 mod metering;
 mod price;
 
+use hanrig_scenario::scenario::{
+    CancelEventStep, DeviceSpec, EventStep, MeterSpec, Scenario, UserEventStep, UserMessageStep,
+};
+pub(super) use hanrig_scenario::scenario::{MessageStep, PriceStep};
 use hanrig_sep::Direction;
 use hanrig_sep::clusters::drlc::{self as sep_drlc, EventStatus, ReportEventStatus, SignatureType};
 use hanrig_sep::zcl::command::Command;
-use hanrig_sim::scenario::{
-    CancelEventStep, DeviceSpec, EventStep, MeterSpec, Scenario, UserEventStep, UserMessageStep,
-};
-pub(super) use hanrig_sim::scenario::{MessageStep, PriceStep};
 
 pub(super) use super::air::{Heard, Zcl};
 use super::cases::Case;

@@ -1,8 +1,8 @@
 //! Price client: asking for the price, taking, scheduling, ending and acknowledging prices.
 
+use hanrig_scenario::scenario::Action;
 use hanrig_sep::clusters::price as sep_price;
 use hanrig_sep::zcl::command::Command;
-use hanrig_sim::scenario::Action;
 
 use super::{JOINED, PRICE_SHOWN, after, before, check_time, dut_sent, network, price, run_joined};
 use crate::cases::{Case, case};

@@ -7,11 +7,11 @@
 //! Terminate BAD_KEY_CONFIRM when not); and the SE frames the meter sends each device, with the
 //! link key that opened them — the device's install-code key, or the key the exchange derived.
 
+use hanrig_scenario::scenario::{Action, Scenario};
 use hanrig_sep::Eui64;
 use hanrig_sep::clusters::key_establishment::{self as ke, TerminateStatus, command};
 use hanrig_sep::install_code::{InstallCode, Key};
 use hanrig_sep::zcl::command::Command;
-use hanrig_sim::scenario::{Action, Scenario};
 
 use super::{IHD, PCT, commands, eui, ihd, late, network, pct, run_joined};
 use crate::air::Party;
@@ -146,14 +146,14 @@ fn publish_price(net: &mut Scenario, when: &str) {
     at(
         net,
         when,
-        Action::PublishPrice(hanrig_sim::scenario::PriceStep {
+        Action::PublishPrice(hanrig_scenario::scenario::PriceStep {
             meter: "dut".into(),
             issuer_event_id: 7001,
             price: 1250,
             trailing_digits: 4,
             tier: 2,
             rate_label: "TOU peak".into(),
-            ..hanrig_sim::scenario::PriceStep::default()
+            ..hanrig_scenario::scenario::PriceStep::default()
         }),
     );
 }
@@ -249,7 +249,7 @@ fn met_cbke_001(ctx: &mut Ctx) -> Outcome {
     run_joined(ctx, &net)?;
     let dut = eui(&net.meters[0].eui64);
     for (name, who, code) in [(IHD.0, ihd(), IHD.2), (PCT.0, pct(), PCT.2)] {
-        exchange_ok(ctx, name, who, dut, hanrig_sim::cbke::ISSUER)?;
+        exchange_ok(ctx, name, who, dut, hanrig_scenario::ISSUER)?;
         let se = se_frames(ctx, who);
         let install = install_key(code);
         check(

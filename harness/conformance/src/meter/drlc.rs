@@ -1,10 +1,10 @@
 //! DRLC server: forwarding events and cancels field for field, taking reports, Get Scheduled
 //! Events, and late joiners.
 
+use hanrig_scenario::scenario::{Action, CancelAllStep, CancelEventStep, EventStep};
 use hanrig_sep::UtcTime;
 use hanrig_sep::clusters::drlc::{self as sep_drlc, LoadControlEvent};
 use hanrig_sep::zcl::command::Command;
-use hanrig_sim::scenario::{Action, CancelAllStep, CancelEventStep, EventStep};
 
 use super::price::ends_at;
 use super::{

@@ -1,9 +1,9 @@
 //! Messaging server: Display Message to displays only, Get Last Message against the clock and
 //! cancellations, confirmations, and late joiners.
 
+use hanrig_scenario::scenario::{Action, CancelMessageStep, MessageStep, UserMessageStep};
 use hanrig_sep::clusters::messaging::{self as sep_messaging, DisplayMessage};
 use hanrig_sep::zcl::command::Command;
-use hanrig_sim::scenario::{Action, CancelMessageStep, MessageStep, UserMessageStep};
 
 use super::price::ends_at;
 use super::{

@@ -15,11 +15,11 @@ mod metering;
 mod price;
 mod trust;
 
+use hanrig_scenario::scenario::{Action, DeviceSpec, MeterSpec, Scenario, ZclStep};
 use hanrig_sep::zcl::command::Command;
 use hanrig_sep::zcl::general::{DefaultResponse, ReadAttributeStatus, command_id as general_id};
 use hanrig_sep::zcl::header::FrameType;
 use hanrig_sep::{Direction, Eui64};
-use hanrig_sim::scenario::{Action, DeviceSpec, MeterSpec, Scenario, ZclStep};
 
 use super::air::{Heard, Zcl};
 use super::cases::Case;

@@ -1,10 +1,10 @@
 //! Price server: Publish Price, Get Current Price and Get Scheduled Prices against the clock,
 //! acknowledgements, and late joiners.
 
+use hanrig_scenario::scenario::{Action, PriceStep};
 use hanrig_sep::UtcTime;
 use hanrig_sep::clusters::price::{self as sep_price, PublishPrice};
 use hanrig_sep::zcl::command::Command;
-use hanrig_sim::scenario::{Action, PriceStep};
 
 use super::{
     IHD, PCT, RIG_JOINED, answered_default, at, commands, default_responses, eui, ihd, late,

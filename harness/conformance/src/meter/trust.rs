@@ -3,7 +3,7 @@
 use super::{RIG_JOINED, eui, late, network, run_joined};
 use crate::cases::{Case, case};
 use crate::ctx::{CaseError, Ctx, Outcome, check};
-use hanrig_sim::scenario::DeviceSpec;
+use hanrig_scenario::scenario::DeviceSpec;
 
 pub(super) static CASES: &[Case] = &[
     case!(

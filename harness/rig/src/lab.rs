@@ -23,16 +23,16 @@ use hanrig_sim::clock::SimTime;
 use hanrig_sim::esi::{EsiApp, Outgoing, Utility};
 use hanrig_sim::log::Log;
 use hanrig_sim::scenario::{
-    Action, DeviceSpec, DeviceStep, MeterStep, Scenario, UserEventStep, UserMessageStep,
+    Action, DeviceSpec, DeviceStep, MeterStep, Scenario, Simulate, UserEventStep, UserMessageStep,
     parse_duration,
 };
 
-use super::air::{Air, Heard, Parties, Party, What, Zcl};
-use super::ctx::{CaseError, start_us};
-use super::host_cbke::HostCbke;
-use super::instrument::{Instrument, Probe, Reading, Sample};
-use super::serial::RIG_METER;
 use crate::bench::{PressJoin, SenseRelay};
+use crate::host_cbke::HostCbke;
+use crate::serial::RIG_METER;
+use hanrig_conformance::air::{Air, Heard, Parties, Party, What, Zcl};
+use hanrig_conformance::ctx::{CaseError, start_us};
+use hanrig_conformance::instrument::{Instrument, Probe, Reading, Sample};
 use hanrig_radio_host::port::FlowControl;
 use hanrig_radio_host::{AnyRadio, ApsMessage, Event, FormParams, Radio, RadioError};
 

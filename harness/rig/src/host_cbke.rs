@@ -13,7 +13,7 @@ use hanrig_sim::esi::{EsiApp, Outgoing};
 use hanrig_sim::log::Log;
 use serde_json::json;
 
-use super::ctx::CaseError;
+use hanrig_conformance::ctx::CaseError;
 use hanrig_radio_host::cbke::ChipResponder;
 use hanrig_radio_host::ezsp::EzspHost;
 

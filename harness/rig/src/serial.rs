@@ -20,14 +20,15 @@ use hanrig_sim::esi::{EsiApp, Outgoing};
 use hanrig_sim::log::Log;
 use hanrig_sim::ncp::{EzspNcp, Network};
 use hanrig_sim::remote::RemoteDut;
-use hanrig_sim::scenario::{MeterStep, Remote, RunOutput, Scenario};
+use hanrig_sim::scenario::{MeterStep, Remote, RunOutput, Scenario, Simulate};
 use hanrig_sim::serve::serve_pty_until;
 use hanrig_sim::sim::Node;
 use serde_json::json;
 
-use super::ctx::{CaseError, Looks, schedule_looks};
-use super::host_cbke::HostCbke;
-use super::instrument::Sample;
+use crate::host_cbke::HostCbke;
+use crate::sim::{Looks, schedule_looks};
+use hanrig_conformance::ctx::CaseError;
+use hanrig_conformance::instrument::Sample;
 use hanrig_radio_host::Radio;
 use hanrig_radio_host::ezsp::{
     ApsMessage, CONFIG_MAX_END_DEVICE_CHILDREN, Event, EzspHost, FormParams, ZIGBEE_ALLIANCE_09,

@@ -317,7 +317,7 @@ pub enum LabAction {
 
 /// Does `action` to the DUT of the lab rig file `rig`.
 pub fn operate(rig: &std::path::Path, action: LabAction) -> Result<String, String> {
-    let file = crate::runner::RigFile::read(rig)?;
+    let file = crate::RigFile::read(rig)?;
     let at = rig.display();
     if action == LabAction::Flash {
         let config = file

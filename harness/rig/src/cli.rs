@@ -3,12 +3,16 @@
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use hanrig_sim::device::Mutant;
+use hanrig_conformance::rig::Rig;
+use hanrig_conformance::runner::{run_case, run_info, select};
+use hanrig_scenario::mutant::Mutant;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::model::Verdict;
-use super::runner::{Rig, run_case, run_info, select};
+use hanrig_conformance::model::Verdict;
+
+use crate::OpenRig;
 
 /// `hanrig list`.
 pub fn list(suite: Option<&str>, mutants: bool) -> Result<String, String> {
@@ -40,8 +44,8 @@ pub fn run(
     report_dir: Option<&Path>,
     mutant: Option<&str>,
 ) -> ExitCode {
-    let rig = match Rig::open(rig_path) {
-        Ok(rig) => rig,
+    let rig: Arc<dyn Rig> = match OpenRig::open(rig_path) {
+        Ok(rig) => Arc::new(rig),
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -52,7 +56,7 @@ pub fn run(
             eprintln!("error: no mutant {name:?}; `hanrig list --mutants` shows them");
             return ExitCode::from(2);
         }
-        Some(Ok(_)) if rig.lab.is_some() => {
+        Some(Ok(_)) if rig.profile().real_dut => {
             eprintln!(
                 "error: a lab rig's DUT is the device on its bench; a mutant plays only a simulated DUT"
             );
@@ -68,7 +72,7 @@ pub fn run(
             return ExitCode::from(2);
         }
     };
-    let info = run_info(&rig, mutant);
+    let info = run_info(rig.as_ref(), mutant);
     println!(
         "rig {} ({}), DUT: {}{}",
         info.rig,
@@ -141,7 +145,7 @@ pub fn run(
         "{pass} passed, {failed} failed, {na} not applicable, {skipped} skipped, {rig_errors} rig errors"
     );
     if let Some(dir) = report_dir {
-        match super::report::write_reports(dir, &info, &results) {
+        match hanrig_conformance::report::write_reports(dir, &info, &results) {
             Ok(()) => println!(
                 "reports in {}: report.xml, report.json, report.html, captures/",
                 dir.display()
