@@ -32,6 +32,10 @@ pub struct RunArgs {
     /// Play this mutant as the device under test (simulated rigs).
     #[arg(long)]
     mutant: Option<String>,
+    /// Cases run at once on a simulated rig (default: four per core, as the e2e cases mostly
+    /// wait on the gateway's chain); a lab rig runs one at a time.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    jobs: Option<u16>,
 }
 
 /// Lists the cases, or the mutants.
@@ -47,5 +51,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
         &args.cases,
         args.report_dir.as_deref(),
         args.mutant.as_deref(),
+        args.jobs.map_or_else(
+            || 4 * std::thread::available_parallelism().map_or(1, usize::from),
+            usize::from,
+        ),
     )
 }

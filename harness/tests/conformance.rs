@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use hanrig_conformance::cases::CASES;
 use hanrig_conformance::model::{Suite, Verdict};
-use hanrig_conformance::runner::{run_case, select};
+use hanrig_conformance::runner::{run_case, run_cases, select};
 use hanrig_rig::OpenRig;
 use hanrig_scenario::mutant::Mutant;
 
@@ -117,13 +117,18 @@ fn a_black_box_dut_that_cannot_start_is_a_rig_failure_naming_the_program() {
 
 /// The cases of `suite` that `mutant` does not pass on `rig`, with verdict and message.
 fn failing_in(rig: &Rig, suite: &str, mutant: Option<Mutant>) -> Vec<String> {
-    select(Some(suite), &[])
-        .unwrap()
-        .iter()
-        .map(|c| run_case(rig, c, mutant, None))
-        .filter(|r| r.verdict != Verdict::Pass)
-        .map(|r| format!("{} {} {}", r.id, r.verdict.name(), r.message))
-        .collect()
+    run_cases(
+        rig,
+        &select(Some(suite), &[]).unwrap(),
+        mutant,
+        None,
+        4,
+        |_| {},
+    )
+    .into_iter()
+    .filter(|r| r.verdict != Verdict::Pass)
+    .map(|r| format!("{} {} {}", r.id, r.verdict.name(), r.message))
+    .collect()
 }
 
 /// [`failing_in`] over the device suite.
@@ -205,11 +210,22 @@ fn there_are_at_least_60_cases_with_unique_ids_and_every_field() {
 }
 
 #[test]
-fn the_healthy_simulated_devices_and_meter_pass_every_case() {
+fn the_healthy_simulated_devices_and_meter_pass_every_case_run_eight_at_once() {
     let rig = sim_rig();
-    let failed: Vec<String> = CASES
-        .iter()
-        .map(|c| run_case(&rig, c, None, None))
+    let all = select(None, &[]).unwrap();
+    let mut finished = Vec::new();
+    let results = run_cases(&rig, &all, None, None, 8, |r| finished.push(r.id.clone()));
+    // Every case ran once, and the results come back in the catalogue's order.
+    assert_eq!(
+        results.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        CASES.iter().map(|c| c.id.to_string()).collect::<Vec<_>>()
+    );
+    finished.sort();
+    let mut catalogue: Vec<String> = CASES.iter().map(|c| c.id.to_string()).collect();
+    catalogue.sort();
+    assert_eq!(finished, catalogue);
+    let failed: Vec<String> = results
+        .into_iter()
         .filter(|r| r.verdict != Verdict::Pass)
         .map(|r| {
             format!(

@@ -1,7 +1,8 @@
 //! Runs cases on a rig and collects results: the case loop, and the capture of every case.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use hanrig_scenario::clock::SimTime;
@@ -37,6 +38,48 @@ pub fn select(suite: Option<&str>, ids: &[String]) -> Result<Vec<&'static Case>,
         .filter(|c| ids.is_empty() || ids.iter().any(|id| c.id.eq_ignore_ascii_case(id)))
         .copied()
         .collect())
+}
+
+/// Runs `cases` on `jobs` threads at once (1: one after another; a lab rig's one bench takes
+/// one at a time whatever is asked). Each result goes to `done` as its case finishes; all come
+/// back in the order of `cases`.
+pub fn run_cases(
+    rig: &Arc<dyn Rig>,
+    cases: &[&'static Case],
+    mutant: Option<Mutant>,
+    report_dir: Option<&Path>,
+    jobs: usize,
+    mut done: impl FnMut(&CaseResult),
+) -> Vec<CaseResult> {
+    let jobs = if rig.profile().real_dut {
+        1
+    } else {
+        jobs.clamp(1, cases.len().max(1))
+    };
+    let next = AtomicUsize::new(0);
+    let (sender, finished) = mpsc::channel();
+    let mut results: Vec<Option<CaseResult>> = cases.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            let (sender, next) = (sender.clone(), &next);
+            scope.spawn(move || {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(case) = cases.get(index) else { break };
+                    let result = run_case(rig, case, mutant, report_dir);
+                    if sender.send((index, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        for (index, result) in finished {
+            done(&result);
+            results[index] = Some(result);
+        }
+    });
+    results.into_iter().flatten().collect()
 }
 
 /// Runs one case.

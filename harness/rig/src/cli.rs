@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use hanrig_conformance::rig::Rig;
-use hanrig_conformance::runner::{run_case, run_info, select};
+use hanrig_conformance::runner::{run_cases, run_info, select};
 use hanrig_scenario::mutant::Mutant;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -43,6 +43,7 @@ pub fn run(
     ids: &[String],
     report_dir: Option<&Path>,
     mutant: Option<&str>,
+    jobs: usize,
 ) -> ExitCode {
     let rig: Arc<dyn Rig> = match OpenRig::open(rig_path) {
         Ok(rig) => Arc::new(rig),
@@ -87,10 +88,7 @@ pub fn run(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut results = Vec::new();
-    for case in &cases {
-        bar.set_message(case.id);
-        let result = run_case(&rig, case, mutant, report_dir);
+    let results = run_cases(&rig, &cases, mutant, report_dir, jobs, |result| {
         let mark = match result.verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "FAIL",
@@ -113,8 +111,7 @@ pub fn run(
             bar.println(line);
         }
         bar.inc(1);
-        results.push(result);
-    }
+    });
     bar.finish_and_clear();
     let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     let (pass, failed, na, skipped, rig_errors) = (
