@@ -335,7 +335,7 @@ impl EzspNcp {
     }
 
     /// Puts the co-processor's radio on `sim`, as its node `coordinator` (a
-    /// [`Coordinator`], e.g. from [`crate::scenario::Scenario::build_remote`]), on virtual time
+    /// [`Coordinator`], e.g. from [`crate::scenario::Simulate::build_remote`]), on virtual time
     /// that moves only when the host asks ([`clock`]). The network is not up until the host
     /// forms it; the devices join when their scenario says.
     pub fn with_simulation(mut self, sim: Simulation, coordinator: usize) -> Self {

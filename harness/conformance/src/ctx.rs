@@ -256,7 +256,7 @@ impl Ctx {
 
     /// Runs a case's network, built in code (the node called `dut` is the device under test), on
     /// the rig: what it heard lands in [`Ctx::air`], the probes' readings in [`Ctx::samples`],
-    /// the capture in [`Ctx::capture`] for the report.
+    /// the capture (for the report) in the context.
     pub fn run_scenario(&mut self, parsed: &Scenario) -> Result<(), CaseError> {
         self.instruments_present(parsed)?;
         let observed = self.rig.run(parsed, self.mutant, &mut self.samples)?;

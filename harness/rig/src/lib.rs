@@ -9,7 +9,7 @@
 //! - `sim-blackbox`: as `sim-serial`, with the DUT a `hanrig sim dut` process of its own,
 //!   reached only over the air and its instrument channel;
 //! - `lab`: a real co-processor and the DUT on the bench, with GPIO lines and an operator
-//!   ([`lab`], [`bench`]).
+//!   ([`lab`], [`mod@bench`]).
 //!
 //! This crate may look inside the simulated DUT — it *is* the simulation — but only to answer
 //! instrument probes from what the DUT shows ([`hanrig_scenario::panel::Panel`]); the cases see

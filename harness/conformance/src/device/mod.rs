@@ -2,9 +2,10 @@
 //! module per cluster, each case's catalogue row beside its body.
 //!
 //! Every verdict here comes from what the rig observes: frames on the air, opened with the
-//! keys the rig holds as trust centre and decoded with `hanrig-sep` ([`Air`]), and instrument
-//! probes ([`Probe`]: the relay's output line, an operator looking at the display). Nothing
-//! reads the DUT's own state, so each case means the same on a lab rig with a real device.
+//! keys the rig holds as trust centre and decoded with `hanrig-sep` ([`crate::air::Air`]), and
+//! instrument probes ([`crate::instrument::Probe`]: the relay's output line, an operator looking
+//! at the display). Nothing reads the DUT's own state, so each case means the same on a lab rig
+//! with a real device.
 
 mod basic;
 mod cbke;
