@@ -352,7 +352,7 @@ impl Esi {
         if zcl.cluster == key_establishment::CLUSTER_ID {
             return self.key_establishment(now, eui, &zcl, log);
         }
-        if (0x0700..=0x0703).contains(&zcl.cluster) && !self.cbke_done(eui) {
+        if hanrig_sep::clusters::aps_secured(zcl.cluster) && !self.cbke_done(eui) {
             // SE 1.0: the SE application clusters need the link key Key Establishment gives.
             log.push(
                 now,
@@ -371,7 +371,9 @@ impl Esi {
     pub fn transmit(&mut self, out: Vec<Outgoing>) -> Vec<Vec<u8>> {
         let out: Vec<Outgoing> = out
             .into_iter()
-            .filter(|o| !(0x0700..=0x0703).contains(&o.frame.cluster) || self.cbke_done(o.device))
+            .filter(|o| {
+                !hanrig_sep::clusters::aps_secured(o.frame.cluster) || self.cbke_done(o.device)
+            })
             .collect();
         out.into_iter()
             .filter_map(|o| {

@@ -288,9 +288,7 @@ impl Stack {
         zcl: &[u8],
     ) -> Option<Vec<u8>> {
         let aps = ApsHeader::data(1, cluster, PROFILE_SMART_ENERGY, 1, 0);
-        let aps_key = (0x0700..=0x0703)
-            .contains(&cluster)
-            .then_some((KeyId::Data, link_key));
+        let aps_key = hanrig_sep::clusters::aps_secured(cluster).then_some((KeyId::Data, link_key));
         self.data_frame(dst, Some(network_key), aps, aps_key, zcl)
     }
 

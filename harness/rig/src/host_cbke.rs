@@ -63,7 +63,7 @@ impl HostCbke {
         cluster: u16,
         log: &mut Log,
     ) -> bool {
-        let refused = (0x0700..=0x0703).contains(&cluster)
+        let refused = hanrig_sep::clusters::aps_secured(cluster)
             && !self.established.iter().any(|(e, _)| *e == device);
         if refused {
             log.push(

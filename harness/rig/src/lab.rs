@@ -13,6 +13,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use hanrig_sep::aps::PROFILE_SMART_ENERGY;
 use hanrig_sep::clusters::drlc;
 use hanrig_sep::install_code::InstallCode;
 use hanrig_sep::wire::Records;
@@ -29,15 +30,13 @@ use hanrig_sim::scenario::{
 
 use crate::bench::{PressJoin, SenseRelay};
 use crate::host_cbke::HostCbke;
-use crate::serial::RIG_METER;
+use crate::serial::{RIG_METER, esi_message};
 use hanrig_conformance::air::{Air, Heard, Parties, Party, What, Zcl};
 use hanrig_conformance::ctx::{CaseError, start_us};
 use hanrig_conformance::instrument::{Instrument, Probe, Reading, Sample};
 use hanrig_radio_host::port::FlowControl;
-use hanrig_radio_host::{AnyRadio, ApsMessage, Event, FormParams, Radio, RadioError};
+use hanrig_radio_host::{AnyRadio, Event, FormParams, Radio, RadioError};
 
-/// The Smart Energy profile.
-const PROFILE_SMART_ENERGY: u16 = 0x0109;
 /// The ESI's endpoint: its server clusters (Basic, Identify, Time, Key Establishment, Price,
 /// DRLC, Metering, Messaging), as a meter's ESI registers them.
 const ESI_CLUSTERS: [u16; 8] = [
@@ -677,15 +676,7 @@ async fn send(
         let Ok(len) = o.frame.emit(&mut buf) else {
             continue;
         };
-        let message = ApsMessage {
-            node: short,
-            profile: PROFILE_SMART_ENERGY,
-            cluster: o.frame.cluster,
-            source_endpoint: 1,
-            destination_endpoint: 1,
-            aps_encryption: (0x0700..=0x0703).contains(&o.frame.cluster),
-            payload: buf[..len].to_vec(),
-        };
+        let message = esi_message(short, o.frame.cluster, buf[..len].to_vec());
         match radio.send_unicast(&message).await {
             Ok(_) => air.frames.push(Heard {
                 t_us,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use hanrig_cbke::exchange::Identity;
+use hanrig_sep::aps::PROFILE_SMART_ENERGY;
 use hanrig_sep::clusters::key_establishment;
 use hanrig_sep::{Eui64, ZclFrame};
 use hanrig_sim::clock::SimTime;
@@ -35,8 +36,6 @@ use hanrig_radio_host::ezsp::{
 };
 use hanrig_radio_host::port::FlowControl;
 
-/// The Smart Energy profile.
-const PROFILE_SMART_ENERGY: u16 = 0x0109;
 /// The rig's meter in every device case.
 pub const RIG_METER: &str = "rig-esi";
 
@@ -467,6 +466,20 @@ fn incoming(
     }
 }
 
+/// A frame of the rig's ESI (endpoint 1, Smart Energy) to `node`, APS-secured for the SE
+/// application clusters.
+pub fn esi_message(node: u16, cluster: u16, payload: Vec<u8>) -> ApsMessage {
+    ApsMessage {
+        node,
+        profile: PROFILE_SMART_ENERGY,
+        cluster,
+        source_endpoint: 1,
+        destination_endpoint: 1,
+        aps_encryption: hanrig_sep::clusters::aps_secured(cluster),
+        payload,
+    }
+}
+
 /// Sends the application's frames with sendUnicast (APS-secured for the SE clusters).
 async fn send(
     host: &mut EzspHost,
@@ -492,17 +505,9 @@ async fn send(
                 continue;
             }
         };
-        host.send_unicast(&ApsMessage {
-            node,
-            profile: PROFILE_SMART_ENERGY,
-            cluster: o.frame.cluster,
-            source_endpoint: 1,
-            destination_endpoint: 1,
-            aps_encryption: (0x0700..=0x0703).contains(&o.frame.cluster),
-            payload: buf[..len].to_vec(),
-        })
-        .await
-        .map_err(rig)?;
+        host.send_unicast(&esi_message(node, o.frame.cluster, buf[..len].to_vec()))
+            .await
+            .map_err(rig)?;
     }
     Ok(())
 }

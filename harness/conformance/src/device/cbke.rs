@@ -173,7 +173,7 @@ fn seconds(from_us: u64, to_us: u64) -> f64 {
 fn se_frames(ctx: &Ctx, since: u64) -> Vec<(u16, Option<Key>)> {
     ctx.air
         .from_dut()
-        .filter(|(h, z)| h.t_us > since && (0x0700..=0x0703).contains(&z.cluster))
+        .filter(|(h, z)| h.t_us > since && hanrig_sep::clusters::aps_secured(z.cluster))
         .map(|(_, z)| (z.cluster, z.aps_key))
         .collect()
 }

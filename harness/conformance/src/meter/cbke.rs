@@ -189,7 +189,7 @@ fn terminates(ctx: &Ctx, from: Party, to: Party) -> Vec<TerminateStatus> {
 fn se_frames(ctx: &Ctx, rig: Eui64) -> Vec<(u64, u16, Option<Key>)> {
     ctx.air
         .dut_to(rig)
-        .filter(|(_, z)| (0x0700..=0x0703).contains(&z.cluster))
+        .filter(|(_, z)| hanrig_sep::clusters::aps_secured(z.cluster))
         .map(|(h, z)| (secs(h), z.cluster, z.aps_key))
         .collect()
 }
