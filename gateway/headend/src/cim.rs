@@ -191,6 +191,17 @@ mod message {
     pub const NOUN_CONTROLS: &str = "EndDeviceControls";
     /// The noun of result events.
     pub const NOUN_EVENTS: &str = "EndDeviceEvents";
+    /// The noun of meter reads: `get MeterReadings`, answered `reply MeterReadings` (Connexo's
+    /// `SendMeterReadingsProviderImpl`).
+    pub const NOUN_READINGS: &str = "MeterReadings";
+    /// The namespace of the `GetMeterReadings` request (IEC 61968-9 `GetMeterReadings.xsd`).
+    pub const GET_METER_READINGS_NS: &str = "http://iec.ch/TC57/2011/GetMeterReadings#";
+    /// The namespace of the `MeterReadings` payload (IEC 61968-9 `MeterReadings.xsd`).
+    pub const METER_READINGS_NS: &str = "http://iec.ch/TC57/2011/MeterReadings#";
+    /// The ReadingType of the register an on-demand read returns: bulk (1), forward (1),
+    /// electricity secondary metered (1), energy (12), kilo (3) Wh (72) — Connexo's
+    /// `BULK_A_PLUS_ALL_PHASES`, OBIS 1.0.1.8.0.255.
+    pub const REGISTER_KWH: &str = "0.0.0.1.1.1.12.0.0.0.0.0.0.0.0.3.72.0";
 
     /// Why a CIM message cannot be built.
     #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -573,13 +584,114 @@ mod message {
         pub errors: Vec<ReplyError>,
     }
 
-    /// `ResponseMessage`: the head-end's immediate answer (verb `reply`).
+    /// `RequestMessage`: `get MeterReadings`, an on-demand read of each meter's register
+    /// ([`REGISTER_KWH`]) — `Request/GetMeterReadings` with one `EndDevice` per meter, named by
+    /// its ESIID. Asynchronous (AsyncReplyFlag, ReplyAddress, CorrelationID): the readings come
+    /// later as a `reply MeterReadings` [`ResponseMessage`] to the ReplyAddress (facts §1.2,
+    /// Connexo's asynchronous `GetMeterReadings`).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ReadRequest {
+        /// Verb `get`, noun `MeterReadings`.
+        pub header: Header,
+        /// The meters, by ESIID.
+        pub meters: Vec<String>,
+    }
+
+    impl ReadRequest {
+        /// The SOAP document.
+        pub fn to_xml(&self) -> String {
+            xml::envelope(
+                None,
+                El::new("RequestMessage")
+                    .attr("xmlns", MESSAGE_NS)
+                    .child(self.header.el())
+                    .child(
+                        El::new("Request").child(
+                            El::new("m:GetMeterReadings")
+                                .attr("xmlns:m", GET_METER_READINGS_NS)
+                                .children(self.meters.iter().map(|m| {
+                                    El::new("m:EndDevice")
+                                        .child(El::new("m:Names").leaf("m:name", m))
+                                }))
+                                .child(El::new("m:ReadingType").leaf("m:mRID", REGISTER_KWH)),
+                        ),
+                    ),
+            )
+        }
+
+        /// Reads one; the verb must be `get`, the noun `MeterReadings`, every end device named,
+        /// and a ReadingType, if given, the register ([`REGISTER_KWH`]).
+        pub fn from_xml(text: &str) -> Result<ReadRequest, XmlError> {
+            let m = body(text, "RequestMessage")?;
+            let header = Header::parse(m.req("Header")?)?;
+            header.expect(&m, "get", NOUN_READINGS)?;
+            let get = m.req("Request")?.req("GetMeterReadings")?;
+            for t in get.all("ReadingType") {
+                let id = t.text_of("mRID")?;
+                if id != REGISTER_KWH {
+                    return Err(t.invalid(
+                        "mRID",
+                        id,
+                        &format!("is not the register this head-end reads ({REGISTER_KWH})"),
+                    ));
+                }
+            }
+            let meters = get
+                .all("EndDevice")
+                .map(|d| Ok(d.req("Names")?.text_of("name")?.to_string()))
+                .collect::<Result<Vec<_>, XmlError>>()?;
+            if meters.is_empty() {
+                return Err(XmlError::Missing(format!("{}/EndDevice", get.path())));
+            }
+            Ok(ReadRequest { header, meters })
+        }
+    }
+
+    /// What a CIM head-end's request is.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum CimRequest {
+        /// `create EndDeviceControls`.
+        Controls(RequestMessage),
+        /// `get MeterReadings`.
+        Read(ReadRequest),
+    }
+
+    impl CimRequest {
+        /// Reads a RequestMessage of either kind, by its header's noun.
+        pub fn from_xml(text: &str) -> Result<CimRequest, XmlError> {
+            let m = body(text, "RequestMessage")?;
+            let header = Header::parse(m.req("Header")?)?;
+            if header.noun == NOUN_READINGS {
+                ReadRequest::from_xml(text).map(CimRequest::Read)
+            } else {
+                RequestMessage::from_xml(text).map(CimRequest::Controls)
+            }
+        }
+    }
+
+    /// One meter's register as read: a `MeterReading` with `Meter/Names/name` and one
+    /// `Readings` (reason `inquiry`, `timeStamp`, `value` in kWh, ReadingType
+    /// [`REGISTER_KWH`]).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Read {
+        /// The meter's ESIID.
+        pub meter: String,
+        /// Energy delivered, Wh.
+        pub register_wh: u64,
+        /// When the meter read it, Unix seconds.
+        pub read_at: u64,
+    }
+
+    /// `ResponseMessage`: the head-end's immediate answer (verb `reply`), or the readings of a
+    /// `get MeterReadings` (noun `MeterReadings`, `Payload/MeterReadings`).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct ResponseMessage {
         /// Verb `reply`, the request's noun and CorrelationID.
         pub header: Header,
         /// The result.
         pub reply: Reply,
+        /// The registers read (none but in the readings of a `get MeterReadings`).
+        pub readings: Vec<Read>,
     }
 
     impl ResponseMessage {
@@ -590,21 +702,43 @@ mod message {
                 ReplyResult::Partial => "PARTIAL",
                 ReplyResult::Failed => "FAILED",
             };
-            xml::envelope(
-                None,
-                El::new("ResponseMessage")
-                    .attr("xmlns", MESSAGE_NS)
-                    .child(self.header.el())
-                    .child(El::new("Reply").leaf("Result", result).children(
-                        self.reply.errors.iter().map(|e| {
-                            El::new("Error")
-                                .leaf("code", &e.code)
-                                .leaf("level", e.level.name())
-                                .leaf("reason", &e.reason)
-                                .opt_leaf("ID", e.id.as_ref())
-                        }),
-                    )),
-            )
+            let mut message = El::new("ResponseMessage")
+                .attr("xmlns", MESSAGE_NS)
+                .child(self.header.el())
+                .child(El::new("Reply").leaf("Result", result).children(
+                    self.reply.errors.iter().map(|e| {
+                        El::new("Error")
+                            .leaf("code", &e.code)
+                            .leaf("level", e.level.name())
+                            .leaf("reason", &e.reason)
+                            .opt_leaf("ID", e.id.as_ref())
+                    }),
+                ));
+            if !self.readings.is_empty() {
+                message = message.child(
+                    El::new("Payload").child(
+                        El::new("r:MeterReadings")
+                            .attr("xmlns:r", METER_READINGS_NS)
+                            .children(self.readings.iter().map(|r| {
+                                El::new("r:MeterReading")
+                                    .child(
+                                        El::new("r:Meter")
+                                            .child(El::new("r:Names").leaf("r:name", &r.meter)),
+                                    )
+                                    .child(
+                                        El::new("r:Readings")
+                                            .leaf("r:reason", "inquiry")
+                                            .leaf("r:timeStamp", xml::datetime(r.read_at))
+                                            .leaf("r:value", xml::kwh(r.register_wh))
+                                            .child(
+                                                El::new("r:ReadingType").attr("ref", REGISTER_KWH),
+                                            ),
+                                    )
+                            })),
+                    ),
+                );
+            }
+            xml::envelope(None, message)
         }
 
         /// Reads one.
@@ -643,9 +777,30 @@ mod message {
                     })
                 })
                 .collect::<Result<Vec<_>, XmlError>>()?;
+            let mut readings = Vec::new();
+            if let Some(payload) = m.child("Payload") {
+                for reading in payload.req("MeterReadings")?.all("MeterReading") {
+                    let meter = reading.req("Meter")?.req("Names")?.text_of("name")?;
+                    // Only the register asked for; other reading types are not this read's.
+                    for r in reading.all("Readings") {
+                        if r.req("ReadingType")?.req_attr("ref")? != REGISTER_KWH {
+                            continue;
+                        }
+                        let value = r.text_of("value")?;
+                        readings.push(Read {
+                            meter: meter.to_string(),
+                            register_wh: xml::parse_kwh(value).ok_or_else(|| {
+                                r.invalid("value", value, "is not a register in kWh")
+                            })?,
+                            read_at: xml::datetime_of(r, "timeStamp")?,
+                        });
+                    }
+                }
+            }
             Ok(ResponseMessage {
                 header,
                 reply: Reply { result, errors },
+                readings,
             })
         }
     }

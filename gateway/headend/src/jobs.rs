@@ -2,6 +2,10 @@
 //! Itron's): `POST /jobs` with a [`JobRequest`] answers `202` with a [`JobAccepted`];
 //! `GET /jobs/{id}` answers a [`Job`] with one [`TargetResult`] per target; with a `callback`
 //! URL the head-end also posts the [`Job`] there when results change.
+//!
+//! An on-demand read is a job too ([`JobKind::Read`], targets the meters' ESIIDs): each
+//! target's result carries the meter's register as read ([`Reading`]) once it is
+//! acknowledged.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +27,8 @@ pub enum JobKind {
         /// Its install code (with CRC), hex.
         install_code: String,
     },
+    /// Read each target meter's energy register (delivered, Wh) on demand.
+    Read,
 }
 
 /// `POST /jobs`.
@@ -77,6 +83,19 @@ pub struct TargetResult {
     /// The head-end's or device's words (e.g. `Report Event Status: Started`).
     #[serde(default)]
     pub detail: String,
+    /// For a [`JobKind::Read`], the register as read, once the meter answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<Reading>,
+}
+
+/// A meter's energy register, read on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reading {
+    /// Energy delivered to the premise since the meter was installed, Wh.
+    pub register_wh: u64,
+    /// When the meter read it, Unix seconds.
+    pub read_at: u64,
 }
 
 /// `GET /jobs/{id}`.

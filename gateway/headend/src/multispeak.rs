@@ -634,10 +634,16 @@ mod wire {
                     v.extend(devices(d));
                     v
                 }
-                Call::InitiateMeterReadingsByMeterID { meter_ids } => meter_ids
-                    .iter()
-                    .map(|m| El::new("meterID").text(m))
-                    .collect(),
+                // `meterIDs` wraps the `meterID`s (MR_Server.wsdl `ArrayOfMeterID1`).
+                Call::InitiateMeterReadingsByMeterID { meter_ids } => {
+                    vec![
+                        El::new("meterIDs").children(
+                            meter_ids.iter().map(|m| {
+                                El::new("meterID").attr("serviceType", "Electric").text(m)
+                            }),
+                        ),
+                    ]
+                }
             }
         }
 
@@ -777,12 +783,13 @@ mod wire {
                     devices: some_devices()?,
                 },
                 "InitiateMeterReadingsByMeterID" => {
-                    let meter_ids: Vec<String> = op
+                    let ids = op.req("meterIDs")?;
+                    let meter_ids: Vec<String> = ids
                         .all("meterID")
                         .map(|m| m.text.trim().to_string())
                         .collect();
                     if meter_ids.is_empty() {
-                        return Err(XmlError::Missing(format!("{}/meterID", op.path())));
+                        return Err(XmlError::Missing(format!("{}/meterID", ids.path())));
                     }
                     Call::InitiateMeterReadingsByMeterID { meter_ids }
                 }
@@ -1038,6 +1045,20 @@ mod wire {
         pub status: String,
     }
 
+    /// One `meterReading` of a `ReadingChangedNotification`: the meter's kWh register as read
+    /// on demand — `meterID`, then one `readingValues/readingValue` with `units` `kWh`, `value`,
+    /// `fieldName` `posKWh` (the field-name convention of MultiSpeak clients such as Eaton
+    /// Yukon; v4.1 has no element of its own for it) and `timeStamp` (MR/CB_Server.wsdl v4.1.6).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct MeterRead {
+        /// `meterID`: the meter's ESIID.
+        pub meter_id: String,
+        /// The register, Wh.
+        pub register_wh: u64,
+        /// `timeStamp`: when the meter read it, Unix seconds.
+        pub read_at: u64,
+    }
+
     /// What a notification reports.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Notification {
@@ -1049,6 +1070,8 @@ mod wire {
         DemandResponseEvent(Vec<DemandResponseEventStatus>),
         /// `PricingTiersChangedNotification`.
         PricingTiersChanged(Vec<PricingStatus>),
+        /// `ReadingChangedNotification`: the readings of an `InitiateMeterReadingsByMeterID`.
+        ReadingChanged(Vec<MeterRead>),
     }
 
     impl Notification {
@@ -1059,6 +1082,7 @@ mod wire {
                 Notification::IhdMessageStatus(_) => "IHDMessageStatusNotification",
                 Notification::DemandResponseEvent(_) => "DemandResponseEventNotification",
                 Notification::PricingTiersChanged(_) => "PricingTiersChangedNotification",
+                Notification::ReadingChanged(_) => "ReadingChangedNotification",
             }
         }
 
@@ -1081,6 +1105,9 @@ mod wire {
                     .iter()
                     .map(|r| (r.device_id.as_str(), r.status.as_str()))
                     .collect(),
+                Notification::ReadingChanged(v) => {
+                    v.iter().map(|r| (r.meter_id.as_str(), "read")).collect()
+                }
             }
         }
     }
@@ -1137,6 +1164,19 @@ mod wire {
                             .leaf("status", &r.status)
                     })
                     .collect(),
+                Notification::ReadingChanged(v) => {
+                    vec![El::new("changedMeterReads").children(v.iter().map(|r| {
+                        El::new("meterReading").leaf("meterID", &r.meter_id).child(
+                            El::new("readingValues").child(
+                                El::new("readingValue")
+                                    .leaf("units", "kWh")
+                                    .leaf("value", xml::kwh(r.register_wh))
+                                    .leaf("fieldName", "posKWh")
+                                    .leaf("timeStamp", xml::datetime(r.read_at)),
+                            ),
+                        )
+                    }))]
+                }
             };
             xml::envelope(
                 Some(self.header.el()),
@@ -1202,10 +1242,34 @@ mod wire {
                         })
                         .collect::<Result<_, XmlError>>()?,
                 ),
+                "ReadingChangedNotification" => {
+                    let mut reads = Vec::new();
+                    for r in op.req("changedMeterReads")?.all("meterReading") {
+                        let meter_id = r.text_of("meterID")?;
+                        // The kWh register; other values (demand, voltage) are not this read's.
+                        for v in r.req("readingValues")?.all("readingValue") {
+                            if v.opt_text("units") != Some("kWh")
+                                || v.opt_text("fieldName").is_some_and(|f| f != "posKWh")
+                            {
+                                continue;
+                            }
+                            let value = v.text_of("value")?;
+                            reads.push(MeterRead {
+                                meter_id: meter_id.into(),
+                                register_wh: xml::parse_kwh(value).ok_or_else(|| {
+                                    v.invalid("value", value, "is not a register in kWh")
+                                })?,
+                                read_at: xml::datetime_of(v, "timeStamp")?,
+                            });
+                        }
+                    }
+                    Notification::ReadingChanged(reads)
+                }
                 other => {
                     return Err(XmlError::Unexpected {
                         path: op.path(),
-                        expected: "a MultiSpeak HAN, IHD, DR or pricing notification".into(),
+                        expected: "a MultiSpeak HAN, IHD, DR, pricing or reading notification"
+                            .into(),
                         found: other.into(),
                     });
                 }

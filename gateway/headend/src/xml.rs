@@ -580,6 +580,28 @@ pub(crate) fn bool_of(e: &Element, name: &str) -> Result<bool, XmlError> {
     }
 }
 
+/// A register of `wh` Wh as the head-ends write it: kWh with three decimals (`9751.212`).
+pub fn kwh(wh: u64) -> String {
+    format!("{}.{:03}", wh / 1000, wh % 1000)
+}
+
+/// A register in kWh (`9751.212`, `9751.2`, `9751`) as Wh; `None` for anything else — a sign,
+/// an exponent, more than three decimals (finer than a Wh) or more than a `u64` of Wh.
+pub fn parse_kwh(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || fraction.len() > 3 {
+        return None;
+    }
+    let milli: u64 = format!("{fraction:0<3}").parse().ok()?;
+    whole
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(1000)?
+        .checked_add(milli)
+}
+
 /// Bytes as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -676,5 +698,28 @@ mod tests {
         let big = format!("<a>{}</a>", "x".repeat(MAX_DOCUMENT_BYTES));
         let err = parse(&big).unwrap_err();
         assert!(err.to_string().contains("over the limit"), "{err}");
+    }
+
+    #[test]
+    fn registers_in_kwh_round_trip_to_the_watt_hour_and_anything_else_is_refused() {
+        for wh in [0u64, 1, 999, 1000, 9_751_212, u64::MAX] {
+            assert_eq!(parse_kwh(&kwh(wh)), Some(wh), "{wh}");
+        }
+        assert_eq!(kwh(9_751_212), "9751.212");
+        assert_eq!(parse_kwh("9751.2"), Some(9_751_200));
+        assert_eq!(parse_kwh(" 12 "), Some(12_000));
+        for bad in [
+            "",
+            ".5",
+            "-1",
+            "+1",
+            "1e3",
+            "1.2345",
+            "1.2.3",
+            "1,5",
+            "18446744073709552",
+        ] {
+            assert_eq!(parse_kwh(bad), None, "{bad:?}");
+        }
     }
 }

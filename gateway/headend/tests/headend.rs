@@ -98,7 +98,8 @@ fn job_documents_round_trip_and_refuse_unknown_fields() {
         [TargetResult {
             target: "1008901000140000000000".into(),
             state: TargetState::Acknowledged,
-            detail: "Report Event Status: Started".into()
+            detail: "Report Event Status: Started".into(),
+            reading: None,
         }]
     );
 }

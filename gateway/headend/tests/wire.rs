@@ -129,6 +129,7 @@ fn cim_documents() -> Vec<String> {
                 id: Some("10032789000000000000001".into()),
             }],
         },
+        readings: Vec::new(),
     };
     let events = EventMessage {
         header: Header::new(
@@ -146,12 +147,111 @@ fn cim_documents() -> Vec<String> {
             reason: "Report Event Status: Started".into(),
         }],
     };
+    let read = ReadRequest {
+        header: Header::new(
+            "get",
+            NOUN_READINGS,
+            T0,
+            "r7-aep-texas-central-1f",
+            "r7-aep-texas-central-1f",
+        )
+        .replying_to("https://gateway.example/cim/aep"),
+        meters: vec!["10032789000000000000001".into()],
+    };
+    let readings = ResponseMessage {
+        header: Header::new(
+            "reply",
+            NOUN_READINGS,
+            T0 + 77,
+            "he-3",
+            "r7-aep-texas-central-1f",
+        ),
+        reply: Reply {
+            result: cim::ReplyResult::Ok,
+            errors: Vec::new(),
+        },
+        readings: vec![Read {
+            meter: "10032789000000000000001".into(),
+            register_wh: 9_751_212,
+            read_at: T0 + 75,
+        }],
+    };
     vec![
         request.to_xml(),
         pairing.to_xml(),
         response.to_xml(),
         events.to_xml(),
+        read.to_xml(),
+        readings.to_xml(),
     ]
+}
+
+#[test]
+fn cim_meter_reads_read_back_as_written_and_carry_the_kwh_register() {
+    let docs = cim_documents();
+    let read = ReadRequest::from_xml(&docs[4]).unwrap();
+    assert_eq!(read.to_xml(), docs[4]);
+    assert_eq!(read.meters, ["10032789000000000000001"]);
+    assert_eq!(
+        read.header.reply_address.as_deref(),
+        Some("https://gateway.example/cim/aep")
+    );
+    assert!(matches!(CimRequest::from_xml(&docs[4]), Ok(CimRequest::Read(r)) if r == read));
+    assert!(matches!(
+        CimRequest::from_xml(&docs[0]),
+        Ok(CimRequest::Controls(_))
+    ));
+    assert!(
+        docs[4].contains(&format!("<m:mRID>{REGISTER_KWH}</m:mRID>")),
+        "{}",
+        docs[4]
+    );
+
+    let readings = ResponseMessage::from_xml(&docs[5]).unwrap();
+    assert_eq!(readings.to_xml(), docs[5]);
+    assert_eq!(readings.readings[0].register_wh, 9_751_212);
+    assert!(
+        docs[5].contains("<r:value>9751.212</r:value>"),
+        "{}",
+        docs[5]
+    );
+    assert!(
+        docs[5].contains(&format!(r#"<r:ReadingType ref="{REGISTER_KWH}"/>"#)),
+        "{}",
+        docs[5]
+    );
+
+    // Another register (a demand, kW) is not this read's; a value that is no kWh is refused.
+    let demand = docs[5].replace(REGISTER_KWH, "0.0.0.6.1.1.8.0.0.0.0.0.0.0.0.3.38.0");
+    assert!(
+        ResponseMessage::from_xml(&demand)
+            .unwrap()
+            .readings
+            .is_empty()
+    );
+    let bad = docs[5].replace("9751.212", "-1");
+    assert!(matches!(
+        ResponseMessage::from_xml(&bad),
+        Err(XmlError::Invalid { ref path, .. }) if path.ends_with("Readings/value")
+    ));
+    let other_type = docs[4].replace(
+        &format!("<m:mRID>{REGISTER_KWH}</m:mRID>"),
+        "<m:mRID>0.0.0.6.1.1.8.0.0.0.0.0.0.0.0.3.38.0</m:mRID>",
+    );
+    assert!(
+        ReadRequest::from_xml(&other_type)
+            .unwrap_err()
+            .to_string()
+            .contains("is not the register")
+    );
+    let no_meter = docs[4].replace(
+        "<m:EndDevice><m:Names><m:name>10032789000000000000001</m:name></m:Names></m:EndDevice>",
+        "",
+    );
+    assert_eq!(
+        ReadRequest::from_xml(&no_meter).unwrap_err().to_string(),
+        "Envelope/Body/RequestMessage/Request/GetMeterReadings/EndDevice is missing"
+    );
 }
 
 #[test]
@@ -400,7 +500,52 @@ fn ms_notifications() -> Vec<NotificationMessage> {
             device_id: "10443720000000000000001".into(),
             status: "Acknowledged".into(),
         }])),
+        n(Notification::ReadingChanged(vec![MeterRead {
+            meter_id: "10443720000000000000001".into(),
+            register_wh: 9_751_212,
+            read_at: T0 + 75,
+        }])),
     ]
+}
+
+#[test]
+fn multispeak_meter_reads_wrap_their_ids_and_carry_the_kwh_register() {
+    let read = ms_requests().pop().unwrap();
+    let xml = read.to_xml();
+    assert!(
+        xml.contains(r#"<meterIDs><meterID serviceType="Electric">10443720000000000000001</meterID></meterIDs>"#),
+        "{xml}"
+    );
+    assert_eq!(
+        Request::from_xml(&xml.replace("<meterIDs>", "").replace("</meterIDs>", ""))
+            .unwrap_err()
+            .to_string(),
+        "Envelope/Body/InitiateMeterReadingsByMeterID/meterIDs is missing"
+    );
+    let notification = ms_notifications().pop().unwrap();
+    let xml = notification.to_xml();
+    assert!(
+        xml.contains(
+            "<readingValue><units>kWh</units><value>9751.212</value><fieldName>posKWh</fieldName>"
+        ),
+        "{xml}"
+    );
+    // A demand value beside the register is not this read's; a value that is no kWh is refused.
+    let demand = xml.replace(
+        "<readingValues>",
+        "<readingValues><readingValue><units>kW</units><value>3.2</value><timeStamp>2026-07-01T14:00:00Z</timeStamp></readingValue>",
+    );
+    let Notification::ReadingChanged(reads) =
+        NotificationMessage::from_xml(&demand).unwrap().notification
+    else {
+        panic!("not a reading")
+    };
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0].register_wh, 9_751_212);
+    assert!(matches!(
+        NotificationMessage::from_xml(&xml.replace("9751.212", "9751.2125")),
+        Err(XmlError::Invalid { ref path, .. }) if path.ends_with("readingValue/value")
+    ));
 }
 
 fn ms_response() -> Response {

@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use hanrig_headend::cim::{
-    self, ERROR_BAD_REQUEST, ERROR_NO_SUCH_DEVICE, EndDeviceEvent, ErrorLevel, EventMessage,
-    Header, NOUN_CONTROLS, NOUN_EVENTS, Reply, ReplyError, ReplyResult, RequestMessage,
-    ResponseMessage,
+    self, CimRequest, ERROR_BAD_REQUEST, ERROR_NO_SUCH_DEVICE, EndDeviceEvent, ErrorLevel,
+    EventMessage, Header, NOUN_CONTROLS, NOUN_EVENTS, NOUN_READINGS, Read, ReadRequest, Reply,
+    ReplyError, ReplyResult, RequestMessage, ResponseMessage,
 };
+use hanrig_headend::jobs::TargetState;
 
 use hanrig_sep::Eui64;
 use hanrig_sep::install_code::InstallCode;
@@ -26,6 +27,8 @@ enum Carries {
     Frame(u16),
     /// A pairing of this device (its EUI64 as requested), reported under its name.
     Pairing(String),
+    /// An on-demand read of a meter's register.
+    Read,
 }
 
 #[derive(Debug)]
@@ -113,6 +116,7 @@ impl CimHeadEnd {
                     None,
                 )],
             },
+            readings: Vec::new(),
         };
         let Some(correlation_id) = correlation.clone() else {
             return failed(self, "Header/CorrelationID is required");
@@ -178,6 +182,81 @@ impl CimHeadEnd {
         let response = ResponseMessage {
             header: self.header("reply", NOUN_CONTROLS, now, Some(&correlation_id)),
             reply: Reply { result, errors },
+            readings: Vec::new(),
+        };
+        self.requests.insert(
+            correlation_id,
+            Accepted {
+                reply_address,
+                response: response.clone(),
+                done: controls.is_empty(),
+                controls,
+                reported: HashMap::new(),
+            },
+        );
+        response
+    }
+
+    /// `get MeterReadings`: starts an on-demand read of each known meter ([`Han::read`]),
+    /// the readings due within `read_window` of `now`, and answers OK, PARTIAL (an Error per
+    /// unknown meter, code `2.4`) or FAILED; the readings follow as `reply MeterReadings` to
+    /// the ReplyAddress ([`CimHeadEnd::poll`]). Asynchronous only, as controls are. The same
+    /// CorrelationID again answers the first reply and starts nothing.
+    pub fn read(
+        &mut self,
+        request: &ReadRequest,
+        read_window: u64,
+        now: SimTime,
+    ) -> ResponseMessage {
+        let correlation = request.header.correlation_id.clone();
+        if let Some(done) = correlation.as_ref().and_then(|c| self.requests.get(c)) {
+            return done.response.clone();
+        }
+        let mut failed = |reason: &str| ResponseMessage {
+            header: self.header("reply", NOUN_READINGS, now, correlation.as_deref()),
+            reply: Reply {
+                result: ReplyResult::Failed,
+                errors: vec![error(
+                    ERROR_BAD_REQUEST,
+                    ErrorLevel::Fatal,
+                    reason.into(),
+                    None,
+                )],
+            },
+            readings: Vec::new(),
+        };
+        let (Some(correlation_id), Some(true), Some(reply_address)) = (
+            correlation.clone(),
+            request.header.async_reply_flag,
+            request.header.reply_address.clone(),
+        ) else {
+            return failed(
+                "on-demand reads are asynchronous: CorrelationID, AsyncReplyFlag true and ReplyAddress are required",
+            );
+        };
+        let end = now.plus(read_window.saturating_mul(SimTime::SECOND));
+        let mut errors = Vec::new();
+        let mut controls = Vec::new();
+        for meter in &request.meters {
+            match self.han.read(meter, end, now) {
+                Ok(batch) => controls.push((batch, Carries::Read, end)),
+                Err(reason) => errors.push(error(
+                    ERROR_NO_SUCH_DEVICE,
+                    ErrorLevel::Warning,
+                    reason,
+                    Some(meter.clone()),
+                )),
+            }
+        }
+        let result = match (controls.is_empty(), errors.is_empty()) {
+            (false, true) => ReplyResult::Ok,
+            (false, false) => ReplyResult::Partial,
+            (true, _) => ReplyResult::Failed,
+        };
+        let response = ResponseMessage {
+            header: self.header("reply", NOUN_READINGS, now, Some(&correlation_id)),
+            reply: Reply { result, errors },
+            readings: Vec::new(),
         };
         self.requests.insert(
             correlation_id,
@@ -271,6 +350,10 @@ impl CimHeadEnd {
                 .map(|c| (c.1.clone(), c.2))
                 .collect();
             let progress = self.han.progress(&batches, now);
+            if clusters.iter().all(|(c, _)| matches!(c, Carries::Read)) {
+                out.extend(self.readings(&correlation, &progress, now));
+                continue;
+            }
             let mut events = Vec::new();
             let mut changes = Vec::new();
             for (i, (targets, (carries, _))) in progress.iter().zip(&clusters).enumerate() {
@@ -281,6 +364,7 @@ impl CimHeadEnd {
                             &p.target,
                         ),
                         Carries::Pairing(device) => (cim::event::pairing_event(p.state), device),
+                        Carries::Read => (None, &p.target),
                     };
                     let Some(code) = code else {
                         continue;
@@ -338,10 +422,84 @@ impl CimHeadEnd {
     }
 }
 
+impl CimHeadEnd {
+    /// The `reply MeterReadings` of read request `correlation` at `now`: the registers of the
+    /// meters read since the last poll, and an Error for each that failed or was not read in
+    /// time (Result OK, PARTIAL or FAILED); nothing when nothing moved. Done once every meter
+    /// has its answer.
+    fn readings(
+        &mut self,
+        correlation: &str,
+        progress: &[Vec<super::Progress>],
+        now: SimTime,
+    ) -> Option<Outgoing> {
+        let mut readings = Vec::new();
+        let mut errors = Vec::new();
+        let mut fresh = Vec::new();
+        let request = self.requests.get(correlation)?;
+        for (i, p) in progress.iter().flatten().enumerate() {
+            let key = (i, p.target.clone());
+            if !p.is_final() || request.reported.contains_key(&key) {
+                continue;
+            }
+            match (p.state, p.reading) {
+                (TargetState::Acknowledged, Some((wh, at))) => readings.push(Read {
+                    meter: p.target.clone(),
+                    register_wh: wh,
+                    read_at: at.0 / SimTime::SECOND,
+                }),
+                _ => errors.push(error(
+                    ERROR_NO_SUCH_DEVICE,
+                    ErrorLevel::Fatal,
+                    p.detail.clone(),
+                    Some(p.target.clone()),
+                )),
+            }
+            fresh.push(key);
+        }
+        let all_final = progress.iter().flatten().all(super::Progress::is_final);
+        let expires_at = request.controls.iter().map(|c| c.2).max().unwrap_or(now);
+        let reply_address = request.reply_address.clone();
+        let header = self.header("reply", NOUN_READINGS, now, Some(correlation));
+        let request = self.requests.get_mut(correlation)?;
+        for key in fresh {
+            request.reported.insert(key, ("read", String::new()));
+        }
+        request.done = all_final;
+        if readings.is_empty() && errors.is_empty() {
+            return None;
+        }
+        let result = match (readings.is_empty(), errors.is_empty()) {
+            (false, true) => ReplyResult::Ok,
+            (false, false) => ReplyResult::Partial,
+            (true, _) => ReplyResult::Failed,
+        };
+        Some(Outgoing {
+            url: reply_address,
+            soap_action: "reply MeterReadings".into(),
+            body: ResponseMessage {
+                header,
+                reply: Reply { result, errors },
+                readings,
+            }
+            .to_xml(),
+            expires_at: expires_at.max(now).plus(60 * SimTime::SECOND),
+        })
+    }
+}
+
+/// How long a simulated CIM head-end tries to read a meter on demand, seconds: a
+/// `get MeterReadings` carries no expiry of its own, so the head-end's: the MultiSpeak sample's
+/// `expTime` of 10 minutes (facts §2).
+pub const READ_WINDOW_SECONDS: u64 = 600;
+
 impl SoapFront for CimHeadEnd {
     fn handle(&mut self, body: &str, now: SimTime) -> (u16, String) {
-        match RequestMessage::from_xml(body) {
-            Ok(request) => (200, self.create(&request, now).to_xml()),
+        match CimRequest::from_xml(body) {
+            Ok(CimRequest::Controls(request)) => (200, self.create(&request, now).to_xml()),
+            Ok(CimRequest::Read(request)) => {
+                (200, self.read(&request, READ_WINDOW_SECONDS, now).to_xml())
+            }
             Err(e) => (500, hanrig_headend::xml::fault(true, &e.to_string())),
         }
     }

@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use hanrig_headend::jobs::{Job, JobAccepted, JobError, JobKind, JobRequest, TargetResult};
+use hanrig_headend::jobs::{
+    Job, JobAccepted, JobError, JobKind, JobRequest, Reading, TargetResult,
+};
 use hanrig_headend::xml::unhex;
 use hanrig_sep::Eui64;
 use hanrig_sep::install_code::InstallCode;
@@ -36,8 +38,9 @@ impl JobsHeadEnd {
         }
     }
 
-    /// `POST /jobs`: accepts a delivery job, or a provisioning job (targets: meters' ESIIDs;
-    /// the pairing window closes at `expires_at`; see [`Han::pair`]) — a second submit with
+    /// `POST /jobs`: accepts a delivery job, a provisioning job (targets: meters' ESIIDs;
+    /// the pairing window closes at `expires_at`; see [`Han::pair`]) or a read job (targets:
+    /// meters' ESIIDs, see [`Han::read`]) — a second submit with
     /// the same idempotency key answers the first job and starts nothing — or refuses it
     /// naming every bad target, or what is wrong with the request.
     pub fn submit(&mut self, request: &JobRequest, now: SimTime) -> Result<JobAccepted, JobError> {
@@ -112,6 +115,26 @@ impl JobsHeadEnd {
                 }
                 batches
             }
+            JobKind::Read => {
+                let unknown: Vec<(String, String)> = request
+                    .targets
+                    .iter()
+                    .filter(|t| !self.han.is_meter(t))
+                    .map(|t| (t.clone(), "no such meter at this head-end".into()))
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(JobError {
+                        error: format!("{} unknown meters", unknown.len()),
+                        targets: unknown,
+                    });
+                }
+                let expires_at = SimTime::from_unix_seconds(request.expires_at);
+                let mut batches = Vec::with_capacity(request.targets.len());
+                for meter in &request.targets {
+                    batches.push(self.han.read(meter, expires_at, now).map_err(refuse)?);
+                }
+                batches
+            }
         };
         let job_id = format!("job-{}", self.jobs.len() + 1);
         self.jobs.insert(job_id.clone(), batches);
@@ -139,6 +162,10 @@ impl JobsHeadEnd {
                     target: p.target,
                     state: p.state,
                     detail: p.detail,
+                    reading: p.reading.map(|(wh, at)| Reading {
+                        register_wh: wh,
+                        read_at: at.0 / SimTime::SECOND,
+                    }),
                 })
                 .collect(),
         })

@@ -70,7 +70,12 @@ struct Target {
     nodes: (usize, usize),
     /// When the ESI sends it (None: lost in the network).
     sends_at: Option<SimTime>,
+    /// For a read ([`Han::read`]): the register, Wh, once the meter has read it.
+    register: Option<Register>,
 }
+
+/// Where a meter puts its register when a read reaches it.
+type Register = std::sync::Arc<std::sync::Mutex<Option<u64>>>;
 
 #[derive(Debug)]
 struct Batch {
@@ -85,6 +90,8 @@ struct Batch {
     /// For a pairing ([`Han::pair`]), instead of a frame: whether the device asked for is the
     /// meter's simulated device with the install code it joined with.
     pairing: Option<bool>,
+    /// An on-demand read ([`Han::read`]) instead of a frame.
+    read: bool,
 }
 
 /// The answer that acknowledges `command`: Report Event Status for a load-control event or
@@ -131,6 +138,8 @@ pub struct Progress {
     pub detail: String,
     /// The device's last Report Event Status, if it sent one.
     pub event_status: Option<EventStatus>,
+    /// For a read: the meter's register, Wh, and when it read it.
+    pub reading: Option<(u64, SimTime)>,
 }
 
 impl Progress {
@@ -326,6 +335,7 @@ impl Han {
                 target: target.clone(),
                 nodes: (esi, device),
                 sends_at,
+                register: None,
             });
         }
         self.batches.push(Batch {
@@ -335,6 +345,7 @@ impl Han {
             command_id: frame.header.command_id,
             answer: answer_to(&frame.command),
             pairing: None,
+            read: false,
         });
         Ok(BatchId(self.batches.len() - 1))
     }
@@ -388,12 +399,63 @@ impl Han {
                 target: esiid.to_string(),
                 nodes: (esi, device),
                 sends_at,
+                register: None,
             }],
             expires_at: window_end,
             cluster: 0,
             command_id: 0,
             answer: None,
             pairing: Some(matches),
+            read: false,
+        });
+        Ok(BatchId(self.batches.len() - 1))
+    }
+
+    /// Starts an on-demand read of meter `esiid` (headend-facts §2, §3): after the network's
+    /// latency the request reaches the meter, which reads its register (energy delivered,
+    /// integrated from its load up to that instant) and answers; its progress comes from
+    /// [`Han::progress`], acknowledged "read" with [`Progress::reading`]. Lost in the network:
+    /// failed, "no route to meter"; not reached before `expires_at`: expired. An unknown meter
+    /// (or a device EUI64) is refused, saying so.
+    pub fn read(
+        &mut self,
+        esiid: &str,
+        expires_at: SimTime,
+        now: SimTime,
+    ) -> Result<BatchId, String> {
+        let Some(&(esi, device)) = self.targets.get(esiid).filter(|_| self.is_meter(esiid)) else {
+            return Err(format!("{esiid}: no such meter at this head-end"));
+        };
+        self.sim.run_until(now.max(self.sim.now()));
+        let sends_at = self.draw_latency(now);
+        let register = Register::default();
+        if let Some(at) = sends_at.filter(|at| *at <= expires_at) {
+            let cell = register.clone();
+            self.sim.schedule(
+                at,
+                Happening::Act(Box::new(move |now, nodes, _| {
+                    if let Node::Esi(e) = &mut nodes[esi] {
+                        e.app.meter.advance(now);
+                        *cell.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(e.app.meter.summation_wh());
+                    }
+                    Vec::new()
+                })),
+            );
+        }
+        self.batches.push(Batch {
+            targets: vec![Target {
+                target: esiid.to_string(),
+                nodes: (esi, device),
+                sends_at,
+                register: Some(register),
+            }],
+            expires_at,
+            cluster: 0,
+            command_id: 0,
+            answer: None,
+            pairing: None,
+            read: true,
         });
         Ok(BatchId(self.batches.len() - 1))
     }
@@ -459,6 +521,7 @@ fn target_progress(
         state,
         detail: detail.to_string(),
         event_status,
+        reading: None,
     };
     let Some(at) = t.sends_at else {
         return progress(TargetState::Failed, "no route to meter", None);
@@ -482,6 +545,24 @@ fn target_progress(
                 "pairing window open, waiting for the device to join",
                 None,
             ),
+        };
+    }
+    if batch.read {
+        let register = t
+            .register
+            .as_ref()
+            .and_then(|r| *r.lock().unwrap_or_else(|p| p.into_inner()));
+        return match register {
+            Some(wh) if at <= now => Progress {
+                reading: Some((wh, at)),
+                ..progress(TargetState::Acknowledged, "read", None)
+            },
+            _ if now > batch.expires_at => progress(
+                TargetState::Expired,
+                "the meter was not read before expiry",
+                None,
+            ),
+            _ => progress(TargetState::Queued, "on its way to the meter", None),
         };
     }
     if at > now {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use hanrig_headend::multispeak::{
     self, Call, DemandResponseEventStatus, ErrorObject, HanRegistration, IhdMessageStatus,
-    MsgHeader, Notification, NotificationMessage, PricingStatus, Request, Response,
+    MeterRead, MsgHeader, Notification, NotificationMessage, PricingStatus, Request, Response,
 };
 use hanrig_sep::install_code::InstallCode;
 use hanrig_sep::{Eui64, ZclFrame};
@@ -26,6 +26,8 @@ struct Accepted {
     registration: Option<(String, String)>,
     /// The SE event or message ID the notifications name.
     object_id: u32,
+    /// For `InitiateMeterReadingsByMeterID`: a read per known meter.
+    reads: Vec<BatchId>,
     expires_at: SimTime,
     reported: HashMap<String, &'static str>,
     done: bool,
@@ -78,14 +80,52 @@ impl MultiSpeakHeadEnd {
     /// answers an `errorObject` per unknown one (the known ones go ahead), or per problem
     /// with the request; none means accepted. The same transactionID again answers the first
     /// response and starts nothing. `InitiateHANRegistration` pairs a device on its meter
-    /// (see [`super::Han::pair`]; notified by `HANRegistrationNotification`). Meter readings
-    /// are not simulated and are refused saying so.
+    /// (see [`super::Han::pair`]; notified by `HANRegistrationNotification`).
+    /// `InitiateMeterReadingsByMeterID` reads each known meter's register on demand
+    /// ([`super::Han::read`]) until expTime; each reading is notified by
+    /// `ReadingChangedNotification`, and a meter not read by then gets none (facts §2: "the
+    /// requestor should not expect a response").
     pub fn initiate(&mut self, request: &Request, now: SimTime) -> Response {
         if let Some(done) = self.requests.get(&request.transaction_id) {
             return done.response.clone();
         }
         let operation = request.call.name().to_string();
         let header = self.header(now);
+        if let Call::InitiateMeterReadingsByMeterID { meter_ids } = &request.call {
+            let expires_at = now.plus(request.exp_time.seconds().saturating_mul(SimTime::SECOND));
+            let mut errors = Vec::new();
+            let mut reads = Vec::new();
+            for meter in meter_ids {
+                match self.han.read(meter, expires_at, now) {
+                    Ok(batch) => reads.push(batch),
+                    Err(why) => errors.push(ErrorObject {
+                        noun_type: "Meter".into(),
+                        ..refusal(meter, why, now)
+                    }),
+                }
+            }
+            let response = Response {
+                header,
+                operation,
+                errors,
+            };
+            self.requests.insert(
+                request.transaction_id.clone(),
+                Accepted {
+                    response_url: request.response_url.clone(),
+                    response: response.clone(),
+                    batch: None,
+                    cluster: 0,
+                    registration: None,
+                    object_id: 0,
+                    done: reads.is_empty(),
+                    reads,
+                    expires_at,
+                    reported: HashMap::new(),
+                },
+            );
+            return response;
+        }
         let refuse = |why: String| Response {
             header: header.clone(),
             operation: operation.clone(),
@@ -118,6 +158,7 @@ impl MultiSpeakHeadEnd {
                     cluster: 0,
                     registration: Some((han_device_id.clone(), han_interface_id.clone())),
                     object_id: 0,
+                    reads: Vec::new(),
                     expires_at,
                     reported: HashMap::new(),
                     done: batch.is_none(),
@@ -185,6 +226,7 @@ impl MultiSpeakHeadEnd {
                 cluster: se.cluster,
                 registration: None,
                 object_id,
+                reads: Vec::new(),
                 expires_at,
                 reported: HashMap::new(),
                 done: batch.is_none(),
@@ -245,6 +287,7 @@ impl MultiSpeakHeadEnd {
     /// The notifications to post at `now` (the HAN runs up to then): one per request whose
     /// targets moved since the last poll, to its responseURL.
     pub fn poll(&mut self, now: SimTime) -> Vec<Outgoing> {
+        let mut out = self.readings(now);
         let open: Vec<(String, BatchId)> = self
             .requests
             .iter()
@@ -253,7 +296,6 @@ impl MultiSpeakHeadEnd {
             .collect();
         let batches: Vec<BatchId> = open.iter().map(|o| o.1).collect();
         let progress = self.han.progress(&batches, now);
-        let mut out = Vec::new();
         for ((transaction, _), targets) in open.into_iter().zip(progress) {
             let header = self.header(now);
             let Some(request) = self.requests.get_mut(&transaction) else {
@@ -336,6 +378,57 @@ impl MultiSpeakHeadEnd {
                 }
                 .to_xml(),
                 // expTime bounds the request; its own expiry notice gets a minute more.
+                expires_at: request.expires_at.max(now).plus(60 * SimTime::SECOND),
+            });
+        }
+        out
+    }
+}
+
+impl MultiSpeakHeadEnd {
+    /// The `ReadingChangedNotification`s to post at `now`: one per read request with meters
+    /// read since the last poll. A request is done once each of its meters is read or past
+    /// expTime.
+    fn readings(&mut self, now: SimTime) -> Vec<Outgoing> {
+        let open: Vec<(String, Vec<BatchId>)> = self
+            .requests
+            .iter()
+            .filter(|(_, r)| !r.done && !r.reads.is_empty())
+            .map(|(t, r)| (t.clone(), r.reads.clone()))
+            .collect();
+        let mut out = Vec::new();
+        for (transaction, reads) in open {
+            let progress = self.han.progress(&reads, now);
+            let header = self.header(now);
+            let Some(request) = self.requests.get_mut(&transaction) else {
+                continue;
+            };
+            let mut fresh = Vec::new();
+            for p in progress.iter().flatten() {
+                if let Some((wh, at)) = p.reading
+                    && request.reported.insert(p.target.clone(), "read").is_none()
+                {
+                    fresh.push(MeterRead {
+                        meter_id: p.target.clone(),
+                        register_wh: wh,
+                        read_at: at.0 / SimTime::SECOND,
+                    });
+                }
+            }
+            request.done = progress.iter().flatten().all(super::Progress::is_final);
+            if fresh.is_empty() {
+                continue;
+            }
+            let notification = Notification::ReadingChanged(fresh);
+            out.push(Outgoing {
+                url: request.response_url.clone(),
+                soap_action: format!("{}/{}", multispeak::NS, notification.name()),
+                body: NotificationMessage {
+                    header,
+                    transaction_id: transaction,
+                    notification,
+                }
+                .to_xml(),
                 expires_at: request.expires_at.max(now).plus(60 * SimTime::SECOND),
             });
         }
