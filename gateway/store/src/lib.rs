@@ -31,6 +31,7 @@ use sqlx::{AnyPool, Row};
 mod access;
 mod agreements;
 mod audit;
+mod reads;
 mod residents;
 mod usage;
 pub use access::{
@@ -39,6 +40,7 @@ pub use access::{
 };
 pub use agreements::{AgreementRecord, Invitation};
 pub use audit::AuditEntry;
+pub use reads::ReadRecord;
 pub use residents::{RESIDENT_LOCKOUT_FAILURES, RESIDENT_LOCKOUT_WINDOW, ResidentRecord};
 pub use usage::{
     KEPT_YEARS, MeterRecord, ONLINE_YEARS, Purged, Revision, Stored, UsageFile, UsageScope,

@@ -8,7 +8,8 @@
 //!   per bad row that names its line and field;
 //! - [`espi`]: Green Button (NAESB REQ.21 ESPI) Atom feeds;
 //! - [`table`]: CSV exports;
-//! - [`smt`]: the shapes Smart Meter Texas' portal API answers with (the `RD` day string).
+//! - [`smt`]: the shapes Smart Meter Texas' portal API answers with (the `RD` day string);
+//! - [`odr`]: on-demand reads — their states and their limits per meter and per TDSP.
 //!
 //! Energy is counted in whole watt-hours (SMT and the files give kWh with three decimals; ESPI's
 //! uom 72 is Wh), times as UTC Unix seconds of an interval's start.
@@ -19,6 +20,7 @@
 pub mod day;
 pub mod espi;
 pub mod lse;
+pub mod odr;
 pub mod smt;
 pub mod table;
 
