@@ -8,8 +8,8 @@ use std::time::Duration;
 use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::{DeliveryRecord, MessageRecord, Store};
 use hanrig_headend::cim::{
-    self, EndDevice, EndDeviceControl, EventMessage, Header, NOUN_CONTROLS, NOUN_EVENTS, Reply,
-    ReplyError, ReplyResult, RequestMessage, ResponseMessage,
+    self, EndDevice, EndDeviceControl, EventMessage, Header, NOUN_CONTROLS, NOUN_EVENTS,
+    ReadRequest, Reply, ReplyError, ReplyResult, RequestMessage, ResponseMessage,
 };
 use hanrig_headend::limits::Limits;
 
@@ -57,6 +57,23 @@ impl CimClient {
         let answer = self
             .endpoint
             .post("create EndDeviceControls", request.to_xml())
+            .await?;
+        let reply = ResponseMessage::from_xml(&answer).map_err(|e| self.endpoint.transport(e))?;
+        if reply.header.correlation_id != request.header.correlation_id {
+            return Err(self.endpoint.transport(format!(
+                "the reply's CorrelationID {:?} is not the request's {:?}",
+                reply.header.correlation_id, request.header.correlation_id
+            )));
+        }
+        Ok(reply)
+    }
+
+    /// Sends `request` (`get MeterReadings`); the head-end's reply, checked as
+    /// [`CimClient::create`] checks it.
+    pub async fn get(&self, request: &ReadRequest) -> Result<ResponseMessage, ConnectError> {
+        let answer = self
+            .endpoint
+            .post("get MeterReadings", request.to_xml())
             .await?;
         let reply = ResponseMessage::from_xml(&answer).map_err(|e| self.endpoint.transport(e))?;
         if reply.header.correlation_id != request.header.correlation_id {
@@ -257,6 +274,7 @@ pub async fn record_events(
             },
             errors,
         },
+        readings: Vec::new(),
     }))
 }
 
@@ -311,19 +329,33 @@ async fn record_pairing_events(
             },
             errors,
         },
+        readings: Vec::new(),
     }))
 }
 
 /// Serves the ReplyAddress on `listener` until the task is dropped: `POST /` with a
-/// `created EndDeviceEvents` EventMessage is recorded ([`record_events`]) and answered 200
-/// with a ResponseMessage; a document it cannot read gets 500 and a SOAP Fault naming what is
+/// `created EndDeviceEvents` EventMessage is recorded ([`record_events`]), as is a read's
+/// `reply MeterReadings` ([`crate::read::record_cim_readings`]), and answered 200 with a
+/// ResponseMessage; a document it cannot read gets 500 and a SOAP Fault naming what is
 /// wrong; results of a request not yet marked sent, and a repository failure, get 503 (the
 /// head-end posts again later).
 pub fn callbacks(store: Store, tdsp: Tdsp) -> axum::Router {
     crate::soap::callbacks(store, tdsp, |store, tdsp, body| async move {
         let message = match EventMessage::from_xml(&body) {
             Ok(m) => m,
-            Err(e) => return Callback::Unreadable(e.to_string()),
+            // A read's readings come as `reply MeterReadings`.
+            Err(e) => match ResponseMessage::from_xml(&body) {
+                Ok(r) if r.header.verb == "reply" && r.header.noun == cim::NOUN_READINGS => {
+                    return match crate::read::record_cim_readings(&store, tdsp, &r).await {
+                        Ok(Some(reply)) => Callback::Recorded(reply.to_xml()),
+                        Ok(None) => {
+                            Callback::NotYetSent(r.header.correlation_id.unwrap_or_default())
+                        }
+                        Err(e) => Callback::Failed(e.to_string()),
+                    };
+                }
+                _ => return Callback::Unreadable(e.to_string()),
+            },
         };
         match record_events(&store, tdsp, &message).await {
             Ok(Some(reply)) => Callback::Recorded(reply.to_xml()),

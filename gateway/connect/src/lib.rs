@@ -3,8 +3,8 @@
 //! One connector per head-end style: [`cim`] (IEC 61968-9 EndDeviceControls, results as
 //! EndDeviceEvents to a callback listener), [`multispeak`] (MultiSpeak 4.1 `Initiate*`,
 //! notifications to a callback listener), and the job style here; [`run`] drives any of
-//! them for one TDSP until shut down, and [`provision`] carries pending devices through the
-//! same head-ends.
+//! them for one TDSP until shut down, [`provision`] carries pending devices and [`read`]
+//! on-demand meter reads through the same head-ends.
 //!
 //! The job-style connector ([`JobsClient`]: `POST /jobs`, `GET /jobs/{id}`) and the
 //! dispatcher that drives it from the repository: [`dispatch`] sends each message's queued
@@ -26,6 +26,7 @@ use hanrig_headend::limits::Limits;
 pub mod cim;
 pub mod multispeak;
 pub mod provision;
+pub mod read;
 pub mod run;
 mod soap;
 pub mod states;

@@ -210,12 +210,15 @@ pub async fn record_notification(
     if let Notification::HanRegistration(entries) = &n.notification {
         return record_registrations(store, tdsp, n, entries).await;
     }
+    if let Notification::ReadingChanged(reads) = &n.notification {
+        return record_readings(store, tdsp, n, reads).await;
+    }
     let name = n.notification.name();
     let status = |word: &str| match &n.notification {
         Notification::DemandResponseEvent(_) => crate::states::demand_response(word),
         Notification::IhdMessageStatus(_) => crate::states::ihd_message(word),
         Notification::PricingTiersChanged(_) => crate::states::pricing(word),
-        Notification::HanRegistration(_) => None,
+        Notification::HanRegistration(_) | Notification::ReadingChanged(_) => None,
     };
     let results: Vec<HeadEndResult> = n
         .notification
@@ -255,6 +258,51 @@ pub async fn record_notification(
                 text: String::new(),
             })
             .collect(),
+    }))
+}
+
+/// Records a `ReadingChangedNotification` of a read ([`crate::read`]): each reading completes
+/// its meter's read; `None` while the read is not yet marked sent; an `errorObject` per reading
+/// that names no read of the gateway.
+async fn record_readings(
+    store: &Store,
+    tdsp: Tdsp,
+    n: &NotificationMessage,
+    reads: &[multispeak::MeterRead],
+) -> Result<Option<Response>, ConnectError> {
+    use crate::read::{ReadRecorded, multispeak_outcome, record_read};
+    let stamp = n.header.time_stamp;
+    let mut errors = Vec::new();
+    for r in reads {
+        let at = i64::try_from(stamp).unwrap_or(0);
+        match record_read(
+            store,
+            tdsp,
+            &n.transaction_id,
+            &r.meter_id,
+            &multispeak_outcome(r),
+            at,
+        )
+        .await?
+        {
+            ReadRecorded::Recorded => {}
+            ReadRecorded::NotYetSent => return Ok(None),
+            ReadRecorded::Unknown(why) => errors.push(ErrorObject {
+                object_id: r.meter_id.clone(),
+                error_string: why,
+                noun_type: "Meter".into(),
+                event_time: Some(stamp),
+                text: String::new(),
+            }),
+        }
+    }
+    Ok(Some(Response {
+        header: MsgHeader {
+            message_id: format!("{}-ack", n.header.message_id),
+            ..n.header.clone()
+        },
+        operation: n.notification.name().to_string(),
+        errors,
     }))
 }
 

@@ -13,7 +13,7 @@ use hanrig_headend::limits::Limits;
 
 use crate::cim::CimClient;
 use crate::multispeak::MultiSpeakClient;
-use crate::{ConnectError, JobsClient, provision};
+use crate::{ConnectError, JobsClient, provision, read};
 
 /// A TDSP's connector, of its head-end's style.
 #[derive(Debug, Clone)]
@@ -111,9 +111,10 @@ pub fn unix_now() -> i64 {
 
 /// Runs `tdsp`'s `connector` against `store` until `shutdown` completes (then `Ok`), sending at
 /// most `pace.limits.requests_per_second` requests a second: each
-/// round sends up to `pace.per_round` queued deliveries and every pending device not yet sent
-/// ([`crate::provision`], pairing window `pace.pairing_seconds`) and, for the job style,
-/// polls the open jobs and the sent devices' jobs. Rounds follow each other `pace.idle` apart,
+/// round sends up to `pace.per_round` queued deliveries, every pending device not yet sent
+/// ([`crate::provision`], pairing window `pace.pairing_seconds`) and every on-demand read not
+/// yet sent ([`crate::read`]; one unanswered past its expiry fails) and, for the job style,
+/// polls the open jobs and the sent devices' and reads' jobs. Rounds follow each other `pace.idle` apart,
 /// or at once when new work is stored through this process's repository ([`Store::work`]).
 /// Addresses a head-end refuses fail with its reason and the rest go on. While the
 /// head-end cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and
@@ -167,22 +168,31 @@ async fn rounds(
         store
             .expire_unanswered(tdsp, t.saturating_sub(pace.answer_seconds), t)
             .await?;
+        let read_expiry = i64::try_from(crate::read::READ_EXPIRY_SECONDS + 60).unwrap_or(i64::MAX);
+        store
+            .expire_reads(tdsp, t.saturating_sub(read_expiry), t)
+            .await?;
         let round = async {
             match client {
                 Client::Jobs(c) => {
                     crate::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t).await?;
                     provision::provision_jobs(store, tdsp, c, pace.pairing_seconds, t).await?;
+                    read::read_jobs(store, tdsp, c, t).await?;
                     crate::collect(store, tdsp, c, t).await?;
-                    provision::collect_provisioning(store, tdsp, c, t).await
+                    provision::collect_provisioning(store, tdsp, c, t).await?;
+                    read::collect_reads(store, tdsp, c, t).await
                 }
                 Client::Cim(c) => {
                     crate::cim::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t).await?;
-                    provision::provision_cim(store, tdsp, c, pace.pairing_seconds, t).await
+                    provision::provision_cim(store, tdsp, c, pace.pairing_seconds, t).await?;
+                    read::read_cim(store, tdsp, c, t).await
                 }
                 Client::MultiSpeak(c) => {
                     crate::multispeak::dispatch(store, tdsp, c, &pace.limits, pace.per_round, t)
                         .await?;
-                    provision::provision_multispeak(store, tdsp, c, pace.pairing_seconds, t).await
+                    provision::provision_multispeak(store, tdsp, c, pace.pairing_seconds, t)
+                        .await?;
+                    read::read_multispeak(store, tdsp, c, t).await
                 }
             }
         };

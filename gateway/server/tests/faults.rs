@@ -65,6 +65,7 @@ async fn scripted(script: Script) -> (String, Arc<AtomicU32>) {
                             result: ReplyResult::Ok,
                             errors: Vec::new(),
                         },
+                        readings: Vec::new(),
                     }
                     .to_xml(),
                 ),

@@ -133,7 +133,7 @@ async fn a_read_is_sent_once_answered_once_and_expires_unanswered() {
             .unwrap();
         assert_eq!(
             store.pending_reads(Tdsp::Oncor, false).await.unwrap(),
-            [read.clone()]
+            std::slice::from_ref(&read)
         );
         assert!(
             store

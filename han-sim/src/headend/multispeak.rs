@@ -98,9 +98,9 @@ impl MultiSpeakHeadEnd {
             for meter in meter_ids {
                 match self.han.read(meter, expires_at, now) {
                     Ok(batch) => reads.push(batch),
-                    Err(why) => errors.push(ErrorObject {
+                    Err(_) => errors.push(ErrorObject {
                         noun_type: "Meter".into(),
-                        ..refusal(meter, why, now)
+                        ..refusal(meter, "no such meter at this head-end".into(), now)
                     }),
                 }
             }
