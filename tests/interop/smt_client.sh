@@ -3,7 +3,10 @@
 # against `hanrig lab up`'s Smart Meter Texas-compatible portal API: it signs in as the demo
 # resident over TLS (the lab CA's certificate, valid for 127.0.0.1), lists the meters and
 # reads 15-minute data — yesterday's, and a day 13 months back from the history the lab's
-# TDSP files delivered; a wrong password is refused as the client expects.
+# TDSP files delivered; a wrong password is refused as the client expects. Then it reads each
+# of the resident's three meters on demand (read_meter: PENDING, then COMPLETED with a fresh
+# odrdate), one through each head-end style (Oncor MultiSpeak, CenterPoint jobs, AEP CIM), and
+# a meter read twice in the hour is refused a third time with SMT's 5031.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hanrig=${HANRIG:-target/debug/hanrig}
@@ -15,7 +18,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import smart_meter_te
 fi
 work=$(mktemp -d)
 trap 'kill "${lab:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$hanrig" lab up --dir "$work/lab" --meters 5 --listen 127.0.0.1:0 > "$work/lab.out" 2>&1 &
+"$hanrig" lab up --dir "$work/lab" --meters 5 --listen 127.0.0.1:0 --speed 30 --lossless > "$work/lab.out" 2>&1 &
 lab=$!
 for _ in $(seq 300); do [ -f "$work/lab/lab.json" ] && grep -q "Ctrl-C" "$work/lab.out" && break; sleep 0.1; done
 cat "$work/lab.out"
@@ -30,6 +33,7 @@ lab = json.load(open(f"{lab_dir}/lab.json"))
 portal = lab["portal_url"]
 smt.BASE_ENDPOINT = f"{portal}/api"
 smt.AUTH_ENDPOINT = f"{portal}/commonapi/user/authenticate"
+smt.OD_READ_RETRY_TIME = 1
 resident = lab["resident"]
 context = smt.ClientSSLContext().create_ssl_context(open(f"{lab_dir}/ca.pem").read())
 
@@ -67,6 +71,24 @@ async def main():
         assert energy and len([s for s in energy[0]["RD"].split(",") if s]) >= 92, answer
         print(f"smart-meter-texas 0.5.6: signed in, {len(meters)} meters, {len(readings)} intervals of "
               f"{readings[0][0].split()[0]}, and {old} from the 13-month history")
+
+        # On-demand reads through each TDSP's head-end, as Home Assistant's sensor makes them.
+        for meter in meters:
+            await meter.read_meter(client)
+            first = (meter.reading, meter.reading_datetime)
+            assert meter.reading > 0, meter.reading_data
+            await meter.read_meter(client)
+            second = (meter.reading, meter.reading_datetime)
+            assert second[1] > first[1] and second[0] >= first[0], (first, second)
+            # odrdate is Texas time: read as such it lands near now (the head-ends' clock runs
+            # 30x from lab up, so ahead of it, never hours behind or a time zone off).
+            now = datetime.datetime.now(datetime.timezone.utc)
+            assert -300 < (first[1] - now).total_seconds() < 3 * 3600, (first[1], now)
+            print(f"  {meter.esiid}: {first[0]} kWh at {first[1]}, then {second[0]} kWh at {second[1]}")
+        answer = await client.request(smt.OD_READ_ENDPOINT,
+            json={"ESIID": meters[0].esiid, "MeterNumber": meters[0].meter})
+        assert answer["data"]["statusCode"] == "5031", answer
+        print(f"  a third read within the hour: statusCode {answer['data']['statusCode']}")
 
 asyncio.run(main())
 PY

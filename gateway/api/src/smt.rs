@@ -8,7 +8,14 @@
 //!   passwords within 15 minutes);
 //! - `POST /api/meter`: the customer's meters;
 //! - `POST /api/adhoc/intervalsynch`: 15-minute data per day and channel as the 100-slot `RD`;
-//! - `POST /api/usage/interval`: the same data as one row per interval.
+//! - `POST /api/usage/interval`: the same data as one row per interval;
+//! - `POST /api/ondemandread`: asks for a read of the meter now, through its TDSP's head-end
+//!   ([`hanrig_usage::odr`]): `data.statusCode` `0`, or `5031`/`5032` past the hourly or daily
+//!   limit;
+//! - `POST /api/usage/latestodrread`: the meter's latest read, `PENDING`, then `COMPLETED`
+//!   with the register (`odrread`, kWh), the energy since the previous completed read
+//!   (`odrusage`; the community's reading of SMT's field) and when the meter read it (`odrdate`,
+//!   Texas time) — each read its own `odrdate`, as client 0.5.6 needs — or `FAILED`.
 //!
 //! Every answer is JSON, errors included. Tokens are random, kept as hashes in the repository,
 //! and slide: each use keeps one alive for [`TOKEN_IDLE`] more (the client assumes at least 15
@@ -29,6 +36,7 @@ use axum::{Json, Router};
 use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway_store::{MeterRecord, ResidentRecord, Store, UsageScope};
 use hanrig_usage::day::{Day, local};
+use hanrig_usage::odr::{ReadLimits, ReadState};
 use hanrig_usage::smt::rd;
 use hanrig_usage::{Channel, Kwh};
 use serde_json::{Value, json};
@@ -51,6 +59,7 @@ pub const NO_DATA: &str = "No Energy Data received from the respective TDSP";
 pub struct Portal {
     store: Store,
     clock: fn() -> i64,
+    read_limits: ReadLimits,
     /// Recent `401`s per presented token hash: (minute, count).
     refusals: Arc<Mutex<HashMap<String, (i64, u32)>>>,
 }
@@ -94,8 +103,15 @@ impl Portal {
         Portal {
             store,
             clock,
+            read_limits: ReadLimits::SMT,
             refusals: Arc::default(),
         }
+    }
+
+    /// The same portal, allowing on-demand reads within `limits` instead of SMT's.
+    pub fn with_read_limits(mut self, limits: ReadLimits) -> Portal {
+        self.read_limits = limits;
+        self
     }
 
     /// Its routes.
@@ -108,6 +124,8 @@ impl Portal {
             .route("/api/meter", post(meters))
             .route("/api/adhoc/intervalsynch", post(interval_synch))
             .route("/api/usage/interval", post(usage_interval))
+            .route("/api/ondemandread", post(on_demand_read))
+            .route("/api/usage/latestodrread", post(latest_read))
             .fallback(|| async { error(StatusCode::NOT_FOUND, "no such API") })
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(self)
@@ -163,6 +181,20 @@ impl Portal {
             )
         }
     }
+    /// `esiid` as one of `resident`'s meters, or the answer refusing it.
+    fn own<'a>(resident: &'a ResidentRecord, esiid: &str) -> Result<&'a Esiid, Refusal> {
+        resident
+            .esiids
+            .iter()
+            .find(|m| m.as_str() == esiid)
+            .ok_or_else(|| {
+                refuse(
+                    StatusCode::FORBIDDEN,
+                    format!("ERR-ESIID-NOTAUTHORIZED: {esiid:?} is not one of your meters"),
+                )
+            })
+    }
+
     /// `resident`'s intervals of `esiid` over `days`; refused unless it is one of their meters.
     async fn usage(
         &self,
@@ -170,12 +202,7 @@ impl Portal {
         esiid: &str,
         days: &[Day],
     ) -> Result<(Esiid, Vec<hanrig_usage::Interval>), Refusal> {
-        let Some(e) = resident.esiids.iter().find(|m| m.as_str() == esiid) else {
-            return Err(refuse(
-                StatusCode::FORBIDDEN,
-                format!("ERR-ESIID-NOTAUTHORIZED: {esiid:?} is not one of your meters"),
-            ));
-        };
+        let e = Portal::own(resident, esiid)?;
         let (Some(first), Some(last)) = (days.first(), days.last()) else {
             return Err(refuse(StatusCode::BAD_REQUEST, "no days"));
         };
@@ -436,4 +463,114 @@ async fn usage_interval(
         })
         .collect();
     Ok(answer(StatusCode::OK, json!({ "intervaldata": rows })))
+}
+
+/// The ESIID a request names (`ESIID`, as the client sends it, or `esiid`).
+fn esiid_of(request: &Value) -> Result<&str, Refusal> {
+    request["ESIID"]
+        .as_str()
+        .or_else(|| request["esiid"].as_str())
+        .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, "ESIID: the meter's ESIID"))
+}
+
+/// `MM/DD/YYYY HH:MM:SS` in Texas time, as SMT writes `odrdate`.
+fn odr_date(unix: i64) -> String {
+    local(unix).strftime("%m/%d/%Y %H:%M:%S").to_string()
+}
+
+async fn on_demand_read(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let resident = portal.resident(&headers).await?;
+    let request = body(parsed)?;
+    let esiid = Portal::own(&resident, esiid_of(&request)?)?;
+    let meter = portal
+        .store
+        .usage_meter(esiid)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("no meter {esiid} on record")))?;
+    match request["MeterNumber"].as_str() {
+        Some(n) if n == meter.meter_number => {}
+        _ => {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                format!("MeterNumber: the number of meter {esiid}'s meter"),
+            ));
+        }
+    }
+    let now = (portal.clock)();
+    let asked = portal
+        .store
+        .request_read(esiid, &resident.username, &portal.read_limits, now)
+        .await
+        .map_err(internal)?;
+    let data = match asked {
+        Ok(_) => json!({ "statusCode": "0", "statusReason": "On-demand read requested" }),
+        Err(refused) => json!({
+            "statusCode": refused.status_code(),
+            "statusReason": refused.to_string(),
+        }),
+    };
+    Ok(answer(StatusCode::OK, json!({ "data": data })))
+}
+
+async fn latest_read(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let resident = portal.resident(&headers).await?;
+    let request = body(parsed)?;
+    let esiid = Portal::own(&resident, esiid_of(&request)?)?;
+    let store = &portal.store;
+    let Some(read) = store.latest_read(esiid).await.map_err(internal)? else {
+        return Ok(answer(
+            StatusCode::OK,
+            json!({ "data": { "errorMessage": "No on-demand read of this meter yet" } }),
+        ));
+    };
+    let status = read.state.odr_status();
+    let data = match &read.state {
+        ReadState::Pending => json!({
+            "odrstatus": status,
+            "odrread": "0",
+            "odrusage": "0",
+            "odrdate": odr_date(read.requested_at),
+            "responseMessage": "SUCCESS",
+        }),
+        ReadState::Completed {
+            register_wh,
+            read_at,
+        } => {
+            let previous = store
+                .previous_completed_read(esiid, read.id)
+                .await
+                .map_err(internal)?;
+            let wh = i64::try_from(*register_wh).unwrap_or(i64::MAX);
+            let usage = match previous.map(|p| p.state) {
+                Some(ReadState::Completed { register_wh, .. }) => {
+                    (wh - i64::try_from(register_wh).unwrap_or(0)).max(0)
+                }
+                _ => 0,
+            };
+            json!({
+                "odrstatus": status,
+                "odrread": Kwh(wh).to_string(),
+                "odrusage": Kwh(usage).to_string(),
+                "odrdate": odr_date(*read_at),
+                "responseMessage": "SUCCESS",
+            })
+        }
+        ReadState::Failed { reason } => json!({
+            "odrstatus": status,
+            "odrread": null,
+            "odrusage": null,
+            "odrdate": odr_date(read.requested_at),
+            "responseMessage": reason,
+        }),
+    };
+    Ok(answer(StatusCode::OK, json!({ "data": data })))
 }

@@ -291,3 +291,143 @@ async fn wrong_passwords_lock_and_a_401_storm_is_cut_short() {
         "{status} {kind}"
     );
 }
+
+/// The on-demand read test's clock, which it moves.
+static ODR_NOW: AtomicI64 = AtomicI64::new(1_782_914_400);
+
+fn odr_now() -> i64 {
+    ODR_NOW.load(Ordering::Relaxed)
+}
+
+#[tokio::test]
+async fn on_demand_reads_go_pending_then_completed_each_with_its_own_date_within_smts_limits() {
+    use hanrig_usage::odr::ReadState;
+    let (store, app) = portal("odr", odr_now).await;
+    let (_, _, v) = send(
+        &app,
+        "/commonapi/user/authenticate",
+        None,
+        &login("resident1", "Correct-Horse-9"),
+    )
+    .await;
+    let token = v["token"].as_str().unwrap().to_string();
+    let t = Some(token.as_str());
+    let latest = json!({ "ESIID": MINE }).to_string();
+    let ask = json!({ "ESIID": MINE, "MeterNumber": "123456789LG" }).to_string();
+
+    // Nothing read yet: no odrstatus, which the client takes as "no previous read".
+    let (status, kind, v) = send(&app, "/api/usage/latestodrread", t, &latest).await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, "application/json")
+    );
+    assert!(
+        v["data"]["odrstatus"].is_null() && v["data"]["errorMessage"].is_string(),
+        "{v}"
+    );
+
+    // Another's meter, or the wrong meter number, is refused.
+    let theirs = json!({ "ESIID": THEIRS, "MeterNumber": "987654321LG" }).to_string();
+    assert_eq!(
+        send(&app, "/api/ondemandread", t, &theirs).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let wrong = json!({ "ESIID": MINE, "MeterNumber": "987654321LG" }).to_string();
+    let (status, _, v) = send(&app, "/api/ondemandread", t, &wrong).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["errormessage"].as_str().unwrap().contains("MeterNumber"),
+        "{v}"
+    );
+    assert_eq!(
+        send(&app, "/api/ondemandread", None, &ask).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let (status, _, v) = send(&app, "/api/ondemandread", t, &ask).await;
+    assert_eq!(
+        (status, v["data"]["statusCode"].as_str()),
+        (StatusCode::OK, Some("0")),
+        "{v}"
+    );
+    let (_, _, v) = send(&app, "/api/usage/latestodrread", t, &latest).await;
+    assert_eq!(v["data"]["odrstatus"], "PENDING", "{v}");
+    assert_eq!(v["data"]["odrread"], "0", "{v}");
+    // 2026-07-01 14:00 UTC is 09:00 in Texas (CDT).
+    assert_eq!(v["data"]["odrdate"], "07/01/2026 09:00:00", "{v}");
+
+    // The head-end answers (the connector records it): COMPLETED with the register.
+    let esiid = MINE.parse().unwrap();
+    let first = store.latest_read(&esiid).await.unwrap().unwrap();
+    let done = ReadState::Completed {
+        register_wh: 9_751_212,
+        read_at: odr_now() + 77,
+    };
+    store
+        .finish_read(first.id, &done, odr_now() + 78)
+        .await
+        .unwrap();
+    let (_, _, v) = send(&app, "/api/usage/latestodrread", t, &latest).await;
+    assert_eq!(
+        v["data"],
+        json!({ "odrstatus": "COMPLETED", "odrread": "9751.212", "odrusage": "0.000",
+                "odrdate": "07/01/2026 09:01:17", "responseMessage": "SUCCESS" })
+    );
+
+    // A second read this hour; a third is over SMT's hourly limit: 5031, and nothing is stored.
+    ODR_NOW.fetch_add(600, Ordering::Relaxed);
+    assert_eq!(
+        send(&app, "/api/ondemandread", t, &ask).await.2["data"]["statusCode"],
+        "0"
+    );
+    let second = store.latest_read(&esiid).await.unwrap().unwrap();
+    let (_, _, v) = send(&app, "/api/ondemandread", t, &ask).await;
+    assert_eq!(v["data"]["statusCode"], "5031", "{v}");
+    assert!(
+        v["data"]["statusReason"].as_str().unwrap().contains("hour"),
+        "{v}"
+    );
+    assert_eq!(
+        store.latest_read(&esiid).await.unwrap().unwrap().id,
+        second.id
+    );
+    let done = ReadState::Completed {
+        register_wh: 9_755_038,
+        read_at: odr_now() + 40,
+    };
+    store
+        .finish_read(second.id, &done, odr_now() + 41)
+        .await
+        .unwrap();
+    let (_, _, v) = send(&app, "/api/usage/latestodrread", t, &latest).await;
+    assert_eq!(v["data"]["odrread"], "9755.038", "{v}");
+    assert_eq!(
+        v["data"]["odrusage"], "3.826",
+        "the energy since the previous read: {v}"
+    );
+    assert_eq!(v["data"]["odrdate"], "07/01/2026 09:10:40", "{v}");
+
+    // An hour after the first, one more is allowed (the token kept alive meanwhile); a read
+    // the head-end fails says FAILED.
+    ODR_NOW.fetch_add(1500, Ordering::Relaxed);
+    assert_eq!(
+        send(&app, "/api/ondemandread", t, &ask).await.2["data"]["statusCode"],
+        "5031"
+    );
+    ODR_NOW.fetch_add(1500, Ordering::Relaxed);
+    assert_eq!(
+        send(&app, "/api/ondemandread", t, &ask).await.2["data"]["statusCode"],
+        "0"
+    );
+    let third = store.latest_read(&esiid).await.unwrap().unwrap();
+    let failed = ReadState::Failed {
+        reason: "no route to meter".into(),
+    };
+    store
+        .finish_read(third.id, &failed, odr_now() + 5)
+        .await
+        .unwrap();
+    let (_, _, v) = send(&app, "/api/usage/latestodrread", t, &latest).await;
+    assert_eq!(v["data"]["odrstatus"], "FAILED", "{v}");
+    assert_eq!(v["data"]["responseMessage"], "no route to meter", "{v}");
+}
