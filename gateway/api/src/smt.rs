@@ -59,7 +59,6 @@ pub const NO_DATA: &str = "No Energy Data received from the respective TDSP";
 pub struct Portal {
     store: Store,
     clock: fn() -> i64,
-    read_limits: ReadLimits,
     /// Recent `401`s per presented token hash: (minute, count).
     refusals: Arc<Mutex<HashMap<String, (i64, u32)>>>,
 }
@@ -103,15 +102,8 @@ impl Portal {
         Portal {
             store,
             clock,
-            read_limits: ReadLimits::SMT,
             refusals: Arc::default(),
         }
-    }
-
-    /// The same portal, allowing on-demand reads within `limits` instead of SMT's.
-    pub fn with_read_limits(mut self, limits: ReadLimits) -> Portal {
-        self.read_limits = limits;
-        self
     }
 
     /// Its routes.
@@ -181,6 +173,7 @@ impl Portal {
             )
         }
     }
+
     /// `esiid` as one of `resident`'s meters, or the answer refusing it.
     fn own<'a>(resident: &'a ResidentRecord, esiid: &str) -> Result<&'a Esiid, Refusal> {
         resident
@@ -504,7 +497,7 @@ async fn on_demand_read(
     let now = (portal.clock)();
     let asked = portal
         .store
-        .request_read(esiid, &resident.username, &portal.read_limits, now)
+        .request_read(esiid, &resident.username, &ReadLimits::SMT, now)
         .await
         .map_err(internal)?;
     let data = match asked {

@@ -114,8 +114,8 @@ pub fn unix_now() -> i64 {
 /// round sends up to `pace.per_round` queued deliveries, every pending device not yet sent
 /// ([`crate::provision`], pairing window `pace.pairing_seconds`) and every on-demand read not
 /// yet sent ([`crate::read`]; one unanswered past its expiry fails) and, for the job style,
-/// polls the open jobs and the sent devices' and reads' jobs. Rounds follow each other `pace.idle` apart,
-/// or at once when new work is stored through this process's repository ([`Store::work`]).
+/// polls the open jobs and the sent devices' and reads' jobs. Rounds follow each other
+/// `pace.idle` apart, or at once when new work is stored through this process's repository ([`Store::work`]).
 /// Addresses a head-end refuses fail with its reason and the rest go on. While the
 /// head-end cannot be reached it waits `pace.backoff`, doubling up to `pace.max_backoff`, and
 /// tries again (a SOAP server Fault counts as down). A delivery the head-end accepted and

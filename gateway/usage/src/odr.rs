@@ -32,12 +32,6 @@ impl ReadLimits {
     };
 }
 
-impl Default for ReadLimits {
-    fn default() -> Self {
-        ReadLimits::SMT
-    }
-}
-
 /// Why a read was not taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadRefused {
