@@ -257,25 +257,36 @@ pub async fn record_events(
             });
         }
     }
-    let now = events.header.timestamp.unwrap_or(0);
-    Ok(Some(ResponseMessage {
+    Ok(Some(ack(
+        NOUN_EVENTS,
+        events.header.timestamp.unwrap_or(0),
+        &correlation,
+        errors,
+    )))
+}
+
+/// The gateway's reply to a result posted about request `correlation` (OK, or PARTIAL with
+/// `errors` naming what matched nothing), noun `noun`, at `now`.
+pub(crate) fn ack(
+    noun: &str,
+    now: u64,
+    correlation: &str,
+    errors: Vec<ReplyError>,
+) -> ResponseMessage {
+    ResponseMessage {
         header: Header::new(
             "reply",
-            NOUN_EVENTS,
+            noun,
             now,
             &format!("{correlation}-ack"),
-            &correlation,
+            correlation,
         ),
         reply: Reply {
-            result: if errors.is_empty() {
-                ReplyResult::Ok
-            } else {
-                ReplyResult::Partial
-            },
+            result: ReplyResult::of(true, !errors.is_empty()),
             errors,
         },
         readings: Vec::new(),
-    }))
+    }
 }
 
 /// Records the EndDeviceEvents of a pairing request ([`crate::provision`]): each ends its
@@ -312,25 +323,12 @@ async fn record_pairing_events(
             }),
         }
     }
-    let now = events.header.timestamp.unwrap_or(0);
-    Ok(Some(ResponseMessage {
-        header: Header::new(
-            "reply",
-            NOUN_EVENTS,
-            now,
-            &format!("{correlation}-ack"),
-            correlation,
-        ),
-        reply: Reply {
-            result: if errors.is_empty() {
-                ReplyResult::Ok
-            } else {
-                ReplyResult::Partial
-            },
-            errors,
-        },
-        readings: Vec::new(),
-    }))
+    Ok(Some(ack(
+        NOUN_EVENTS,
+        events.header.timestamp.unwrap_or(0),
+        correlation,
+        errors,
+    )))
 }
 
 /// Serves the ReplyAddress on `listener` until the task is dropped: `POST /` with a

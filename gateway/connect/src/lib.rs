@@ -336,6 +336,15 @@ pub(crate) fn tag(secret: &[u8], parts: &[&[u8]]) -> String {
     hex(&context.sign().as_ref()[..12])
 }
 
+/// The row of a request ID shaped `{kind}{row}-{tdsp}-{tag}` (a device's or a read's), `None`
+/// for any other; whether it is signed is for the caller to check.
+pub(crate) fn row_of(request_id: &str, kind: char) -> Option<i64> {
+    let (row, rest) = request_id.strip_prefix(kind)?.split_once('-')?;
+    let (tdsp, _tag) = rest.rsplit_once('-')?;
+    tdsp.parse::<Tdsp>().ok()?;
+    row.parse().ok()
+}
+
 /// Whether two tags are equal, in time that does not depend on where they differ.
 pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -435,6 +444,43 @@ pub(crate) async fn fail(
         .map(|(id, why)| (*id, DeliveryStatus::Failed, why.as_str()))
         .collect();
     Ok(store.report_batch(&reports, now).await?)
+}
+
+/// What a request for one device or read records when the head-end refuses its job, naming
+/// each target it gave a reason for.
+pub(crate) fn job_refused_words(error: &JobError) -> String {
+    let mut why = format!("refused by the head-end: {}", error.error);
+    for (target, reason) in &error.targets {
+        why.push_str(&format!("; {target}: {reason}"));
+    }
+    why
+}
+
+/// What a request for one device or read records when a CIM head-end's reply refuses it: the
+/// result and each Error's reason and code.
+pub(crate) fn cim_refused_words(reply: &hanrig_headend::cim::Reply) -> String {
+    let why: Vec<String> = reply
+        .errors
+        .iter()
+        .map(|e| format!("{} ({})", e.reason, e.code))
+        .collect();
+    format!(
+        "refused by the head-end: {:?}: {}",
+        reply.result,
+        why.join("; ")
+    )
+}
+
+/// What a request for one device or read records when a MultiSpeak head-end answers
+/// `errorObject`s: each object and its words.
+pub(crate) fn multispeak_refused_words(
+    errors: &[hanrig_headend::multispeak::ErrorObject],
+) -> String {
+    let why: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.object_id, e.error_string))
+        .collect();
+    format!("refused by the head-end: {}", why.join("; "))
 }
 
 /// What a delivery or device refused by a SOAP client Fault records.

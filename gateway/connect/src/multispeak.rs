@@ -242,13 +242,9 @@ pub async fn record_notification(
     else {
         return Ok(None);
     };
-    Ok(Some(Response {
-        header: MsgHeader {
-            message_id: format!("{}-ack", n.header.message_id),
-            ..n.header.clone()
-        },
-        operation: name.to_string(),
-        errors: unknown
+    Ok(Some(ack(
+        n,
+        unknown
             .into_iter()
             .map(|object_id| ErrorObject {
                 object_id,
@@ -258,7 +254,20 @@ pub async fn record_notification(
                 text: String::new(),
             })
             .collect(),
-    }))
+    )))
+}
+
+/// The gateway's `Response` to notification `n`: its header acknowledged, an `errorObject`
+/// for each entry that matched nothing.
+fn ack(n: &NotificationMessage, errors: Vec<ErrorObject>) -> Response {
+    Response {
+        header: MsgHeader {
+            message_id: format!("{}-ack", n.header.message_id),
+            ..n.header.clone()
+        },
+        operation: n.notification.name().to_string(),
+        errors,
+    }
 }
 
 /// Records a `ReadingChangedNotification` of a read ([`crate::read`]): each reading completes
@@ -296,14 +305,7 @@ async fn record_readings(
             }),
         }
     }
-    Ok(Some(Response {
-        header: MsgHeader {
-            message_id: format!("{}-ack", n.header.message_id),
-            ..n.header.clone()
-        },
-        operation: n.notification.name().to_string(),
-        errors,
-    }))
+    Ok(Some(ack(n, errors)))
 }
 
 /// Records a `HANRegistrationNotification` of a provisioning request
@@ -342,14 +344,7 @@ async fn record_registrations(
             }),
         }
     }
-    Ok(Some(Response {
-        header: MsgHeader {
-            message_id: format!("{}-ack", n.header.message_id),
-            ..n.header.clone()
-        },
-        operation: n.notification.name().to_string(),
-        errors,
-    }))
+    Ok(Some(ack(n, errors)))
 }
 
 /// Serves the responseURL on `listener` until the task is dropped: `POST /` with a

@@ -53,10 +53,7 @@ fn device_tag(secret: &[u8], body: &str, device: &DeviceRecord) -> String {
 /// any other ID, such as a delivery batch's); whether it is signed is for
 /// [`record_pairing`] to check.
 pub fn device_of(request_id: &str) -> Option<i64> {
-    let (row, rest) = request_id.strip_prefix('d')?.split_once('-')?;
-    let (tdsp, _tag) = rest.rsplit_once('-')?;
-    tdsp.parse::<Tdsp>().ok()?;
-    row.parse().ok()
+    crate::row_of(request_id, 'd')
 }
 
 /// The job that provisions `device`: a `Provision` job on its meter, idempotency key its
@@ -181,11 +178,7 @@ pub async fn provision_jobs(
                 sent += 1;
             }
             Err(ConnectError::Refused { error, .. }) => {
-                let mut why = format!("refused by the head-end: {}", error.error);
-                for (target, reason) in &error.targets {
-                    why.push_str(&format!("; {target}: {reason}"));
-                }
-                refused(store, &device, why, now).await?;
+                refused(store, &device, crate::job_refused_words(&error), now).await?;
             }
             Err(e) => return Err(e),
         }
@@ -264,18 +257,7 @@ pub async fn provision_cim(
             sent += 1;
             continue;
         }
-        let why: Vec<String> = reply
-            .reply
-            .errors
-            .iter()
-            .map(|e| format!("{} ({})", e.reason, e.code))
-            .collect();
-        let why = format!(
-            "refused by the head-end: {:?}: {}",
-            reply.reply.result,
-            why.join("; ")
-        );
-        refused(store, &device, why, now).await?;
+        refused(store, &device, crate::cim_refused_words(&reply.reply), now).await?;
     }
     Ok(sent)
 }
@@ -313,15 +295,10 @@ pub async fn provision_multispeak(
             sent += 1;
             continue;
         }
-        let why: Vec<String> = response
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.object_id, e.error_string))
-            .collect();
         refused(
             store,
             &device,
-            format!("refused by the head-end: {}", why.join("; ")),
+            crate::multispeak_refused_words(&response.errors),
             now,
         )
         .await?;

@@ -43,10 +43,7 @@ pub fn read_request_id(secret: &[u8], read: &ReadRecord) -> String {
 /// The read row in a request ID shaped as [`read_request_id`] makes them (`None` for any
 /// other); whether it is signed is checked when a result is recorded.
 pub fn read_of(request_id: &str) -> Option<i64> {
-    let (row, rest) = request_id.strip_prefix('r')?.split_once('-')?;
-    let (tdsp, _tag) = rest.rsplit_once('-')?;
-    tdsp.parse::<Tdsp>().ok()?;
-    row.parse().ok()
+    crate::row_of(request_id, 'r')
 }
 
 fn expires_at(now: i64) -> u64 {
@@ -144,11 +141,7 @@ pub async fn read_jobs(
                 sent += store.mark_reads_sent(&[read.id], &job, now).await? as usize;
             }
             Err(ConnectError::Refused { error, .. }) => {
-                let mut why = format!("refused by the head-end: {}", error.error);
-                for (target, reason) in &error.targets {
-                    why.push_str(&format!("; {target}: {reason}"));
-                }
-                refused(store, &read, why, now).await?;
+                refused(store, &read, crate::job_refused_words(&error), now).await?;
             }
             Err(e) => return Err(e),
         }
@@ -222,18 +215,7 @@ pub async fn read_cim(
             sent += store.mark_reads_sent(&[read.id], &id, now).await? as usize;
             continue;
         }
-        let why: Vec<String> = reply
-            .reply
-            .errors
-            .iter()
-            .map(|e| format!("{} ({})", e.reason, e.code))
-            .collect();
-        let why = format!(
-            "refused by the head-end: {:?}: {}",
-            reply.reply.result,
-            why.join("; ")
-        );
-        refused(store, &read, why, now).await?;
+        refused(store, &read, crate::cim_refused_words(&reply.reply), now).await?;
     }
     Ok(sent)
 }
@@ -263,15 +245,10 @@ pub async fn read_multispeak(
                 .await? as usize;
             continue;
         }
-        let why: Vec<String> = response
-            .errors
-            .iter()
-            .map(|e| format!("{}: {}", e.object_id, e.error_string))
-            .collect();
         refused(
             store,
             &read,
-            format!("refused by the head-end: {}", why.join("; ")),
+            crate::multispeak_refused_words(&response.errors),
             now,
         )
         .await?;
@@ -393,22 +370,10 @@ pub async fn record_cim_readings(
             }),
         }
     }
-    Ok(Some(ResponseMessage {
-        header: Header::new(
-            "reply",
-            NOUN_READINGS,
-            reply.header.timestamp.unwrap_or(0),
-            &format!("{correlation}-ack"),
-            &correlation,
-        ),
-        reply: cim::Reply {
-            result: if errors.is_empty() {
-                ReplyResult::Ok
-            } else {
-                ReplyResult::Partial
-            },
-            errors,
-        },
-        readings: Vec::new(),
-    }))
+    Ok(Some(crate::cim::ack(
+        NOUN_READINGS,
+        reply.header.timestamp.unwrap_or(0),
+        &correlation,
+        errors,
+    )))
 }

@@ -34,6 +34,18 @@ pub enum ReplyResult {
     Failed,
 }
 
+impl ReplyResult {
+    /// The result of a request of which something was `done` and something `refused`: OK,
+    /// PARTIAL, or FAILED when nothing was done.
+    pub fn of(done: bool, refused: bool) -> ReplyResult {
+        match (done, refused) {
+            (true, false) => ReplyResult::Ok,
+            (true, true) => ReplyResult::Partial,
+            (false, _) => ReplyResult::Failed,
+        }
+    }
+}
+
 /// The control type that carries an SE 1.0 command of `cluster` and `command_id`
 /// (server-to-client), if a head-end has one.
 pub fn control_type(cluster: u16, command_id: u8) -> Option<&'static str> {

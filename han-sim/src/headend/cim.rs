@@ -174,11 +174,7 @@ impl CimHeadEnd {
                 }
             }
         }
-        let result = match (controls.is_empty(), errors.is_empty()) {
-            (false, true) => ReplyResult::Ok,
-            (false, false) => ReplyResult::Partial,
-            (true, _) => ReplyResult::Failed,
-        };
+        let result = ReplyResult::of(!controls.is_empty(), !errors.is_empty());
         let response = ResponseMessage {
             header: self.header("reply", NOUN_CONTROLS, now, Some(&correlation_id)),
             reply: Reply { result, errors },
@@ -248,11 +244,7 @@ impl CimHeadEnd {
                 )),
             }
         }
-        let result = match (controls.is_empty(), errors.is_empty()) {
-            (false, true) => ReplyResult::Ok,
-            (false, false) => ReplyResult::Partial,
-            (true, _) => ReplyResult::Failed,
-        };
+        let result = ReplyResult::of(!controls.is_empty(), !errors.is_empty());
         let response = ResponseMessage {
             header: self.header("reply", NOUN_READINGS, now, Some(&correlation_id)),
             reply: Reply { result, errors },
@@ -469,11 +461,7 @@ impl CimHeadEnd {
         if readings.is_empty() && errors.is_empty() {
             return None;
         }
-        let result = match (readings.is_empty(), errors.is_empty()) {
-            (false, true) => ReplyResult::Ok,
-            (false, false) => ReplyResult::Partial,
-            (true, _) => ReplyResult::Failed,
-        };
+        let result = ReplyResult::of(!readings.is_empty(), !errors.is_empty());
         Some(Outgoing {
             url: reply_address,
             soap_action: "reply MeterReadings".into(),

@@ -57,18 +57,7 @@ impl JobsHeadEnd {
         let batches = match &request.kind {
             JobKind::Deliver { cluster, zcl } => {
                 let bytes = unhex(zcl).ok_or_else(|| refuse(format!("zcl {zcl:?} is not hex")))?;
-                let unknown: Vec<(String, String)> = request
-                    .targets
-                    .iter()
-                    .filter(|t| !self.han.knows(t))
-                    .map(|t| (t.clone(), "no such meter at this head-end".into()))
-                    .collect();
-                if !unknown.is_empty() {
-                    return Err(JobError {
-                        error: format!("{} unknown targets", unknown.len()),
-                        targets: unknown,
-                    });
-                }
+                self.all_known(&request.targets, false)?;
                 vec![
                     self.han
                         .send(
@@ -92,18 +81,7 @@ impl JobsHeadEnd {
                     .ok_or_else(|| refuse(format!("install_code {install_code:?} is not hex")))?;
                 let code = InstallCode::from_bytes(&bytes)
                     .map_err(|e| refuse(format!("install_code {install_code:?}: {e}")))?;
-                let unknown: Vec<(String, String)> = request
-                    .targets
-                    .iter()
-                    .filter(|t| !self.han.is_meter(t))
-                    .map(|t| (t.clone(), "no such meter at this head-end".into()))
-                    .collect();
-                if !unknown.is_empty() {
-                    return Err(JobError {
-                        error: format!("{} unknown targets", unknown.len()),
-                        targets: unknown,
-                    });
-                }
+                self.all_known(&request.targets, true)?;
                 let window_end = SimTime::from_unix_seconds(request.expires_at);
                 let mut batches = Vec::with_capacity(request.targets.len());
                 for meter in &request.targets {
@@ -116,18 +94,7 @@ impl JobsHeadEnd {
                 batches
             }
             JobKind::Read => {
-                let unknown: Vec<(String, String)> = request
-                    .targets
-                    .iter()
-                    .filter(|t| !self.han.is_meter(t))
-                    .map(|t| (t.clone(), "no such meter at this head-end".into()))
-                    .collect();
-                if !unknown.is_empty() {
-                    return Err(JobError {
-                        error: format!("{} unknown meters", unknown.len()),
-                        targets: unknown,
-                    });
-                }
+                self.all_known(&request.targets, true)?;
                 let expires_at = SimTime::from_unix_seconds(request.expires_at);
                 let mut batches = Vec::with_capacity(request.targets.len());
                 for meter in &request.targets {
@@ -141,6 +108,29 @@ impl JobsHeadEnd {
         self.by_key
             .insert(request.idempotency_key.clone(), job_id.clone());
         Ok(JobAccepted { job_id })
+    }
+
+    /// Refuses `targets` naming each one that is not a meter of this head-end (`meters`) or
+    /// neither a meter nor a device.
+    fn all_known(&self, targets: &[String], meters: bool) -> Result<(), JobError> {
+        let unknown: Vec<(String, String)> = targets
+            .iter()
+            .filter(|t| {
+                !if meters {
+                    self.han.is_meter(t)
+                } else {
+                    self.han.knows(t)
+                }
+            })
+            .map(|t| (t.clone(), "no such meter at this head-end".into()))
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(JobError {
+            error: format!("{} unknown targets", unknown.len()),
+            targets: unknown,
+        })
     }
 
     /// `GET /jobs/{id}` at `now` (the HAN runs up to then).
