@@ -1,7 +1,7 @@
 //! Simulated in-home devices: they join by install code and run the device logic of
 //! `hanrig-device` — the same code a real device runs — against the simulated ESI.
 
-use hanrig_device::drlc::{DrlcClient, DrlcConfig, Output as DrlcOutput};
+use hanrig_device::drlc::{DrlcClient, DrlcConfig, LoadAction, Output as DrlcOutput};
 use hanrig_device::load::Relay;
 use hanrig_device::messaging::{MessagingClient, MessagingOutput};
 use hanrig_device::metering::{MeteringDisplay, MeteringOutput};
@@ -28,6 +28,7 @@ use hanrig_device::Rng;
 
 use crate::clock::SimTime;
 use crate::esi::Clusters;
+use crate::household::{Circuit, Control, NORMAL_COOLING, NORMAL_HEATING};
 use crate::log::Log;
 use crate::stack::{Drop, Stack};
 
@@ -183,10 +184,6 @@ pub fn price_text(price: u32, trailing_digit_and_tier: u8) -> String {
     }
 }
 
-/// Normal thermostat set points, 0.01 °C.
-const NORMAL_COOLING: i16 = 2400;
-const NORMAL_HEATING: i16 = 2000;
-
 /// A simulated device.
 #[derive(Debug)]
 pub struct SimDevice {
@@ -224,6 +221,8 @@ pub struct SimDevice {
     clock_offset_s: i64,
     /// Key Establishment with the trust centre, for a device with a certificate.
     cbke: Option<Box<DeviceCbke>>,
+    /// The home's loads it switches, when its meter measures them ([`SimDevice::wire`]).
+    circuit: Option<Circuit>,
 }
 
 /// A device's side of Key Establishment.
@@ -284,7 +283,34 @@ impl SimDevice {
             reserved_levels: Vec::new(),
             clock_offset_s: 0,
             cbke: None,
+            circuit: None,
         }
+    }
+
+    /// Wires the device to its home's loads (a thermostat to the HVAC, a load-control device's
+    /// relay to the water heater), which the meter on the same `circuit` measures.
+    pub fn wire(&mut self, circuit: Circuit) {
+        self.circuit = Some(circuit);
+    }
+
+    /// Tells the circuit how the device leaves the home's loads from `now` on.
+    fn switch(&self, now: SimTime, action: Option<&LoadAction>) {
+        let Some(circuit) = &self.circuit else {
+            return;
+        };
+        let mut control = Control {
+            water_heater_on: self.load_on().unwrap_or(true),
+            ..Control::NORMAL
+        };
+        if self.kind == DeviceKind::Thermostat {
+            (control.cooling_set_point, control.heating_set_point) = self.set_points;
+            if let Some(a) = action {
+                control.duty_cycle = (a.duty_cycle != 0xFF).then_some(a.duty_cycle);
+                control.load_adjustment = (a.average_load_adjustment_percentage != i8::MIN)
+                    .then_some(a.average_load_adjustment_percentage);
+            }
+        }
+        circuit.switch(now, control);
     }
 
     /// Give the device a CBKE identity: after joining it runs Key Establishment with the trust
@@ -1137,6 +1163,7 @@ impl SimDevice {
                                 action.heating_set_point(NORMAL_HEATING),
                             );
                         }
+                        self.switch(now, Some(&action));
                         log.push(now, &self.name, "load_control_applied", json!({"issuer_event_id": action.issuer_event_id, "load_on": self.relay.as_ref().map(|r| r.shedding_for().is_none()), "set_points": [self.set_points.0, self.set_points.1]}));
                     }
                     DrlcOutput::Restore { issuer_event_id } => {
@@ -1151,6 +1178,7 @@ impl SimDevice {
                             let _ = relay.apply(&DrlcOutput::Restore { issuer_event_id });
                         }
                         self.set_points = (NORMAL_COOLING, NORMAL_HEATING);
+                        self.switch(now, None);
                         log.push(now, &self.name, "load_control_restored", json!({"issuer_event_id": issuer_event_id, "load_on": self.relay.as_ref().map(|r| r.shedding_for().is_none())}));
                     }
                 }

@@ -24,8 +24,13 @@ use hanrig_cbke::exchange::{Flaw, Identity, Outcome, Responder, Step};
 use hanrig_device::Rng;
 
 use crate::cbke::EsiFaults;
+use std::collections::VecDeque;
+
+use hanrig_usage::{Channel, Interval, Quality};
+
 use crate::clock::SimTime;
 use crate::device::Mutant;
+use crate::household::{Circuit, Control, Home};
 use crate::log::Log;
 use crate::stack::{Member as Admitted, Stack};
 
@@ -40,10 +45,12 @@ pub struct Clusters {
     pub messaging: bool,
 }
 
-/// The meter's consumption model: demand follows an hourly load curve, summation integrates it.
+/// The meter's consumption model: demand follows an hourly load curve, or the home behind the
+/// meter ([`MeterModel::home`]); summation integrates it.
 #[derive(Debug, Clone)]
 pub struct MeterModel {
-    /// Demand in watts for each hour of the day (repeats daily; one value = constant load).
+    /// Demand in watts for each hour of the day (repeats daily; one value = constant load),
+    /// for a meter without a [`Home`].
     pub load_curve_w: Vec<i32>,
     /// Energy delivered since the start, in µWh.
     pub energy_uwh: u128,
@@ -51,7 +58,27 @@ pub struct MeterModel {
     pub initial_wh: u64,
     /// Up to when `energy_uwh` is counted.
     pub since: SimTime,
+    premises: Option<Box<Premises>>,
 }
+
+/// A meter's home, the circuit its in-home device switches, and the quarter hours measured.
+#[derive(Debug, Clone)]
+struct Premises {
+    home: Home,
+    circuit: Circuit,
+    control: Control,
+    /// The quarter hour being measured: delivered and received energy so far, µWh.
+    quarter: (u128, u128),
+    /// Measured quarter hours not yet collected: the first one's start (Unix seconds) and
+    /// each one's delivered and received Wh.
+    load_profile: (i64, VecDeque<(u16, u16)>),
+}
+
+/// Quarter hours a meter keeps until they are collected ([`MeterModel::collect`]): two days,
+/// like a meter's load-profile memory; older ones are overwritten.
+pub const LOAD_PROFILE_QUARTERS: usize = 2 * 100;
+
+const QUARTER_US: u64 = 900 * SimTime::SECOND;
 
 impl MeterModel {
     /// A meter at `initial_wh` at `start`, drawing `load_curve_w`.
@@ -61,11 +88,37 @@ impl MeterModel {
             energy_uwh: 0,
             initial_wh,
             since: start,
+            premises: None,
         }
     }
 
-    /// Demand at `t`, watts.
+    /// The meter of `home` at `initial_wh` at `start` (the simulation's time being Unix time),
+    /// measuring what the home draws as the device on `circuit` controls it, and keeping each
+    /// quarter hour's energy (from the first quarter hour that starts at or after `start`)
+    /// until it is collected.
+    pub fn home(home: Home, circuit: Circuit, initial_wh: u64, start: SimTime) -> Self {
+        MeterModel {
+            premises: Some(Box::new(Premises {
+                home,
+                circuit,
+                control: Control::NORMAL,
+                quarter: (0, 0),
+                load_profile: (
+                    unix_quarter(SimTime(start.0 + QUARTER_US - 1)),
+                    VecDeque::new(),
+                ),
+            })),
+            ..MeterModel::new(Vec::new(), initial_wh, start)
+        }
+    }
+
+    /// Demand at `t`, watts (for a home: what it draws now, less what its roof makes).
     pub fn demand_at(&self, t: SimTime) -> i32 {
+        if let Some(p) = &self.premises {
+            let (delivered, received) = p.home.quarter(unix_quarter(t)).metered(&p.control);
+            // Wh per quarter hour × 4 = W.
+            return ((delivered - received) * 4) as i32;
+        }
         let hour = (t.0 / (3600 * SimTime::SECOND)) % 24;
         let curve = &self.load_curve_w;
         curve
@@ -79,8 +132,14 @@ impl MeterModel {
         self.initial_wh + (self.energy_uwh / 1_000_000) as u64
     }
 
-    /// Integrates demand up to `now`, one hour segment at a time (W × µs / 3600 = µWh).
+    /// Integrates demand up to `now`: one hour segment at a time (W × µs / 3600 = µWh), or for
+    /// a home one quarter hour or switching of its device at a time.
     pub fn advance(&mut self, now: SimTime) {
+        if let Some(mut p) = self.premises.take() {
+            self.advance_home(&mut p, now);
+            self.premises = Some(p);
+            return;
+        }
         let hour_us = 3600 * SimTime::SECOND;
         while self.since < now {
             let next = SimTime(((self.since.0 / hour_us) + 1) * hour_us).min(now);
@@ -89,6 +148,86 @@ impl MeterModel {
             self.since = next;
         }
     }
+
+    fn advance_home(&mut self, p: &mut Premises, now: SimTime) {
+        while self.since < now {
+            while let Some((_, control)) = p.circuit.next().filter(|(at, _)| *at <= self.since) {
+                p.control = control;
+                p.circuit.pop();
+            }
+            let quarter_end = SimTime((self.since.0 / QUARTER_US + 1) * QUARTER_US);
+            let mut next = quarter_end.min(now);
+            if let Some((at, _)) = p.circuit.next() {
+                next = next.min(at);
+            }
+            let start = unix_quarter(self.since);
+            let (delivered, received) = p.home.quarter(start).metered(&p.control);
+            // Wh per quarter hour over `dt` µs: Wh × 10⁶ µWh × dt / 900 × 10⁶ µs.
+            let dt = u128::from(next.0 - self.since.0);
+            let (d, r) = (
+                delivered.max(0) as u128 * dt / 900,
+                received.max(0) as u128 * dt / 900,
+            );
+            self.energy_uwh += d;
+            p.quarter.0 += d;
+            p.quarter.1 += r;
+            self.since = next;
+            if next == quarter_end {
+                let wh = |uwh: u128| u16::try_from((uwh + 500_000) / 1_000_000).unwrap_or(u16::MAX);
+                let measured = (wh(p.quarter.0), wh(p.quarter.1));
+                p.quarter = (0, 0);
+                let (first, kept) = &mut p.load_profile;
+                // A quarter hour the meter did not measure from its start is not kept.
+                if start >= *first {
+                    kept.push_back(measured);
+                    if kept.len() > LOAD_PROFILE_QUARTERS {
+                        kept.pop_front();
+                        *first += 900;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The home's quarter hours measured by `now` and not collected before, oldest first
+    /// (consumption, and generation for a solar home), up to the last one whose end `keep`
+    /// accepts; the rest wait for the next collection. Nothing for a meter without a home.
+    pub fn collect(&mut self, now: SimTime, keep: impl Fn(i64) -> bool) -> Vec<Interval> {
+        self.advance(now);
+        let Some(p) = &mut self.premises else {
+            return Vec::new();
+        };
+        let (first, kept) = &mut p.load_profile;
+        let mut n = kept.len();
+        while n > 0 && !keep(*first + 900 * n as i64) {
+            n -= 1;
+        }
+        let mut out = Vec::with_capacity(2 * n);
+        for (i, (delivered, received)) in kept.drain(..n).enumerate() {
+            let start = *first + 900 * i as i64;
+            out.push(Interval {
+                start,
+                channel: Channel::Consumption,
+                wh: i64::from(delivered),
+                quality: Quality::Actual,
+            });
+            if p.home.solar() {
+                out.push(Interval {
+                    start,
+                    channel: Channel::Generation,
+                    wh: i64::from(received),
+                    quality: Quality::Actual,
+                });
+            }
+        }
+        *first += 900 * n as i64;
+        out
+    }
+}
+
+/// The Unix second of the start of the quarter hour holding `t`.
+fn unix_quarter(t: SimTime) -> i64 {
+    (t.0 / QUARTER_US * 900) as i64
 }
 
 /// The simulated ESI: the trust centre and network layer of a meter, running its

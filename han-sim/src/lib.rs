@@ -33,6 +33,7 @@ pub mod coordinator;
 pub mod device;
 pub mod esi;
 pub mod headend;
+pub mod household;
 pub mod log;
 pub mod ncp;
 pub mod remote;

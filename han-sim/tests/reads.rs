@@ -1,5 +1,5 @@
 //! On-demand reads through each simulated head-end style, sans-IO: the register each meter
-//! reports is what its load integrates to at the instant the read reaches it, unknown meters are
+//! reports is what its home's load integrates to at the instant the read reaches it, unknown meters are
 //! refused naming them, and a read lost in the network or not made in time never reports a
 //! value.
 
@@ -13,6 +13,8 @@ use hanrig_headend::multispeak::{
 use hanrig_sim::clock::SimTime;
 use hanrig_sim::device::DeviceKind;
 use hanrig_sim::headend::{CimHeadEnd, JobsHeadEnd, Latency, MultiSpeakHeadEnd};
+use hanrig_sim::household::Home;
+use hanrig_usage::day::Day;
 
 const T0: u64 = 1_782_914_400;
 const FAST: Latency = Latency {
@@ -20,8 +22,6 @@ const FAST: Latency = Latency {
     max_us: 5_000_000,
     loss: 0.0,
 };
-/// The simulated head-ends' meters draw a constant kilowatt from their start.
-const LOAD_W: u64 = 1000;
 
 fn meters(prefix: &str, n: u64) -> Vec<(String, DeviceKind)> {
     (0..n)
@@ -33,10 +33,16 @@ fn at(seconds: u64) -> SimTime {
     SimTime::from_unix_seconds(T0 + seconds)
 }
 
-/// Whether `wh` is what the register of a meter started at `T0` holds at `read_at` (whole
-/// seconds, the wire's resolution: the meter read it within that second).
-fn register_at(wh: u64, read_at: u64) -> bool {
-    (LOAD_W * (read_at - T0) / 3600..=LOAD_W * (read_at + 1 - T0) / 3600).contains(&wh)
+/// The register of meter `esiid` at `t` with no load control, the head-end having started
+/// on `T0`'s day.
+fn register(esiid: &str, t: u64) -> u64 {
+    Home::of(esiid).register_at(Day::containing(T0 as i64).unwrap(), t as i64)
+}
+
+/// Whether `wh` is what meter `esiid`'s register holds at `read_at` (whole seconds, the
+/// wire's resolution: the meter read it within that second).
+fn register_at(esiid: &str, wh: u64, read_at: u64) -> bool {
+    (register(esiid, read_at)..=register(esiid, read_at + 1)).contains(&wh)
 }
 
 fn read_job(key: &str, targets: Vec<String>, expires_in: u64) -> JobRequest {
@@ -79,8 +85,9 @@ fn job_reads_report_each_meters_register_as_integrated_when_the_read_reached_it(
                 "{reading:?}"
             );
             assert!(
-                register_at(reading.register_wh, reading.read_at),
-                "{reading:?}"
+                register_at(&r.target, reading.register_wh, reading.read_at),
+                "{r:?}: {}",
+                register(&r.target, reading.read_at)
             );
             readings.push(reading.register_wh);
         }
@@ -203,7 +210,7 @@ fn cim_reads_answer_at_once_and_reply_meter_readings_to_the_reply_address() {
         [&names[0], &names[1]]
     );
     for r in &read {
-        assert!(register_at(r.register_wh, r.read_at), "{r:?}");
+        assert!(register_at(&r.meter, r.register_wh, r.read_at), "{r:?}");
     }
 
     // Synchronous reads are refused, as controls are.
@@ -253,6 +260,6 @@ fn multispeak_reads_are_notified_as_reading_changed_and_unknown_meters_refused()
     read.sort_by(|a, b| a.meter_id.cmp(&b.meter_id));
     assert_eq!(read.len(), 2, "each meter once: {read:?}");
     for r in &read {
-        assert!(register_at(r.register_wh, r.read_at), "{r:?}");
+        assert!(register_at(&r.meter_id, r.register_wh, r.read_at), "{r:?}");
     }
 }

@@ -158,6 +158,7 @@ async fn a_gateway_killed_mid_fan_out_delivers_every_address_exactly_once_after_
                         load_control: true,
                         ..MessageTypes::default()
                     },
+                    term: None,
                     customer_email: "c@example.com",
                     token: &format!("t{i}"),
                 },

@@ -1,4 +1,5 @@
-//! Agreements (SMT overview Table 5): a third party invites a customer to an In-Home Device
+//! Agreements (SMT overview Table 5): a third party invites a customer to an Energy Data
+//! Agreement (it may read the meter's usage, once or for 1 to 12 months), an In-Home Device
 //! Agreement (it may add and remove devices on the meter) or an In-Home Device Services
 //! Agreement (it may send the chosen message types to one device). The customer accepts or
 //! rejects through the invitation's links — which carry a secret the third party never sees —
@@ -10,7 +11,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hanrig_gateway::access::Permission;
 use hanrig_gateway::agreement::{
-    AgreementError, AgreementKind, AgreementState, EndReason, MessageTypes,
+    AgreementError, AgreementKind, AgreementState, EndReason, MessageTypes, Term,
 };
 use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway_store::{AgreementRecord, Invitation};
@@ -23,7 +24,7 @@ use crate::{Api, ApiError, Caller, ErrorBody, Path, Query, bad, caller};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreementRequest {
-    /// `in-home-device` or `in-home-device-services`.
+    /// `energy-data`, `in-home-device` or `in-home-device-services`.
     #[schema(value_type = String, example = "in-home-device-services")]
     pub kind: AgreementKind,
     /// The customer's meter.
@@ -37,6 +38,11 @@ pub struct AgreementRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub message_types: Option<MessageTypes>,
+    /// For an Energy Data Agreement: 0 for one-time access (it ends with the first read), or
+    /// 1 to 12 months from its acceptance.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 12)]
+    pub term_months: Option<u8>,
 }
 
 /// An agreement as the third party sees it.
@@ -44,7 +50,7 @@ pub struct AgreementRequest {
 pub struct AgreementView {
     /// The agreement.
     pub id: i64,
-    /// `in-home-device` or `in-home-device-services`.
+    /// `energy-data`, `in-home-device` or `in-home-device-services`.
     pub kind: String,
     /// The meter.
     pub esiid: String,
@@ -58,27 +64,25 @@ pub struct AgreementView {
     pub resent: bool,
     /// When an open invitation expires, Unix seconds.
     pub expires_at: Option<u64>,
-    /// Why it ended: `terminated`, `device-removed` or `move-out`.
+    /// Why it ended: `terminated`, `device-removed`, `move-out`, `term-ended` (an Energy Data
+    /// Agreement's months are over) or `used` (a one-time one was read).
     pub end_reason: Option<String>,
+    /// An Energy Data Agreement's term: 0 (one-time) or 1 to 12 months.
+    pub term_months: Option<u8>,
+    /// When an accepted Energy Data Agreement's term ends, Unix seconds.
+    pub ends_at: Option<i64>,
     /// When it was created, Unix seconds.
     pub created_at: i64,
-}
-
-fn kind_name(kind: AgreementKind) -> &'static str {
-    match kind {
-        AgreementKind::InHomeDevice => "in-home-device",
-        AgreementKind::InHomeDeviceServices => "in-home-device-services",
-    }
 }
 
 impl AgreementView {
     /// The view of `a` at `now`.
     pub fn of(a: &AgreementRecord, now: i64) -> AgreementView {
-        let state = a.state.at(now as u64);
+        let state = a.state_at(now);
         let t = a.message_types;
         AgreementView {
             id: a.id,
-            kind: kind_name(a.kind).into(),
+            kind: a.kind.name().into(),
             esiid: a.esiid.to_string(),
             device: a.device.map(|d| d.to_string()),
             message_types: [
@@ -99,16 +103,11 @@ impl AgreementView {
                 _ => None,
             },
             end_reason: match state {
-                AgreementState::Ended { reason } => Some(
-                    match reason {
-                        EndReason::Terminated => "terminated",
-                        EndReason::DeviceRemoved => "device-removed",
-                        EndReason::MoveOut => "move-out",
-                    }
-                    .into(),
-                ),
+                AgreementState::Ended { reason } => Some(reason.name().into()),
                 _ => None,
             },
+            term_months: a.term.map(Term::months),
+            ends_at: a.ends_at,
             created_at: a.created_at,
         }
     }
@@ -144,7 +143,7 @@ fn conflict(e: hanrig_gateway_store::StoreError) -> ApiError {
     responses(
         (status = 201, body = AgreementView, description = "Invited; the customer has 30 days to answer"),
         (status = 403, body = ErrorBody, description = "The user lacks the agreements permission"),
-        (status = 409, body = ErrorBody, description = "The meter has five agreements of this kind already"),
+        (status = 409, body = ErrorBody, description = "The meter has five device agreements of this kind already"),
         (status = 422, body = ErrorBody, description = "Bad input, named precisely"),
     )
 )]
@@ -166,7 +165,25 @@ pub async fn invite(
             "customer_email {email:?}: not an e-mail address"
         )));
     }
+    if r.kind != AgreementKind::EnergyData && r.term_months.is_some() {
+        return Err(bad(
+            "term_months: only an Energy Data Agreement has a term; device agreements last until ended",
+        ));
+    }
+    let mut term = None;
     let (device, types) = match r.kind {
+        AgreementKind::EnergyData => {
+            if r.device.is_some() || r.message_types.is_some() {
+                return Err(bad(
+                    "an Energy Data Agreement covers the meter's usage: give neither device nor message_types",
+                ));
+            }
+            let months = r
+                .term_months
+                .ok_or_else(|| bad("term_months: 0 for one-time access, or 1 to 12 months"))?;
+            term = Some(Term::from_months(months).map_err(|e| bad(format!("term_months: {e}")))?);
+            (None, MessageTypes::default())
+        }
         AgreementKind::InHomeDevice => {
             if r.device.is_some() || r.message_types.is_some() {
                 return Err(bad(
@@ -202,6 +219,7 @@ pub async fn invite(
                 esiid: &esiid,
                 device,
                 message_types: types,
+                term,
                 customer_email: email,
                 token: &token()?,
             },

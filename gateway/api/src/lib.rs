@@ -44,6 +44,7 @@ pub mod pki;
 pub mod reports;
 pub mod smt;
 pub mod tls;
+pub mod usage;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -170,6 +171,7 @@ impl Api {
             .routes(routes!(devices::add, devices::devices))
             .routes(routes!(devices::device))
             .routes(routes!(devices::remove))
+            .routes(routes!(usage::intervals))
             .with_state(self)
             .split_for_parts();
         (router, openapi::finish(doc, &routing))
@@ -231,9 +233,10 @@ fn with_document(router: Router, doc: serde_json::Value) -> Router {
     modifiers(&Security),
     tags(
         (name = "messages", description = "HAN messages: price, text, load control, their cancels and their status"),
-        (name = "agreements", description = "In-Home Device and In-Home Device Services agreements, by invitation"),
+        (name = "agreements", description = "Energy Data, In-Home Device and In-Home Device Services agreements, by invitation"),
         (name = "devices", description = "In-home devices: add (provisioned through the TDSP's head-end), read, remove"),
         (name = "reports", description = "Counts for TDSPs and the regulator"),
+        (name = "usage", description = "Meters' 15-minute usage, under Energy Data Agreements"),
     )
 )]
 struct Doc;

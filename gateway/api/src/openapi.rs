@@ -211,8 +211,21 @@ fn agreement_request() -> Value {
         ]
     });
     json!({
-        "description": "`POST /v1/agreements`: an In-Home Device Agreement (the meter: add and remove devices) or an In-Home Device Services Agreement (one device: send it the message types allowed).",
+        "description": "`POST /v1/agreements`: an Energy Data Agreement (the meter's usage, one time or for 1 to 12 months), an In-Home Device Agreement (the meter: add and remove devices) or an In-Home Device Services Agreement (one device: send it the message types allowed).",
         "oneOf": [
+            {
+                "type": "object",
+                "required": ["kind", "esiid", "customer_email", "term_months"],
+                "properties": {
+                    "kind": {"const": "energy-data"},
+                    "esiid": esiid,
+                    "customer_email": email,
+                    "term_months": {"type": "integer", "minimum": 0, "maximum": 12, "description": "0: one-time access (it ends with the first read); 1 to 12: months from the customer's acceptance"},
+                    "device": {"type": "null"},
+                    "message_types": {"type": "null"}
+                },
+                "additionalProperties": false
+            },
             {
                 "type": "object",
                 "required": ["kind", "esiid", "customer_email"],
@@ -221,7 +234,8 @@ fn agreement_request() -> Value {
                     "esiid": esiid,
                     "customer_email": email,
                     "device": {"type": "null"},
-                    "message_types": {"type": "null"}
+                    "message_types": {"type": "null"},
+                    "term_months": {"type": "null"}
                 },
                 "additionalProperties": false
             },
@@ -233,7 +247,8 @@ fn agreement_request() -> Value {
                     "esiid": esiid,
                     "device": {"$ref": "#/components/schemas/Eui64", "description": "The device"},
                     "customer_email": email,
-                    "message_types": types
+                    "message_types": types,
+                    "term_months": {"type": "null"}
                 },
                 "additionalProperties": false
             }
@@ -256,9 +271,17 @@ fn operation(path: &str, op: &mut Value) {
                     (has_id, has_format) = (true, true);
                     p["schema"] = json!({"$ref": "#/components/schemas/Eui64"});
                 }
-                ("esiid", "query") => {
+                ("esiid", "query" | "path") => {
                     has_format = true;
                     p["schema"] = json!({"$ref": "#/components/schemas/Esiid"});
+                }
+                ("from" | "to", "query") => {
+                    has_format = true;
+                    p["schema"] = json!({"type": "string", "format": "date"});
+                }
+                ("format", "query") => {
+                    has_format = true;
+                    p["schema"] = json!({"enum": ["json", "csv", "espi"]});
                 }
                 ("Idempotency-Key", "header") => {
                     p["schema"] = json!({"type": "string", "pattern": IDEMPOTENCY_KEY});

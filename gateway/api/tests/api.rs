@@ -71,6 +71,7 @@ async fn agree(store: &Store, company: &str, esiid: &str, device: &str) -> i64 {
                     price: true,
                     load_control: true,
                 },
+                term: None,
                 customer_email: "customer@example.com",
                 token: &format!("token-{company}-{esiid}-{device}"),
             },
@@ -543,6 +544,7 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
                 esiid: &ONCOR.parse().unwrap(),
                 device: None,
                 message_types: MessageTypes::default(),
+                term: None,
                 customer_email: "customer@example.com",
                 token: "ihd",
             },
@@ -552,6 +554,27 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
         .unwrap();
     store
         .step_agreement(ihd.id, now(), |s, now| s.accept(now))
+        .await
+        .unwrap();
+    // And read its usage.
+    let eda = store
+        .invite(
+            &Invitation {
+                company: "demo-rep",
+                kind: AgreementKind::EnergyData,
+                esiid: &ONCOR.parse().unwrap(),
+                device: None,
+                message_types: MessageTypes::default(),
+                term: Some(hanrig_gateway::agreement::Term::Months(12)),
+                customer_email: "customer@example.com",
+                token: "eda",
+            },
+            now(),
+        )
+        .await
+        .unwrap();
+    store
+        .step_agreement(eda.id, now(), |s, now| s.accept(now))
         .await
         .unwrap();
 
@@ -598,6 +621,7 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
                     id_of("/v1/messages/text")
                 },
             )
+            .replace("{esiid}", ONCOR)
             .replace("{eui64}", "00:0d:6f:00:00:00:00:02");
         let required: Vec<&str> = op["parameters"]
             .as_array()
@@ -607,11 +631,12 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
             .map(|p| p["name"].as_str().unwrap())
             .collect();
         for (i, name) in required.iter().enumerate() {
-            assert_eq!(
-                *name, "esiid",
-                "{method} {path}: a query parameter the test cannot fill"
-            );
-            uri += &format!("{}esiid={ONCOR}", if i == 0 { '?' } else { '&' });
+            let value = match *name {
+                "esiid" => ONCOR,
+                "from" | "to" => "2026-06-30",
+                _ => panic!("{method} {path}: a query parameter the test cannot fill"),
+            };
+            uri += &format!("{}{name}={value}", if i == 0 { '?' } else { '&' });
         }
         let documented: u16 = op["responses"]
             .as_object()
@@ -847,6 +872,7 @@ async fn agreements_govern_devices_and_messages() {
                 esiid: &CENTERPOINT.parse().unwrap(),
                 device: None,
                 message_types: MessageTypes::default(),
+                term: None,
                 customer_email: "kim@example.com",
                 token: "old",
             },
@@ -882,7 +908,7 @@ async fn agreements_govern_devices_and_messages() {
             "no TDSP",
         ),
         (
-            json!({"kind": "energy-data", "esiid": AEP, "customer_email": "a@b.co"}),
+            json!({"kind": "whole-home", "esiid": AEP, "customer_email": "a@b.co"}),
             "unknown variant",
         ),
     ] {
@@ -1052,6 +1078,7 @@ async fn only_the_tdsp_reports_a_move_out_and_a_third_partys_removal_ends_only_i
                 esiid: &esiid,
                 device: None,
                 message_types: MessageTypes::default(),
+                term: None,
                 customer_email: "customer@example.com",
                 token: "token-ihd",
             },
@@ -1529,6 +1556,7 @@ async fn every_role_against_every_endpoint_is_allowed_or_refused_by_its_permissi
                 Permission::ViewMessages
             }
             ("get", "/v1/reports/statistics" | "/v1/audit") => Permission::Statistics,
+            ("get", p) if p.starts_with("/v1/usage") => Permission::Usage,
             other => panic!("the matrix has no row for {other:?}: add it"),
         }
     };
@@ -1538,19 +1566,25 @@ async fn every_role_against_every_endpoint_is_allowed_or_refused_by_its_permissi
         for (method, op) in item.as_object().unwrap() {
             let mut uri = path
                 .replace("{id}", "1")
+                .replace("{esiid}", ONCOR)
                 .replace("{eui64}", "00:0d:6f:00:00:00:00:01");
             // Required query parameters (a request without them is a 400 before anything).
             for p in op["parameters"].as_array().into_iter().flatten() {
                 if p["in"] == "query" && p["required"] == true {
-                    assert_eq!(p["name"], "esiid", "{path}: a value for {}", p["name"]);
-                    uri += &format!("?esiid={ONCOR}");
+                    let value = match p["name"].as_str() {
+                        Some("esiid") => ONCOR,
+                        Some("from" | "to") => "2026-07-01",
+                        _ => panic!("{path}: a value for {}", p["name"]),
+                    };
+                    let join = if uri.contains('?') { '&' } else { '?' };
+                    uri += &format!("{join}{}={value}", p["name"].as_str().unwrap_or_default());
                 }
             }
             let body = op["requestBody"]["content"]["application/json"]["example"].clone();
             operations.push((method.clone(), uri, body, needs(method, path)));
         }
     }
-    assert_eq!(operations.len(), 21, "every operation of the document");
+    assert_eq!(operations.len(), 22, "every operation of the document");
     let kinds = [
         CompanyKind::ThirdParty,
         CompanyKind::Rep,
@@ -1654,4 +1688,272 @@ async fn lists_come_a_page_at_a_time_with_a_link_to_the_next() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _, _) = get_paged(&app, "/v1/agreements?offset=-1", "demo-rep").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// `uri` as demo-rep's ops desk on an API whose clock reads `clock`: the status, the
+/// content type and the body as text.
+async fn read_usage(
+    store: &Store,
+    clock: fn() -> i64,
+    uri: &str,
+    who: &str,
+) -> (StatusCode, String, String) {
+    let app = Api::new(store.clone(), Routing::texas(), clock).router();
+    let mut request = Request::builder().uri(uri).body(Body::empty()).unwrap();
+    request.extensions_mut().insert(caller(who));
+    let response = app.oneshot(request).await.unwrap();
+    let status = response.status();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, kind, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// An Energy Data Agreement (Table 5) lets its third party read the meter's usage from the
+/// customer's acceptance to the end of its term, or once; nobody else, and not before, after,
+/// or once it is terminated.
+#[tokio::test]
+async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long() {
+    use hanrig_usage::day::{Day, plus_months};
+    use hanrig_usage::{Channel, Interval, Quality};
+    let (app, store) = api("energy-data").await;
+    let day = Day::parse_iso("2026-06-30").unwrap();
+    for esiid in [ONCOR, AEP] {
+        let tdsp = if esiid == ONCOR {
+            Tdsp::Oncor
+        } else {
+            Tdsp::AepTexasCentral
+        };
+        let intervals: Vec<Interval> = day
+            .interval_starts()
+            .enumerate()
+            .map(|(n, start)| Interval {
+                start,
+                channel: Channel::Consumption,
+                wh: 100 + n as i64,
+                quality: Quality::Actual,
+            })
+            .collect();
+        store
+            .store_intervals(tdsp, &esiid.parse().unwrap(), &intervals, now(), now())
+            .await
+            .unwrap();
+    }
+    let usage = |esiid: &str, format: &str| {
+        format!("/v1/usage/{esiid}/intervals?from=2026-06-30&to=2026-06-30{format}")
+    };
+    let invite = |esiid: &str, extra: Value| {
+        let mut body =
+            json!({"kind": "energy-data", "esiid": esiid, "customer_email": "kim@example.com"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+
+    // Bad terms are refused, naming the field.
+    for (extra, words) in [
+        (json!({}), "term_months: 0 for one-time access"),
+        (json!({"term_months": 13}), "1 to 12 months, not 13"),
+        (
+            json!({"term_months": 3, "device": "00:0d:6f:00:00:00:00:01"}),
+            "neither device nor message_types",
+        ),
+    ] {
+        let (status, body) = call(
+            &app,
+            "POST",
+            "/v1/agreements",
+            Some("demo-rep"),
+            invite(ONCOR, extra),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body["error"].as_str().unwrap().contains(words), "{body}");
+    }
+    let ihd = json!({"kind": "in-home-device", "esiid": ONCOR, "customer_email": "kim@example.com", "term_months": 3});
+    let (status, body) = call(&app, "POST", "/v1/agreements", Some("demo-rep"), ihd).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    // Invited for three months: no access until the customer accepts.
+    let (status, invited) = call(
+        &app,
+        "POST",
+        "/v1/agreements",
+        Some("demo-rep"),
+        invite(ONCOR, json!({"term_months": 3})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{invited}");
+    assert_eq!(
+        (invited["kind"].as_str(), invited["term_months"].as_u64()),
+        (Some("energy-data"), Some(3))
+    );
+    let id = invited["id"].as_i64().unwrap();
+    let (status, _, body) = read_usage(&store, now, &usage(ONCOR, ""), "demo-rep").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body.contains("no Energy Data Agreement of demo-rep in force"),
+        "{body}"
+    );
+    store
+        .step_agreement(id, now(), |s, now| s.accept(now))
+        .await
+        .unwrap();
+    let (_, view) = call(
+        &app,
+        "GET",
+        &format!("/v1/agreements/{id}"),
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(view["state"], "accepted");
+    assert_eq!(view["ends_at"].as_i64(), Some(plus_months(now(), 3)));
+
+    // In force: the day as SMT's 15-minute read, as CSV and as Green Button.
+    let (status, kind, body) = read_usage(&store, now, &usage(ONCOR, ""), "demo-rep").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(kind.starts_with("application/json"), "{kind}");
+    let read: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(read["esiid"], ONCOR);
+    assert_eq!(read["energyData"][0]["DT"], "06/30/2026");
+    assert_eq!(read["energyData"][0]["RT"], "C");
+    let rd: Vec<&str> = read["energyData"][0]["RD"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .collect();
+    // A day of 96 quarter hours leaves the fall-back day's repeated slots 8–11 blank.
+    assert_eq!(
+        (rd.len(), rd[0], rd[8], rd[12], rd[99]),
+        (100, "0.100-A", "", "0.108-A", "0.195-A")
+    );
+    let (status, kind, csv) =
+        read_usage(&store, now, &usage(ONCOR, "&format=csv"), "demo-rep").await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, "text/csv"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count(), 97, "{csv}");
+    let (status, kind, feed) =
+        read_usage(&store, now, &usage(ONCOR, "&format=espi"), "demo-rep").await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (StatusCode::OK, "application/atom+xml")
+    );
+    assert_eq!(feed.matches("<IntervalReading>").count(), 96);
+
+    // Bad days, spans and formats are refused, naming them.
+    for (uri, words) in [
+        (
+            format!("/v1/usage/{ONCOR}/intervals?from=2026-06-31&to=2026-07-01"),
+            "from:",
+        ),
+        (
+            format!("/v1/usage/{ONCOR}/intervals?from=2025-01-01&to=2026-06-30"),
+            "at most 13 months",
+        ),
+        (usage(ONCOR, "&format=pdf"), "format:"),
+        (
+            "/v1/usage/12345/intervals?from=2026-06-30&to=2026-06-30".to_string(),
+            "esiid:",
+        ),
+    ] {
+        let (status, _, body) = read_usage(&store, now, &uri, "demo-rep").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {body}");
+        assert!(body.contains(words), "{uri}: {body}");
+    }
+    // Another third party, or another meter, is not covered.
+    let (status, _, _) = read_usage(&store, now, &usage(ONCOR, ""), "other").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = read_usage(&store, now, &usage(AEP, ""), "demo-rep").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Past its three months, it has ended.
+    fn later() -> i64 {
+        now() + 100 * 24 * 3600
+    }
+    let (status, _, body) = read_usage(&store, later, &usage(ONCOR, ""), "demo-rep").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let after = Api::new(store.clone(), Routing::texas(), later).router();
+    let (_, view) = call(
+        &after,
+        "GET",
+        &format!("/v1/agreements/{id}"),
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (view["state"].as_str(), view["end_reason"].as_str()),
+        (Some("ended"), Some("term-ended"))
+    );
+
+    // Terminated, it ends at once.
+    let (status, ended) = call(
+        &app,
+        "POST",
+        &format!("/v1/agreements/{id}/terminate"),
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, ended["end_reason"].as_str()),
+        (StatusCode::OK, Some("terminated")),
+        "{ended}"
+    );
+    let (status, _, _) = read_usage(&store, now, &usage(ONCOR, ""), "demo-rep").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // One-time access: one read, then it has ended. Energy Data Agreements have no limit per meter.
+    for _ in 0..6 {
+        let (status, body) = call(
+            &app,
+            "POST",
+            "/v1/agreements",
+            Some("demo-rep"),
+            invite(AEP, json!({"term_months": 0})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, list) = call(
+        &app,
+        "GET",
+        &format!("/v1/agreements?esiid={AEP}"),
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    let once = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|a| a["kind"] == "energy-data")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    store
+        .step_agreement(once, now(), |s, now| s.accept(now))
+        .await
+        .unwrap();
+    let (status, _, _) = read_usage(&store, now, &usage(AEP, "&format=csv"), "demo-rep").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = read_usage(&store, now, &usage(AEP, ""), "demo-rep").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, view) = call(
+        &app,
+        "GET",
+        &format!("/v1/agreements/{once}"),
+        Some("demo-rep"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(view["end_reason"], "used");
 }

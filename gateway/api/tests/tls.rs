@@ -114,6 +114,7 @@ async fn a_third_partys_user_sends_and_reads_over_mutual_tls() {
                     text: true,
                     ..MessageTypes::default()
                 },
+                term: None,
                 customer_email: "pat@example.com",
                 token: "secret",
             },

@@ -83,6 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         load_control: true,
                         ..MessageTypes::default()
                     },
+                    term: None,
                     customer_email: "customer@example.com",
                     token: &format!("bench-{i}"),
                 },

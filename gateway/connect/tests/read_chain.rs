@@ -22,6 +22,8 @@ use hanrig_sim::clock::SimTime;
 use hanrig_sim::headend::{
     CimHeadEnd, JobsHeadEnd, MultiSpeakHeadEnd, serve_cim, serve_jobs, serve_multispeak,
 };
+use hanrig_sim::household::Home;
+use hanrig_usage::day::Day;
 use hanrig_usage::odr::{ReadLimits, ReadState};
 
 async fn fresh_store(name: &str, tdsp: Tdsp, meters: &[String]) -> Store {
@@ -114,11 +116,13 @@ async fn read_each(store: Store, tdsp: Tdsp, connector: Connector, meters: &[Str
         else {
             panic!("{r:?}")
         };
-        // The simulated meters draw 1 kW from T0: the register at the second it was read.
-        let since = u64::try_from(read_at).unwrap() - T0;
+        // What the meter's home drew since the day began, to the second it was read.
+        let home = Home::of(r.esiid.as_str());
+        let day = Day::containing(T0 as i64).unwrap();
         assert!(
-            (1000 * since / 3600..=1000 * (since + 1) / 3600).contains(&register_wh),
-            "{register_wh} Wh at T0 + {since} s"
+            (home.register_at(day, read_at)..=home.register_at(day, read_at + 1))
+                .contains(&register_wh),
+            "{register_wh} Wh at {read_at}"
         );
         assert!(read_at > asked_at, "{r:?}");
         assert!(!r.request_id.is_empty(), "{r:?}");

@@ -45,17 +45,20 @@ pub enum Permission {
     ViewMessages,
     /// In-home device statistics and agreement-rejection reports.
     Statistics,
+    /// Read meters' usage under Energy Data Agreements.
+    Usage,
 }
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::Agreements,
         Permission::Devices,
         Permission::ViewDevices,
         Permission::SendMessages,
         Permission::ViewMessages,
         Permission::Statistics,
+        Permission::Usage,
     ];
 
     /// The name the API and the admin command use.
@@ -67,6 +70,7 @@ impl Permission {
             Permission::SendMessages => "send-messages",
             Permission::ViewMessages => "view-messages",
             Permission::Statistics => "statistics",
+            Permission::Usage => "usage",
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Agreements between a customer and a third party (SMT overview, Table 5 and "Agreement
-//! Invitations"): an In-Home Device Agreement lets the third party add and remove devices on
-//! the customer's HAN; an In-Home Device Services Agreement lets it send chosen message types
-//! (text, price, load control) to one device. Both start as an invitation that the customer
-//! accepts or rejects, or that expires after 30 days; the third party may resend it once within
-//! those 30 days, as a reminder (the period does not restart). At most 5 of each kind per
-//! meter; both end when the device is removed or the customer moves out.
+//! Invitations"): an Energy Data Agreement lets the third party read the meter's usage, for one
+//! time or for 1 to 12 months ([`Term`]); an In-Home Device Agreement lets it add and remove
+//! devices on the customer's HAN; an In-Home Device Services Agreement lets it send chosen
+//! message types (text, price, load control) to one device. Each starts as an invitation that
+//! the customer accepts or rejects, or that expires after 30 days; the third party may resend it
+//! once within those 30 days, as a reminder (the period does not restart). At most 5 device
+//! agreements of each kind per meter, Energy Data Agreements without limit; device agreements
+//! end when the device is removed or the customer moves out.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,54 @@ pub enum AgreementKind {
     InHomeDevice,
     /// Send messages of the allowed types to one device.
     InHomeDeviceServices,
+    /// Read the meter's usage.
+    EnergyData,
+}
+
+impl AgreementKind {
+    /// Its name in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgreementKind::InHomeDevice => "in-home-device",
+            AgreementKind::InHomeDeviceServices => "in-home-device-services",
+            AgreementKind::EnergyData => "energy-data",
+        }
+    }
+
+    /// Whether a meter may have only [`PER_METER`] of this kind (Energy Data Agreements have
+    /// no limit).
+    pub fn limited(self) -> bool {
+        self != AgreementKind::EnergyData
+    }
+}
+
+/// An Energy Data Agreement's term (Table 5): one-time access, or 1 month up to 1 year from
+/// its acceptance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Term {
+    /// One read of the usage; the agreement ends with it.
+    OneTime,
+    /// 1 to 12 months.
+    Months(u8),
+}
+
+impl Term {
+    /// The term of `months` (0: one-time).
+    pub fn from_months(months: u8) -> Result<Term, AgreementError> {
+        match months {
+            0 => Ok(Term::OneTime),
+            1..=12 => Ok(Term::Months(months)),
+            _ => Err(AgreementError::Term(months)),
+        }
+    }
+
+    /// Its months (0: one-time).
+    pub fn months(self) -> u8 {
+        match self {
+            Term::OneTime => 0,
+            Term::Months(n) => n,
+        }
+    }
 }
 
 /// Message types an In-Home Device Services Agreement may allow.
@@ -48,6 +98,10 @@ pub enum EndReason {
     DeviceRemoved,
     /// The customer moved out of the premise.
     MoveOut,
+    /// An Energy Data Agreement's term is over.
+    TermEnded,
+    /// A one-time Energy Data Agreement's read was made.
+    Used,
 }
 
 /// An agreement's state.
@@ -85,6 +139,9 @@ pub enum AgreementError {
         "an In-Home Device Services Agreement allows at least one of text, price, load control"
     )]
     NoMessageTypes,
+    /// A term that is neither one-time (0) nor 1 to 12 months.
+    #[error("an Energy Data Agreement's term is 0 (one-time access) or 1 to 12 months, not {0}")]
+    Term(u8),
     /// The step does not apply in this state.
     #[error("cannot {action}: the agreement is {state}")]
     State {
@@ -93,6 +150,19 @@ pub enum AgreementError {
         /// Where the agreement is.
         state: &'static str,
     },
+}
+
+impl EndReason {
+    /// Its name in the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            EndReason::Terminated => "terminated",
+            EndReason::DeviceRemoved => "device-removed",
+            EndReason::MoveOut => "move-out",
+            EndReason::TermEnded => "term-ended",
+            EndReason::Used => "used",
+        }
+    }
 }
 
 impl AgreementState {

@@ -1,10 +1,10 @@
-//! In-Home Device and In-Home Device Services agreements: invitations, the customer's answer,
-//! their end, and what they allow.
+//! Energy Data, In-Home Device and In-Home Device Services agreements: invitations, the
+//! customer's answer, their end, and what they allow.
 
 use std::collections::HashSet;
 
 use hanrig_gateway::agreement::{
-    AgreementError, AgreementKind, AgreementState, EndReason, MessageTypes,
+    AgreementError, AgreementKind, AgreementState, EndReason, MessageTypes, Term,
 };
 use hanrig_gateway::esiid::Esiid;
 use hanrig_sep::Eui64;
@@ -32,17 +32,34 @@ pub struct AgreementRecord {
     pub customer_email: String,
     /// The invitation's secret (the customer's accept/reject links carry it).
     pub token: String,
-    /// The state as stored (an invitation's expiry is [`AgreementState::at`] the time read).
+    /// The state as stored (an invitation's expiry is [`AgreementState::at`] the time read,
+    /// an Energy Data Agreement's term [`AgreementRecord::state_at`]).
     pub state: AgreementState,
+    /// An Energy Data Agreement's term.
+    pub term: Option<Term>,
+    /// When an accepted Energy Data Agreement's term of months ends, Unix seconds.
+    pub ends_at: Option<i64>,
     /// When it was created, Unix seconds.
     pub created_at: i64,
 }
 
-fn kind_name(kind: AgreementKind) -> &'static str {
-    match kind {
-        AgreementKind::InHomeDevice => "in-home-device",
-        AgreementKind::InHomeDeviceServices => "in-home-device-services",
+impl AgreementRecord {
+    /// Its state at `now`: an invitation 30 days old has expired, and an Energy Data
+    /// Agreement whose term is over has ended.
+    pub fn state_at(&self, now: i64) -> AgreementState {
+        match self.state.at(now as u64) {
+            AgreementState::Accepted if self.ends_at.is_some_and(|end| now >= end) => {
+                AgreementState::Ended {
+                    reason: EndReason::TermEnded,
+                }
+            }
+            other => other,
+        }
     }
+}
+
+fn kind_name(kind: AgreementKind) -> &'static str {
+    kind.name()
 }
 
 fn types_text(t: MessageTypes) -> String {
@@ -74,6 +91,7 @@ fn agreement_row(row: &AnyRow) -> Result<AgreementRecord> {
         kind: match kind.as_str() {
             "in-home-device" => AgreementKind::InHomeDevice,
             "in-home-device-services" => AgreementKind::InHomeDeviceServices,
+            "energy-data" => AgreementKind::EnergyData,
             _ => return Err(corrupt("kind", &kind)),
         },
         esiid: esiid.parse().map_err(|_| corrupt("ESIID", &esiid))?,
@@ -90,6 +108,16 @@ fn agreement_row(row: &AnyRow) -> Result<AgreementRecord> {
         customer_email: row.try_get("customer_email")?,
         token: row.try_get("token")?,
         state: serde_json::from_str(&state).map_err(|_| corrupt("state", &state))?,
+        term: row
+            .try_get::<Option<i64>, _>("term_months")?
+            .map(|m| {
+                u8::try_from(m)
+                    .ok()
+                    .and_then(|m| Term::from_months(m).ok())
+                    .ok_or_else(|| corrupt("term", &m.to_string()))
+            })
+            .transpose()?,
+        ends_at: row.try_get("ends_at")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -110,6 +138,8 @@ pub struct Invitation<'a> {
     pub device: Option<Eui64>,
     /// The message types (services agreements).
     pub message_types: MessageTypes,
+    /// The term (Energy Data Agreements).
+    pub term: Option<Term>,
     /// Where the invitation goes.
     pub customer_email: &'a str,
     /// The invitation's secret.
@@ -117,8 +147,9 @@ pub struct Invitation<'a> {
 }
 
 impl Store {
-    /// Records an invitation if the meter has room for one more agreement of its kind (five,
-    /// counting open invitations and agreements in force, of any third party).
+    /// Records an invitation if the meter has room for one more agreement of its kind (five
+    /// device agreements of each kind, counting open invitations and agreements in force, of
+    /// any third party; Energy Data Agreements without limit).
     pub async fn invite(&self, invitation: &Invitation<'_>, now: i64) -> Result<AgreementRecord> {
         let company = self.company(invitation.company).await?;
         let mut tx = self.pool.begin().await?;
@@ -128,10 +159,11 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
         let others = rows.iter().map(agreement_row).collect::<Result<Vec<_>>>()?;
-        let state = AgreementState::invite(now as u64, others.iter().map(|a| a.state))?;
+        let limited = others.iter().filter(|a| a.kind.limited()).map(|a| a.state);
+        let state = AgreementState::invite(now as u64, limited)?;
         let id: i64 = sqlx::query(
-            "INSERT INTO agreements (company_id, kind, esiid, eui64, message_types, customer_email, token, state, state_name, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+            "INSERT INTO agreements (company_id, kind, esiid, eui64, message_types, customer_email, token, state, state_name, term_months, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
         )
         .bind(company.id)
         .bind(kind_name(invitation.kind))
@@ -142,6 +174,7 @@ impl Store {
         .bind(invitation.token)
         .bind(serde_json::to_string(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?)
         .bind(state.name())
+        .bind(invitation.term.map(|t| i64::from(t.months())))
         .bind(now)
         .fetch_one(&mut *tx)
         .await?
@@ -212,7 +245,8 @@ impl Store {
         rows.iter().map(agreement_row).collect()
     }
 
-    /// Moves agreement `id` by `step` (resend, accept, reject, end) at `now`.
+    /// Moves agreement `id` by `step` (resend, accept, reject, end) from its state at `now`;
+    /// an Energy Data Agreement of months accepted now runs until that many months from now.
     pub async fn step_agreement(
         &self,
         id: i64,
@@ -220,9 +254,37 @@ impl Store {
         step: impl FnOnce(AgreementState, u64) -> std::result::Result<AgreementState, AgreementError>,
     ) -> Result<AgreementRecord> {
         let record = self.agreement(id).await?;
-        let state = step(record.state, now as u64)?;
+        let before = record.state_at(now);
+        let state = step(before, now as u64)?;
         self.set_agreement_state(id, state, now).await?;
+        if let (AgreementState::Invited { .. }, AgreementState::Accepted, Some(Term::Months(n))) =
+            (before, state, record.term)
+        {
+            sqlx::query("UPDATE agreements SET ends_at = $1 WHERE id = $2")
+                .bind(hanrig_usage::day::plus_months(now, n))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
         self.agreement(id).await
+    }
+
+    /// `company`'s Energy Data Agreement in force on `esiid` at `now`, if it has one (the
+    /// latest accepted).
+    pub async fn energy_data_agreement(
+        &self,
+        company: &str,
+        esiid: &Esiid,
+        now: i64,
+    ) -> Result<Option<AgreementRecord>> {
+        Ok(self
+            .agreements(company, Some(esiid))
+            .await?
+            .into_iter()
+            .rev()
+            .find(|a| {
+                a.kind == AgreementKind::EnergyData && a.state_at(now) == AgreementState::Accepted
+            }))
     }
 
     async fn set_agreement_state(&self, id: i64, state: AgreementState, now: i64) -> Result<()> {

@@ -190,6 +190,22 @@ pub fn local(unix: i64) -> DateTime {
         .unwrap_or_default()
 }
 
+/// The instant `months` calendar months after `unix`, in Texas time (the 31st of a month
+/// with 30 days is its last day).
+pub fn plus_months(unix: i64, months: u8) -> i64 {
+    local(unix)
+        .checked_add(i64::from(months).months())
+        .ok()
+        .and_then(|dt| texas().to_ambiguous_timestamp(dt).compatible().ok())
+        .map(|t| t.as_second())
+        .unwrap_or(unix)
+}
+
+/// The instant `unix` as local time written `YYYYMMDDHHMMSS` (24-hour, local prevailing time).
+pub fn compact_local(unix: i64) -> String {
+    local(unix).strftime("%Y%m%d%H%M%S").to_string()
+}
+
 /// A local time written `YYYYMMDDHHMMSS` (24-hour, local prevailing time), as Unix seconds.
 /// A time the clocks skip or repeat is refused: the caller decides what such a time means.
 pub fn parse_compact_local(text: &str) -> Result<i64, TimeError> {

@@ -35,7 +35,7 @@ use std::io::{BufRead, Read};
 
 use hanrig_gateway::esiid::Esiid;
 
-use crate::day::{INTERVAL_SECONDS, parse_compact_local};
+use crate::day::{INTERVAL_SECONDS, compact_local, parse_compact_local};
 use crate::{Channel, Interval, Kwh, Quality};
 
 /// The longest line read, bytes (a data row is under 40).
@@ -50,6 +50,16 @@ pub struct FileName {
     pub duns: String,
     /// When it was sent: the revision time of its values, Unix seconds.
     pub sent: i64,
+}
+
+/// The name of file `counter` (1–999) that TDSP `duns` sends at `sent` (Unix seconds):
+/// `<DUNS>IntervalData<ccyymmddhhmmss><nnn>.lse`.
+pub fn file_name(duns: &str, sent: i64, counter: u16) -> String {
+    format!(
+        "{duns}IntervalData{}{:03}.lse",
+        compact_local(sent),
+        counter % 1000
+    )
 }
 
 /// Reads a file name of the form `<DUNS>IntervalData<ccyymmddhhmmss><nnn>.lse…`.
@@ -490,18 +500,6 @@ pub fn write_block(
     intervals: &[Interval],
 ) {
     use std::fmt::Write;
-    let compact = |t: i64| {
-        let l = crate::day::local(t);
-        format!(
-            "{:04}{:02}{:02}{:02}{:02}{:02}",
-            l.year(),
-            l.month(),
-            l.day(),
-            l.hour(),
-            l.minute(),
-            l.second()
-        )
-    };
     let code = match channel {
         Channel::Consumption => 4,
         Channel::Generation => 1,
@@ -509,8 +507,8 @@ pub fn write_block(
     let _ = writeln!(
         out,
         "00000001,{esiid},{code},{},{},Y,N",
-        compact(start),
-        compact(stop)
+        compact_local(start),
+        compact_local(stop)
     );
     out.push_str("00000002,900,KWH\n");
     let mut given = intervals.iter().peekable();

@@ -45,7 +45,7 @@ struct Accepted {
 /// The simulated CIM head-end and the HAN behind it.
 #[derive(Debug)]
 pub struct CimHeadEnd {
-    han: Han,
+    pub(super) han: Han,
     requests: BTreeMap<String, Accepted>,
     messages: u64,
     events: u64,

@@ -42,6 +42,17 @@ pub async fn serve_cim(
     clock: Clock,
     callbacks: reqwest::Client,
 ) -> std::io::Result<()> {
+    serve_soap(listener, Arc::new(Mutex::new(headend)), clock, callbacks).await
+}
+
+/// [`serve_cim`] with a head-end the caller keeps a handle on (to collect its meters'
+/// intervals while it serves, see [`super::Front`]).
+pub async fn serve_cim_shared(
+    listener: tokio::net::TcpListener,
+    headend: Arc<Mutex<CimHeadEnd>>,
+    clock: Clock,
+    callbacks: reqwest::Client,
+) -> std::io::Result<()> {
     serve_soap(listener, headend, clock, callbacks).await
 }
 
@@ -54,12 +65,22 @@ pub async fn serve_multispeak(
     clock: Clock,
     callbacks: reqwest::Client,
 ) -> std::io::Result<()> {
+    serve_soap(listener, Arc::new(Mutex::new(headend)), clock, callbacks).await
+}
+
+/// [`serve_multispeak`] with a head-end the caller keeps a handle on.
+pub async fn serve_multispeak_shared(
+    listener: tokio::net::TcpListener,
+    headend: Arc<Mutex<MultiSpeakHeadEnd>>,
+    clock: Clock,
+    callbacks: reqwest::Client,
+) -> std::io::Result<()> {
     serve_soap(listener, headend, clock, callbacks).await
 }
 
 async fn serve_soap<F: SoapFront>(
     listener: tokio::net::TcpListener,
-    front: F,
+    front: Arc<Mutex<F>>,
     clock: Clock,
     callbacks: reqwest::Client,
 ) -> std::io::Result<()> {
@@ -84,7 +105,6 @@ async fn serve_soap<F: SoapFront>(
         )
             .into_response()
     }
-    let front = Arc::new(Mutex::new(front));
     let app = axum::Router::new()
         .route("/", post(handle::<F>))
         .with_state((front.clone(), clock));

@@ -16,7 +16,7 @@ use crate::device::DeviceKind;
 /// The simulated job-style head-end and the HAN behind it.
 #[derive(Debug)]
 pub struct JobsHeadEnd {
-    han: Han,
+    pub(super) han: Han,
     /// Each job's batches: one for a delivery, one per target meter for a pairing.
     jobs: BTreeMap<String, Vec<BatchId>>,
     by_key: HashMap<String, String>,

@@ -21,10 +21,13 @@ use hanrig_headend::jobs::TargetState;
 use hanrig_sep::clusters::drlc::{DeviceClass, EventStatus};
 use hanrig_sep::install_code::InstallCode;
 use hanrig_sep::{Command, Eui64, ZclFrame};
+use hanrig_usage::day::{Day, compact_local, parse_compact_local};
+use hanrig_usage::{Channel, Interval};
 
 use crate::clock::SimTime;
 use crate::device::{DeviceKind, SimDevice};
 use crate::esi::{Esi, MeterModel};
+use crate::household::{Circuit, Home};
 use crate::sim::{Happening, MediumConfig, Node, Simulation};
 
 mod cim;
@@ -33,9 +36,33 @@ mod jobs;
 mod multispeak;
 
 pub use cim::CimHeadEnd;
-pub use http::{Outgoing, serve_cim, serve_multispeak};
+pub use http::{Outgoing, serve_cim, serve_cim_shared, serve_multispeak, serve_multispeak_shared};
 pub use jobs::{JobsHeadEnd, serve_jobs, serve_jobs_shared};
 pub use multispeak::MultiSpeakHeadEnd;
+
+/// A head-end front of any style, over its HAN.
+pub trait Front: Send + 'static {
+    /// The HAN behind it.
+    fn han(&mut self) -> &mut Han;
+}
+
+impl Front for JobsHeadEnd {
+    fn han(&mut self) -> &mut Han {
+        &mut self.han
+    }
+}
+
+impl Front for CimHeadEnd {
+    fn han(&mut self) -> &mut Han {
+        &mut self.han
+    }
+}
+
+impl Front for MultiSpeakHeadEnd {
+    fn han(&mut self) -> &mut Han {
+        &mut self.han
+    }
+}
 
 /// How the TDSP's network delays and loses downlink traffic.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -192,7 +219,15 @@ impl Han {
         let code = InstallCode::from_body(&INSTALL_CODE).ok();
         let mut nodes = Vec::with_capacity(2 * meters.len());
         let mut index = HashMap::new();
+        // Each meter has measured its home since the day began (the lab's history ends the day
+        // before).
+        let unix = i64::try_from(start.0 / SimTime::SECOND).unwrap_or(0);
+        let midnight = Day::containing(unix)
+            .map(|d| SimTime::from_unix_seconds(u64::try_from(d.start()).unwrap_or(0)))
+            .unwrap_or(start)
+            .min(start);
         for (i, (esiid, kind)) in meters.iter().enumerate() {
+            let (home, circuit) = (Home::of(esiid), Circuit::default());
             let pan = (i % 0xFFF0) as u16 + 1;
             let channel = 11 + ((i / 0xFFF0) % 16) as u8;
             let mut esi = Esi::new(
@@ -202,12 +237,12 @@ impl Han {
                 channel,
                 [0x5A; 16],
                 5,
-                MeterModel::new(vec![1000], 0, start),
+                MeterModel::home(home, circuit.clone(), home.register_origin(), midnight),
             );
             let eui = device_eui(esiid);
             let Some(code) = &code else { break };
             esi.provision(eui, code, kind.clusters());
-            let device = SimDevice::new(
+            let mut device = SimDevice::new(
                 &format!("{esiid}-device"),
                 *kind,
                 eui,
@@ -221,6 +256,7 @@ impl Han {
                 },
                 seed ^ i as u64,
             );
+            device.wire(circuit);
             let pair = (nodes.len(), nodes.len() + 1);
             index.insert(esiid.clone(), pair);
             index.insert(eui.to_string(), pair);
@@ -458,6 +494,45 @@ impl Han {
             read: true,
         });
         Ok(BatchId(self.batches.len() - 1))
+    }
+
+    /// Every meter's quarter hours measured by `now` and not collected before, by ESIID, in
+    /// the order the meters were given (see [`MeterModel::collect`]). Each meter's run ends
+    /// at a time that happens once in Texas, so a file can name it: quarter hours in the
+    /// repeated fall-back hour wait until it is over.
+    pub fn collect_intervals(&mut self, now: SimTime) -> Vec<(String, Vec<Interval>)> {
+        self.sim.run_until(now.max(self.sim.now()));
+        let once = |t: i64| parse_compact_local(&compact_local(t)).is_ok_and(|u| u == t);
+        let mut out = Vec::new();
+        for node in &mut self.sim.nodes {
+            if let Node::Esi(e) = node {
+                let intervals = e.app.meter.collect(now, once);
+                if !intervals.is_empty() {
+                    out.push((e.name.clone(), intervals));
+                }
+            }
+        }
+        out
+    }
+
+    /// [`Han::collect_intervals`] as the body of a TDSP's interval file ([`hanrig_usage::lse`]):
+    /// a block per meter and channel; `None` when no quarter hour is new.
+    pub fn interval_file(&mut self, now: SimTime) -> Option<String> {
+        let mut text = String::new();
+        for (esiid, intervals) in self.collect_intervals(now) {
+            for channel in Channel::ALL {
+                let of: Vec<Interval> = intervals
+                    .iter()
+                    .filter(|i| i.channel == channel)
+                    .copied()
+                    .collect();
+                if let (Some(first), Some(last)) = (of.first(), of.last()) {
+                    let (start, stop) = (first.start, last.start + 900);
+                    hanrig_usage::lse::write_block(&mut text, &esiid, channel, start, stop, &of);
+                }
+            }
+        }
+        (!text.is_empty()).then_some(text)
     }
 
     /// When a request leaving the head-end at `now` reaches the meter (`None`: lost).

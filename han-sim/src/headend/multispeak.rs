@@ -36,7 +36,7 @@ struct Accepted {
 /// The simulated MultiSpeak head-end and the HAN behind it.
 #[derive(Debug)]
 pub struct MultiSpeakHeadEnd {
-    han: Han,
+    pub(super) han: Han,
     requests: BTreeMap<String, Accepted>,
     messages: u64,
 }

@@ -8,7 +8,10 @@
 //!
 //! Each meter has its premise on record and, with `history_days`, 15-minute history up to
 //! yesterday, delivered as its TDSP's interval file into the lab's drop directory
-//! (`usage-drop/`), which the gateway ingests. A demo resident signs in to the Smart Meter
+//! (`usage-drop/`), which the gateway ingests. From today's midnight on, each head-end's meters
+//! measure their homes ([`hanrig_sim::household`]) as the in-home devices control them — a
+//! thermostat's setback or a load-control device's open relay shows — and the head-end delivers
+//! what they measured as its TDSP's interval file every 15 minutes of its time. A demo resident signs in to the Smart Meter
 //! Texas-compatible portal API (`portal_url`) and sees the first three meters.
 //!
 //! The directory receives `ca.pem`, `client.pem`, `client.key` and `lab.json` (`api_url`,
@@ -16,6 +19,7 @@
 //! the gateway's database.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 pub mod history;
 use std::time::Instant;
@@ -36,9 +40,10 @@ use hanrig_headend::multispeak::MsgHeader;
 use hanrig_sim::clock::SimTime;
 use hanrig_sim::device::DeviceKind;
 use hanrig_sim::headend::{
-    CimHeadEnd, Clock, JobsHeadEnd, Latency, MultiSpeakHeadEnd, device_eui, serve_cim, serve_jobs,
-    serve_multispeak,
+    CimHeadEnd, Clock, Front, JobsHeadEnd, Latency, MultiSpeakHeadEnd, device_eui,
+    serve_cim_shared, serve_jobs_shared, serve_multispeak_shared,
 };
+use hanrig_usage::lse::file_name;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -87,9 +92,12 @@ pub struct Lab {
     pub info: serde_json::Value,
     /// The TDSPs' head-end URLs.
     pub headends: Vec<(Tdsp, String)>,
+    /// The head-ends' and the HAN's clock (`speed` times as fast as the wall's, from when the
+    /// lab started).
+    pub clock: Clock,
     store: Store,
     stop: watch::Sender<bool>,
-    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Lab {
@@ -206,6 +214,54 @@ async fn bind(address: &str) -> Result<(TcpListener, String), String> {
     Ok((l, format!("http://{a}/")))
 }
 
+/// The simulated head-ends deliver their meters' quarter hours every 15 minutes of their time.
+pub const INTERVAL_FILE_EVERY_S: f64 = 900.0;
+
+fn shared<F>(front: F) -> Arc<Mutex<F>> {
+    Arc::new(Mutex::new(front))
+}
+
+/// Writes `text` as file `name` into `dir`: under another name first and then renamed, so no
+/// sweep sees half a file.
+fn drop_file(dir: &Path, name: &str, text: &str) -> Result<(), String> {
+    let part = dir.join(format!("{name}.part"));
+    std::fs::write(&part, text).map_err(|err| format!("{}: {err}", part.display()))?;
+    std::fs::rename(&part, dir.join(name)).map_err(|err| format!("{}: {err}", dir.display()))
+}
+
+/// Starts `tdsp`'s head-end delivering what its meters measured ([`Han::interval_file`]) as
+/// `tdsp`'s interval file into its drop directory every [`INTERVAL_FILE_EVERY_S`] of the
+/// head-end's time, named with that time.
+///
+/// [`Han::interval_file`]: hanrig_sim::headend::Han::interval_file
+fn deliver_intervals<F: Front>(
+    front: Arc<Mutex<F>>,
+    clock: Clock,
+    tdsp: Tdsp,
+    drop_dir: &Path,
+) -> JoinHandle<()> {
+    let dir = drop_dir.join(tdsp.name());
+    tokio::spawn(async move {
+        let every = std::time::Duration::from_secs_f64(INTERVAL_FILE_EVERY_S / clock.speed);
+        let mut counter = 1;
+        loop {
+            tokio::time::sleep(every).await;
+            let now = clock.now();
+            let text = match front.lock() {
+                Ok(mut f) => f.han().interval_file(now),
+                Err(_) => return,
+            };
+            let Some(text) = text else { continue };
+            counter = counter % 999 + 1;
+            let sent = i64::try_from(now.0 / SimTime::SECOND).unwrap_or(0);
+            let name = file_name(&history::lab_duns(tdsp), sent, counter);
+            if let Err(err) = drop_file(&dir, &name, &text) {
+                eprintln!("hanrig lab: {tdsp}'s interval file: {err}");
+            }
+        }
+    })
+}
+
 fn e(err: impl std::fmt::Display) -> String {
     err.to_string()
 }
@@ -311,6 +367,7 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
                         esiid: &meter,
                         device,
                         message_types: types,
+                        term: None,
                         customer_email: &format!("customer{i}@example.com"),
                         token: &format!("{}-{n}", random_password()?),
                     },
@@ -344,6 +401,13 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
             "device_type": type_name,
         }));
     }
+
+    let drop_dir = dir.join("usage-drop");
+    let usage_drop = hanrig_gateway_server::usage::DropDirectory {
+        dir: drop_dir.clone(),
+        every: std::time::Duration::from_secs(1),
+    };
+    usage_drop.prepare()?;
 
     // A head-end per TDSP, and its link. A calling-back head-end has its own CA and client
     // certificate: its callback listener admits only certificates of that CA.
@@ -393,9 +457,10 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         };
         let (connector, callbacks) = match tdsp.style() {
             HeadEndStyle::Jobs => {
-                let headend = JobsHeadEnd::new(fleet, latency, seed, clock.now());
+                let headend = shared(JobsHeadEnd::new(fleet, latency, seed, clock.now()));
+                tasks.push(deliver_intervals(headend.clone(), clock, tdsp, &drop_dir));
                 tasks.push(tokio::spawn(async move {
-                    let _ = serve_jobs(listener, headend, clock).await;
+                    let _ = serve_jobs_shared(listener, headend, clock).await;
                 }));
                 (
                     Connector::Jobs(JobsClient::new(url.trim_end_matches('/'))),
@@ -404,9 +469,10 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
             }
             HeadEndStyle::Cim => {
                 let (push, callbacks, reply) = calling_back().await?;
-                let headend = CimHeadEnd::new(fleet, latency, seed, clock.now());
+                let headend = shared(CimHeadEnd::new(fleet, latency, seed, clock.now()));
+                tasks.push(deliver_intervals(headend.clone(), clock, tdsp, &drop_dir));
                 tasks.push(tokio::spawn(async move {
-                    let _ = serve_cim(listener, headend, clock, push).await;
+                    let _ = serve_cim_shared(listener, headend, clock, push).await;
                 }));
                 (
                     Connector::Cim(CimClient::new(&url, &reply)),
@@ -415,9 +481,10 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
             }
             HeadEndStyle::MultiSpeak => {
                 let (push, callbacks, response) = calling_back().await?;
-                let headend = MultiSpeakHeadEnd::new(fleet, latency, seed, clock.now());
+                let headend = shared(MultiSpeakHeadEnd::new(fleet, latency, seed, clock.now()));
+                tasks.push(deliver_intervals(headend.clone(), clock, tdsp, &drop_dir));
                 tasks.push(tokio::spawn(async move {
-                    let _ = serve_multispeak(listener, headend, clock, push).await;
+                    let _ = serve_multispeak_shared(listener, headend, clock, push).await;
                 }));
                 let header = MsgHeader::new("hanrig", "Smart Meter Texas (lab)", "", 0);
                 (
@@ -455,34 +522,18 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         )
         .await
         .map_err(e)?;
-    let drop_dir = dir.join("usage-drop");
-    let usage_drop = hanrig_gateway_server::usage::DropDirectory {
-        dir: drop_dir.clone(),
-        every: std::time::Duration::from_secs(1),
-    };
-    usage_drop.prepare()?;
     if options.history_days > 0 {
         let yesterday = hanrig_usage::day::Day::containing(now)
             .map_err(e)?
             .previous();
-        let sent = hanrig_usage::day::local(now)
-            .strftime("%Y%m%d%H%M%S")
-            .to_string();
         for (k, (tdsp, _, _)) in lands.iter().enumerate() {
-            let meters: Vec<(usize, String)> = fleets[k]
-                .iter()
-                .enumerate()
-                .map(|(n, (esiid, _))| (n * lands.len() + k, esiid.clone()))
-                .collect();
-            if meters.is_empty() {
+            let esiids: Vec<String> = fleets[k].iter().map(|(esiid, _)| esiid.clone()).collect();
+            if esiids.is_empty() {
                 continue;
             }
-            let text = history::file(&meters, yesterday, options.history_days);
-            let name = format!("{}IntervalData{sent}001.lse", history::lab_duns(*tdsp));
-            // Written under another name and renamed, so no sweep sees half a file.
-            let part = drop_dir.join(tdsp.name()).join(format!("{name}.part"));
-            std::fs::write(&part, text).map_err(e)?;
-            std::fs::rename(&part, drop_dir.join(tdsp.name()).join(name)).map_err(e)?;
+            let text = history::file(&esiids, yesterday, options.history_days);
+            let name = file_name(&history::lab_duns(*tdsp), now, 1);
+            drop_file(&drop_dir.join(tdsp.name()), &name, &text)?;
         }
     }
     let (portal_listener, _) = bind("127.0.0.1:0").await?;
@@ -549,9 +600,10 @@ pub async fn start(options: &LabOptions) -> Result<Lab, String> {
         api_url,
         info,
         headends,
+        clock,
         store,
         stop,
-        tasks: std::sync::Mutex::new(tasks),
+        tasks: Mutex::new(tasks),
     })
 }
 
