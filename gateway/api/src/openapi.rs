@@ -275,11 +275,11 @@ fn operation(path: &str, op: &mut Value) {
                     has_format = true;
                     p["schema"] = json!({"$ref": "#/components/schemas/Esiid"});
                 }
-                ("from" | "to", "query") => {
+                ("from" | "to", "query") if path.starts_with("/v1/usage/") => {
                     has_format = true;
                     p["schema"] = json!({"type": "string", "format": "date"});
                 }
-                ("format", "query") => {
+                ("format", "query") if path.starts_with("/v1/usage/") => {
                     has_format = true;
                     p["schema"] = json!({"enum": ["json", "csv", "espi"]});
                 }
