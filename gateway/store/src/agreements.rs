@@ -58,10 +58,6 @@ impl AgreementRecord {
     }
 }
 
-fn kind_name(kind: AgreementKind) -> &'static str {
-    kind.name()
-}
-
 fn types_text(t: MessageTypes) -> String {
     [
         (t.text, "text"),
@@ -155,7 +151,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(&format!("{SELECT} WHERE a.esiid = $1 AND a.kind = $2"))
             .bind(invitation.esiid.as_str())
-            .bind(kind_name(invitation.kind))
+            .bind(invitation.kind.name())
             .fetch_all(&mut *tx)
             .await?;
         let others = rows.iter().map(agreement_row).collect::<Result<Vec<_>>>()?;
@@ -166,7 +162,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING id",
         )
         .bind(company.id)
-        .bind(kind_name(invitation.kind))
+        .bind(invitation.kind.name())
         .bind(invitation.esiid.as_str())
         .bind(invitation.device.map(|d| d.to_string()).unwrap_or_default())
         .bind(types_text(invitation.message_types))

@@ -489,6 +489,20 @@ impl<R: BufRead> Iterator for Reader<R> {
     }
 }
 
+/// Writes a meter's `intervals` of `start..stop` in this format: a block per channel they hold.
+pub fn write_meter(out: &mut String, esiid: &str, start: i64, stop: i64, intervals: &[Interval]) {
+    for channel in Channel::ALL {
+        let of: Vec<Interval> = intervals
+            .iter()
+            .filter(|i| i.channel == channel)
+            .copied()
+            .collect();
+        if !of.is_empty() {
+            write_block(out, esiid, channel, start, stop, &of);
+        }
+    }
+}
+
 /// Writes one block in this format: header rows and one data row per interval of
 /// `start..stop`, blank where `intervals` has none.
 pub fn write_block(

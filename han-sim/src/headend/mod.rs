@@ -21,8 +21,8 @@ use hanrig_headend::jobs::TargetState;
 use hanrig_sep::clusters::drlc::{DeviceClass, EventStatus};
 use hanrig_sep::install_code::InstallCode;
 use hanrig_sep::{Command, Eui64, ZclFrame};
+use hanrig_usage::Interval;
 use hanrig_usage::day::{Day, compact_local, parse_compact_local};
-use hanrig_usage::{Channel, Interval};
 
 use crate::clock::SimTime;
 use crate::device::{DeviceKind, SimDevice};
@@ -520,16 +520,9 @@ impl Han {
     pub fn interval_file(&mut self, now: SimTime) -> Option<String> {
         let mut text = String::new();
         for (esiid, intervals) in self.collect_intervals(now) {
-            for channel in Channel::ALL {
-                let of: Vec<Interval> = intervals
-                    .iter()
-                    .filter(|i| i.channel == channel)
-                    .copied()
-                    .collect();
-                if let (Some(first), Some(last)) = (of.first(), of.last()) {
-                    let (start, stop) = (first.start, last.start + 900);
-                    hanrig_usage::lse::write_block(&mut text, &esiid, channel, start, stop, &of);
-                }
+            if let (Some(first), Some(last)) = (intervals.first(), intervals.last()) {
+                let (start, stop) = (first.start, last.start + 900);
+                hanrig_usage::lse::write_meter(&mut text, &esiid, start, stop, &intervals);
             }
         }
         (!text.is_empty()).then_some(text)

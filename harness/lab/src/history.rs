@@ -4,8 +4,7 @@
 use hanrig_gateway::routing::Tdsp;
 use hanrig_sim::household::Home;
 use hanrig_usage::day::Day;
-use hanrig_usage::lse::write_block;
-use hanrig_usage::{Channel, Interval};
+use hanrig_usage::lse::write_meter;
 
 /// The DUNS number a lab TDSP signs its files with: the lab's own (`00000000N`), not the TDSP's.
 pub fn lab_duns(tdsp: Tdsp) -> String {
@@ -29,16 +28,7 @@ pub fn file(esiids: &[String], last: Day, days: u32) -> String {
                 intervals.extend(home.day(d));
                 d = d.next();
             }
-            for channel in Channel::ALL {
-                let of: Vec<Interval> = intervals
-                    .iter()
-                    .filter(|i| i.channel == channel)
-                    .copied()
-                    .collect();
-                if !of.is_empty() {
-                    write_block(&mut text, esiid, channel, from.start(), to.end(), &of);
-                }
-            }
+            write_meter(&mut text, esiid, from.start(), to.end(), &intervals);
             from = to.next();
         }
     }
