@@ -26,7 +26,8 @@ use hanrig_device::Rng;
 use crate::cbke::EsiFaults;
 use std::collections::VecDeque;
 
-use hanrig_usage::{Channel, Interval, Quality};
+use hanrig_usage::day::Day;
+use hanrig_usage::{Channel, DailyRead, Interval, Quality};
 
 use crate::clock::SimTime;
 use crate::device::Mutant;
@@ -69,14 +70,32 @@ struct Premises {
     control: Control,
     /// The quarter hour being measured: delivered and received energy so far, µWh.
     quarter: (u128, u128),
+    /// Delivered energy not yet a whole µWh, Wh·µs.
+    carry: u128,
     /// Measured quarter hours not yet collected: the first one's start (Unix seconds) and
     /// each one's delivered and received Wh.
     load_profile: (i64, VecDeque<(u16, u16)>),
+    /// The register (Wh) at each local midnight since the last collection, and at the one
+    /// before: the daily freeze (Metering attribute 0x0004, DFTSummation, at DailyFreezeTime
+    /// 00:00).
+    freezes: VecDeque<(Day, u64)>,
+}
+
+/// What a collection gives: the quarter hours measured and the days whose start and end the
+/// register was frozen at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Collected {
+    /// Consumption, and generation for a solar home, oldest first.
+    pub intervals: Vec<Interval>,
+    /// Daily register reads, oldest first.
+    pub daily: Vec<DailyRead>,
 }
 
 /// Quarter hours a meter keeps until they are collected ([`MeterModel::collect`]): two days,
 /// like a meter's load-profile memory; older ones are overwritten.
 pub const LOAD_PROFILE_QUARTERS: usize = 2 * 100;
+/// Daily freezes a meter keeps until they are collected: two days' reads.
+pub const DAILY_FREEZES: usize = 3;
 
 const QUARTER_US: u64 = 900 * SimTime::SECOND;
 
@@ -97,16 +116,25 @@ impl MeterModel {
     /// quarter hour's energy (from the first quarter hour that starts at or after `start`)
     /// until it is collected.
     pub fn home(home: Home, circuit: Circuit, initial_wh: u64, start: SimTime) -> Self {
+        let unix = (start.0 / SimTime::SECOND) as i64;
+        let freezes = Day::containing(unix)
+            .ok()
+            .filter(|d| d.start() == unix && start.0.is_multiple_of(SimTime::SECOND))
+            .map(|d| (d, initial_wh))
+            .into_iter()
+            .collect();
         MeterModel {
             premises: Some(Box::new(Premises {
                 home,
                 circuit,
                 control: Control::NORMAL,
                 quarter: (0, 0),
+                carry: 0,
                 load_profile: (
                     unix_quarter(SimTime(start.0 + QUARTER_US - 1)),
                     VecDeque::new(),
                 ),
+                freezes,
             })),
             ..MeterModel::new(Vec::new(), initial_wh, start)
         }
@@ -162,12 +190,12 @@ impl MeterModel {
             }
             let start = unix_quarter(self.since);
             let (delivered, received) = p.home.quarter(start).metered(&p.control);
-            // Wh per quarter hour over `dt` µs: Wh × 10⁶ µWh × dt / 900 × 10⁶ µs.
+            // Wh per quarter hour over `dt` µs: Wh × 10⁶ µWh × dt / 900 × 10⁶ µs, the
+            // remainder carried so that the register counts a whole quarter hour exactly.
             let dt = u128::from(next.0 - self.since.0);
-            let (d, r) = (
-                delivered.max(0) as u128 * dt / 900,
-                received.max(0) as u128 * dt / 900,
-            );
+            let delivered_us = delivered.max(0) as u128 * dt + p.carry;
+            p.carry = delivered_us % 900;
+            let (d, r) = (delivered_us / 900, received.max(0) as u128 * dt / 900);
             self.energy_uwh += d;
             p.quarter.0 += d;
             p.quarter.1 += r;
@@ -185,18 +213,45 @@ impl MeterModel {
                         *first += 900;
                     }
                 }
+                let end = start + 900;
+                if let Ok(day) = Day::containing(end).map(|d| (d.start() == end).then_some(d))
+                    && let Some(day) = day
+                {
+                    p.freezes.push_back((day, self.summation_wh()));
+                    if p.freezes.len() > DAILY_FREEZES {
+                        p.freezes.pop_front();
+                    }
+                }
             }
         }
     }
 
     /// The home's quarter hours measured by `now` and not collected before, oldest first
     /// (consumption, and generation for a solar home), up to the last one whose end `keep`
-    /// accepts; the rest wait for the next collection. Nothing for a meter without a home.
-    pub fn collect(&mut self, now: SimTime, keep: impl Fn(i64) -> bool) -> Vec<Interval> {
+    /// accepts — the rest wait for the next collection — and a daily register read for each
+    /// day whose start and end the register was frozen at and that was not collected before.
+    /// Nothing for a meter without a home.
+    pub fn collect(&mut self, now: SimTime, keep: impl Fn(i64) -> bool) -> Collected {
         self.advance(now);
         let Some(p) = &mut self.premises else {
-            return Vec::new();
+            return Collected::default();
         };
+        let mut daily = Vec::new();
+        while p.freezes.len() >= 2 {
+            let Some((day, start)) = p.freezes.pop_front() else {
+                break;
+            };
+            if let Some(&(next, end)) = p.freezes.front()
+                && next == day.next()
+            {
+                daily.push(DailyRead {
+                    day,
+                    start_wh: start as i64,
+                    end_wh: end as i64,
+                    quality: Quality::Actual,
+                });
+            }
+        }
         let (first, kept) = &mut p.load_profile;
         let mut n = kept.len();
         while n > 0 && !keep(*first + 900 * n as i64) {
@@ -221,7 +276,10 @@ impl MeterModel {
             }
         }
         *first += 900 * n as i64;
-        out
+        Collected {
+            intervals: out,
+            daily,
+        }
     }
 }
 

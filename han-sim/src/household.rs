@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use hanrig_usage::day::{Day, local};
-use hanrig_usage::{Channel, Interval, Quality};
+use hanrig_usage::{BillingRead, Channel, DailyRead, Interval, Quality};
 
 use crate::clock::SimTime;
 
@@ -83,6 +83,37 @@ impl Home {
     /// on: 20,000–50,000 kWh, as an old meter's would be.
     pub fn register_origin(self) -> u64 {
         20_000_000 + (self.seed >> 8) % 30_000_000
+    }
+
+    /// The day of the month its TDSP reads its meter for billing: 1–28 (a meter-read cycle
+    /// seeded by the ESIID; every month has that day).
+    pub fn read_day(self) -> i8 {
+        1 + ((self.seed >> 40) % 28) as i8
+    }
+
+    /// Its meter's register (Wh) at the start of each day from `first` up to and including
+    /// `origin`, the day it says [`Home::register_origin`], with no load control before: each
+    /// day's register is the next one's less that day's consumption ([`Home::day`]), so daily
+    /// reads and intervals agree to the watt-hour.
+    pub fn registers_before(self, first: Day, origin: Day) -> Vec<(Day, u64)> {
+        let mut days = Vec::new();
+        let mut d = first;
+        while d < origin {
+            days.push(d);
+            d = d.next();
+        }
+        let mut register = self.register_origin();
+        let mut out = vec![(origin, register)];
+        for d in days.into_iter().rev() {
+            let consumed: i64 = d
+                .interval_starts()
+                .map(|start| self.quarter(start).metered(&Control::NORMAL).0.max(0))
+                .sum();
+            register = register.saturating_sub(consumed as u64);
+            out.push((d, register));
+        }
+        out.reverse();
+        out
     }
 
     /// What its meter's register says (Wh) at `t` (Unix seconds) after measuring the home with
@@ -158,6 +189,61 @@ impl Home {
             }
         }
         out
+    }
+}
+
+/// A meter's billing cycle, as its TDSP keeps it: each daily register read that ends on a read
+/// date (the midnight that starts the meter's read day) closes the period since the read date
+/// before, with the energy between the two registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BillingCycle {
+    read_day: i8,
+    /// The last read date and the register then, Wh.
+    last: Option<(Day, i64)>,
+}
+
+impl BillingCycle {
+    /// A cycle read on `read_day` of each month, starting at the next read date.
+    pub fn new(read_day: i8) -> BillingCycle {
+        BillingCycle {
+            read_day,
+            last: None,
+        }
+    }
+
+    /// A cycle whose current period started on `day` with the register at `wh`.
+    pub fn since(read_day: i8, day: Day, wh: i64) -> BillingCycle {
+        BillingCycle {
+            read_day,
+            last: Some((day, wh)),
+        }
+    }
+
+    /// Whether the period's start is known.
+    pub fn started(&self) -> bool {
+        self.last.is_some()
+    }
+
+    /// Whether `day` is a read date.
+    pub fn is_read_date(&self, day: Day) -> bool {
+        day.date().day() == self.read_day
+    }
+
+    /// The billing read `read` completes, if the day after it is a read date (and the
+    /// period's start is known); that read date then starts the next period.
+    pub fn daily(&mut self, read: &DailyRead) -> Option<BillingRead> {
+        let end = read.day.next();
+        if !self.is_read_date(end) {
+            return None;
+        }
+        let billed = self.last.map(|(start, wh)| BillingRead {
+            start,
+            end,
+            wh: read.end_wh - wh,
+            quality: read.quality,
+        });
+        self.last = Some((end, read.end_wh));
+        billed
     }
 }
 

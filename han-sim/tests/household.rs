@@ -1,7 +1,8 @@
 //! The simulated head-ends' meters measure their homes: a quarter hour with no load control is
 //! what the home's profile says (the lab's history says the same), a thermostat's setback and
 //! a load-control device's open relay show in the quarter hours the event covers, and the
-//! head-end's interval file names only times that happen once.
+//! head-end's interval file names only times that happen once; its meters' daily register
+//! reads and billing periods continue the history the same home model writes.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,8 +14,8 @@ use hanrig_sim::device::DeviceKind;
 use hanrig_sim::headend::{Front, JobsHeadEnd, Latency};
 use hanrig_sim::household::{Control, Home, NORMAL_HEATING};
 use hanrig_usage::day::Day;
-use hanrig_usage::lse::Reader;
-use hanrig_usage::{Channel, Interval};
+use hanrig_usage::lse::{Reader, Record};
+use hanrig_usage::{BillingRead, Channel, DailyRead, Interval, Quality};
 
 const FAST: Latency = Latency {
     min_us: 1_000_000,
@@ -116,9 +117,11 @@ fn a_thermostats_setback_and_a_relays_shed_show_in_their_meters_quarter_hours_an
         water_heater_on: false,
         ..Control::NORMAL
     };
-    for ((esiid, intervals), control) in measured.iter().zip([Some(setback), Some(shed), None]) {
+    for ((esiid, collected), control) in measured.iter().zip([Some(setback), Some(shed), None]) {
         let home = Home::of(esiid);
-        let got = consumption(intervals);
+        let got = consumption(&collected.intervals);
+        // No midnight has passed since the day's: no daily read yet.
+        assert!(collected.daily.is_empty(), "{collected:?}");
         assert_eq!(got.len(), 32, "{esiid}");
         let profile = consumption(&home.day(day));
         let mut saved = 0;
@@ -155,7 +158,10 @@ fn a_thermostats_setback_and_a_relays_shed_show_in_their_meters_quarter_hours_an
     // meter and channel, and reads back as it was measured.
     let text = h.han().interval_file(at(midnight + 9 * 3600)).unwrap();
     let blocks: Vec<_> = Reader::new(text.as_bytes())
-        .map(|b| b.unwrap_or_else(|e| panic!("{e:?}\n{text}")))
+        .map(|b| match b {
+            Ok(Record::Intervals(b)) => b,
+            other => panic!("{other:?}\n{text}"),
+        })
         .collect();
     let solar = esiids.iter().filter(|e| Home::of(e).solar()).count();
     assert_eq!(blocks.len(), 3 + solar, "{text}");
@@ -179,7 +185,10 @@ fn quarter_hours_of_the_repeated_hour_wait_until_it_is_over() {
     let mut h = JobsHeadEnd::new(&fleet, FAST, 3, at(midnight + 1800));
     // At the first 01:30 the run ends at 00:45: 01:00 happens twice.
     let first = h.han().collect_intervals(at(midnight + 5400));
-    let starts: Vec<i64> = consumption(&first[0].1).iter().map(|q| q.0).collect();
+    let starts: Vec<i64> = consumption(&first[0].1.intervals)
+        .iter()
+        .map(|q| q.0)
+        .collect();
     assert_eq!(starts, [midnight, midnight + 900, midnight + 1800]);
     // Nothing while the hour repeats.
     assert!(
@@ -190,10 +199,74 @@ fn quarter_hours_of_the_repeated_hour_wait_until_it_is_over() {
     // At 02:30 (standard time), the rest: 00:45 to 02:30, five quarter hours of them in
     // the 01:00 hours.
     let rest = h.han().collect_intervals(at(midnight + 3 * 3600 + 1800));
-    let got = consumption(&rest[0].1);
+    let got = consumption(&rest[0].1.intervals);
     assert_eq!(got.len(), 11);
     assert_eq!(got[0].0, midnight + 2700);
     let profile = consumption(&Home::of(&fleet[0].0).day(day));
     assert_eq!(profile.len(), 100);
     assert_eq!(got, profile[3..14]);
+}
+
+#[test]
+fn daily_reads_and_the_billing_period_continue_the_history_of_the_same_home() {
+    let esiid = "1044372000000000000007";
+    let home = Home::of(esiid);
+    // Start the day before the meter's read day, so the first day's read closes a period.
+    let read_date = Day::parse_iso(&format!("2027-02-{:02}", home.read_day())).unwrap();
+    let first_day = read_date.previous();
+    let fleet = vec![(esiid.to_string(), DeviceKind::InHomeDisplay)];
+    let mut h = JobsHeadEnd::new(&fleet, FAST, 3, at(first_day.start() + 60));
+    let text = h.han().interval_file(at(read_date.start() + 3600)).unwrap();
+    let records: Vec<Record> = Reader::new(text.as_bytes())
+        .map(|r| r.unwrap_or_else(|e| panic!("{e:?}\n{text}")))
+        .collect();
+    let daily: Vec<DailyRead> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Daily(d) => Some(d.read),
+            _ => None,
+        })
+        .collect();
+    let billing: Vec<BillingRead> = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Billing(b) => Some(b.read),
+            _ => None,
+        })
+        .collect();
+    // The first day, from the register the meter started at to the next midnight's: what the
+    // home drew, to the watt-hour (a display controls nothing).
+    let drawn = |d: Day| -> i64 { consumption(&home.day(d)).iter().map(|q| q.1).sum() };
+    let origin = home.register_origin() as i64;
+    assert_eq!(
+        daily,
+        [DailyRead {
+            day: first_day,
+            start_wh: origin,
+            end_wh: origin + drawn(first_day),
+            quality: Quality::Actual,
+        }]
+    );
+    // The period from the read date a month before — whose register is the history's — to
+    // this one: every day's consumption in it.
+    let start = Day::parse_iso(&format!("2027-01-{:02}", home.read_day())).unwrap();
+    let mut total = 0;
+    let mut d = start;
+    while d < read_date {
+        total += drawn(d);
+        d = d.next();
+    }
+    assert_eq!(
+        billing,
+        [BillingRead {
+            start,
+            end: read_date,
+            wh: total,
+            quality: Quality::Actual,
+        }]
+    );
+    assert_eq!(
+        home.registers_before(start, first_day)[0],
+        (start, (origin - total + drawn(first_day)) as u64)
+    );
 }

@@ -169,6 +169,35 @@ async fn a_thermostats_setback_shows_in_its_meters_intervals_in_the_portal_and_g
     }
     assert_eq!(shown.len(), 3);
 
+    // The history's daily register read ends at the register the live meter started from, and
+    // counts the day's intervals to the watt-hour.
+    let started = Day::containing((lab.clock.start.0 / SimTime::SECOND) as i64).unwrap();
+    let yesterday = started.previous();
+    let answer: Value = http
+        .post(format!("{portal}/api/usage/daily"))
+        .bearer_auth(&token)
+        .json(&json!({"esiid": esiid, "startDate": yesterday.us(), "endDate": yesterday.us()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let read = &answer["dailyData"][0];
+    let kwh = |v: &Value| (v.as_f64().unwrap() * 1000.0).round() as i64;
+    let drawn: i64 = home
+        .day(yesterday)
+        .iter()
+        .filter(|i| i.channel == Channel::Consumption)
+        .map(|i| i.wh)
+        .sum();
+    assert_eq!(
+        kwh(&read["endreading"]),
+        home.register_origin() as i64,
+        "{answer}"
+    );
+    assert_eq!(kwh(&read["reading"]), drawn, "{answer}");
+
     // The Green Button export of that day says the same.
     let (ok, out, err) = {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_hanrig"))

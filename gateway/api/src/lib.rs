@@ -172,6 +172,10 @@ impl Api {
             .routes(routes!(devices::device))
             .routes(routes!(devices::remove))
             .routes(routes!(usage::intervals))
+            .routes(routes!(usage::daily))
+            .routes(routes!(usage::monthly))
+            .routes(routes!(usage::request_odr))
+            .routes(routes!(usage::odr_status))
             .with_state(self)
             .split_for_parts();
         (router, openapi::finish(doc, &routing))
@@ -236,7 +240,7 @@ fn with_document(router: Router, doc: serde_json::Value) -> Router {
         (name = "agreements", description = "Energy Data, In-Home Device and In-Home Device Services agreements, by invitation"),
         (name = "devices", description = "In-home devices: add (provisioned through the TDSP's head-end), read, remove"),
         (name = "reports", description = "Counts for TDSPs and the regulator"),
-        (name = "usage", description = "Meters' 15-minute usage, under Energy Data Agreements"),
+        (name = "usage", description = "Meters' 15-minute usage, daily register reads and monthly billing reads, under Energy Data Agreements"),
     )
 )]
 struct Doc;

@@ -9,6 +9,13 @@
 //! - `POST /api/meter`: the customer's meters;
 //! - `POST /api/adhoc/intervalsynch`: 15-minute data per day and channel as the 100-slot `RD`;
 //! - `POST /api/usage/interval`: the same data as one row per interval;
+//! - `POST /api/usage/daily`: daily register reads, `{"dailyData":[{"date","starttime",
+//!   "startreading","endreading","reading"}]}` (the fields the community's client reads;
+//!   their values follow `/api/usage/interval`'s rows — an ISO `date`, a ` 12:00 am` start, kWh
+//!   as numbers — which is this project's assumption, no sample of the answer being public);
+//! - `POST /api/usage/monthly`: monthly billing reads, `{"monthlyData":[{"startdate",
+//!   "enddate","reading","est_act"}]}` (field names this project's, in the same style) for the
+//!   periods overlapping the dates asked for, at most 13 months of them;
 //! - `POST /api/ondemandread`: asks for a read of the meter now, through its TDSP's head-end
 //!   ([`hanrig_usage::odr`]): `data.statusCode` `0`, or `5031`/`5032` past the hourly or daily
 //!   limit;
@@ -116,6 +123,8 @@ impl Portal {
             .route("/api/meter", post(meters))
             .route("/api/adhoc/intervalsynch", post(interval_synch))
             .route("/api/usage/interval", post(usage_interval))
+            .route("/api/usage/daily", post(usage_daily))
+            .route("/api/usage/monthly", post(usage_monthly))
             .route("/api/ondemandread", post(on_demand_read))
             .route("/api/usage/latestodrread", post(latest_read))
             .fallback(|| async { error(StatusCode::NOT_FOUND, "no such API") })
@@ -440,22 +449,93 @@ async fn usage_interval(
         .iter()
         .map(|&t| {
             let of = |c: Channel| intervals.iter().find(|i| i.start == t && i.channel == c);
-            let kwh = |i: Option<&hanrig_usage::Interval>| {
-                i.map(|i| Kwh(i.wh).to_string().parse::<f64>().unwrap_or(0.0))
-            };
+            let kwh = |i: Option<&hanrig_usage::Interval>| kwh_number(i.map_or(0, |i| i.wh));
             let (c, g) = (of(Channel::Consumption), of(Channel::Generation));
             json!({
                 "date": local(t).date().to_string(),
                 "starttime": clock_text(t),
                 "endtime": clock_text(t + 900),
-                "consumption": kwh(c).unwrap_or(0.0),
+                "consumption": kwh(c),
                 "consumption_est_act": c.map(|i| i.quality.letter()),
-                "generation": kwh(g).unwrap_or(0.0),
+                "generation": kwh(g),
                 "generation_est_act": g.map(|i| i.quality.letter()),
             })
         })
         .collect();
     Ok(answer(StatusCode::OK, json!({ "intervaldata": rows })))
+}
+
+/// kWh as a JSON number with three decimals.
+fn kwh_number(wh: i64) -> Value {
+    json!(Kwh(wh).to_string().parse::<f64>().unwrap_or(0.0))
+}
+
+async fn usage_daily(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let resident = portal.resident(&headers).await?;
+    let request = body(parsed)?;
+    let days = days(&request, "startDate", "endDate")?;
+    let e = Portal::own(&resident, esiid_of(&request)?)?;
+    let (Some(&first), Some(&last)) = (days.first(), days.last()) else {
+        return Err(refuse(StatusCode::BAD_REQUEST, "no days"));
+    };
+    let reads = portal
+        .store
+        .daily_reads(e, first, last)
+        .await
+        .map_err(internal)?;
+    let rows: Vec<Value> = reads
+        .iter()
+        .map(|(r, _)| {
+            json!({
+                "date": r.day.to_string(),
+                "starttime": clock_text(r.day.start()),
+                "startreading": kwh_number(r.start_wh),
+                "endreading": kwh_number(r.end_wh),
+                "reading": kwh_number(r.wh()),
+            })
+        })
+        .collect();
+    Ok(answer(StatusCode::OK, json!({ "dailyData": rows })))
+}
+
+async fn usage_monthly(
+    State(portal): State<Portal>,
+    headers: HeaderMap,
+    parsed: Result<Json<Value>, JsonRejection>,
+) -> Answer {
+    let resident = portal.resident(&headers).await?;
+    let request = body(parsed)?;
+    let date = |key: &str| {
+        request[key]
+            .as_str()
+            .ok_or_else(|| format!("{key}: a date MM/DD/YYYY"))
+            .and_then(|s| Day::parse_us(s).map_err(|e| format!("{key}: {e}")))
+            .map_err(|m| refuse(StatusCode::BAD_REQUEST, m))
+    };
+    let (first, last) = (date("startDate")?, date("endDate")?);
+    hanrig_usage::export_span(first, last).map_err(|m| refuse(StatusCode::BAD_REQUEST, m))?;
+    let e = Portal::own(&resident, esiid_of(&request)?)?;
+    let reads = portal
+        .store
+        .billing_reads(e, first, last)
+        .await
+        .map_err(internal)?;
+    let rows: Vec<Value> = reads
+        .iter()
+        .map(|(r, _)| {
+            json!({
+                "startdate": r.start.to_string(),
+                "enddate": r.end.to_string(),
+                "reading": kwh_number(r.wh),
+                "est_act": r.quality.letter(),
+            })
+        })
+        .collect();
+    Ok(answer(StatusCode::OK, json!({ "monthlyData": rows })))
 }
 
 /// The ESIID a request names (`ESIID`, as the client sends it, or `esiid`).

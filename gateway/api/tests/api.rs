@@ -577,6 +577,20 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
         .step_agreement(eda.id, now(), |s, now| s.accept(now))
         .await
         .unwrap();
+    // The meter is on record, so that an on-demand read can be asked for.
+    store
+        .put_meter(&hanrig_gateway_store::MeterRecord {
+            esiid: ONCOR.parse().unwrap(),
+            tdsp: Tdsp::Oncor,
+            meter_number: "123456789LG".into(),
+            address: "1 Main St".into(),
+            city: "Dallas".into(),
+            zip: "75201".into(),
+            rep: String::new(),
+            updated_at: now(),
+        })
+        .await
+        .unwrap();
 
     let (status, answer) = call(&app, "GET", "/v1/nothing", None, Value::Null).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -615,6 +629,8 @@ async fn the_openapi_document_is_served_and_its_examples_are_accepted() {
                 "{id}",
                 &if path.starts_with("/v1/agreements") {
                     id_of("/v1/agreements")
+                } else if path.contains("/odr/") {
+                    id_of("/v1/usage/{esiid}/odr")
                 } else if path.contains("load-control") {
                     id_of("/v1/messages/load-control")
                 } else {
@@ -1556,7 +1572,7 @@ async fn every_role_against_every_endpoint_is_allowed_or_refused_by_its_permissi
                 Permission::ViewMessages
             }
             ("get", "/v1/reports/statistics" | "/v1/audit") => Permission::Statistics,
-            ("get", p) if p.starts_with("/v1/usage") => Permission::Usage,
+            (_, p) if p.starts_with("/v1/usage") => Permission::Usage,
             other => panic!("the matrix has no row for {other:?}: add it"),
         }
     };
@@ -1584,7 +1600,7 @@ async fn every_role_against_every_endpoint_is_allowed_or_refused_by_its_permissi
             operations.push((method.clone(), uri, body, needs(method, path)));
         }
     }
-    assert_eq!(operations.len(), 22, "every operation of the document");
+    assert_eq!(operations.len(), 26, "every operation of the document");
     let kinds = [
         CompanyKind::ThirdParty,
         CompanyKind::Rep,
@@ -1718,7 +1734,7 @@ async fn read_usage(
 #[tokio::test]
 async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long() {
     use hanrig_usage::day::{Day, plus_months};
-    use hanrig_usage::{Channel, Interval, Quality};
+    use hanrig_usage::{BillingRead, Channel, DailyRead, Interval, Quality};
     let (app, store) = api("energy-data").await;
     let day = Day::parse_iso("2026-06-30").unwrap();
     for esiid in [ONCOR, AEP] {
@@ -1742,9 +1758,32 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
             .await
             .unwrap();
     }
+    let oncor: hanrig_gateway::esiid::Esiid = ONCOR.parse().unwrap();
+    let daily = DailyRead {
+        day,
+        start_wh: 31_415_926,
+        end_wh: 31_441_003,
+        quality: Quality::Actual,
+    };
+    store
+        .store_daily_reads(Tdsp::Oncor, &oncor, &[daily], 1_782_887_400, now())
+        .await
+        .unwrap();
+    let billing = BillingRead {
+        start: Day::parse_iso("2026-06-14").unwrap(),
+        end: Day::parse_iso("2026-07-14").unwrap(),
+        wh: 812_345,
+        quality: Quality::Estimated,
+    };
+    store
+        .store_billing_reads(Tdsp::Oncor, &oncor, &[billing], 1_782_887_400, now())
+        .await
+        .unwrap();
     let usage = |esiid: &str, format: &str| {
         format!("/v1/usage/{esiid}/intervals?from=2026-06-30&to=2026-06-30{format}")
     };
+    let reads =
+        |esiid: &str, what: &str| format!("/v1/usage/{esiid}/{what}?from=2026-06-30&to=2026-06-30");
     let invite = |esiid: &str, extra: Value| {
         let mut body =
             json!({"kind": "energy-data", "esiid": esiid, "customer_email": "kim@example.com"});
@@ -1796,7 +1835,7 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
     let (status, _, body) = read_usage(&store, now, &usage(ONCOR, ""), "demo-rep").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(
-        body.contains("no Energy Data Agreement of demo-rep in force"),
+        body.contains("not a meter of demo-rep's, and no Energy Data Agreement of it in force"),
         "{body}"
     );
     store
@@ -1847,6 +1886,22 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
         (StatusCode::OK, "application/atom+xml")
     );
     assert_eq!(feed.matches("<IntervalReading>").count(), 96);
+    // The day's register reads, and the billing period it lies in, as the official API writes
+    // them (values as strings, kWh with three decimals, revisions in Texas time).
+    let (status, _, body) = read_usage(&store, now, &reads(ONCOR, "daily"), "demo-rep").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"esiid": ONCOR, "registeredReads": [{"readDate": "06/30/2026", "revisionDate": "07/01/2026 01:30:00", "startReading": "31415.926", "endReading": "31441.003", "energyDataKwh": "25.077"}]})
+    );
+    let (status, _, body) = read_usage(&store, now, &reads(ONCOR, "monthly"), "demo-rep").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body,
+        json!({"esiid": ONCOR, "billingData": [{"startDate": "06/14/2026", "endDate": "07/14/2026", "revisionDate": "07/01/2026 01:30:00", "actualkWh": "812.345"}]})
+    );
 
     // Bad days, spans and formats are refused, naming them.
     for (uri, words) in [
@@ -1860,6 +1915,10 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
         ),
         (usage(ONCOR, "&format=pdf"), "format:"),
         (
+            format!("/v1/usage/{ONCOR}/daily?from=2026-07-01&to=2026-06-30"),
+            "ends (2026-06-30) before it starts",
+        ),
+        (
             "/v1/usage/12345/intervals?from=2026-06-30&to=2026-06-30".to_string(),
             "esiid:",
         ),
@@ -1868,9 +1927,20 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {body}");
         assert!(body.contains(words), "{uri}: {body}");
     }
+    // Reads come as JSON only: a format is a parameter they do not take.
+    let uri = format!("/v1/usage/{ONCOR}/monthly?from=2026-06-30&to=2026-06-30&format=csv");
+    let (status, _, body) = read_usage(&store, now, &uri, "demo-rep").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("unknown field `format`"), "{body}");
     // Another third party, or another meter, is not covered.
-    let (status, _, _) = read_usage(&store, now, &usage(ONCOR, ""), "other").await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    for uri in [
+        usage(ONCOR, ""),
+        reads(ONCOR, "daily"),
+        reads(ONCOR, "monthly"),
+    ] {
+        let (status, _, _) = read_usage(&store, now, &uri, "other").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
+    }
     let (status, _, _) = read_usage(&store, now, &usage(AEP, ""), "demo-rep").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
@@ -1943,7 +2013,7 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
         .step_agreement(once, now(), |s, now| s.accept(now))
         .await
         .unwrap();
-    let (status, _, _) = read_usage(&store, now, &usage(AEP, "&format=csv"), "demo-rep").await;
+    let (status, _, _) = read_usage(&store, now, &reads(AEP, "daily"), "demo-rep").await;
     assert_eq!(status, StatusCode::OK);
     let (status, _, _) = read_usage(&store, now, &usage(AEP, ""), "demo-rep").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -1956,4 +2026,127 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
     )
     .await;
     assert_eq!(view["end_reason"], "used");
+}
+
+/// A TDSP company reads its territory's meters and a REP the meters it is REP of record for,
+/// without an agreement; neither reads another's. Each may ask for an on-demand read within
+/// SMT's limits and follow it; nobody else sees that read.
+#[tokio::test]
+async fn a_meters_tdsp_and_rep_read_it_and_ask_for_on_demand_reads_within_smts_limits() {
+    use hanrig_gateway_store::MeterRecord;
+    use hanrig_usage::odr::ReadState;
+    let (_, store) = api("scope").await;
+    for (esiid, tdsp) in [(ONCOR, Tdsp::Oncor), (AEP, Tdsp::AepTexasCentral)] {
+        store
+            .put_meter(&MeterRecord {
+                esiid: esiid.parse().unwrap(),
+                tdsp,
+                meter_number: "123456789LG".into(),
+                address: "1 Main St".into(),
+                city: "Dallas".into(),
+                zip: "75201".into(),
+                rep: if esiid == ONCOR { "bright-rep" } else { "" }.into(),
+                updated_at: now(),
+            })
+            .await
+            .unwrap();
+    }
+    let who = |company: &str, kind: CompanyKind, territory: Option<Tdsp>| Caller {
+        company: company.into(),
+        kind,
+        user: "ops-desk".into(),
+        permissions: kind.permissions(),
+        territory,
+    };
+    let oncor = who("oncor", CompanyKind::Tdsp, Some(Tdsp::Oncor));
+    let rep = who("bright-rep", CompanyKind::Rep, None);
+    let other_rep = who("dim-rep", CompanyKind::Rep, None);
+    let puct = who("puct", CompanyKind::Regulatory, None);
+    let app = Api::new(store.clone(), Routing::texas(), now).router();
+    let daily = |esiid: &str| format!("/v1/usage/{esiid}/daily?from=2026-06-30&to=2026-06-30");
+    for (caller, esiid, expected) in [
+        (&oncor, ONCOR, StatusCode::OK),
+        (&oncor, AEP, StatusCode::FORBIDDEN),
+        (&rep, ONCOR, StatusCode::OK),
+        (&rep, AEP, StatusCode::FORBIDDEN),
+        (&other_rep, ONCOR, StatusCode::FORBIDDEN),
+        (&puct, ONCOR, StatusCode::FORBIDDEN),
+    ] {
+        let (status, body) = call_as(
+            &app,
+            "GET",
+            &daily(esiid),
+            Some(caller.clone()),
+            Value::Null,
+        )
+        .await;
+        assert_eq!(status, expected, "{} {esiid}: {body}", caller.company);
+    }
+
+    // The REP asks for a read: pending, then the head-end's answer, seen by the REP only.
+    let odr = format!("/v1/usage/{ONCOR}/odr");
+    let (status, asked) = call_as(&app, "POST", &odr, Some(rep.clone()), Value::Null).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{asked}");
+    assert_eq!(asked["odrstatus"], "PENDING");
+    let id = asked["id"].as_i64().unwrap();
+    let status_uri = format!("{odr}/{id}");
+    store
+        .finish_read(
+            id,
+            &ReadState::Completed {
+                register_wh: 31_441_003,
+                read_at: now() + 77,
+            },
+            now() + 80,
+        )
+        .await
+        .unwrap();
+    let (status, read) = call_as(&app, "GET", &status_uri, Some(rep.clone()), Value::Null).await;
+    assert_eq!(status, StatusCode::OK, "{read}");
+    assert_eq!(
+        (
+            read["odrstatus"].as_str(),
+            read["odrread"].as_str(),
+            read["odrdate"].as_str()
+        ),
+        (
+            Some("COMPLETED"),
+            Some("31441.003"),
+            Some("07/01/2026 09:01:17")
+        )
+    );
+    for (caller, uri) in [
+        (&oncor, status_uri.clone()),
+        (&rep, format!("/v1/usage/{AEP}/odr/{id}")),
+        (&rep, format!("{odr}/999999")),
+    ] {
+        let (status, body) = call_as(&app, "GET", &uri, Some(caller.clone()), Value::Null).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{} {uri}: {body}",
+            caller.company
+        );
+    }
+    // Another REP may not ask; the TDSP may, up to two an hour for the meter: then 5031.
+    let (status, _) = call_as(&app, "POST", &odr, Some(other_rep.clone()), Value::Null).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = call_as(&app, "POST", &odr, Some(oncor.clone()), Value::Null).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) = call_as(&app, "POST", &odr, Some(oncor.clone()), Value::Null).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().starts_with("5031:"),
+        "{body}"
+    );
+    // A meter not on record is no company's.
+    let (status, body) = call_as(
+        &app,
+        "POST",
+        &format!("/v1/usage/{CENTERPOINT}/odr"),
+        Some(who("cnp", CompanyKind::Tdsp, Some(Tdsp::Centerpoint))),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 }

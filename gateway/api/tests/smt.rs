@@ -13,7 +13,7 @@ use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_api::smt::{NO_DATA, Portal, TOKEN_IDLE, UNAUTHORIZED_BURST};
 use hanrig_gateway_store::{MeterRecord, Store};
 use hanrig_usage::day::Day;
-use hanrig_usage::{Channel, Interval, Quality};
+use hanrig_usage::{BillingRead, Channel, DailyRead, Interval, Quality};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -214,6 +214,99 @@ async fn a_resident_signs_in_and_reads_their_meters_and_15_minute_data() {
         (rows[4]["starttime"].as_str(), rows[8]["starttime"].as_str()),
         (Some(" 1:00 am"), Some(" 1:00 am"))
     );
+
+    // Daily register reads and monthly billing reads of the customer's meter only.
+    let mine = MINE.parse().unwrap();
+    let day = |s: &str| Day::parse_iso(s).unwrap();
+    store
+        .store_daily_reads(
+            Tdsp::Oncor,
+            &mine,
+            &[DailyRead {
+                day: day("2026-11-01"),
+                start_wh: 31_415_926,
+                end_wh: 31_441_003,
+                quality: Quality::Actual,
+            }],
+            1,
+            1,
+        )
+        .await
+        .unwrap();
+    store
+        .store_billing_reads(
+            Tdsp::Oncor,
+            &mine,
+            &[BillingRead {
+                start: day("2026-10-14"),
+                end: day("2026-11-13"),
+                wh: 812_345,
+                quality: Quality::Estimated,
+            }],
+            1,
+            1,
+        )
+        .await
+        .unwrap();
+    let span = |esiid: &str, from: &str, to: &str| {
+        json!({"esiid": esiid, "startDate": from, "endDate": to}).to_string()
+    };
+    let (status, _, body) = send(
+        &app,
+        "/api/usage/daily",
+        Some(&token),
+        &span(MINE, "10/30/2026", "11/02/2026"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"dailyData": [{"date": "2026-11-01", "starttime": " 12:00 am", "startreading": 31415.926, "endreading": 31441.003, "reading": 25.077}]})
+    );
+    let (status, _, body) = send(
+        &app,
+        "/api/usage/monthly",
+        Some(&token),
+        &span(MINE, "01/01/2026", "12/31/2026"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"monthlyData": [{"startdate": "2026-10-14", "enddate": "2026-11-13", "reading": 812.345, "est_act": "E"}]})
+    );
+    for (path, request, expected) in [
+        (
+            "/api/usage/daily",
+            span(THEIRS, "11/01/2026", "11/01/2026"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/usage/monthly",
+            span(THEIRS, "11/01/2026", "11/01/2026"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "/api/usage/daily",
+            span(MINE, "10/01/2026", "12/01/2026"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/usage/monthly",
+            span(MINE, "01/01/2025", "12/31/2026"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/usage/monthly",
+            span(MINE, "13/01/2025", "12/31/2026"),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (status, kind, body) = send(&app, path, Some(&token), &request).await;
+        assert_eq!(status, expected, "{path} {request}: {body}");
+        assert_eq!(kind, "application/json");
+        assert!(body["errormessage"].is_string(), "{body}");
+    }
 
     // The token slides: used within its idle time it lives on; and it outlives the process
     // (a new portal on the same repository).

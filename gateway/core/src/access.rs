@@ -117,7 +117,8 @@ impl CompanyKind {
         use Permission::*;
         match self {
             CompanyKind::ThirdParty | CompanyKind::Rep => p != Statistics,
-            CompanyKind::Tdsp => matches!(p, Devices | ViewDevices | Statistics),
+            // A TDSP reads its territory's usage (SMT overview §7).
+            CompanyKind::Tdsp => matches!(p, Devices | ViewDevices | Statistics | Usage),
             CompanyKind::Regulatory => p == Statistics,
         }
     }

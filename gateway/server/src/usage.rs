@@ -9,9 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::routing::{Routing, Tdsp};
 use hanrig_gateway_store::{Store, StoreError, Stored, UsageFile};
-use hanrig_usage::lse::{Block, Reader, RowError, parse_file_name};
+use hanrig_usage::lse::{Reader, Record, RowError, parse_file_name};
+use hanrig_usage::{BillingRead, DailyRead};
 
 /// Row errors kept in a report (all are counted).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
@@ -41,6 +43,8 @@ pub struct IngestReport {
     pub blocks: u64,
     /// What storing its intervals did.
     pub stored: Stored,
+    /// What storing its daily and billing reads did.
+    pub reads: Stored,
     /// Rows refused, all counted.
     pub error_count: u64,
     /// The first [`MAX_REPORTED_ERRORS`] of them.
@@ -58,14 +62,109 @@ impl IngestReport {
     /// One line for people.
     pub fn summary(&self) -> String {
         format!(
-            "{}: {} blocks from {}, {} intervals stored, {} unchanged, {} rows refused",
+            "{}: {} blocks from {}, {} intervals stored, {} unchanged, {} register reads stored, {} unchanged, {} rows refused",
             self.name,
             self.blocks,
             self.tdsp,
             self.stored.stored,
             self.stored.unchanged,
+            self.reads.stored,
+            self.reads.unchanged,
             self.error_count
         )
+    }
+}
+
+/// Why `esiid` is not `tdsp`'s meter by the routing table, if it is not.
+fn foreign(routing: &Routing, tdsp: Tdsp, esiid: &Esiid) -> Option<String> {
+    match routing.route(esiid) {
+        Ok(t) if t == tdsp => None,
+        Ok(t) => Some(format!(
+            "{esiid} is {t}'s meter (by its prefix), not {tdsp}'s"
+        )),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// One meter's register reads, gathered while the file lists them together and stored in one
+/// transaction.
+#[derive(Debug, Default)]
+struct Waiting {
+    /// The meter, and the line of its first read.
+    meter: Option<(Esiid, usize)>,
+    daily: Vec<DailyRead>,
+    billing: Vec<BillingRead>,
+}
+
+impl Waiting {
+    /// Makes way for a read of `esiid` on `line`: the reads of another meter are stored first.
+    async fn add(
+        &mut self,
+        store: &Store,
+        routing: &Routing,
+        report: &mut IngestReport,
+        now: i64,
+        line: usize,
+        esiid: &Esiid,
+    ) -> Result<(), IngestError> {
+        if self.meter.as_ref().is_some_and(|(m, _)| m != esiid) {
+            self.flush(store, routing, report, now).await?;
+        }
+        self.meter.get_or_insert_with(|| (esiid.clone(), line));
+        Ok(())
+    }
+
+    /// Stores the reads gathered, or refuses them all when the meter is not the file's TDSP's.
+    async fn flush(
+        &mut self,
+        store: &Store,
+        routing: &Routing,
+        report: &mut IngestReport,
+        now: i64,
+    ) -> Result<(), IngestError> {
+        let Some((esiid, line)) = self.meter.take() else {
+            return Ok(());
+        };
+        let (daily, billing) = (
+            std::mem::take(&mut self.daily),
+            std::mem::take(&mut self.billing),
+        );
+        let refuse = |report: &mut IngestReport, message: String| {
+            report.refuse(RowError {
+                line,
+                field: "ESI ID",
+                message: format!(
+                    "{message}; its {} register reads from this line on skipped",
+                    daily.len() + billing.len()
+                ),
+            })
+        };
+        if let Some(why) = foreign(routing, report.tdsp, &esiid) {
+            refuse(report, why);
+            return Ok(());
+        }
+        let (tdsp, sent_at) = (report.tdsp, report.sent_at);
+        let stored = async {
+            let mut s = Stored::default();
+            if !daily.is_empty() {
+                s += store
+                    .store_daily_reads(tdsp, &esiid, &daily, sent_at, now)
+                    .await?;
+            }
+            if !billing.is_empty() {
+                s += store
+                    .store_billing_reads(tdsp, &esiid, &billing, sent_at, now)
+                    .await?;
+            }
+            Ok::<_, StoreError>(s)
+        }
+        .await;
+        match stored {
+            Ok(s) => report.reads += s,
+            Err(StoreError::Usage(m)) => refuse(report, m),
+            Err(e) => return Err(IngestError::Store(format!("{}: {e}", report.name))),
+        }
+        Ok(())
     }
 }
 
@@ -93,12 +192,12 @@ pub async fn ingest_file(
     let file = std::fs::File::open(path)
         .map_err(|e| IngestError::File(format!("{}: {e}", path.display())))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    // The file is read on a blocking thread, a block at a time, while blocks are stored.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Result<Block, Vec<RowError>>, u64)>(8);
+    // The file is read on a blocking thread, a record at a time, while records are stored.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Result<Record, Vec<RowError>>, u64)>(8);
     let reader = tokio::task::spawn_blocking(move || {
-        let mut blocks = Reader::new(std::io::BufReader::new(file));
-        while let Some(item) = blocks.next() {
-            if tx.blocking_send((item, blocks.bytes_read())).is_err() {
+        let mut records = Reader::new(std::io::BufReader::new(file));
+        while let Some(item) = records.next() {
+            if tx.blocking_send((item, records.bytes_read())).is_err() {
                 break;
             }
         }
@@ -109,60 +208,67 @@ pub async fn ingest_file(
         sent_at,
         blocks: 0,
         stored: Stored::default(),
+        reads: Stored::default(),
         error_count: 0,
         errors: Vec::new(),
     };
-    while let Some((item, read)) = rx.recv().await {
-        progress(read, size);
-        let block = match item {
-            Ok(b) => b,
-            Err(errors) => {
-                errors.into_iter().for_each(|e| report.refuse(e));
-                continue;
-            }
-        };
-        report.blocks += 1;
-        let refuse_block = |report: &mut IngestReport, message: String| {
-            report.refuse(RowError {
-                line: block.line,
-                field: "ESI ID",
-                message: format!(
-                    "{message}; the block's {} intervals skipped",
-                    block.intervals.len()
-                ),
-            })
-        };
-        match routing.route(&block.esiid) {
-            Ok(t) if t == tdsp => {}
-            Ok(t) => {
-                refuse_block(
-                    &mut report,
-                    format!(
-                        "{} is {t}'s meter (by its prefix), not {tdsp}'s",
-                        block.esiid
+    let mut waiting = Waiting::default();
+    let stored = async {
+        while let Some((item, read)) = rx.recv().await {
+            progress(read, size);
+            let block = match item {
+                Ok(Record::Intervals(b)) => b,
+                Ok(Record::Daily(r)) => {
+                    waiting
+                        .add(store, routing, &mut report, now, r.line, &r.esiid)
+                        .await?;
+                    waiting.daily.push(r.read);
+                    continue;
+                }
+                Ok(Record::Billing(r)) => {
+                    waiting
+                        .add(store, routing, &mut report, now, r.line, &r.esiid)
+                        .await?;
+                    waiting.billing.push(r.read);
+                    continue;
+                }
+                Err(errors) => {
+                    errors.into_iter().for_each(|e| report.refuse(e));
+                    continue;
+                }
+            };
+            waiting.flush(store, routing, &mut report, now).await?;
+            report.blocks += 1;
+            let refuse_block = |report: &mut IngestReport, message: String| {
+                report.refuse(RowError {
+                    line: block.line,
+                    field: "ESI ID",
+                    message: format!(
+                        "{message}; the block's {} intervals skipped",
+                        block.intervals.len()
                     ),
-                );
-                block.errors.into_iter().for_each(|e| report.refuse(e));
-                continue;
+                })
+            };
+            if let Some(why) = foreign(routing, tdsp, &block.esiid) {
+                refuse_block(&mut report, why);
+            } else {
+                match store
+                    .store_intervals(tdsp, &block.esiid, &block.intervals, sent_at, now)
+                    .await
+                {
+                    Ok(s) => report.stored += s,
+                    Err(StoreError::Usage(m)) => refuse_block(&mut report, m),
+                    Err(e) => return Err(IngestError::Store(format!("{}: {e}", report.name))),
+                }
             }
-            Err(e) => {
-                refuse_block(&mut report, e.to_string());
-                block.errors.into_iter().for_each(|e| report.refuse(e));
-                continue;
-            }
+            block.errors.into_iter().for_each(|e| report.refuse(e));
         }
-        match store
-            .store_intervals(tdsp, &block.esiid, &block.intervals, sent_at, now)
-            .await
-        {
-            Ok(s) => report.stored += s,
-            Err(StoreError::Usage(m)) => refuse_block(&mut report, m),
-            Err(e) => {
-                reader.abort();
-                return Err(IngestError::Store(format!("{}: {e}", report.name)));
-            }
-        }
-        block.errors.into_iter().for_each(|e| report.refuse(e));
+        waiting.flush(store, routing, &mut report, now).await
+    }
+    .await;
+    if let Err(e) = stored {
+        reader.abort();
+        return Err(e);
     }
     let _ = reader.await;
     store

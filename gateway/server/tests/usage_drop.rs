@@ -103,3 +103,66 @@ async fn dropped_files_are_ingested_and_filed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn register_reads_are_stored_per_meter_and_another_tdsps_refused_by_line() {
+    let dir = std::env::temp_dir().join(format!("hanrig-usage-reads-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = Store::open("sqlite::memory:").await.unwrap();
+    let drop = DropDirectory {
+        dir: dir.join("drop"),
+        every: Duration::from_secs(1),
+    };
+    drop.prepare().unwrap();
+    let (a, b, cnp) = (
+        "10443720000000001",
+        "10443720000000002",
+        "1008901000000000000001",
+    );
+    let mut text = String::new();
+    for (line, esiid) in [(1, a), (2, a), (3, cnp), (4, b), (5, b), (6, b)] {
+        text.push_str(&format!(
+            "00000010,{esiid},202606{line:02},{}.000,{}.000,A\n",
+            1000 + line,
+            1010 + line
+        ));
+    }
+    text.push_str(&format!("00000020,{a},20260514,20260613,310.500,A\n"));
+    text.push_str(&day_file(b, "2026-06-01", None));
+    text.push_str(&format!("00000010,{b},20260602,1.000,0.500,A\n"));
+    let name = "007924772IntervalData20260603010000001.lse";
+    std::fs::write(dir.join("drop/oncor").join(name), text).unwrap();
+    let reports = drop.sweep(&store, &Routing::texas(), 1).await.unwrap();
+    let [report] = reports.as_slice() else {
+        panic!("{reports:?}")
+    };
+    // a's two daily reads and its billing read; b's three; the CenterPoint meter's read and
+    // b's read with a register that ran backwards refused.
+    assert_eq!(report.reads.stored, 6, "{report:?}");
+    assert_eq!(report.stored.stored, 96);
+    let errors: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].starts_with("line 3, ESI ID:") && errors[0].contains("centerpoint's meter"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].starts_with("line 106, end reading:"),
+        "{errors:?}"
+    );
+    let june = |d: &str| Day::parse_iso(d).unwrap();
+    let reads = store
+        .daily_reads(&b.parse().unwrap(), june("2026-06-01"), june("2026-06-30"))
+        .await
+        .unwrap();
+    let days: Vec<String> = reads.iter().map(|(r, _)| r.day.to_string()).collect();
+    assert_eq!(days, ["2026-06-04", "2026-06-05", "2026-06-06"]);
+    assert_eq!(reads[0].0.wh(), 10_000);
+    let billing = store
+        .billing_reads(&a.parse().unwrap(), june("2026-06-01"), june("2026-06-01"))
+        .await
+        .unwrap();
+    assert_eq!(billing.len(), 1);
+    assert_eq!(billing[0].0.wh, 310_500);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,8 @@ use std::str::FromStr;
 
 use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::routing::Tdsp;
-use hanrig_usage::{Channel, Interval, Quality};
+use hanrig_usage::day::Day;
+use hanrig_usage::{BillingRead, Channel, DailyRead, Interval, Quality};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -135,6 +136,65 @@ fn interval_row(row: &AnyRow) -> Result<Interval> {
     })
 }
 
+/// Within `tx`, makes sure `esiid` is `tdsp`'s meter: one not yet known is added for it, one
+/// of another TDSP is refused.
+async fn claim_meter(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tdsp: Tdsp,
+    esiid: &Esiid,
+    now: i64,
+) -> Result<()> {
+    let owner: Option<String> = sqlx::query("SELECT tdsp FROM usage_meters WHERE esiid = $1")
+        .bind(esiid.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| r.try_get("tdsp"))
+        .transpose()?;
+    match owner {
+        Some(o) if o != tdsp.name() => Err(StoreError::Usage(format!(
+            "meter {esiid} is {o}'s, not {tdsp}'s: its data comes from its own TDSP"
+        ))),
+        Some(_) => Ok(()),
+        None => {
+            sqlx::query(
+                "INSERT INTO usage_meters (esiid, tdsp, meter_number, address, city, zip, rep, updated_at) \
+                 VALUES ($1, $2, '', '', '', '', '', $3)",
+            )
+            .bind(esiid.as_str())
+            .bind(tdsp.name())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+fn day_of(row: &AnyRow, column: &str) -> Result<Day> {
+    let text: String = row.try_get(column)?;
+    Day::parse_iso(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn quality_of(row: &AnyRow) -> Result<Quality> {
+    let q: String = row.try_get("quality")?;
+    Quality::from_letter(&q).ok_or_else(|| StoreError::Corrupt(format!("quality {q:?}")))
+}
+
+/// The condition under which a later read replaces a stored one (`t` the table): its revision
+/// is not older, it would not turn an actual value into an estimate, and it changes something.
+fn replaces(t: &str, values: &[&str]) -> String {
+    let changed: Vec<String> = values
+        .iter()
+        .chain(&["quality"])
+        .map(|c| format!("excluded.{c} <> {t}.{c}"))
+        .collect();
+    format!(
+        "excluded.revised_at >= {t}.revised_at AND NOT (excluded.quality = 'E' AND {t}.quality = 'A') \
+         AND ({})",
+        changed.join(" OR ")
+    )
+}
+
 /// Seconds in the retention periods' years (the purge is at day granularity; a year of 365.25
 /// days keeps every leap day).
 const YEAR: i64 = 31_557_600;
@@ -243,31 +303,7 @@ impl Store {
         now: i64,
     ) -> Result<Stored> {
         let mut tx = self.pool.begin().await?;
-        let owner: Option<String> = sqlx::query("SELECT tdsp FROM usage_meters WHERE esiid = $1")
-            .bind(esiid.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get("tdsp"))
-            .transpose()?;
-        match owner {
-            Some(o) if o != tdsp.name() => {
-                return Err(StoreError::Usage(format!(
-                    "meter {esiid} is {o}'s, not {tdsp}'s: its data comes from its own TDSP"
-                )));
-            }
-            Some(_) => {}
-            None => {
-                sqlx::query(
-                    "INSERT INTO usage_meters (esiid, tdsp, meter_number, address, city, zip, rep, updated_at) \
-                     VALUES ($1, $2, '', '', '', '', '', $3)",
-                )
-                .bind(esiid.as_str())
-                .bind(tdsp.name())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
+        claim_meter(&mut tx, tdsp, esiid, now).await?;
         let mut stored = 0;
         for chunk in intervals.chunks(batch(self.backend)) {
             let mut sql = String::from(
@@ -285,13 +321,11 @@ impl Store {
                     p + 3
                 ));
             }
-            sql.push_str(
+            sql.push_str(&format!(
                 " ON CONFLICT (esiid, channel, start_at) DO UPDATE SET wh = excluded.wh, \
-                 quality = excluded.quality, revised_at = excluded.revised_at \
-                 WHERE excluded.revised_at >= usage_intervals.revised_at \
-                 AND NOT (excluded.quality = 'E' AND usage_intervals.quality = 'A') \
-                 AND (excluded.wh <> usage_intervals.wh OR excluded.quality <> usage_intervals.quality)",
-            );
+                 quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
+                replaces("usage_intervals", &["wh"])
+            ));
             let mut q = sqlx::query(&sql).bind(esiid.as_str()).bind(revised_at);
             for i in chunk {
                 q = q
@@ -307,6 +341,160 @@ impl Store {
             stored,
             unchanged: intervals.len() as u64 - stored,
         })
+    }
+
+    /// Stores `esiid`'s daily register reads as revision `revised_at` from `tdsp`'s file, in
+    /// one transaction, as [`Store::store_intervals`] stores intervals (a read replaces the
+    /// stored one of its day under the same rules; no history is kept of reads).
+    pub async fn store_daily_reads(
+        &self,
+        tdsp: Tdsp,
+        esiid: &Esiid,
+        reads: &[DailyRead],
+        revised_at: i64,
+        now: i64,
+    ) -> Result<Stored> {
+        let mut tx = self.pool.begin().await?;
+        claim_meter(&mut tx, tdsp, esiid, now).await?;
+        let mut stored = 0;
+        for chunk in reads.chunks(batch(self.backend)) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|k| {
+                    let p = 3 + k * 4;
+                    format!("($1, ${p}, ${}, ${}, ${}, $2)", p + 1, p + 2, p + 3)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO usage_daily_reads (esiid, read_date, start_wh, end_wh, quality, revised_at) VALUES {} \
+                 ON CONFLICT (esiid, read_date) DO UPDATE SET start_wh = excluded.start_wh, end_wh = excluded.end_wh, \
+                 quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
+                rows.join(", "),
+                replaces("usage_daily_reads", &["start_wh", "end_wh"])
+            );
+            let mut q = sqlx::query(&sql).bind(esiid.as_str()).bind(revised_at);
+            for r in chunk {
+                q = q
+                    .bind(r.day.to_string())
+                    .bind(r.start_wh)
+                    .bind(r.end_wh)
+                    .bind(r.quality.letter());
+            }
+            stored += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(Stored {
+            stored,
+            unchanged: reads.len() as u64 - stored,
+        })
+    }
+
+    /// Stores `esiid`'s monthly billing reads as revision `revised_at` from `tdsp`'s file, as
+    /// [`Store::store_daily_reads`] does (a period is known by its start date).
+    pub async fn store_billing_reads(
+        &self,
+        tdsp: Tdsp,
+        esiid: &Esiid,
+        reads: &[BillingRead],
+        revised_at: i64,
+        now: i64,
+    ) -> Result<Stored> {
+        let mut tx = self.pool.begin().await?;
+        claim_meter(&mut tx, tdsp, esiid, now).await?;
+        let mut stored = 0;
+        for chunk in reads.chunks(batch(self.backend)) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|k| {
+                    let p = 3 + k * 4;
+                    format!("($1, ${p}, ${}, ${}, ${}, $2)", p + 1, p + 2, p + 3)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO usage_monthly_reads (esiid, start_date, end_date, wh, quality, revised_at) VALUES {} \
+                 ON CONFLICT (esiid, start_date) DO UPDATE SET end_date = excluded.end_date, wh = excluded.wh, \
+                 quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
+                rows.join(", "),
+                replaces("usage_monthly_reads", &["end_date", "wh"])
+            );
+            let mut q = sqlx::query(&sql).bind(esiid.as_str()).bind(revised_at);
+            for r in chunk {
+                q = q
+                    .bind(r.start.to_string())
+                    .bind(r.end.to_string())
+                    .bind(r.wh)
+                    .bind(r.quality.letter());
+            }
+            stored += q.execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(Stored {
+            stored,
+            unchanged: reads.len() as u64 - stored,
+        })
+    }
+
+    /// `esiid`'s daily register reads of the days `from..=to`, by day, each with its revision
+    /// time.
+    pub async fn daily_reads(
+        &self,
+        esiid: &Esiid,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<(DailyRead, i64)>> {
+        sqlx::query(
+            "SELECT read_date, start_wh, end_wh, quality, revised_at FROM usage_daily_reads \
+             WHERE esiid = $1 AND read_date >= $2 AND read_date <= $3 ORDER BY read_date",
+        )
+        .bind(esiid.as_str())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                DailyRead {
+                    day: day_of(row, "read_date")?,
+                    start_wh: row.try_get("start_wh")?,
+                    end_wh: row.try_get("end_wh")?,
+                    quality: quality_of(row)?,
+                },
+                row.try_get("revised_at")?,
+            ))
+        })
+        .collect()
+    }
+
+    /// `esiid`'s monthly billing reads whose periods overlap the days `from..=to` (a period
+    /// covers its start date up to the day before its end date), by start, each with its
+    /// revision time.
+    pub async fn billing_reads(
+        &self,
+        esiid: &Esiid,
+        from: Day,
+        to: Day,
+    ) -> Result<Vec<(BillingRead, i64)>> {
+        sqlx::query(
+            "SELECT start_date, end_date, wh, quality, revised_at FROM usage_monthly_reads \
+             WHERE esiid = $1 AND start_date <= $3 AND end_date > $2 ORDER BY start_date",
+        )
+        .bind(esiid.as_str())
+        .bind(from.to_string())
+        .bind(to.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                BillingRead {
+                    start: day_of(row, "start_date")?,
+                    end: day_of(row, "end_date")?,
+                    wh: row.try_get("wh")?,
+                    quality: quality_of(row)?,
+                },
+                row.try_get("revised_at")?,
+            ))
+        })
+        .collect()
     }
 
     /// `esiid`'s intervals starting in `from..to` (Unix seconds), both channels, by channel and

@@ -11,7 +11,7 @@ use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_store::{MeterRecord, Purged, StoreError, UsageScope};
 use hanrig_usage::day::Day;
-use hanrig_usage::{Channel, Interval, Quality};
+use hanrig_usage::{BillingRead, Channel, DailyRead, Interval, Quality};
 
 const ONCOR: &str = "10443720001234567";
 const CNP: &str = "1008901000000000000001";
@@ -115,6 +115,103 @@ async fn later_files_replace_estimates_and_the_history_keeps_what_they_replaced(
                 (280, Quality::Actual, 200, 500)
             ]
         );
+    }
+}
+
+#[tokio::test]
+async fn daily_and_billing_reads_are_replaced_like_intervals_and_found_by_their_days() {
+    for store in stores().await {
+        let m = esiid(ONCOR);
+        let d = |s: &str| Day::parse_iso(s).unwrap();
+        let daily = |date: &str, start_wh: i64, quality| DailyRead {
+            day: d(date),
+            start_wh,
+            end_wh: start_wh + 25_000,
+            quality,
+        };
+        let reads = [
+            daily("2026-10-31", 1_000_000, Quality::Actual),
+            daily("2026-11-01", 1_025_000, Quality::Estimated),
+        ];
+        let s = store
+            .store_daily_reads(Tdsp::Oncor, &m, &reads, 100, 100)
+            .await
+            .unwrap();
+        assert_eq!((s.stored, s.unchanged), (2, 0));
+        let again = store
+            .store_daily_reads(Tdsp::Oncor, &m, &reads, 100, 150)
+            .await
+            .unwrap();
+        assert_eq!((again.stored, again.unchanged), (0, 2));
+        // The estimate is replaced by a later actual read; an older file changes nothing, and
+        // a later estimate never replaces an actual read.
+        let actual = [daily("2026-11-01", 1_025_010, Quality::Actual)];
+        let s = store
+            .store_daily_reads(Tdsp::Oncor, &m, &actual, 200, 200)
+            .await
+            .unwrap();
+        assert_eq!(s.stored, 1);
+        for (revision, read) in [
+            (150, daily("2026-11-01", 5, Quality::Actual)),
+            (300, daily("2026-11-01", 7, Quality::Estimated)),
+        ] {
+            let s = store
+                .store_daily_reads(Tdsp::Oncor, &m, &[read], revision, revision)
+                .await
+                .unwrap();
+            assert_eq!(s.stored, 0, "{read:?}");
+        }
+        let back = store
+            .daily_reads(&m, d("2026-11-01"), d("2026-11-30"))
+            .await
+            .unwrap();
+        assert_eq!(back, vec![(actual[0], 200)]);
+        assert_eq!(
+            store
+                .daily_reads(&m, d("2026-10-01"), d("2026-11-01"))
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+
+        let period = |start: &str, end: &str, wh| BillingRead {
+            start: d(start),
+            end: d(end),
+            wh,
+            quality: Quality::Actual,
+        };
+        let billing = [
+            period("2026-09-14", "2026-10-14", 700_000),
+            period("2026-10-14", "2026-11-13", 650_000),
+        ];
+        let s = store
+            .store_billing_reads(Tdsp::Oncor, &m, &billing, 100, 100)
+            .await
+            .unwrap();
+        assert_eq!(s.stored, 2);
+        let fixed = period("2026-10-14", "2026-11-13", 651_000);
+        store
+            .store_billing_reads(Tdsp::Oncor, &m, &[fixed], 200, 200)
+            .await
+            .unwrap();
+        // Periods overlapping the days asked for: October 14 ends the first period, so asking
+        // from then on finds only the second.
+        let found = store
+            .billing_reads(&m, d("2026-10-14"), d("2026-12-31"))
+            .await
+            .unwrap();
+        assert_eq!(found, vec![(fixed, 200)]);
+        let found = store
+            .billing_reads(&m, d("2026-10-13"), d("2026-10-13"))
+            .await
+            .unwrap();
+        assert_eq!(found, vec![(billing[0], 100)]);
+        // Another TDSP's file cannot write this meter's reads.
+        let refused = store
+            .store_daily_reads(Tdsp::Centerpoint, &m, &reads, 900, 900)
+            .await;
+        assert!(matches!(refused, Err(StoreError::Usage(_))), "{refused:?}");
     }
 }
 

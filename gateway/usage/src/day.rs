@@ -82,6 +82,26 @@ impl Day {
         text.parse::<Date>().map(Day).map_err(|_| form())
     }
 
+    /// `YYYYMMDD`, as the interval files write a read's date.
+    pub fn parse_compact(text: &str) -> Result<Day, TimeError> {
+        let form = || TimeError::Form {
+            text: text.into(),
+            form: "date YYYYMMDD",
+        };
+        if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(form());
+        }
+        let n = |a: usize, b: usize| text[a..b].parse::<i16>().map_err(|_| form());
+        Date::new(n(0, 4)?, n(4, 6)? as i8, n(6, 8)? as i8)
+            .map(Day)
+            .map_err(|_| form())
+    }
+
+    /// `YYYYMMDD`.
+    pub fn compact(self) -> String {
+        self.0.strftime("%Y%m%d").to_string()
+    }
+
     /// `MM/DD/YYYY`, as Smart Meter Texas' API writes dates.
     pub fn parse_us(text: &str) -> Result<Day, TimeError> {
         let form = || TimeError::Form {
@@ -327,6 +347,10 @@ mod tests {
         assert_eq!(d.us(), "03/08/2026");
         assert!(Day::parse_us("3/8/2026").is_err());
         assert!(Day::parse_us("02/30/2026").is_err());
+        assert_eq!(Day::parse_compact("20260308"), Ok(d));
+        assert_eq!(d.compact(), "20260308");
+        assert!(Day::parse_compact("20260230").is_err());
+        assert!(Day::parse_compact("2026038").is_err());
         assert_eq!(us_local(1_772_949_600 + 3 * 3600), "03/08/2026 04:00:00");
     }
 }

@@ -107,6 +107,47 @@ pub struct Interval {
     pub quality: Quality,
 }
 
+/// A daily register read: a meter's consumption register at the local midnight that starts a
+/// day and at the one that ends it, Wh. The day's energy is their difference; it may differ by
+/// a few Wh from the sum of the day's intervals, which are rounded one by one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyRead {
+    /// The day.
+    pub day: day::Day,
+    /// The register at its start, Wh.
+    pub start_wh: i64,
+    /// The register at its end, Wh (never less than at its start).
+    pub end_wh: i64,
+    /// Measured or estimated.
+    pub quality: Quality,
+}
+
+impl DailyRead {
+    /// The day's energy, Wh.
+    pub fn wh(&self) -> i64 {
+        self.end_wh - self.start_wh
+    }
+}
+
+/// A monthly billing read: the energy delivered between two meter read dates — from the
+/// register read at the midnight that starts `start` to the one that starts `end` — as the
+/// TDSP bills it, Wh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BillingRead {
+    /// The period's first meter read date.
+    pub start: day::Day,
+    /// Its last: the next period's first.
+    pub end: day::Day,
+    /// The energy, Wh.
+    pub wh: i64,
+    /// Measured or estimated.
+    pub quality: Quality,
+}
+
+/// The longest billing period accepted, days: two monthly cycles (a missed read is billed
+/// with the next one).
+pub const MAX_BILLING_DAYS: i32 = 62;
+
 /// Watt-hours written as kWh with three decimals (`0.155`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Kwh(pub i64);

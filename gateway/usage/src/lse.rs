@@ -27,6 +27,20 @@
 //!    decimals, blank when the interval is missing ("missing = blank, not zero"); STATUS is `A`
 //!    (actual) or `E` (estimated).
 //!
+//!
+//! Between blocks, a file may also hold a meter's register reads, one row each [assumed: App.
+//! G covers interval data only, and SMT's daily and monthly reads come from the same TDSPs]:
+//! - daily register read: `00000010,ESIID,YYYYMMDD,START,END,STATUS` — the consumption
+//!   register (kWh, at most three decimals) at the local midnight that starts the day and at
+//!   the one that ends it; END is not less than START;
+//! - monthly billing read: `00000020,ESIID,START,END,KWH,STATUS` — the energy between two
+//!   meter read dates (`YYYYMMDD`, from the read at the start of START to the one at the start
+//!   of END, so one period's END is the next one's START), at most
+//!   [`MAX_BILLING_DAYS`](crate::MAX_BILLING_DAYS) days.
+//!
+//! A later file's read of the same day, or of the same period's START, replaces an earlier
+//! one, as intervals do.
+//!
 //! A bad row is reported with its line and field and skipped; the block's other rows are kept.
 //! A bad header row skips its block's rows (one error names the header's line and how many
 //! rows).
@@ -35,8 +49,8 @@ use std::io::{BufRead, Read};
 
 use hanrig_gateway::esiid::Esiid;
 
-use crate::day::{INTERVAL_SECONDS, compact_local, parse_compact_local};
-use crate::{Channel, Interval, Kwh, Quality};
+use crate::day::{Day, INTERVAL_SECONDS, compact_local, parse_compact_local};
+use crate::{BillingRead, Channel, DailyRead, Interval, Kwh, MAX_BILLING_DAYS, Quality};
 
 /// The longest line read, bytes (a data row is under 40).
 pub const MAX_LINE: usize = 512;
@@ -125,7 +139,36 @@ pub struct Block {
     pub errors: Vec<RowError>,
 }
 
-/// Reads blocks from a file, one at a time.
+/// A read of one meter, with the line it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterRead<T> {
+    /// Its line, from 1.
+    pub line: usize,
+    /// The meter.
+    pub esiid: Esiid,
+    /// The read.
+    pub read: T,
+}
+
+/// What a file holds: blocks of intervals and register reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// One ESIID's intervals on one channel.
+    Intervals(Block),
+    /// A daily register read.
+    Daily(MeterRead<DailyRead>),
+    /// A monthly billing read.
+    Billing(MeterRead<BillingRead>),
+}
+
+/// Whether `text` starts a record: a block's header row one or a read.
+fn starts_record(text: &str) -> bool {
+    ["00000001,", "00000010,", "00000020,"]
+        .iter()
+        .any(|code| text.starts_with(code))
+}
+
+/// Reads records from a file, one at a time.
 #[derive(Debug)]
 pub struct Reader<R> {
     input: R,
@@ -345,13 +388,125 @@ fn data_row(fields: &[&str]) -> Result<Option<(i64, Quality)>, (&'static str, St
     Ok(Some((wh, quality)))
 }
 
+/// A read row's parts: its fields checked for number, ESIID and status, and each other field
+/// read on the row's line.
+struct ReadRow<'a> {
+    fields: &'a [&'a str],
+    line: usize,
+    esiid: Esiid,
+    quality: Quality,
+}
+
+impl<'a> ReadRow<'a> {
+    fn new(fields: &'a [&'a str], line: usize, form: &str) -> Result<ReadRow<'a>, RowError> {
+        let err = |field: &'static str, message: String| RowError {
+            line,
+            field,
+            message,
+        };
+        if fields.len() != 6 {
+            return Err(err("row", format!("{form} ({} fields here)", fields.len())));
+        }
+        let esiid: Esiid = fields[1]
+            .parse()
+            .map_err(|e| err("ESI ID", format!("{e}")))?;
+        let quality = Quality::from_letter(fields[5]).ok_or_else(|| {
+            err(
+                "status",
+                format!("{:?}: A (actual) or E (estimated)", fields[5]),
+            )
+        })?;
+        Ok(ReadRow {
+            fields,
+            line,
+            esiid,
+            quality,
+        })
+    }
+
+    fn err(&self, field: &'static str, message: String) -> RowError {
+        RowError {
+            line: self.line,
+            field,
+            message,
+        }
+    }
+
+    /// Field `n` as kWh, in Wh.
+    fn kwh(&self, n: usize, field: &'static str) -> Result<i64, RowError> {
+        self.fields[n]
+            .parse::<Kwh>()
+            .map(|k| k.0)
+            .map_err(|e| self.err(field, e.to_string()))
+    }
+
+    /// Field `n` as a date.
+    fn day(&self, n: usize, field: &'static str) -> Result<Day, RowError> {
+        Day::parse_compact(self.fields[n]).map_err(|e| self.err(field, e.to_string()))
+    }
+}
+
+fn daily_row(fields: &[&str], line: usize) -> Result<MeterRead<DailyRead>, RowError> {
+    let row = ReadRow::new(
+        fields,
+        line,
+        "a daily register read is 00000010,ESIID,YYYYMMDD,START,END,STATUS",
+    )?;
+    let day = row.day(2, "read date")?;
+    let (start_wh, end_wh) = (row.kwh(3, "start reading")?, row.kwh(4, "end reading")?);
+    if end_wh < start_wh {
+        return Err(row.err(
+            "end reading",
+            format!(
+                "{} is less than the start reading {}: a register does not run backwards",
+                fields[4], fields[3]
+            ),
+        ));
+    }
+    Ok(MeterRead {
+        line,
+        esiid: row.esiid,
+        read: DailyRead {
+            day,
+            start_wh,
+            end_wh,
+            quality: row.quality,
+        },
+    })
+}
+
+fn billing_row(fields: &[&str], line: usize) -> Result<MeterRead<BillingRead>, RowError> {
+    let row = ReadRow::new(
+        fields,
+        line,
+        "a monthly billing read is 00000020,ESIID,START,END,KWH,STATUS",
+    )?;
+    let (start, end) = (row.day(2, "start date")?, row.day(3, "end date")?);
+    if end <= start || end > start.plus_days(MAX_BILLING_DAYS) {
+        return Err(row.err(
+            "end date",
+            format!("{end} must be 1 to {MAX_BILLING_DAYS} days after the start date {start}"),
+        ));
+    }
+    let wh = row.kwh(4, "kWh")?;
+    Ok(MeterRead {
+        line,
+        esiid: row.esiid,
+        read: BillingRead {
+            start,
+            end,
+            wh,
+            quality: row.quality,
+        },
+    })
+}
 impl<R: BufRead> Iterator for Reader<R> {
-    /// A block (with its refused rows); or, for a block whose header was refused or a row
-    /// outside any block, the refusals.
-    type Item = Result<Block, Vec<RowError>>;
+    /// A block (with its refused rows) or a read; or, for a block whose header was refused,
+    /// a refused read or a row outside any block, the refusals.
+    type Item = Result<Record, Vec<RowError>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        // Find the block's first header row.
+        // Find the record's first row.
         let (line, text) = match self.pending.take() {
             Some(p) => p,
             None => loop {
@@ -361,18 +516,35 @@ impl<R: BufRead> Iterator for Reader<R> {
                 match self.next_line()? {
                     Line::Bad(e) => return Some(Err(vec![e])),
                     Line::Text(t) if t.trim().is_empty() => continue,
-                    Line::Text(t) if t.starts_with("00000001,") => break (self.line, t),
+                    Line::Text(t) if starts_record(&t) => break (self.line, t),
                     Line::Text(t) => {
                         let sort = t.split(',').next().unwrap_or_default();
                         return Some(Err(vec![self.error(
                             "sort code",
-                            format!("{sort:?} outside a block: a block starts with header row one (00000001)"),
+                            format!("{sort:?} outside a block: a block starts with header row one (00000001); a read is 00000010 or 00000020"),
                         )]));
                     }
                 }
             },
         };
         let fields: Vec<&str> = text.split(',').collect();
+        match fields[0] {
+            "00000010" => {
+                return Some(
+                    daily_row(&fields, line)
+                        .map(Record::Daily)
+                        .map_err(|e| vec![e]),
+                );
+            }
+            "00000020" => {
+                return Some(
+                    billing_row(&fields, line)
+                        .map(Record::Billing)
+                        .map_err(|e| vec![e]),
+                );
+            }
+            _ => {}
+        }
         let mut header = header_one(&fields, line);
         let mut errors = Vec::new();
         let mut intervals = Vec::new();
@@ -393,7 +565,7 @@ impl<R: BufRead> Iterator for Reader<R> {
             if next.trim().is_empty() {
                 continue;
             }
-            if next.starts_with("00000001,") {
+            if starts_record(&next) {
                 self.pending = Some((self.line, next));
                 break;
             }
@@ -475,7 +647,7 @@ impl<R: BufRead> Iterator for Reader<R> {
                         ),
                     });
                 }
-                Some(Ok(Block {
+                Some(Ok(Record::Intervals(Block {
                     line,
                     esiid: h.esiid,
                     channel: h.channel,
@@ -483,7 +655,7 @@ impl<R: BufRead> Iterator for Reader<R> {
                     stop: h.stop,
                     intervals,
                     errors,
-                }))
+                })))
             }
         }
     }
@@ -535,4 +707,30 @@ pub fn write_block(
             None => out.push_str("00000003,,\n"),
         }
     }
+}
+
+/// Writes a daily register read in this format.
+pub fn write_daily(out: &mut String, esiid: &str, read: &DailyRead) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "00000010,{esiid},{},{},{},{}",
+        read.day.compact(),
+        Kwh(read.start_wh),
+        Kwh(read.end_wh),
+        read.quality.letter()
+    );
+}
+
+/// Writes a monthly billing read in this format.
+pub fn write_billing(out: &mut String, esiid: &str, read: &BillingRead) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "00000020,{esiid},{},{},{},{}",
+        read.start.compact(),
+        read.end.compact(),
+        Kwh(read.wh),
+        read.quality.letter()
+    );
 }

@@ -1,14 +1,28 @@
 //! The interval-file reader: DST days, per-row errors that keep the good rows, refused headers,
-//! bounded lines, and the writer's files read back.
+//! bounded lines, register reads between blocks, and the writer's files read back.
 
 use hanrig_usage::day::Day;
-use hanrig_usage::lse::{Block, Reader, RowError, parse_file_name, write_block};
-use hanrig_usage::{Channel, Interval, Quality};
+use hanrig_usage::lse::{
+    Block, Reader, Record, RowError, parse_file_name, write_billing, write_block, write_daily,
+};
+use hanrig_usage::{BillingRead, Channel, DailyRead, Interval, Quality};
 
 const ESIID: &str = "10443720000000001";
 
-fn read(text: &str) -> Vec<Result<Block, Vec<RowError>>> {
+fn records(text: &str) -> Vec<Result<Record, Vec<RowError>>> {
     Reader::new(text.as_bytes()).collect()
+}
+
+/// The file's blocks (a file of intervals only).
+fn read(text: &str) -> Vec<Result<Block, Vec<RowError>>> {
+    records(text)
+        .into_iter()
+        .map(|r| match r {
+            Ok(Record::Intervals(b)) => Ok(b),
+            Ok(other) => panic!("not a block: {other:?}"),
+            Err(e) => Err(e),
+        })
+        .collect()
 }
 
 fn day_file(date: &str, rows: usize) -> String {
@@ -235,5 +249,99 @@ fn file_names_follow_the_retail_market_guide() {
         "007924772Usage20260602013000001.lse",
     ] {
         assert!(parse_file_name(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn register_reads_sit_between_blocks_and_read_back() {
+    let day = Day::parse_iso("2026-11-01").expect("date");
+    let daily = DailyRead {
+        day,
+        start_wh: 31_415_926,
+        end_wh: 31_441_003,
+        quality: Quality::Actual,
+    };
+    let billing = BillingRead {
+        start: Day::parse_iso("2026-10-14").expect("date"),
+        end: Day::parse_iso("2026-11-13").expect("date"),
+        wh: 812_345,
+        quality: Quality::Estimated,
+    };
+    let mut text = day_file("2026-11-01", 100);
+    write_daily(&mut text, ESIID, &daily);
+    write_billing(&mut text, ESIID, &billing);
+    text.push_str(&day_file("2026-11-02", 96));
+    assert!(text.contains("00000010,10443720000000001,20261101,31415.926,31441.003,A\n"));
+    assert!(text.contains("00000020,10443720000000001,20261014,20261113,812.345,E\n"));
+    let got = records(&text);
+    assert_eq!(got.len(), 4, "{got:?}");
+    let Ok(Record::Intervals(first)) = &got[0] else {
+        panic!("{:?}", got[0])
+    };
+    // The read ends the block before it without an error.
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    assert_eq!(first.intervals.len(), 100);
+    let Ok(Record::Daily(d)) = &got[1] else {
+        panic!("{:?}", got[1])
+    };
+    assert_eq!((d.line, d.esiid.as_str(), d.read), (103, ESIID, daily));
+    assert_eq!(d.read.wh(), 25_077);
+    let Ok(Record::Billing(b)) = &got[2] else {
+        panic!("{:?}", got[2])
+    };
+    assert_eq!((b.line, b.read), (104, billing));
+    assert!(matches!(&got[3], Ok(Record::Intervals(b)) if b.line == 105 && b.errors.is_empty()));
+}
+
+#[test]
+fn a_bad_register_read_is_named_by_line_and_field_and_the_rest_is_kept() {
+    let cases = [
+        (
+            "00000010,10443720000000001,20261101,10.000,9.999,A",
+            "end reading",
+        ),
+        (
+            "00000010,10443720000000001,20261131,10.000,11.000,A",
+            "read date",
+        ),
+        (
+            "00000010,10443720000000001,20261101,10.0001,11.000,A",
+            "start reading",
+        ),
+        (
+            "00000010,10443720000000001,20261101,10.000,11.000,X",
+            "status",
+        ),
+        ("00000010,1044372,20261101,10.000,11.000,A", "ESI ID"),
+        ("00000010,10443720000000001,20261101,10.000,A", "row"),
+        (
+            "00000020,10443720000000001,20261101,20261101,1.000,A",
+            "end date",
+        ),
+        (
+            "00000020,10443720000000001,20261101,20270115,1.000,A",
+            "end date",
+        ),
+        (
+            "00000020,10443720000000001,20261101,20261201,-1.000,A",
+            "kWh",
+        ),
+    ];
+    for (row, field) in cases {
+        let text = format!("{row}\n{}", day_file("2026-06-01", 96));
+        let got = records(&text);
+        assert_eq!(got.len(), 2, "{row}: {got:?}");
+        let Err(errors) = &got[0] else {
+            panic!("{row}: {:?}", got[0])
+        };
+        assert_eq!(
+            (errors[0].line, errors[0].field),
+            (1, field),
+            "{row}: {errors:?}"
+        );
+        assert!(
+            matches!(&got[1], Ok(Record::Intervals(b)) if b.intervals.len() == 96),
+            "{row}"
+        );
     }
 }

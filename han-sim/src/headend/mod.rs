@@ -21,13 +21,12 @@ use hanrig_headend::jobs::TargetState;
 use hanrig_sep::clusters::drlc::{DeviceClass, EventStatus};
 use hanrig_sep::install_code::InstallCode;
 use hanrig_sep::{Command, Eui64, ZclFrame};
-use hanrig_usage::Interval;
 use hanrig_usage::day::{Day, compact_local, parse_compact_local};
 
 use crate::clock::SimTime;
 use crate::device::{DeviceKind, SimDevice};
-use crate::esi::{Esi, MeterModel};
-use crate::household::{Circuit, Home};
+use crate::esi::{Collected, Esi, MeterModel};
+use crate::household::{BillingCycle, Circuit, Home};
 use crate::sim::{Happening, MediumConfig, Node, Simulation};
 
 mod cim;
@@ -189,6 +188,10 @@ pub struct Han {
     batches: Vec<Batch>,
     latency: Latency,
     rng: Rng,
+    /// The day the meters started measuring, at its midnight.
+    first_day: Option<Day>,
+    /// Each meter's billing cycle, by ESIID.
+    cycles: HashMap<String, BillingCycle>,
 }
 
 /// The body (without CRC) of the install code every simulated device joined with.
@@ -222,7 +225,8 @@ impl Han {
         // Each meter has measured its home since the day began (the lab's history ends the day
         // before).
         let unix = i64::try_from(start.0 / SimTime::SECOND).unwrap_or(0);
-        let midnight = Day::containing(unix)
+        let first_day = Day::containing(unix).ok();
+        let midnight = first_day
             .map(|d| SimTime::from_unix_seconds(u64::try_from(d.start()).unwrap_or(0)))
             .unwrap_or(start)
             .min(start);
@@ -286,6 +290,8 @@ impl Han {
             batches: Vec::new(),
             latency,
             rng: Rng::new(seed),
+            first_day,
+            cycles: HashMap::new(),
         }
     }
 
@@ -496,19 +502,20 @@ impl Han {
         Ok(BatchId(self.batches.len() - 1))
     }
 
-    /// Every meter's quarter hours measured by `now` and not collected before, by ESIID, in
-    /// the order the meters were given (see [`MeterModel::collect`]). Each meter's run ends
-    /// at a time that happens once in Texas, so a file can name it: quarter hours in the
-    /// repeated fall-back hour wait until it is over.
-    pub fn collect_intervals(&mut self, now: SimTime) -> Vec<(String, Vec<Interval>)> {
+    /// Every meter's quarter hours and daily register reads measured by `now` and not
+    /// collected before, by ESIID, in the order the meters were given (see
+    /// [`MeterModel::collect`]). Each meter's run of quarter hours ends at a time that happens
+    /// once in Texas, so a file can name it: quarter hours in the repeated fall-back hour wait
+    /// until it is over.
+    pub fn collect_intervals(&mut self, now: SimTime) -> Vec<(String, Collected)> {
         self.sim.run_until(now.max(self.sim.now()));
         let once = |t: i64| parse_compact_local(&compact_local(t)).is_ok_and(|u| u == t);
         let mut out = Vec::new();
         for node in &mut self.sim.nodes {
             if let Node::Esi(e) = node {
-                let intervals = e.app.meter.collect(now, once);
-                if !intervals.is_empty() {
-                    out.push((e.name.clone(), intervals));
+                let collected = e.app.meter.collect(now, once);
+                if collected != Collected::default() {
+                    out.push((e.name.clone(), collected));
                 }
             }
         }
@@ -516,16 +523,46 @@ impl Han {
     }
 
     /// [`Han::collect_intervals`] as the body of a TDSP's interval file ([`hanrig_usage::lse`]):
-    /// a block per meter and channel; `None` when no quarter hour is new.
+    /// per meter, a block per channel, its daily register reads, and the monthly billing read
+    /// of each period that a daily read closes ([`BillingCycle`], read on [`Home::read_day`]);
+    /// `None` when nothing is new.
     pub fn interval_file(&mut self, now: SimTime) -> Option<String> {
+        use hanrig_usage::lse::{write_billing, write_daily, write_meter};
         let mut text = String::new();
-        for (esiid, intervals) in self.collect_intervals(now) {
+        for (esiid, collected) in self.collect_intervals(now) {
+            let intervals = &collected.intervals;
             if let (Some(first), Some(last)) = (intervals.first(), intervals.last()) {
-                let (start, stop) = (first.start, last.start + 900);
-                hanrig_usage::lse::write_meter(&mut text, &esiid, start, stop, &intervals);
+                write_meter(&mut text, &esiid, first.start, last.start + 900, intervals);
+            }
+            for read in &collected.daily {
+                write_daily(&mut text, &esiid, read);
+                let cycle = self.cycle(&esiid);
+                if let Some(billed) = cycle.daily(read) {
+                    write_billing(&mut text, &esiid, &billed);
+                }
             }
         }
         (!text.is_empty()).then_some(text)
+    }
+
+    /// `esiid`'s billing cycle. The first time, the period in progress when the meters started
+    /// began on the last read date before: its register is what the meter said then, by the
+    /// same home model the lab's history is written from ([`Home::registers_before`]).
+    fn cycle(&mut self, esiid: &str) -> &mut BillingCycle {
+        let first_day = self.first_day;
+        self.cycles.entry(esiid.to_string()).or_insert_with(|| {
+            let home = Home::of(esiid);
+            let Some(first_day) = first_day else {
+                return BillingCycle::new(home.read_day());
+            };
+            let mut read_date = first_day;
+            while read_date.date().day() != home.read_day() {
+                read_date = read_date.previous();
+            }
+            let registers = home.registers_before(read_date, first_day);
+            let wh = registers.first().map_or(0, |&(_, wh)| wh as i64);
+            BillingCycle::since(home.read_day(), read_date, wh)
+        })
     }
 
     /// When a request leaving the head-end at `now` reaches the meter (`None`: lost).
