@@ -135,6 +135,15 @@ pub enum Admin {
         /// `accept` or `reject`.
         answer: String,
     },
+    /// Extend an Energy Data Agreement in force, as its customer does through the link of the
+    /// invitation's e-mail: by 1 to 12 months from its end, to at most 12 months from now.
+    AgreementExtend {
+        /// The invitation's secret.
+        token: String,
+        /// Months, 1 to 12.
+        #[arg(long)]
+        months: u8,
+    },
     /// Revoke a client certificate by its SHA-256 fingerprint (hex).
     CertRevoke {
         /// The fingerprint `cert-issue` printed.
@@ -383,6 +392,24 @@ pub fn admin(database: &str, command: Admin) -> Result<String, String> {
                     }
                 }
                 Ok(out)
+            }
+            Admin::AgreementExtend { token, months } => {
+                let a = store
+                    .agreement_by_token(&token)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let a = store
+                    .extend_agreement(a.id, months, now())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(format!(
+                    "agreement {} with {:?}: in force until {}\n",
+                    a.id,
+                    a.company,
+                    a.ends_at
+                        .map(hanrig_usage::day::us_local)
+                        .unwrap_or_default()
+                ))
             }
             Admin::InvitationAnswer { token, answer } => {
                 let a = store

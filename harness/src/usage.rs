@@ -1,5 +1,5 @@
-//! `hanrig usage …`: the usage repository — ingest the TDSPs' interval files, export a meter's
-//! data as Green Button or CSV, apply retention, list meters.
+//! `hanrig usage …`: the usage repository — ingest the TDSPs' interval and premise files, export
+//! a meter's data as Green Button or CSV, apply retention, list meters.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -9,7 +9,7 @@ use clap::Subcommand;
 use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::routing::Tdsp;
 use hanrig_gateway_connect::unix_now as now;
-use hanrig_gateway_server::usage::ingest_file;
+use hanrig_gateway_server::usage::{ingest_file, ingest_premises};
 use hanrig_gateway_store::{Store, UsageScope};
 use hanrig_usage::day::{Day, parse_compact_local};
 use hanrig_usage::{Format, espi, export_span, render};
@@ -33,6 +33,24 @@ pub enum UsageCommand {
         /// the revision of their values.
         #[arg(long)]
         sent: Option<String>,
+        /// The repository.
+        #[arg(long, default_value = DEFAULT_DATABASE)]
+        database_url: String,
+        /// A routing table (TOML) instead of the built-in Texas one.
+        #[arg(long)]
+        routing: Option<PathBuf>,
+        /// The files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Ingest premise files (CSV with the header ESIID,METER_NUMBER,ADDRESS,CITY,ZIP,REP; see
+    /// `hanrig_usage::premise`): each meter's number, service address and REP of record. Each
+    /// bad row is reported with its line and field and the good rows are stored. Exit code 1
+    /// when rows were refused.
+    Premises {
+        /// The TDSP that sent the files: a row of another TDSP's meter is refused.
+        #[arg(long)]
+        tdsp: String,
         /// The repository.
         #[arg(long, default_value = DEFAULT_DATABASE)]
         database_url: String,
@@ -159,6 +177,31 @@ pub fn run(command: UsageCommand) -> Result<String> {
             }
             Ok(out)
         }),
+        UsageCommand::Premises {
+            tdsp: sender,
+            database_url,
+            routing: table,
+            files,
+        } => rt.block_on(async {
+            let sender = tdsp(&sender)?;
+            let routing = routing(table.as_deref()).map_err(anyhow::Error::msg)?;
+            let store = open(&database_url).await?;
+            let (mut refused, mut out) = (0, String::new());
+            for path in &files {
+                let report = ingest_premises(&store, &routing, sender, path, now()).await?;
+                for e in &report.errors {
+                    eprintln!("{}: {e}", path.display());
+                }
+                refused += report.errors.len();
+                out.push_str(&report.summary());
+                out.push('\n');
+            }
+            if refused > 0 {
+                print!("{out}");
+                bail!("{refused} rows refused (listed above); every other row is stored");
+            }
+            Ok(out)
+        }),
         UsageCommand::Export {
             esiid,
             from,
@@ -227,7 +270,16 @@ pub fn run(command: UsageCommand) -> Result<String> {
                 .usage_meters(scope)
                 .await?
                 .iter()
-                .map(|m| format!("{} {} {} {}\n", m.esiid, m.tdsp, m.meter_number, m.address))
+                .map(|m| {
+                    let mut line = format!("{} {} {}", m.esiid, m.tdsp, m.meter_number);
+                    if !m.address.is_empty() {
+                        line += &format!(" {}, {} {}", m.address, m.city, m.zip);
+                    }
+                    if !m.rep.is_empty() {
+                        line += &format!(" (REP {})", m.rep);
+                    }
+                    line + "\n"
+                })
                 .collect())
         }),
     }

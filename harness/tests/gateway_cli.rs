@@ -238,6 +238,43 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
     assert!(!ok && out.contains("accept or reject"), "{out}");
     let (ok, out) = hanrig(&db, &["invitation-answer", token, "accept"], "");
     assert!(ok && out.contains("accepted"), "{out}");
+    // A device agreement has no term to extend; an Energy Data Agreement of 3 months does, by
+    // months from its end, but never past 12 months from now.
+    let (ok, out) = hanrig(&db, &["agreement-extend", token, "--months", "2"], "");
+    assert!(!ok && out.contains("has no term to extend"), "{out}");
+    let energy = serde_json::json!({"kind": "energy-data", "esiid": "10443720001234567",
+        "customer_email": "pat@example.com", "term_months": 3});
+    let (created, _) = runtime
+        .block_on(alice.post("/v1/agreements", &energy))
+        .unwrap();
+    assert_eq!(created, 201);
+    let (_, listed) = hanrig(&db, &["invitations", "--esiid", "10443720001234567"], "");
+    let energy_token = listed
+        .lines()
+        .find(|l| l.contains("EnergyData"))
+        .and_then(|l| l.split('\t').next())
+        .unwrap_or_else(|| panic!("{listed}"))
+        .to_string();
+    let (ok, out) = hanrig(
+        &db,
+        &["agreement-extend", &energy_token, "--months", "2"],
+        "",
+    );
+    assert!(!ok && out.contains("not in force"), "{out}");
+    let (ok, out) = hanrig(&db, &["invitation-answer", &energy_token, "accept"], "");
+    assert!(ok, "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &["agreement-extend", &energy_token, "--months", "2"],
+        "",
+    );
+    assert!(ok && out.contains("in force until"), "{out}");
+    let (ok, out) = hanrig(
+        &db,
+        &["agreement-extend", &energy_token, "--months", "8"],
+        "",
+    );
+    assert!(!ok && out.contains("more than 12 months from now"), "{out}");
     let (status, answer) = runtime
         .block_on(alice.post("/v1/messages/text", &body))
         .unwrap();

@@ -242,6 +242,52 @@ fn interval_files_are_ingested_row_by_row_and_exported_over_dst_days() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn premise_files_set_each_meters_address_and_rep_and_name_each_bad_row() {
+    let dir = std::env::temp_dir().join(format!("hanrig-premises-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = format!("sqlite://{}?mode=rwc", dir.join("p.db").display());
+    let file = dir.join("premises.csv");
+    std::fs::write(
+        &file,
+        "ESIID,METER_NUMBER,ADDRESS,CITY,ZIP,REP\n\
+         10443720000000001,123456789LG,\"1 Main St, Apt 2\",Dallas,75201,bright-rep\n\
+         10443720000000002,9876,2 Elm St,Dallas,7520,\n\
+         1008901000000000000001,55,3 Bay St,Houston,77002,\n",
+    )
+    .unwrap();
+    let (ok, out, err) = hanrig(&[
+        "usage",
+        "premises",
+        "--tdsp",
+        "oncor",
+        "--database-url",
+        &db,
+        file.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("1 meters' premises stored, 2 rows refused"),
+        "{out}"
+    );
+    assert!(err.contains("line 3, ZIP:"), "{err}");
+    assert!(
+        err.contains("line 4, ESIID:") && err.contains("centerpoint's meter"),
+        "{err}"
+    );
+    let (ok, out, err) = hanrig(&["usage", "meters", "--database-url", &db]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(
+            "10443720000000001 oncor 123456789LG 1 Main St, Apt 2, Dallas 75201 (REP bright-rep)"
+        ),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn xmllint(feed: &Path) {
     let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../gateway/usage/schemas");
     let out = Command::new("xmllint")

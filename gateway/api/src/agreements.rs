@@ -67,9 +67,10 @@ pub struct AgreementView {
     /// Why it ended: `terminated`, `device-removed`, `move-out`, `term-ended` (an Energy Data
     /// Agreement's months are over) or `used` (a one-time one was read).
     pub end_reason: Option<String>,
-    /// An Energy Data Agreement's term: 0 (one-time) or 1 to 12 months.
+    /// An Energy Data Agreement's term as invited: 0 (one-time) or 1 to 12 months.
     pub term_months: Option<u8>,
-    /// When an accepted Energy Data Agreement's term ends, Unix seconds.
+    /// When an accepted Energy Data Agreement ends, Unix seconds: its term from the
+    /// acceptance, and any extension the customer gave.
     pub ends_at: Option<i64>,
     /// When it was created, Unix seconds.
     pub created_at: i64,

@@ -3,16 +3,18 @@
 //!
 //! A file comes from one TDSP (its drop directory, or `--tdsp`); every block whose ESIID is not
 //! that TDSP's — by the routing table, or by the meter's record — is refused with its line, and
-//! the file's other blocks are stored. Each block is stored in one transaction, so a crash
-//! leaves whole blocks, and re-ingesting the file is idempotent.
+//! the file's other blocks are stored. Consecutive blocks are stored together, up to
+//! [`BATCH_INTERVALS`] intervals in one transaction (on PostgreSQL through `COPY`), and
+//! register reads up to [`BATCH_READS`] in one; so a crash leaves whole blocks, and
+//! re-ingesting the file is idempotent.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::routing::{Routing, Tdsp};
-use hanrig_gateway_store::{Store, StoreError, Stored, UsageFile};
-use hanrig_usage::lse::{Reader, Record, RowError, parse_file_name};
+use hanrig_gateway_store::{IntervalBlock, MeterReads, MeterRecord, Store, Stored, UsageFile};
+use hanrig_usage::lse::{Block, Reader, Record, RowError, parse_file_name};
 use hanrig_usage::{BillingRead, DailyRead};
 
 /// Row errors kept in a report (all are counted).
@@ -75,6 +77,53 @@ impl IngestReport {
     }
 }
 
+/// Intervals gathered from consecutive blocks before they are stored in one transaction.
+pub const BATCH_INTERVALS: usize = 50_000;
+
+/// Refuses `block` as a whole.
+fn refuse_block(report: &mut IngestReport, block: &Block, message: String) {
+    report.refuse(RowError {
+        line: block.line,
+        field: "ESI ID",
+        message: format!(
+            "{message}; the block's {} intervals skipped",
+            block.intervals.len()
+        ),
+    })
+}
+
+/// Stores the blocks gathered in one transaction; a block of another TDSP's meter is refused
+/// with its line. Each block's refused rows go to the report.
+async fn store_batch(
+    store: &Store,
+    report: &mut IngestReport,
+    batch: &mut Vec<Block>,
+    now: i64,
+) -> Result<(), IngestError> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let blocks: Vec<IntervalBlock<'_>> = batch
+        .iter()
+        .map(|b| IntervalBlock {
+            esiid: &b.esiid,
+            intervals: &b.intervals,
+        })
+        .collect();
+    let done = store
+        .store_interval_blocks(report.tdsp, &blocks, report.sent_at, now)
+        .await
+        .map_err(|e| IngestError::Store(format!("{}: {e}", report.name)))?;
+    report.stored += done.stored;
+    for (k, why) in done.refused {
+        refuse_block(report, &batch[k], why);
+    }
+    for block in batch.drain(..) {
+        block.errors.into_iter().for_each(|e| report.refuse(e));
+    }
+    Ok(())
+}
+
 /// Why `esiid` is not `tdsp`'s meter by the routing table, if it is not.
 fn foreign(routing: &Routing, tdsp: Tdsp, esiid: &Esiid) -> Option<String> {
     match routing.route(esiid) {
@@ -86,83 +135,83 @@ fn foreign(routing: &Routing, tdsp: Tdsp, esiid: &Esiid) -> Option<String> {
     }
 }
 
-/// One meter's register reads, gathered while the file lists them together and stored in one
-/// transaction.
+/// Register reads gathered, meter by meter as the file lists them, and stored together.
 #[derive(Debug, Default)]
 struct Waiting {
-    /// The meter, and the line of its first read.
-    meter: Option<(Esiid, usize)>,
-    daily: Vec<DailyRead>,
-    billing: Vec<BillingRead>,
+    /// Each meter's reads: the meter, the line of its first read, its daily and billing reads.
+    meters: Vec<(Esiid, usize, Vec<DailyRead>, Vec<BillingRead>)>,
+    reads: usize,
 }
 
+/// Register reads gathered before they are stored in one transaction.
+pub const BATCH_READS: usize = 5_000;
+
 impl Waiting {
-    /// Makes way for a read of `esiid` on `line`: the reads of another meter are stored first.
-    async fn add(
+    /// The reads of `esiid`, whose read is on `line`.
+    fn of(
         &mut self,
-        store: &Store,
-        routing: &Routing,
-        report: &mut IngestReport,
-        now: i64,
         line: usize,
         esiid: &Esiid,
-    ) -> Result<(), IngestError> {
-        if self.meter.as_ref().is_some_and(|(m, _)| m != esiid) {
-            self.flush(store, routing, report, now).await?;
+    ) -> &mut (Esiid, usize, Vec<DailyRead>, Vec<BillingRead>) {
+        self.reads += 1;
+        if self.meters.last().is_none_or(|(m, ..)| m != esiid) {
+            self.meters
+                .push((esiid.clone(), line, Vec::new(), Vec::new()));
         }
-        self.meter.get_or_insert_with(|| (esiid.clone(), line));
-        Ok(())
+        let last = self.meters.len() - 1;
+        &mut self.meters[last]
     }
 
-    /// Stores the reads gathered, or refuses them all when the meter is not the file's TDSP's.
+    /// Stores the reads gathered if there are [`BATCH_READS`] of them, or all of them at the
+    /// end of the file.
     async fn flush(
         &mut self,
         store: &Store,
         routing: &Routing,
         report: &mut IngestReport,
         now: i64,
+        end: bool,
     ) -> Result<(), IngestError> {
-        let Some((esiid, line)) = self.meter.take() else {
+        if self.reads == 0 || (self.reads < BATCH_READS && !end) {
             return Ok(());
-        };
-        let (daily, billing) = (
-            std::mem::take(&mut self.daily),
-            std::mem::take(&mut self.billing),
-        );
-        let refuse = |report: &mut IngestReport, message: String| {
-            report.refuse(RowError {
-                line,
-                field: "ESI ID",
-                message: format!(
-                    "{message}; its {} register reads from this line on skipped",
-                    daily.len() + billing.len()
-                ),
+        }
+        let meters = std::mem::take(&mut self.meters);
+        self.reads = 0;
+        let refuse =
+            |report: &mut IngestReport,
+             (_, line, daily, billing): &(Esiid, usize, Vec<DailyRead>, Vec<BillingRead>),
+             message: String| {
+                report.refuse(RowError {
+                    line: *line,
+                    field: "ESI ID",
+                    message: format!(
+                        "{message}; its {} register reads from this line on skipped",
+                        daily.len() + billing.len()
+                    ),
+                })
+            };
+        let mut taken = Vec::new();
+        for m in &meters {
+            match foreign(routing, report.tdsp, &m.0) {
+                Some(why) => refuse(report, m, why),
+                None => taken.push(m),
+            }
+        }
+        let reads: Vec<MeterReads<'_>> = taken
+            .iter()
+            .map(|(esiid, _, daily, billing)| MeterReads {
+                esiid,
+                daily,
+                billing,
             })
-        };
-        if let Some(why) = foreign(routing, report.tdsp, &esiid) {
-            refuse(report, why);
-            return Ok(());
-        }
-        let (tdsp, sent_at) = (report.tdsp, report.sent_at);
-        let stored = async {
-            let mut s = Stored::default();
-            if !daily.is_empty() {
-                s += store
-                    .store_daily_reads(tdsp, &esiid, &daily, sent_at, now)
-                    .await?;
-            }
-            if !billing.is_empty() {
-                s += store
-                    .store_billing_reads(tdsp, &esiid, &billing, sent_at, now)
-                    .await?;
-            }
-            Ok::<_, StoreError>(s)
-        }
-        .await;
-        match stored {
-            Ok(s) => report.reads += s,
-            Err(StoreError::Usage(m)) => refuse(report, m),
-            Err(e) => return Err(IngestError::Store(format!("{}: {e}", report.name))),
+            .collect();
+        let done = store
+            .store_register_reads(report.tdsp, &reads, report.sent_at, now)
+            .await
+            .map_err(|e| IngestError::Store(format!("{}: {e}", report.name)))?;
+        report.reads += done.stored;
+        for (k, why) in done.refused {
+            refuse(report, taken[k], why);
         }
         Ok(())
     }
@@ -213,23 +262,24 @@ pub async fn ingest_file(
         errors: Vec::new(),
     };
     let mut waiting = Waiting::default();
+    let (mut batch, mut batched) = (Vec::new(), 0);
     let stored = async {
         while let Some((item, read)) = rx.recv().await {
             progress(read, size);
             let block = match item {
                 Ok(Record::Intervals(b)) => b,
                 Ok(Record::Daily(r)) => {
+                    waiting.of(r.line, &r.esiid).2.push(r.read);
                     waiting
-                        .add(store, routing, &mut report, now, r.line, &r.esiid)
+                        .flush(store, routing, &mut report, now, false)
                         .await?;
-                    waiting.daily.push(r.read);
                     continue;
                 }
                 Ok(Record::Billing(r)) => {
+                    waiting.of(r.line, &r.esiid).3.push(r.read);
                     waiting
-                        .add(store, routing, &mut report, now, r.line, &r.esiid)
+                        .flush(store, routing, &mut report, now, false)
                         .await?;
-                    waiting.billing.push(r.read);
                     continue;
                 }
                 Err(errors) => {
@@ -237,33 +287,21 @@ pub async fn ingest_file(
                     continue;
                 }
             };
-            waiting.flush(store, routing, &mut report, now).await?;
             report.blocks += 1;
-            let refuse_block = |report: &mut IngestReport, message: String| {
-                report.refuse(RowError {
-                    line: block.line,
-                    field: "ESI ID",
-                    message: format!(
-                        "{message}; the block's {} intervals skipped",
-                        block.intervals.len()
-                    ),
-                })
-            };
             if let Some(why) = foreign(routing, tdsp, &block.esiid) {
-                refuse_block(&mut report, why);
-            } else {
-                match store
-                    .store_intervals(tdsp, &block.esiid, &block.intervals, sent_at, now)
-                    .await
-                {
-                    Ok(s) => report.stored += s,
-                    Err(StoreError::Usage(m)) => refuse_block(&mut report, m),
-                    Err(e) => return Err(IngestError::Store(format!("{}: {e}", report.name))),
-                }
+                refuse_block(&mut report, &block, why);
+                block.errors.iter().for_each(|e| report.refuse(e.clone()));
+                continue;
             }
-            block.errors.into_iter().for_each(|e| report.refuse(e));
+            batched += block.intervals.len();
+            batch.push(block);
+            if batched >= BATCH_INTERVALS {
+                store_batch(store, &mut report, &mut batch, now).await?;
+                batched = 0;
+            }
         }
-        waiting.flush(store, routing, &mut report, now).await
+        store_batch(store, &mut report, &mut batch, now).await?;
+        waiting.flush(store, routing, &mut report, now, true).await
     }
     .await;
     if let Err(e) = stored {
@@ -271,6 +309,7 @@ pub async fn ingest_file(
         return Err(e);
     }
     let _ = reader.await;
+    report.errors.sort_by_key(|e| e.line);
     store
         .record_usage_file(&UsageFile {
             name: report.name.clone(),
@@ -284,6 +323,100 @@ pub async fn ingest_file(
         .await
         .map_err(|e| IngestError::Store(e.to_string()))?;
     Ok(report)
+}
+
+/// What ingesting one premise file did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PremiseReport {
+    /// The file's name.
+    pub name: String,
+    /// Meters added or updated.
+    pub stored: u64,
+    /// Rows refused, with their line and field.
+    pub errors: Vec<RowError>,
+}
+
+impl PremiseReport {
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}: {} meters' premises stored, {} rows refused",
+            self.name,
+            self.stored,
+            self.errors.len()
+        )
+    }
+}
+
+/// Ingests the premise file at `path` from `tdsp` ([`hanrig_usage::premise`]): each good row
+/// adds its meter or updates its premise, in one transaction; a row of another TDSP's meter —
+/// by the routing table or the meter's record — is refused with its line, as is each bad row.
+/// Fails only when the file cannot be read or the repository fails.
+pub async fn ingest_premises(
+    store: &Store,
+    routing: &Routing,
+    tdsp: Tdsp,
+    path: &Path,
+    now: i64,
+) -> Result<PremiseReport, IngestError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = std::fs::File::open(path)
+        .map_err(|e| IngestError::File(format!("{}: {e}", path.display())))?;
+    let rows = tokio::task::spawn_blocking(move || {
+        hanrig_usage::premise::read(std::io::BufReader::new(file))
+    })
+    .await
+    .map_err(|e| IngestError::File(format!("{}: {e}", path.display())))?;
+    let mut errors = Vec::new();
+    let mut meters = Vec::new();
+    let mut lines = Vec::new();
+    for row in rows {
+        match row {
+            Err(e) => errors.push(e),
+            Ok(p) => {
+                if let Some(why) = foreign(routing, tdsp, &p.esiid) {
+                    errors.push(RowError {
+                        line: p.line,
+                        field: "ESIID",
+                        message: why,
+                    });
+                    continue;
+                }
+                lines.push(p.line);
+                meters.push(MeterRecord {
+                    esiid: p.esiid,
+                    tdsp,
+                    meter_number: p.meter_number,
+                    address: p.address,
+                    city: p.city,
+                    zip: p.zip,
+                    rep: p.rep,
+                    updated_at: now,
+                });
+            }
+        }
+    }
+    let refused = store
+        .put_meters(&meters)
+        .await
+        .map_err(|e| IngestError::Store(format!("{name}: {e}")))?;
+    let stored = (meters.len() - refused.len()) as u64;
+    for (k, why) in refused {
+        errors.push(RowError {
+            line: lines[k],
+            field: "ESIID",
+            message: why,
+        });
+    }
+    errors.sort_by_key(|e| e.line);
+    Ok(PremiseReport {
+        name,
+        stored,
+        errors,
+    })
 }
 
 /// The drop directory's layout: `<dir>/<tdsp>/` for each TDSP's files; a file ingested moves to

@@ -265,6 +265,46 @@ impl Store {
         self.agreement(id).await
     }
 
+    /// The customer extends Energy Data Agreement `id`, in force at `now`, by `months` (1–12)
+    /// from its end (SMT Table 8: "extend Energy Data Agreement"): it then ends that much later
+    /// (its `term` stays the one the invitation offered),
+    /// but never more than 12 months after `now` — the longest term an agreement is given.
+    /// A one-time agreement, one not in force, or another kind cannot be extended.
+    pub async fn extend_agreement(&self, id: i64, months: u8, now: i64) -> Result<AgreementRecord> {
+        use hanrig_usage::day::plus_months;
+        let a = self.agreement(id).await?;
+        let refuse = |why: String| Err(StoreError::Usage(format!("agreement {id}: {why}")));
+        if a.kind != AgreementKind::EnergyData {
+            return refuse(format!(
+                "an {} agreement has no term to extend",
+                a.kind.name()
+            ));
+        }
+        if a.state_at(now) != AgreementState::Accepted {
+            return refuse(format!("it is {}, not in force", a.state_at(now).name()));
+        }
+        let (Some(Term::Months(_)), Some(ends_at)) = (a.term, a.ends_at) else {
+            return refuse("a one-time agreement cannot be extended".into());
+        };
+        if !(1..=12).contains(&months) {
+            return refuse(format!("an extension is 1 to 12 months, not {months}"));
+        }
+        let (until, limit) = (plus_months(ends_at, months), plus_months(now, 12));
+        if until > limit {
+            return refuse(format!(
+                "extended by {months} months it would end more than 12 months from now"
+            ));
+        }
+        // The term stays what the invitation offered; the end moves.
+        sqlx::query("UPDATE agreements SET ends_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(until)
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.agreement(id).await
+    }
+
     /// `company`'s Energy Data Agreement in force on `esiid` at `now`, if it has one (the
     /// latest accepted).
     pub async fn energy_data_agreement(

@@ -43,7 +43,8 @@ pub use audit::AuditEntry;
 pub use reads::ReadRecord;
 pub use residents::{RESIDENT_LOCKOUT_FAILURES, RESIDENT_LOCKOUT_WINDOW, ResidentRecord};
 pub use usage::{
-    KEPT_YEARS, MeterRecord, ONLINE_YEARS, Purged, Revision, Stored, UsageFile, UsageScope,
+    BlocksStored, IntervalBlock, KEPT_YEARS, MeterReads, MeterRecord, ONLINE_YEARS, Purged,
+    Revision, Stored, UsageFile, UsageScope,
 };
 
 static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -114,6 +115,9 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// On PostgreSQL, a pool of the driver's own connections for what the generic one cannot
+    /// do: `COPY` and array parameters (bulk ingest).
+    pg: Option<sqlx::PgPool>,
     secret: std::sync::Arc<[u8]>,
     /// Counts the new work committed through this process's handles (a message's deliveries
     /// queued, a device to provision), so that its connectors start at once instead of at
@@ -442,9 +446,18 @@ impl Store {
             Backend::Postgres => POSTGRES.run(&pool).await?,
         }
         let secret = installation_secret(&pool).await?;
+        let pg = match backend {
+            Backend::Postgres => Some(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect_lazy(url)?,
+            ),
+            Backend::Sqlite => None,
+        };
         Ok(Store {
             pool,
             backend,
+            pg,
             secret,
             work: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
         })

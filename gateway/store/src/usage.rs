@@ -136,6 +136,180 @@ fn interval_row(row: &AnyRow) -> Result<Interval> {
     })
 }
 
+/// One meter's intervals, to store.
+#[derive(Debug, Clone, Copy)]
+pub struct IntervalBlock<'a> {
+    /// The meter.
+    pub esiid: &'a Esiid,
+    /// Its intervals.
+    pub intervals: &'a [Interval],
+}
+
+/// One meter's register reads, to store.
+#[derive(Debug, Clone, Copy)]
+pub struct MeterReads<'a> {
+    /// The meter.
+    pub esiid: &'a Esiid,
+    /// Its daily register reads.
+    pub daily: &'a [DailyRead],
+    /// Its monthly billing reads.
+    pub billing: &'a [BillingRead],
+}
+
+/// `($1, $p, $p+1, $p+2, $p+3, $2)` for the `k`th row of a multi-row insert whose rows share
+/// the meter ($1) and the revision ($2) and have four values of their own.
+fn four_values(k: usize) -> String {
+    let p = 3 + k * 4;
+    format!("($1, ${p}, ${}, ${}, ${}, $2)", p + 1, p + 2, p + 3)
+}
+
+/// What storing several blocks did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlocksStored {
+    /// What storing the blocks taken did.
+    pub stored: Stored,
+    /// The blocks refused, by index, and why (meters of another TDSP).
+    pub refused: Vec<(usize, String)>,
+}
+
+/// Within `tx`, stores one block's intervals in multi-row statements; how many rows changed.
+async fn insert_intervals(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    block: &IntervalBlock<'_>,
+    revised_at: i64,
+) -> Result<u64> {
+    let mut stored = 0;
+    for chunk in block.intervals.chunks(batch(backend)) {
+        let rows: Vec<String> = (0..chunk.len()).map(four_values).collect();
+        let sql = format!(
+            "INSERT INTO usage_intervals (esiid, channel, start_at, wh, quality, revised_at) VALUES {} \
+             ON CONFLICT (esiid, channel, start_at) DO UPDATE SET wh = excluded.wh, \
+             quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
+            rows.join(", "),
+            replaces("usage_intervals", &["wh"])
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(block.esiid.as_str())
+            .bind(revised_at);
+        for i in chunk {
+            q = q
+                .bind(i.channel.letter())
+                .bind(i.start)
+                .bind(i.wh)
+                .bind(i.quality.letter());
+        }
+        stored += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(stored)
+}
+
+/// The intervals of `blocks` by meter, channel and start, the later of two for one interval
+/// kept, and how many were given.
+fn latest<'a>(
+    blocks: impl Iterator<Item = &'a IntervalBlock<'a>>,
+) -> (Vec<(&'a Esiid, &'a Interval)>, u64) {
+    let mut rows: Vec<(&Esiid, &Interval)> = blocks
+        .flat_map(|b| b.intervals.iter().map(move |i| (b.esiid, i)))
+        .collect();
+    let given = rows.len() as u64;
+    rows.reverse();
+    rows.sort_by_key(|(e, i)| (e.as_str(), i.channel, i.start));
+    rows.dedup_by_key(|(e, i)| (e.as_str(), i.channel, i.start));
+    (rows, given)
+}
+
+/// [`Store::store_interval_blocks`] on PostgreSQL: the meters claimed with array parameters,
+/// the rows `COPY`ed into a staging table that lives for the transaction, and merged into the
+/// repository by one `INSERT … SELECT … ON CONFLICT` under the same rules.
+async fn copy_interval_blocks(
+    pg: &sqlx::PgPool,
+    tdsp: Tdsp,
+    blocks: &[IntervalBlock<'_>],
+    revised_at: i64,
+    now: i64,
+) -> Result<BlocksStored> {
+    use std::collections::HashMap;
+    use std::fmt::Write;
+    let mut esiids: Vec<&str> = blocks.iter().map(|b| b.esiid.as_str()).collect();
+    esiids.sort_unstable();
+    esiids.dedup();
+    let mut tx = pg.begin().await?;
+    sqlx::query(
+        "INSERT INTO usage_meters (esiid, tdsp, meter_number, address, city, zip, rep, updated_at) \
+         SELECT e, $2, '', '', '', '', '', $3 FROM UNNEST($1::text[]) AS e ON CONFLICT (esiid) DO NOTHING",
+    )
+    .bind(&esiids)
+    .bind(tdsp.name())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    let owners: HashMap<String, String> =
+        sqlx::query_as("SELECT esiid, tdsp FROM usage_meters WHERE esiid = ANY($1)")
+            .bind(&esiids)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+    let mut done = BlocksStored::default();
+    let mut taken = Vec::new();
+    for (k, block) in blocks.iter().enumerate() {
+        let e = block.esiid.as_str();
+        match owners.get(e) {
+            Some(o) if o == tdsp.name() => taken.push(block),
+            owner => done.refused.push((
+                k,
+                format!(
+                    "meter {e} is {}'s, not {tdsp}'s: its data comes from its own TDSP",
+                    owner.map_or("another TDSP", String::as_str)
+                ),
+            )),
+        }
+    }
+    let (rows, given) = latest(taken.into_iter());
+    sqlx::query(
+        "CREATE TEMP TABLE usage_stage (esiid TEXT NOT NULL, channel TEXT NOT NULL, \
+         start_at BIGINT NOT NULL, wh BIGINT NOT NULL, quality TEXT NOT NULL) ON COMMIT DROP",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut copy = tx.copy_in_raw("COPY usage_stage FROM STDIN").await?;
+    let mut text = String::new();
+    for chunk in rows.chunks(10_000) {
+        text.clear();
+        for (e, i) in chunk {
+            let e = e.as_str();
+            let _ = writeln!(
+                text,
+                "{e}\t{}\t{}\t{}\t{}",
+                i.channel.letter(),
+                i.start,
+                i.wh,
+                i.quality.letter()
+            );
+        }
+        copy.send(text.as_bytes()).await?;
+    }
+    copy.finish().await?;
+    let stored = sqlx::query(&format!(
+        "INSERT INTO usage_intervals (esiid, channel, start_at, wh, quality, revised_at) \
+         SELECT esiid, channel, start_at, wh, quality, $1 FROM usage_stage \
+         ON CONFLICT (esiid, channel, start_at) DO UPDATE SET wh = excluded.wh, \
+         quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
+        replaces("usage_intervals", &["wh"])
+    ))
+    .bind(revised_at)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    done.stored = Stored {
+        stored,
+        unchanged: given - stored,
+    };
+    Ok(done)
+}
+
 /// Within `tx`, makes sure `esiid` is `tdsp`'s meter: one not yet known is added for it, one
 /// of another TDSP is refused.
 async fn claim_meter(
@@ -207,31 +381,52 @@ impl Store {
     /// Adds a meter or changes its premise data. A meter's TDSP never changes: a record
     /// naming another TDSP is refused.
     pub async fn put_meter(&self, meter: &MeterRecord) -> Result<()> {
-        if let Some(old) = self.usage_meter(&meter.esiid).await?
-            && old.tdsp != meter.tdsp
-        {
-            return Err(StoreError::Exists(format!(
-                "meter {} of {}",
-                meter.esiid, old.tdsp
-            )));
+        match self.put_meters(std::slice::from_ref(meter)).await?.pop() {
+            Some((_, why)) => Err(StoreError::Exists(why)),
+            None => Ok(()),
         }
-        sqlx::query(
-            "INSERT INTO usage_meters (esiid, tdsp, meter_number, address, city, zip, rep, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (esiid) DO UPDATE SET meter_number = excluded.meter_number, address = excluded.address, \
-             city = excluded.city, zip = excluded.zip, rep = excluded.rep, updated_at = excluded.updated_at",
-        )
-        .bind(meter.esiid.as_str())
-        .bind(meter.tdsp.name())
-        .bind(&meter.meter_number)
-        .bind(&meter.address)
-        .bind(&meter.city)
-        .bind(&meter.zip)
-        .bind(&meter.rep)
-        .bind(meter.updated_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    }
+
+    /// Adds meters or changes their premise data, in one transaction; the records naming
+    /// another TDSP than the meter's are refused (their indexes returned, with the reason) and
+    /// the others stored.
+    pub async fn put_meters(&self, meters: &[MeterRecord]) -> Result<Vec<(usize, String)>> {
+        let mut tx = self.pool.begin().await?;
+        let mut refused = Vec::new();
+        for (k, meter) in meters.iter().enumerate() {
+            let owner: Option<String> =
+                sqlx::query("SELECT tdsp FROM usage_meters WHERE esiid = $1")
+                    .bind(meter.esiid.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get("tdsp"))
+                    .transpose()?;
+            if let Some(o) = owner.filter(|o| o != meter.tdsp.name()) {
+                refused.push((
+                    k,
+                    format!("meter {} of {o}, not {}", meter.esiid, meter.tdsp),
+                ));
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO usage_meters (esiid, tdsp, meter_number, address, city, zip, rep, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (esiid) DO UPDATE SET meter_number = excluded.meter_number, address = excluded.address, \
+                 city = excluded.city, zip = excluded.zip, rep = excluded.rep, updated_at = excluded.updated_at",
+            )
+            .bind(meter.esiid.as_str())
+            .bind(meter.tdsp.name())
+            .bind(&meter.meter_number)
+            .bind(&meter.address)
+            .bind(&meter.city)
+            .bind(&meter.zip)
+            .bind(&meter.rep)
+            .bind(meter.updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(refused)
     }
 
     /// One meter.
@@ -302,45 +497,65 @@ impl Store {
         revised_at: i64,
         now: i64,
     ) -> Result<Stored> {
-        let mut tx = self.pool.begin().await?;
-        claim_meter(&mut tx, tdsp, esiid, now).await?;
-        let mut stored = 0;
-        for chunk in intervals.chunks(batch(self.backend)) {
-            let mut sql = String::from(
-                "INSERT INTO usage_intervals (esiid, channel, start_at, wh, quality, revised_at) VALUES ",
-            );
-            for k in 0..chunk.len() {
-                let p = 3 + k * 4;
-                if k > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "($1, ${p}, ${}, ${}, ${}, $2)",
-                    p + 1,
-                    p + 2,
-                    p + 3
-                ));
-            }
-            sql.push_str(&format!(
-                " ON CONFLICT (esiid, channel, start_at) DO UPDATE SET wh = excluded.wh, \
-                 quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
-                replaces("usage_intervals", &["wh"])
-            ));
-            let mut q = sqlx::query(&sql).bind(esiid.as_str()).bind(revised_at);
-            for i in chunk {
-                q = q
-                    .bind(i.channel.letter())
-                    .bind(i.start)
-                    .bind(i.wh)
-                    .bind(i.quality.letter());
-            }
-            stored += q.execute(&mut *tx).await?.rows_affected();
+        let done = self
+            .store_interval_blocks(tdsp, &[IntervalBlock { esiid, intervals }], revised_at, now)
+            .await?;
+        match done.refused.into_iter().next() {
+            Some((_, why)) => Err(StoreError::Usage(why)),
+            None => Ok(done.stored),
         }
-        tx.commit().await?;
-        Ok(Stored {
+    }
+
+    /// Stores several blocks of intervals as revision `revised_at` from `tdsp`'s file, in one
+    /// transaction, as [`Store::store_intervals`] stores one: the blocks of meters of another
+    /// TDSP are refused (their indexes returned, with the reason) and the others stored. Where
+    /// two blocks give the same interval, the later one's value is taken. On PostgreSQL the
+    /// rows go through `COPY` into a staging table and one `INSERT … SELECT`.
+    pub async fn store_interval_blocks(
+        &self,
+        tdsp: Tdsp,
+        blocks: &[IntervalBlock<'_>],
+        revised_at: i64,
+        now: i64,
+    ) -> Result<BlocksStored> {
+        if let Some(pg) = &self.pg {
+            return copy_interval_blocks(pg, tdsp, blocks, revised_at, now).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut done = BlocksStored::default();
+        let mut foreign: std::collections::HashMap<&Esiid, Option<String>> = Default::default();
+        for (k, block) in blocks.iter().enumerate() {
+            if !foreign.contains_key(block.esiid) {
+                let why = match claim_meter(&mut tx, tdsp, block.esiid, now).await {
+                    Ok(()) => None,
+                    Err(StoreError::Usage(why)) => Some(why),
+                    Err(e) => return Err(e),
+                };
+                foreign.insert(block.esiid, why);
+            }
+            if let Some(Some(why)) = foreign.get(block.esiid) {
+                done.refused.push((k, why.clone()));
+            }
+        }
+        let taken = blocks
+            .iter()
+            .filter(|b| foreign.get(b.esiid).is_some_and(Option::is_none));
+        let (rows, given) = latest(taken);
+        let mut stored = 0;
+        for meter in rows.chunk_by(|x, y| x.0 == y.0) {
+            let intervals: Vec<Interval> = meter.iter().map(|(_, i)| **i).collect();
+            let block = IntervalBlock {
+                esiid: meter[0].0,
+                intervals: &intervals,
+            };
+            stored += insert_intervals(&mut tx, self.backend, &block, revised_at).await?;
+        }
+        done.stored = Stored {
             stored,
-            unchanged: intervals.len() as u64 - stored,
-        })
+            unchanged: given - stored,
+        };
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// Stores `esiid`'s daily register reads as revision `revised_at` from `tdsp`'s file, in
@@ -354,38 +569,13 @@ impl Store {
         revised_at: i64,
         now: i64,
     ) -> Result<Stored> {
-        let mut tx = self.pool.begin().await?;
-        claim_meter(&mut tx, tdsp, esiid, now).await?;
-        let mut stored = 0;
-        for chunk in reads.chunks(batch(self.backend)) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|k| {
-                    let p = 3 + k * 4;
-                    format!("($1, ${p}, ${}, ${}, ${}, $2)", p + 1, p + 2, p + 3)
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO usage_daily_reads (esiid, read_date, start_wh, end_wh, quality, revised_at) VALUES {} \
-                 ON CONFLICT (esiid, read_date) DO UPDATE SET start_wh = excluded.start_wh, end_wh = excluded.end_wh, \
-                 quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
-                rows.join(", "),
-                replaces("usage_daily_reads", &["start_wh", "end_wh"])
-            );
-            let mut q = sqlx::query(&sql).bind(esiid.as_str()).bind(revised_at);
-            for r in chunk {
-                q = q
-                    .bind(r.day.to_string())
-                    .bind(r.start_wh)
-                    .bind(r.end_wh)
-                    .bind(r.quality.letter());
-            }
-            stored += q.execute(&mut *tx).await?.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(Stored {
-            stored,
-            unchanged: reads.len() as u64 - stored,
-        })
+        let meter = MeterReads {
+            esiid,
+            daily: reads,
+            billing: &[],
+        };
+        self.store_one_meters_reads(tdsp, meter, revised_at, now)
+            .await
     }
 
     /// Stores `esiid`'s monthly billing reads as revision `revised_at` from `tdsp`'s file, as
@@ -398,38 +588,100 @@ impl Store {
         revised_at: i64,
         now: i64,
     ) -> Result<Stored> {
+        let meter = MeterReads {
+            esiid,
+            daily: &[],
+            billing: reads,
+        };
+        self.store_one_meters_reads(tdsp, meter, revised_at, now)
+            .await
+    }
+
+    async fn store_one_meters_reads(
+        &self,
+        tdsp: Tdsp,
+        meter: MeterReads<'_>,
+        revised_at: i64,
+        now: i64,
+    ) -> Result<Stored> {
+        let done = self
+            .store_register_reads(tdsp, &[meter], revised_at, now)
+            .await?;
+        match done.refused.into_iter().next() {
+            Some((_, why)) => Err(StoreError::Usage(why)),
+            None => Ok(done.stored),
+        }
+    }
+
+    /// Stores several meters' daily and billing reads as revision `revised_at` from `tdsp`'s
+    /// file, in one transaction: the meters of another TDSP are refused (their indexes
+    /// returned, with the reason), the others' reads stored under the intervals' rules.
+    pub async fn store_register_reads(
+        &self,
+        tdsp: Tdsp,
+        meters: &[MeterReads<'_>],
+        revised_at: i64,
+        now: i64,
+    ) -> Result<BlocksStored> {
         let mut tx = self.pool.begin().await?;
-        claim_meter(&mut tx, tdsp, esiid, now).await?;
-        let mut stored = 0;
-        for chunk in reads.chunks(batch(self.backend)) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|k| {
-                    let p = 3 + k * 4;
-                    format!("($1, ${p}, ${}, ${}, ${}, $2)", p + 1, p + 2, p + 3)
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO usage_monthly_reads (esiid, start_date, end_date, wh, quality, revised_at) VALUES {} \
-                 ON CONFLICT (esiid, start_date) DO UPDATE SET end_date = excluded.end_date, wh = excluded.wh, \
-                 quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
-                rows.join(", "),
-                replaces("usage_monthly_reads", &["end_date", "wh"])
-            );
-            let mut q = sqlx::query(&sql).bind(esiid.as_str()).bind(revised_at);
-            for r in chunk {
-                q = q
-                    .bind(r.start.to_string())
-                    .bind(r.end.to_string())
-                    .bind(r.wh)
-                    .bind(r.quality.letter());
+        let mut done = BlocksStored::default();
+        for (k, meter) in meters.iter().enumerate() {
+            match claim_meter(&mut tx, tdsp, meter.esiid, now).await {
+                Ok(()) => {}
+                Err(StoreError::Usage(why)) => {
+                    done.refused.push((k, why));
+                    continue;
+                }
+                Err(e) => return Err(e),
             }
-            stored += q.execute(&mut *tx).await?.rows_affected();
+            let b = batch(self.backend);
+            for chunk in meter.daily.chunks(b) {
+                let rows: Vec<String> = (0..chunk.len()).map(four_values).collect();
+                let sql = format!(
+                    "INSERT INTO usage_daily_reads (esiid, read_date, start_wh, end_wh, quality, revised_at) VALUES {} \
+                     ON CONFLICT (esiid, read_date) DO UPDATE SET start_wh = excluded.start_wh, end_wh = excluded.end_wh, \
+                     quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
+                    rows.join(", "),
+                    replaces("usage_daily_reads", &["start_wh", "end_wh"])
+                );
+                let mut q = sqlx::query(&sql)
+                    .bind(meter.esiid.as_str())
+                    .bind(revised_at);
+                for r in chunk {
+                    q = q
+                        .bind(r.day.to_string())
+                        .bind(r.start_wh)
+                        .bind(r.end_wh)
+                        .bind(r.quality.letter());
+                }
+                done.stored.stored += q.execute(&mut *tx).await?.rows_affected();
+            }
+            for chunk in meter.billing.chunks(b) {
+                let rows: Vec<String> = (0..chunk.len()).map(four_values).collect();
+                let sql = format!(
+                    "INSERT INTO usage_monthly_reads (esiid, start_date, end_date, wh, quality, revised_at) VALUES {} \
+                     ON CONFLICT (esiid, start_date) DO UPDATE SET end_date = excluded.end_date, wh = excluded.wh, \
+                     quality = excluded.quality, revised_at = excluded.revised_at WHERE {}",
+                    rows.join(", "),
+                    replaces("usage_monthly_reads", &["end_date", "wh"])
+                );
+                let mut q = sqlx::query(&sql)
+                    .bind(meter.esiid.as_str())
+                    .bind(revised_at);
+                for r in chunk {
+                    q = q
+                        .bind(r.start.to_string())
+                        .bind(r.end.to_string())
+                        .bind(r.wh)
+                        .bind(r.quality.letter());
+                }
+                done.stored.stored += q.execute(&mut *tx).await?.rows_affected();
+            }
+            done.stored.unchanged += (meter.daily.len() + meter.billing.len()) as u64;
         }
         tx.commit().await?;
-        Ok(Stored {
-            stored,
-            unchanged: reads.len() as u64 - stored,
-        })
+        done.stored.unchanged -= done.stored.stored;
+        Ok(done)
     }
 
     /// `esiid`'s daily register reads of the days `from..=to`, by day, each with its revision

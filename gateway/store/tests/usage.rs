@@ -9,7 +9,7 @@ use common::stores;
 
 use hanrig_gateway::esiid::Esiid;
 use hanrig_gateway::routing::Tdsp;
-use hanrig_gateway_store::{MeterRecord, Purged, StoreError, UsageScope};
+use hanrig_gateway_store::{IntervalBlock, MeterRecord, Purged, StoreError, UsageScope};
 use hanrig_usage::day::Day;
 use hanrig_usage::{BillingRead, Channel, DailyRead, Interval, Quality};
 
@@ -115,6 +115,72 @@ async fn later_files_replace_estimates_and_the_history_keeps_what_they_replaced(
                 (280, Quality::Actual, 200, 500)
             ]
         );
+    }
+}
+
+#[tokio::test]
+async fn blocks_stored_together_refuse_another_tdsps_meter_and_take_the_later_of_two_values() {
+    for store in stores().await {
+        let (a, b, cnp) = (esiid(ONCOR), esiid("10443720001234568"), esiid(CNP));
+        // The CenterPoint meter is known: a file of Oncor's cannot write it.
+        store
+            .store_intervals(
+                Tdsp::Centerpoint,
+                &cnp,
+                &day("2026-06-01", 1, Quality::Actual),
+                50,
+                50,
+            )
+            .await
+            .unwrap();
+        let first = day("2026-06-01", 100, Quality::Actual);
+        let again = day("2026-06-01", 120, Quality::Actual);
+        let other = day("2026-06-02", 7, Quality::Estimated);
+        let blocks = [
+            IntervalBlock {
+                esiid: &a,
+                intervals: &first,
+            },
+            IntervalBlock {
+                esiid: &cnp,
+                intervals: &first,
+            },
+            IntervalBlock {
+                esiid: &b,
+                intervals: &other,
+            },
+            IntervalBlock {
+                esiid: &a,
+                intervals: &again[..10],
+            },
+        ];
+        let done = store
+            .store_interval_blocks(Tdsp::Oncor, &blocks, 100, 100)
+            .await
+            .unwrap();
+        assert_eq!(done.refused.len(), 1, "{done:?}");
+        assert_eq!(done.refused[0].0, 1);
+        assert!(done.refused[0].1.contains("centerpoint"), "{done:?}");
+        // 96 + 96 + 10 given for Oncor's meters; the ten given twice count once.
+        assert_eq!(done.stored.stored + done.stored.unchanged, 96 + 96 + 10);
+        assert_eq!(done.stored.stored, 96 + 96);
+        let d = Day::parse_iso("2026-06-01").unwrap();
+        let got = store.intervals(&a, d.start(), d.end()).await.unwrap();
+        let values: Vec<i64> = got.iter().map(|i| i.wh).collect();
+        assert_eq!(values[..10], [120; 10]);
+        assert_eq!(values[10..], [100; 86]);
+        let theirs = store.intervals(&cnp, d.start(), d.end()).await.unwrap();
+        assert!(theirs.iter().all(|i| i.wh == 1));
+        assert_eq!(
+            store.usage_meter(&b).await.unwrap().unwrap().tdsp,
+            Tdsp::Oncor
+        );
+        // Again: nothing changes.
+        let done = store
+            .store_interval_blocks(Tdsp::Oncor, &blocks, 100, 200)
+            .await
+            .unwrap();
+        assert_eq!(done.stored.stored, 0);
     }
 }
 

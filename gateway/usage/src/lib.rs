@@ -9,7 +9,8 @@
 //! - [`espi`]: Green Button (NAESB REQ.21 ESPI) Atom feeds;
 //! - [`table`]: CSV exports;
 //! - [`smt`]: the shapes Smart Meter Texas' portal API answers with (the `RD` day string);
-//! - [`odr`]: on-demand reads — their states and their limits per meter and per TDSP.
+//! - [`odr`]: on-demand reads — their states and their limits per meter and per TDSP;
+//! - [`premise`]: the TDSPs' premise data (meter number, address, REP of record), a CSV.
 //!
 //! Energy is counted in whole watt-hours (SMT and the files give kWh with three decimals; ESPI's
 //! uom 72 is Wh), times as UTC Unix seconds of an interval's start.
@@ -21,6 +22,7 @@ pub mod day;
 pub mod espi;
 pub mod lse;
 pub mod odr;
+pub mod premise;
 pub mod smt;
 pub mod table;
 
