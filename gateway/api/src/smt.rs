@@ -335,16 +335,18 @@ async fn meters(
     Ok(answer(StatusCode::OK, json!({ "data": data })))
 }
 
+/// The date a request gives at `key` (`MM/DD/YYYY`).
+fn date(request: &Value, key: &str) -> Result<Day, Refusal> {
+    request[key]
+        .as_str()
+        .ok_or_else(|| format!("{key}: a date MM/DD/YYYY"))
+        .and_then(|s| Day::parse_us(s).map_err(|e| format!("{key}: {e}")))
+        .map_err(|m| refuse(StatusCode::BAD_REQUEST, m))
+}
+
 /// The days `start..=end` of a request (`MM/DD/YYYY`), at most [`MAX_DAYS`].
 fn days(request: &Value, start: &str, end: &str) -> Result<Vec<Day>, Refusal> {
-    let day = |key: &str| {
-        request[key]
-            .as_str()
-            .ok_or_else(|| format!("{key}: a date MM/DD/YYYY"))
-            .and_then(|s| Day::parse_us(s).map_err(|e| format!("{key}: {e}")))
-            .map_err(|m| refuse(StatusCode::BAD_REQUEST, m))
-    };
-    let (first, last) = (day(start)?, day(end)?);
+    let (first, last) = (date(request, start)?, date(request, end)?);
     if last < first {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
@@ -509,14 +511,7 @@ async fn usage_monthly(
 ) -> Answer {
     let resident = portal.resident(&headers).await?;
     let request = body(parsed)?;
-    let date = |key: &str| {
-        request[key]
-            .as_str()
-            .ok_or_else(|| format!("{key}: a date MM/DD/YYYY"))
-            .and_then(|s| Day::parse_us(s).map_err(|e| format!("{key}: {e}")))
-            .map_err(|m| refuse(StatusCode::BAD_REQUEST, m))
-    };
-    let (first, last) = (date("startDate")?, date("endDate")?);
+    let (first, last) = (date(&request, "startDate")?, date(&request, "endDate")?);
     hanrig_usage::export_span(first, last).map_err(|m| refuse(StatusCode::BAD_REQUEST, m))?;
     let e = Portal::own(&resident, esiid_of(&request)?)?;
     let reads = portal

@@ -68,6 +68,39 @@ fn span(from: &str, to: &str) -> Result<(Day, Day), ApiError> {
     Ok((from, to))
 }
 
+/// A read allowed: the meter, its days, the time, and the agreement that allows it (`None`
+/// when the meter is the caller's company's).
+struct Allowed {
+    esiid: Esiid,
+    from: Day,
+    to: Day,
+    now: i64,
+    agreement: Option<AgreementRecord>,
+}
+
+/// Checks a read of `esiid` for the days `from..=to` by the caller: the usage permission, the
+/// meter, the days, and the caller's right to the meter ([`access`]).
+async fn allowed(
+    api: &Api,
+    c: Option<Extension<Caller>>,
+    esiid: &str,
+    from: &str,
+    to: &str,
+) -> Result<Allowed, ApiError> {
+    let caller = caller(c, Permission::Usage)?;
+    let esiid: Esiid = esiid.parse().map_err(|e| bad(format!("esiid: {e}")))?;
+    let (from, to) = span(from, to)?;
+    let now = (api.clock)();
+    let agreement = access(api, &caller, &esiid, now).await?;
+    Ok(Allowed {
+        esiid,
+        from,
+        to,
+        now,
+        agreement,
+    })
+}
+
 /// Why the caller may read `esiid`: `None` for its TDSP (its territory) or its REP of record,
 /// or the caller's company's Energy Data Agreement in force on it; otherwise the refusal.
 async fn access(
@@ -136,10 +169,6 @@ pub async fn intervals(
     Path(esiid): Path<String>,
     Query(q): Query<UsageQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c, Permission::Usage)?;
-    let esiid: Esiid = esiid.parse().map_err(|e| bad(format!("esiid: {e}")))?;
-    let (from, to) = span(&q.from, &q.to)?;
-    let (start, end) = (from.start(), to.end());
     let format = match q.format.as_deref() {
         None | Some("json") => None,
         Some(f) => Some(
@@ -147,8 +176,14 @@ pub async fn intervals(
                 .map_err(|e| bad(format!("format: {e}, or json")))?,
         ),
     };
-    let now = (api.clock)();
-    let agreement = access(&api, &caller, &esiid, now).await?;
+    let Allowed {
+        esiid,
+        from,
+        to,
+        now,
+        agreement,
+    } = allowed(&api, c, &esiid, &q.from, &q.to).await?;
+    let (start, end) = (from.start(), to.end());
     let intervals = api.store.intervals(&esiid, start, end).await?;
     let response = match format {
         None => {
@@ -215,11 +250,13 @@ pub async fn daily(
     Path(esiid): Path<String>,
     Query(q): Query<ReadsQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c, Permission::Usage)?;
-    let esiid: Esiid = esiid.parse().map_err(|e| bad(format!("esiid: {e}")))?;
-    let (from, to) = span(&q.from, &q.to)?;
-    let now = (api.clock)();
-    let agreement = access(&api, &caller, &esiid, now).await?;
+    let Allowed {
+        esiid,
+        from,
+        to,
+        now,
+        agreement,
+    } = allowed(&api, c, &esiid, &q.from, &q.to).await?;
     let reads: Vec<_> = api
         .store
         .daily_reads(&esiid, from, to)
@@ -259,11 +296,13 @@ pub async fn monthly(
     Path(esiid): Path<String>,
     Query(q): Query<ReadsQuery>,
 ) -> Result<Response, ApiError> {
-    let caller = caller(c, Permission::Usage)?;
-    let esiid: Esiid = esiid.parse().map_err(|e| bad(format!("esiid: {e}")))?;
-    let (from, to) = span(&q.from, &q.to)?;
-    let now = (api.clock)();
-    let agreement = access(&api, &caller, &esiid, now).await?;
+    let Allowed {
+        esiid,
+        from,
+        to,
+        now,
+        agreement,
+    } = allowed(&api, c, &esiid, &q.from, &q.to).await?;
     let reads: Vec<_> = api
         .store
         .billing_reads(&esiid, from, to)
