@@ -214,8 +214,8 @@ impl MeterModel {
                     }
                 }
                 let end = start + 900;
-                if let Ok(day) = Day::containing(end).map(|d| (d.start() == end).then_some(d))
-                    && let Some(day) = day
+                if let Ok(day) = Day::containing(end)
+                    && day.start() == end
                 {
                     p.freezes.push_back((day, self.summation_wh()));
                     if p.freezes.len() > DAILY_FREEZES {

@@ -135,11 +135,20 @@ fn foreign(routing: &Routing, tdsp: Tdsp, esiid: &Esiid) -> Option<String> {
     }
 }
 
+/// One meter's reads as the file lists them together.
+#[derive(Debug)]
+struct Gathered {
+    esiid: Esiid,
+    /// The line of its first read.
+    line: usize,
+    daily: Vec<DailyRead>,
+    billing: Vec<BillingRead>,
+}
+
 /// Register reads gathered, meter by meter as the file lists them, and stored together.
 #[derive(Debug, Default)]
 struct Waiting {
-    /// Each meter's reads: the meter, the line of its first read, its daily and billing reads.
-    meters: Vec<(Esiid, usize, Vec<DailyRead>, Vec<BillingRead>)>,
+    meters: Vec<Gathered>,
     reads: usize,
 }
 
@@ -148,15 +157,15 @@ pub const BATCH_READS: usize = 5_000;
 
 impl Waiting {
     /// The reads of `esiid`, whose read is on `line`.
-    fn of(
-        &mut self,
-        line: usize,
-        esiid: &Esiid,
-    ) -> &mut (Esiid, usize, Vec<DailyRead>, Vec<BillingRead>) {
+    fn of(&mut self, line: usize, esiid: &Esiid) -> &mut Gathered {
         self.reads += 1;
-        if self.meters.last().is_none_or(|(m, ..)| m != esiid) {
-            self.meters
-                .push((esiid.clone(), line, Vec::new(), Vec::new()));
+        if self.meters.last().is_none_or(|m| m.esiid != *esiid) {
+            self.meters.push(Gathered {
+                esiid: esiid.clone(),
+                line,
+                daily: Vec::new(),
+                billing: Vec::new(),
+            });
         }
         let last = self.meters.len() - 1;
         &mut self.meters[last]
@@ -177,32 +186,29 @@ impl Waiting {
         }
         let meters = std::mem::take(&mut self.meters);
         self.reads = 0;
-        let refuse =
-            |report: &mut IngestReport,
-             (_, line, daily, billing): &(Esiid, usize, Vec<DailyRead>, Vec<BillingRead>),
-             message: String| {
-                report.refuse(RowError {
-                    line: *line,
-                    field: "ESI ID",
-                    message: format!(
-                        "{message}; its {} register reads from this line on skipped",
-                        daily.len() + billing.len()
-                    ),
-                })
-            };
+        let refuse = |report: &mut IngestReport, m: &Gathered, message: String| {
+            report.refuse(RowError {
+                line: m.line,
+                field: "ESI ID",
+                message: format!(
+                    "{message}; its {} register reads from this line on skipped",
+                    m.daily.len() + m.billing.len()
+                ),
+            })
+        };
         let mut taken = Vec::new();
         for m in &meters {
-            match foreign(routing, report.tdsp, &m.0) {
+            match foreign(routing, report.tdsp, &m.esiid) {
                 Some(why) => refuse(report, m, why),
                 None => taken.push(m),
             }
         }
         let reads: Vec<MeterReads<'_>> = taken
             .iter()
-            .map(|(esiid, _, daily, billing)| MeterReads {
-                esiid,
-                daily,
-                billing,
+            .map(|m| MeterReads {
+                esiid: &m.esiid,
+                daily: &m.daily,
+                billing: &m.billing,
             })
             .collect();
         let done = store
@@ -269,14 +275,14 @@ pub async fn ingest_file(
             let block = match item {
                 Ok(Record::Intervals(b)) => b,
                 Ok(Record::Daily(r)) => {
-                    waiting.of(r.line, &r.esiid).2.push(r.read);
+                    waiting.of(r.line, &r.esiid).daily.push(r.read);
                     waiting
                         .flush(store, routing, &mut report, now, false)
                         .await?;
                     continue;
                 }
                 Ok(Record::Billing(r)) => {
-                    waiting.of(r.line, &r.esiid).3.push(r.read);
+                    waiting.of(r.line, &r.esiid).billing.push(r.read);
                     waiting
                         .flush(store, routing, &mut report, now, false)
                         .await?;
