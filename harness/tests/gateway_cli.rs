@@ -10,6 +10,17 @@ use std::process::{Command, Stdio};
 
 use hanrig_gateway_api::client::ApiClient;
 
+/// The served gateway, stopped when the test ends — also when an assertion fails, so that it
+/// does not outlive the test holding its output open.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn hanrig(db: &str, args: &[&str], stdin: &str) -> (bool, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hanrig"))
         .args(["gateway", "admin", "--database-url", db])
@@ -187,22 +198,24 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
         "{out}"
     );
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_hanrig"))
-        .args([
-            "gateway",
-            "serve",
-            "--database-url",
-            &db,
-            "--listen",
-            "127.0.0.1:0",
-            "--tls-dir",
-            ca_dir,
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_hanrig"))
+            .args([
+                "gateway",
+                "serve",
+                "--database-url",
+                &db,
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-dir",
+                ca_dir,
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
-    BufReader::new(server.stderr.take().unwrap())
+    BufReader::new(server.0.stderr.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let port = line
@@ -356,7 +369,7 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
     );
     let (ok, out) = hanrig(&db, &["cert-unlock", "00ff"], "");
     assert!(!ok && out.contains("not found"), "{out}");
-    server.kill().unwrap();
+    drop(server);
     assert_eq!(disabled.0, 401, "{:?}", disabled.1);
     assert_eq!(enabled.0, 200, "{:?}", enabled.1);
     assert_eq!(narrowed, 403, "send-messages was taken away");
@@ -370,7 +383,6 @@ fn an_operator_sets_up_a_company_and_its_user_talks_to_the_served_api() {
     assert_eq!(unlocked.0, 200, "{:?}", unlocked.1);
     assert_eq!(old.0, 401);
     assert_eq!(new.0, 200, "{:?}", new.1);
-    let _ = server.wait();
     assert_eq!(refused_first, 403, "no agreement yet");
     assert_eq!(invited, 201, "{agreement}");
     assert_eq!(status, 202, "{answer}");

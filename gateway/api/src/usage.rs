@@ -1,8 +1,9 @@
 //! A third party reads a meter's usage under an Energy Data Agreement (SMT overview §7 Usage
 //! API, Table 5):
-//! - 15-minute intervals as the official 15-minute read's JSON (`energyData` of `DT`, `RT`,
-//!   `RD` per day and channel, `RD` in Smart Meter Texas' 100-slot layout), as CSV, or as a
-//!   Green Button ESPI feed;
+//! - 15-minute intervals as the official 15-minute read's JSON (`energyData` of `DT`, `RevTS`,
+//!   `RT`, `RD` per day and channel: `RevTS` the sending time of the latest file that changed
+//!   one of the day's values, in Texas time; `RD` in Smart Meter Texas' 100-slot layout), as
+//!   CSV, or as a Green Button ESPI feed;
 //! - daily register reads as the official daily read's `registeredReads` (`readDate`,
 //!   `revisionDate`, `startReading`, `endReading`, `energyDataKwh`, values as strings);
 //! - monthly billing reads as the official monthly billing read's `billingData` (`startDate`,
@@ -155,7 +156,7 @@ async fn used(api: &Api, agreement: &Option<AgreementRecord>, now: i64) -> Resul
     responses(
         (status = 200, description = "Per local day and channel (`C` consumption, `G` surplus generation), `RD` as 100 slots of `kWh-A|E` (blank: no value); or CSV; or a Green Button ESPI feed",
          content(
-            (serde_json::Value = "application/json", example = json!({"esiid": "10443720001234567", "energyData": [{"DT": "03/08/2026", "RT": "C", "RD": "0.412-A,0.398-A"}]})),
+            (serde_json::Value = "application/json", example = json!({"esiid": "10443720001234567", "energyData": [{"DT": "03/08/2026", "RevTS": "03/09/2026 01:30:00", "RT": "C", "RD": "0.412-A,0.398-A"}]})),
             (String = "text/csv"),
             (String = "application/atom+xml"),
          )),
@@ -187,6 +188,7 @@ pub async fn intervals(
     let intervals = api.store.intervals(&esiid, start, end).await?;
     let response = match format {
         None => {
+            let revisions = api.store.interval_revisions(&esiid, start, end).await?;
             let mut energy = Vec::new();
             let mut d = from;
             while d <= to {
@@ -199,8 +201,16 @@ pub async fn intervals(
                         .copied()
                         .collect();
                     if !of.is_empty() {
-                        energy
-                            .push(json!({"DT": d.us(), "RT": channel.letter(), "RD": rd(d, &of)}));
+                        // The day's revision: the latest file that changed one of its values.
+                        let revised = revisions
+                            .iter()
+                            .filter(|(c, start, _)| {
+                                *c == channel && *start >= d.start() && *start < d.end()
+                            })
+                            .map(|(_, _, at)| *at)
+                            .max()
+                            .unwrap_or_default();
+                        energy.push(json!({"DT": d.us(), "RevTS": us_local(revised), "RT": channel.letter(), "RD": rd(d, &of)}));
                     }
                 }
                 d = d.next();

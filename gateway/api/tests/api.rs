@@ -1861,6 +1861,22 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
     assert_eq!(read["esiid"], ONCOR);
     assert_eq!(read["energyData"][0]["DT"], "06/30/2026");
     assert_eq!(read["energyData"][0]["RT"], "C");
+    // The day's revision is the sending time of the file that wrote it, in Texas time; a
+    // later file that corrects one interval moves it.
+    assert_eq!(read["energyData"][0]["RevTS"], "07/01/2026 09:00:00");
+    let corrected = Interval {
+        start: day.start(),
+        channel: Channel::Consumption,
+        wh: 101,
+        quality: Quality::Actual,
+    };
+    store
+        .store_intervals(Tdsp::Oncor, &oncor, &[corrected], now() + 3600, now())
+        .await
+        .unwrap();
+    let (_, _, body) = read_usage(&store, now, &usage(ONCOR, ""), "demo-rep").await;
+    let read: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(read["energyData"][0]["RevTS"], "07/01/2026 10:00:00");
     let rd: Vec<&str> = read["energyData"][0]["RD"]
         .as_str()
         .unwrap()
@@ -1869,7 +1885,7 @@ async fn energy_data_agreements_govern_who_reads_a_meters_usage_and_for_how_long
     // A day of 96 quarter hours leaves the fall-back day's repeated slots 8–11 blank.
     assert_eq!(
         (rd.len(), rd[0], rd[8], rd[12], rd[99]),
-        (100, "0.100-A", "", "0.108-A", "0.195-A")
+        (100, "0.101-A", "", "0.108-A", "0.195-A")
     );
     let (status, kind, csv) =
         read_usage(&store, now, &usage(ONCOR, "&format=csv"), "demo-rep").await;

@@ -766,6 +766,36 @@ impl Store {
         .collect()
     }
 
+    /// The revision of each of `esiid`'s intervals starting in `from..to` (Unix seconds): its
+    /// channel, its start and the sending time of the file that last changed it.
+    pub async fn interval_revisions(
+        &self,
+        esiid: &Esiid,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Channel, i64, i64)>> {
+        sqlx::query(
+            "SELECT channel, start_at, revised_at FROM usage_intervals \
+             WHERE esiid = $1 AND start_at >= $2 AND start_at < $3",
+        )
+        .bind(esiid.as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let channel: String = row.try_get("channel")?;
+            Ok((
+                Channel::from_letter(&channel)
+                    .ok_or_else(|| StoreError::Corrupt(format!("interval channel {channel:?}")))?,
+                row.try_get("start_at")?,
+                row.try_get("revised_at")?,
+            ))
+        })
+        .collect()
+    }
+
     /// The values later revisions replaced for one interval, oldest first.
     pub async fn interval_history(
         &self,
