@@ -1,5 +1,5 @@
-//! A third party reads a meter's usage under an Energy Data Agreement (SMT overview §7 Usage
-//! API, Table 5):
+//! A company reads a meter's usage — a third party under an Energy Data Agreement, the meter's
+//! TDSP and its REP of record as theirs (SMT overview §7 Usage API, Table 5):
 //! - 15-minute intervals as the official 15-minute read's JSON (`energyData` of `DT`, `RevTS`,
 //!   `RT`, `RD` per day and channel: `RevTS` the sending time of the latest file that changed
 //!   one of the day's values, in Texas time; `RD` in Smart Meter Texas' 100-slot layout), as
@@ -8,8 +8,7 @@
 //!   `revisionDate`, `startReading`, `endReading`, `energyDataKwh`, values as strings);
 //! - monthly billing reads as the official monthly billing read's `billingData` (`startDate`,
 //!   `endDate`, `revisionDate`, `actualkWh`). The demand and kVA fields of that answer are left
-//!   out: the repository keeps no demand, and a residential bill has none.
-//!
+//!   out: the repository keeps no demand, and a residential bill has none;
 //! - on-demand reads: asked for (`POST …/odr`) within SMT's limits per meter and per TDSP
 //!   (`5031`, `5032`), carried by the meter's TDSP head-end, and followed (`GET …/odr/{id}`)
 //!   from `PENDING` to `COMPLETED` with the register, or `FAILED`.
