@@ -172,6 +172,16 @@ pub struct BlocksStored {
     pub refused: Vec<(usize, String)>,
 }
 
+impl BlocksStored {
+    /// For a store of one block: what it did, or why it was refused.
+    fn single(self) -> Result<Stored> {
+        match self.refused.into_iter().next() {
+            Some((_, why)) => Err(StoreError::Usage(why)),
+            None => Ok(self.stored),
+        }
+    }
+}
+
 /// Within `tx`, stores one block's intervals in multi-row statements; how many rows changed.
 async fn insert_intervals(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -497,13 +507,9 @@ impl Store {
         revised_at: i64,
         now: i64,
     ) -> Result<Stored> {
-        let done = self
-            .store_interval_blocks(tdsp, &[IntervalBlock { esiid, intervals }], revised_at, now)
-            .await?;
-        match done.refused.into_iter().next() {
-            Some((_, why)) => Err(StoreError::Usage(why)),
-            None => Ok(done.stored),
-        }
+        self.store_interval_blocks(tdsp, &[IntervalBlock { esiid, intervals }], revised_at, now)
+            .await?
+            .single()
     }
 
     /// Stores several blocks of intervals as revision `revised_at` from `tdsp`'s file, in one
@@ -604,13 +610,9 @@ impl Store {
         revised_at: i64,
         now: i64,
     ) -> Result<Stored> {
-        let done = self
-            .store_register_reads(tdsp, &[meter], revised_at, now)
-            .await?;
-        match done.refused.into_iter().next() {
-            Some((_, why)) => Err(StoreError::Usage(why)),
-            None => Ok(done.stored),
-        }
+        self.store_register_reads(tdsp, &[meter], revised_at, now)
+            .await?
+            .single()
     }
 
     /// Stores several meters' daily and billing reads as revision `revised_at` from `tdsp`'s
